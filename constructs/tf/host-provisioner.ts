@@ -1,0 +1,68 @@
+import { resource as nullResource } from '@cdktf/provider-null';
+import { AssetType, DataResource, Fn, ITerraformDependable, TerraformAsset, TerraformResource, TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+import { Bundle, remoteBundleDir } from '../../lib/render/bundles';
+import { ProvisionerResource } from '../../lib/topology';
+
+export interface HostProvisionerProps {
+  /** The files to push and the script to run. */
+  readonly bundle: Bundle;
+  /** Absolute path of the bundle's rendered directory (in dist/); copied into cdktf.out as an asset. */
+  readonly sourceDir: string;
+  /** The Terraform resource type that carries the provisioners. */
+  readonly resource: ProvisionerResource;
+  /** Variable holding the path of the SSH private key on the machine that runs terraform. */
+  readonly sshPrivateKeyPath: TerraformVariable;
+  /** Resources to apply first. @default none */
+  readonly dependsOn?: readonly ITerraformDependable[];
+}
+
+/**
+ * One host bundle as one Terraform resource: upload the bundle's directory over SSH,
+ * run its script as root, and run again only when the bundle's content (or where it
+ * goes) changes: the trigger is the content hash of the asset.
+ */
+export class HostProvisioner extends Construct {
+  public readonly resource: TerraformResource;
+  public readonly asset: TerraformAsset;
+
+  constructor(scope: Construct, id: string, props: HostProvisionerProps) {
+    super(scope, id);
+    const { bundle } = props;
+    this.asset = new TerraformAsset(this, 'files', { path: props.sourceDir, type: AssetType.DIRECTORY });
+
+    const remoteDir = remoteBundleDir(bundle);
+    const sudo = bundle.target.user === 'root' ? '' : 'sudo -n ';
+    const connection = {
+      type: 'ssh' as const,
+      host: bundle.target.address,
+      user: bundle.target.user,
+      privateKey: Fn.file(props.sshPrivateKeyPath.stringValue),
+      timeout: '2m',
+    };
+    const provisioners: any[] = [
+      // A clean directory each time, so it holds exactly this bundle.
+      { type: 'remote-exec', inline: [`${sudo}rm -rf ${remoteDir}`, `mkdir -p ${remoteDir}`] },
+      // The trailing slash uploads the directory's contents into remoteDir.
+      { type: 'file', source: `${this.asset.path}/`, destination: remoteDir },
+    ];
+    if (bundle.run) provisioners.push({ type: 'remote-exec', inline: [`${sudo}bash ${remoteDir}/${bundle.run}`] });
+    if (bundle.runLocally) {
+      provisioners.push({
+        type: 'local-exec',
+        command: `bash ${this.asset.path}/${bundle.runLocally}`,
+        environment: { SSH_PRIVATE_KEY_PATH: props.sshPrivateKeyPath.stringValue },
+      });
+    }
+
+    // What forces a re-run: the bundle's bytes, and the machine it goes to.
+    const triggers = { files: this.asset.assetHash, host: `${bundle.target.user}@${bundle.target.address}` };
+    const dependsOn = props.dependsOn && props.dependsOn.length > 0 ? [...props.dependsOn] : undefined;
+    const common = { connection, provisioners, dependsOn };
+    this.resource = props.resource === ProvisionerResource.TERRAFORM_DATA
+      ? new DataResource(this, 'resource', { ...common, triggersReplace: triggers })
+      : new nullResource.Resource(this, 'resource', { ...common, triggers });
+    // The resource is named after the bundle in state (e.g. null_resource.node01): ids are a public contract.
+    this.resource.overrideLogicalId(bundle.id);
+  }
+}

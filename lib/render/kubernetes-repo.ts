@@ -1,0 +1,16 @@
+import { KubernetesSpec } from '../topology';
+
+/** "1.36" or "1.36.2" → the minor "1.36" that names the pkgs.k8s.io repository. */
+export function kubernetesMinor(spec: KubernetesSpec): string {
+  return spec.version.split('.').slice(0, 2).join('.');
+}
+
+/** The exact patch release when the topology pins one, else undefined (the repository's newest). */
+export function kubernetesPatch(spec: KubernetesSpec): string | undefined {
+  return spec.version.split('.').length === 3 ? spec.version : undefined;
+}
+
+/** The community-owned package repository; the old apt.kubernetes.io and yum repos are gone. */
+export function kubernetesRepoUrl(spec: KubernetesSpec, format: 'deb' | 'rpm'): string {
+  return `https://pkgs.k8s.io/core:/stable:/v${kubernetesMinor(spec)}/${format}/`;
+}

@@ -1,0 +1,45 @@
+import { LoadBalancerHost, Topology } from '../topology';
+import { CHECK_SCRIPT_PATH, SCRIPT_USER } from './keepalived';
+import { NGINX_PACKAGES } from './nginx';
+import { ensurePackages } from './packages';
+import { INSTALL_IF_CHANGED, lines, scriptHeader } from './shell';
+
+/**
+ * setup-lb.sh: installs nginx (with the stream module) and keepalived, and puts their
+ * configuration in place only after the real tools accepted it; reloads only what changed.
+ */
+export function renderSetupLb(t: Topology, host: LoadBalancerHost): string {
+  return lines(
+    scriptHeader(`Sets up ${host.name}: nginx stream proxy on port ${t.loadBalancer.listenPort} and keepalived for ${t.loadBalancer.vip}.`),
+    'cd "$(dirname "$0")"',
+    INSTALL_IF_CHANGED,
+    ensurePackages(host.osFamily, [...NGINX_PACKAGES[host.osFamily], 'keepalived']),
+    '',
+    `if ! id -u ${SCRIPT_USER} >/dev/null 2>&1; then`,
+    `  useradd --system --no-create-home --shell /usr/sbin/nologin ${SCRIPT_USER}`,
+    'fi',
+    '',
+    '# Test the new files with the programs that read them before anything is replaced.',
+    'nginx -t -q -c "$PWD/nginx.conf"',
+    'keepalived --config-test --use-file "$PWD/keepalived.conf"',
+    '',
+    'nginx_changed=false',
+    'keepalived_changed=false',
+    'if install_if_changed nginx.conf /etc/nginx/nginx.conf 0644; then nginx_changed=true; fi',
+    `if install_if_changed check_nginx.sh ${CHECK_SCRIPT_PATH} 0755; then keepalived_changed=true; fi`,
+    'if install_if_changed keepalived.conf /etc/keepalived/keepalived.conf 0644; then keepalived_changed=true; fi',
+    '',
+    'systemctl enable --quiet nginx keepalived',
+    'if ! systemctl is-active --quiet nginx; then',
+    '  systemctl start nginx',
+    'elif [ "$nginx_changed" = true ]; then',
+    '  systemctl reload nginx',
+    'fi',
+    '# keepalived starts after nginx, so its first check already passes.',
+    'if ! systemctl is-active --quiet keepalived; then',
+    '  systemctl start keepalived',
+    'elif [ "$keepalived_changed" = true ]; then',
+    '  systemctl reload keepalived',
+    'fi',
+  );
+}

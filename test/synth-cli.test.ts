@@ -1,0 +1,134 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+
+const repo = resolve(__dirname, '..');
+const tsx = join(repo, 'node_modules', '.bin', 'tsx');
+
+/** Runs `npm run synth`'s program as a user would, in a scratch working directory. */
+function synth(cwd: string, ...args: string[]) {
+  const run = spawnSync(tsx, [join(repo, 'main.ts'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' } });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** Every file under `root` with its mode and content hash: equal maps mean byte-identical trees. */
+function treeDigest(root: string): Record<string, string> {
+  const digest: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      const stat = statSync(path);
+      if (stat.isDirectory()) walk(path);
+      else digest[relative(root, path)] = `${(stat.mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+    }
+  };
+  walk(root);
+  return digest;
+}
+
+function allText(root: string): string {
+  return Object.keys(treeDigest(root)).map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
+}
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-synth-'));
+}
+
+describe('npm run synth', () => {
+  const cwd = scratch();
+  const first = synth(cwd);
+
+  test('writes dist/ and cdktf.out/ and prints a summary', () => {
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/synthesized the topology from the built-in defaults/);
+    expect(first.stdout).toMatch(/dist\/ \(\d+ files\)/);
+    expect(existsSync(join(cwd, 'dist', 'workload.k8s.yaml'))).toBe(true);
+    for (const stack of ['k8s', 'lb', 'gateway']) {
+      expect(existsSync(join(cwd, 'cdktf.out', 'stacks', stack, 'cdk.tf.json'))).toBe(true);
+    }
+  });
+
+  test('is deterministic: a second run gives identical bytes', () => {
+    const before = { dist: treeDigest(join(cwd, 'dist')), tf: treeDigest(join(cwd, 'cdktf.out')) };
+    expect(synth(cwd).code).toBe(0);
+    expect({ dist: treeDigest(join(cwd, 'dist')), tf: treeDigest(join(cwd, 'cdktf.out')) }).toEqual(before);
+  });
+
+  test('gives the same bytes from another directory, and names no path of the build machine', () => {
+    const elsewhere = scratch();
+    expect(synth(elsewhere).code).toBe(0);
+    expect(treeDigest(join(elsewhere, 'cdktf.out'))).toEqual(treeDigest(join(cwd, 'cdktf.out')));
+    for (const dir of ['dist', 'cdktf.out']) {
+      const text = allText(join(elsewhere, dir));
+      expect(text).not.toContain(elsewhere);
+      expect(text).not.toContain(repo);
+    }
+  });
+
+  test('removes stale output and keeps Terraform state', () => {
+    writeFileSync(join(cwd, 'dist', 'stale.txt'), 'old');
+    const stack = join(cwd, 'cdktf.out', 'stacks', 'lb');
+    writeFileSync(join(stack, 'terraform.tfstate'), '{"serial": 7}');
+    mkdirSync(join(stack, '.terraform'));
+    writeFileSync(join(stack, '.terraform', 'marker'), 'x');
+    expect(synth(cwd).code).toBe(0);
+    expect(existsSync(join(cwd, 'dist', 'stale.txt'))).toBe(false);
+    expect(readFileSync(join(stack, 'terraform.tfstate'), 'utf8')).toBe('{"serial": 7}');
+    expect(readFileSync(join(stack, '.terraform', 'marker'), 'utf8')).toBe('x');
+    expect(readdirSync(cwd).filter((n) => n.startsWith('.'))).toEqual([]); // no staging left behind
+  });
+
+  test('--only k8s writes dist/ alone', () => {
+    const only = scratch();
+    expect(synth(only, '--only', 'k8s').code).toBe(0);
+    expect(readdirSync(only)).toEqual(['dist']);
+  });
+});
+
+describe('bad input', () => {
+  const cwd = scratch();
+  expect(synth(cwd).code).toBe(0);
+  const before = { dist: treeDigest(join(cwd, 'dist')), tf: treeDigest(join(cwd, 'cdktf.out')) };
+
+  const cases: Array<[string, string | undefined, string[], RegExp]> = [
+    ['an invalid value', 'workload:\n  nodePort: 8080\n', [], /workload\.nodePort: got 8080, expected a NodePort in 30000-32767/],
+    ['a typo', 'loadBalancer:\n  vipp: 192.168.10.100\n', [], /loadBalancer\.vipp: got an unknown key/],
+    ['unparsable YAML', 'workers: [\n', [], /got unparsable YAML/],
+    ['a missing file', undefined, ['--config', 'missing.yaml'], /--config: got "missing\.yaml" \(no such file\)/],
+    ['an unknown flag', undefined, ['--confg', 'x.yaml'], /unknown argument: got "--confg"/],
+    ['an unknown resource type', undefined, ['--resource', 'null'], /--resource: got "null", expected one of null_resource, terraform_data/],
+  ];
+
+  test.each(cases)('%s: exits 2, says what is wrong, and leaves dist/ and cdktf.out/ untouched', (_name, config, args, message) => {
+    if (config !== undefined) {
+      writeFileSync(join(cwd, 'bad.yaml'), config);
+      args = ['--config', 'bad.yaml'];
+    }
+    const run = synth(cwd, ...args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/nothing was written/);
+    expect({ dist: treeDigest(join(cwd, 'dist')), tf: treeDigest(join(cwd, 'cdktf.out')) }).toEqual(before);
+  });
+});
+
+describe('a custom topology: another subnet, three workers, another VIP, LB port and NodePort', () => {
+  const cwd = scratch();
+  const run = synth(cwd, '--config', join(repo, 'examples', 'custom-three-workers.yaml'));
+
+  test('synthesizes with none of the seed addresses or ports in its output', () => {
+    expect(run.code).toBe(0);
+    for (const dir of ['dist', 'cdktf.out']) {
+      const text = allText(join(cwd, dir));
+      for (const seed of ['192.168.10.', '12.0.0.', '3344', '30000', 'node01', 'lb01', 'mcl-nginx-node0']) {
+        expect({ dir, seed, found: text.includes(seed) }).toEqual({ dir, seed, found: false });
+      }
+      expect(text).toContain('10.20.0.200');
+      expect(text).toContain('198.51.100.1:8080');
+    }
+    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'w1', 'w2', 'w3', 'workload.k8s.yaml']);
+  });
+});
