@@ -1,0 +1,118 @@
+import 'cdktf/lib/testing/adapters/jest';
+import { resource as nullResource, provider as nullProvider } from '@cdktf/provider-null';
+import { DataResource, Testing } from 'cdktf';
+import { BundleStack, SSH_KEY_VARIABLE } from '../constructs/tf/bundle-stack';
+import { buildStacksApp } from '../constructs/tf/stacks-app';
+import { REMOTE_STAGING_DIR, StackName } from '../lib/render/bundles';
+import { ProvisionerResource } from '../lib/topology';
+import { CUSTOM_CONFIG, renderFixture } from './render-fixture';
+
+type Fixture = ReturnType<typeof renderFixture>;
+
+function stackFor(fixture: Fixture, name: StackName, resource = ProvisionerResource.NULL_RESOURCE) {
+  const stack = new BundleStack(Testing.app(), name, {
+    bundles: fixture.bundles.filter((b) => b.stack === name),
+    distDir: fixture.distDir,
+    resource,
+  });
+  return { stack, synthesized: Testing.synth(stack), json: JSON.parse(Testing.synth(stack)) };
+}
+
+const seed = renderFixture();
+
+describe('the stacks', () => {
+  test('k8s, lb, gateway and client are separate stacks, each with its own state in its own directory', () => {
+    const app = buildStacksApp(seed.topology, Testing.app().outdir, seed.distDir);
+    const stacks = app.node.children.filter((c) => c instanceof BundleStack).map((c) => c.node.id);
+    expect(stacks).toEqual(['k8s', 'lb', 'gateway', 'client']);
+    for (const name of stacks) {
+      const { json } = stackFor(seed, name as StackName);
+      expect(json.terraform.backend).toEqual({ local: { path: 'terraform.tfstate' } });
+      expect(json.variable[SSH_KEY_VARIABLE].type).toBe('string');
+    }
+  });
+
+  test('every resource connects over SSH to its host with the key from the variable', () => {
+    const { synthesized, json } = stackFor(seed, StackName.LB);
+    expect(synthesized).toHaveProvider(nullProvider.NullProvider);
+    for (const [name, address] of [['lb01', '192.168.10.40'], ['lb02', '192.168.10.50']]) {
+      expect(json.resource.null_resource[name].connection).toEqual({
+        type: 'ssh', host: address, user: 'root', private_key: `\${file(var.${SSH_KEY_VARIABLE})}`, timeout: '2m',
+      });
+    }
+  });
+
+  test('each LB resource uploads its bundle and runs setup-lb.sh', () => {
+    const { synthesized } = stackFor(seed, StackName.LB);
+    expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
+      provisioner: [
+        { 'remote-exec': { inline: [`rm -rf ${REMOTE_STAGING_DIR}/lb01`, `mkdir -p ${REMOTE_STAGING_DIR}/lb01`] } },
+        { file: { destination: `${REMOTE_STAGING_DIR}/lb01`, source: expect.stringMatching(/^assets\/lb01_files_[0-9A-F]+\/[0-9A-F]{32}\/$/) } },
+        { 'remote-exec': { inline: [`bash ${REMOTE_STAGING_DIR}/lb01/setup-lb.sh`] } },
+      ],
+    });
+  });
+
+  test('the gateway stack has the gateway, reached on its inside address', () => {
+    const { synthesized } = stackFor(seed, StackName.GATEWAY);
+    expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
+      connection: expect.objectContaining({ host: '192.168.10.1' }),
+      provisioner: expect.arrayContaining([{ 'remote-exec': { inline: [`bash ${REMOTE_STAGING_DIR}/gateway/setup-gateway.sh`] } }]),
+    });
+  });
+
+  test('the client stack pushes the check script and runs nothing', () => {
+    const { json } = stackFor(seed, StackName.CLIENT);
+    expect(json.resource.null_resource.client.provisioner).toHaveLength(2);
+  });
+
+  test('workers depend on the master and join from where terraform runs; the workload waits for all workers', () => {
+    const { synthesized, json } = stackFor(seed, StackName.K8S);
+    const resources = json.resource.null_resource;
+    expect(Object.keys(resources).sort()).toEqual(['master', 'node01', 'node01-page', 'node02', 'node02-page', 'workload']);
+    expect(resources.master.depends_on).toBeUndefined();
+    expect(resources.node01.depends_on).toEqual(['null_resource.master']);
+    expect(resources.workload.depends_on).toEqual(['null_resource.node01', 'null_resource.node01-page', 'null_resource.node02', 'null_resource.node02-page']);
+    expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
+      provisioner: expect.arrayContaining([{
+        'local-exec': {
+          command: expect.stringMatching(/^bash assets\/node01_files_[0-9A-F]+\/[0-9A-F]{32}\/join-from-master\.sh$/),
+          environment: { SSH_PRIVATE_KEY_PATH: `\${var.${SSH_KEY_VARIABLE}}` },
+        },
+      }]),
+    });
+  });
+
+  test('triggers are content hashes: changing one page changes only that resource\'s trigger', () => {
+    const other = renderFixture({ overrides: { workers: [{ name: 'node01', address: '192.168.10.20', page: 'new page' }, { name: 'node02', address: '192.168.10.30' }] } });
+    const before = stackFor(seed, StackName.K8S).json.resource.null_resource;
+    const after = stackFor(other, StackName.K8S).json.resource.null_resource;
+    const changed = Object.keys(before).filter((id) => JSON.stringify(before[id].triggers) !== JSON.stringify(after[id].triggers));
+    expect(changed).toEqual(['node01-page']);
+    expect(before['node01-page'].triggers.files).toMatch(/^[0-9A-F]{32}$/);
+  });
+
+  test('terraform_data variant: the same provisioners, triggers_replace, and no provider at all', () => {
+    const { synthesized, json } = stackFor(seed, StackName.LB, ProvisionerResource.TERRAFORM_DATA);
+    expect(json.provider).toBeUndefined();
+    expect(json.terraform.required_providers).toBeUndefined();
+    expect(synthesized).toHaveResourceWithProperties(DataResource, {
+      triggers_replace: { files: expect.stringMatching(/^[0-9A-F]{32}$/), host: 'root@192.168.10.40' },
+      provisioner: expect.arrayContaining([{ 'remote-exec': { inline: [`bash ${REMOTE_STAGING_DIR}/lb01/setup-lb.sh`] } }]),
+    });
+  });
+
+  test('a non-root SSH user runs the scripts with sudo', () => {
+    const custom = renderFixture({ configPath: CUSTOM_CONFIG });
+    const { json } = stackFor(custom, StackName.LB);
+    expect(json.resource.null_resource['edge-a'].connection.user).toBe('ops');
+    expect(json.resource.null_resource['edge-a'].provisioner[2]).toEqual({ 'remote-exec': { inline: [`sudo -n bash ${REMOTE_STAGING_DIR}/edge-a/setup-lb.sh`] } });
+  });
+
+  test('is valid Terraform (snapshot for review)', () => {
+    for (const name of Object.values(StackName)) {
+      const { synthesized } = stackFor(seed, name);
+      expect(JSON.parse(synthesized)).toMatchSnapshot(name);
+    }
+  });
+});
