@@ -6,11 +6,13 @@ import { shq } from './shell';
  * a second run neither hits the network nor changes the host.
  */
 export function ensurePackages(family: OsFamily, packages: readonly string[], debconf: readonly string[] = []): string {
-  const list = packages.map(shq).join(' ');
+  // An array, not a word list: a loop over one literal word is a shellcheck warning (SC2043).
+  const declare = `packages=(${packages.map(shq).join(' ')})`;
   if (family === OsFamily.DEBIAN) {
     return [
+      declare,
       'missing=()',
-      `for package in ${list}; do`,
+      'for package in "${packages[@]}"; do',
       `  dpkg-query -W -f='\${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")`,
       'done',
       'if [ "${#missing[@]}" -gt 0 ]; then',
@@ -21,8 +23,9 @@ export function ensurePackages(family: OsFamily, packages: readonly string[], de
     ].join('\n');
   }
   return [
+    declare,
     'missing=()',
-    `for package in ${list}; do`,
+    'for package in "${packages[@]}"; do',
     '  rpm -q "$package" >/dev/null 2>&1 || missing+=("$package")',
     'done',
     'if [ "${#missing[@]}" -gt 0 ]; then',

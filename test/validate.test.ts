@@ -1,0 +1,224 @@
+/**
+ * The checkers of `npm run validate`: each accepts a file rendered from the topology and
+ * rejects a deliberately broken one. A checker's tests are skipped only when its tool is
+ * missing and this is not CI (CI=true must have every tool: validate/install-tools.sh).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { synthWorkloadManifests, WORKLOAD_MANIFEST } from '../constructs/k8s/workload-app';
+import { renderHostFilesInto } from '../constructs/host-files';
+import { synthStacks } from '../constructs/tf/stacks-app';
+import { renderFirewallRules } from '../lib/render/firewall';
+import { renderCheckNginx, renderKeepalivedConf } from '../lib/render/keepalived';
+import { renderSetupLb } from '../lib/render/lb-setup';
+import { renderNginxConf } from '../lib/render/nginx';
+import { loadTopology, OsFamily, ProvisionerResource, Topology } from '../lib/topology';
+import { CheckResult, missingTools, ToolNeed } from '../validate/checkers/common';
+import { checkIptablesRules, IPTABLES_TOOLS } from '../validate/checkers/iptables';
+import { checkK8sManifest } from '../validate/checkers/k8s';
+import { checkKeepalivedConf, KEEPALIVED_TOOLS } from '../validate/checkers/keepalived';
+import { checkNginxConf, mapRhelToDebian, NGINX_TOOLS } from '../validate/checkers/nginx';
+import { checkShellScript, SHELLCHECK_TOOLS } from '../validate/checkers/shellcheck';
+import { checkTerraformStack, TERRAFORM_TOOLS } from '../validate/checkers/terraform';
+
+const inCI = process.env.CI === 'true';
+const topology: Topology = loadTopology({ overrides: { provisioning: { resource: ProvisionerResource.TERRAFORM_DATA } } });
+let scratch: string;
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-validate-test-'));
+});
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Writes `content` as `name` in a new directory of the scratch area. */
+function fixture(dir: string, name: string, content: string): string {
+  const path = join(scratch, dir);
+  mkdirSync(path, { recursive: true });
+  writeFileSync(join(path, name), content, { mode: name.endsWith('.sh') ? 0o755 : 0o644 });
+  return join(path, name);
+}
+
+/** describe(), or describe.skip() when the tool is missing outside CI. */
+function describeWithTools(name: string, needs: readonly ToolNeed[], body: () => void): void {
+  const missing = missingTools(needs);
+  if (missing && !inCI) {
+    describe.skip(`${name} (skipped: ${missing})`, body);
+  } else {
+    describe(name, body);
+  }
+}
+
+function expectPass(result: CheckResult): void {
+  expect({ ok: result.ok, detail: result.detail }).toEqual({ ok: true, detail: expect.any(String) });
+}
+
+function expectFail(result: CheckResult, pattern: RegExp): void {
+  expect(result.ok).toBe(false);
+  expect(result.detail).toMatch(pattern);
+}
+
+describeWithTools('nginx checker', NGINX_TOOLS, () => {
+  const debian = renderNginxConf(topology, OsFamily.DEBIAN);
+  const rhel = renderNginxConf(topology, OsFamily.RHEL);
+
+  test('accepts the debian nginx.conf as it is', () => {
+    const result = checkNginxConf(fixture('nginx-debian', 'nginx.conf', debian));
+    expectPass(result);
+    expect(result.tool).toBe('nginx -t');
+  });
+
+  test('accepts the rhel nginx.conf with only its two family lines mapped, and says so', () => {
+    const mapped = mapRhelToDebian(rhel);
+    expect(mapped.mapped).toBe(2);
+    expect(mapped.text).toBe(debian);
+    const result = checkNginxConf(fixture('nginx-rhel', 'nginx.conf', rhel));
+    expectPass(result);
+    expect(result.tool).toBe('nginx -t (rhel paths mapped)');
+  });
+
+  test('rejects an unknown directive and a missing brace', () => {
+    expectFail(checkNginxConf(fixture('nginx-bad1', 'nginx.conf', debian.replace('proxy_pass ', 'proxy_passs '))), /unknown directive "proxy_passs"/);
+    expectFail(checkNginxConf(fixture('nginx-bad2', 'nginx.conf', debian.replace(/}\n$/, ''))), /unexpected end of file/);
+  });
+
+  test('rejects a rhel-only line that is not mapped (a user Debian does not have)', () => {
+    expectFail(checkNginxConf(fixture('nginx-bad3', 'nginx.conf', debian.replace('user www-data;', 'user nginx-nobody;'))), /getpwnam\("nginx-nobody"\) failed/);
+  });
+});
+
+describeWithTools('keepalived checker', KEEPALIVED_TOOLS, () => {
+  const [master, backup] = topology.loadBalancer.hosts;
+  const bundle = (dir: string, conf: string) => {
+    fixture(dir, 'check_nginx.sh', renderCheckNginx(topology));
+    return fixture(dir, 'keepalived.conf', conf);
+  };
+
+  test('accepts the MASTER and BACKUP keepalived.conf with the bundle check script', () => {
+    expectPass(checkKeepalivedConf(bundle('ka-master', renderKeepalivedConf(topology, master))));
+    expectPass(checkKeepalivedConf(bundle('ka-backup', renderKeepalivedConf(topology, backup))));
+  });
+
+  test('accepts the unicast form', () => {
+    const unicast = loadTopology({ overrides: { loadBalancer: { vrrp: { unicast: true } } } });
+    const conf = renderKeepalivedConf(unicast, unicast.loadBalancer.hosts[0]);
+    expect(conf).toContain('unicast_peer');
+    expectPass(checkKeepalivedConf(bundle('ka-unicast', conf)));
+  });
+
+  const good = renderKeepalivedConf(topology, master);
+  test('rejects an unknown keyword', () => {
+    expectFail(checkKeepalivedConf(bundle('ka-bad1', good.replace('advert_int', 'advert_intt'))), /Unknown keyword 'advert_intt'/);
+  });
+
+  test('rejects a missing closing brace', () => {
+    expectFail(checkKeepalivedConf(bundle('ka-bad2', good.replace(/}\n$/, ''))), /missing '}'/);
+  });
+
+  test('rejects an out-of-range value', () => {
+    expectFail(checkKeepalivedConf(bundle('ka-bad3', good.replace(/priority \d+/, 'priority 300'))), /outside range/);
+  });
+
+  test('rejects a non-existent interface and a loopback one', () => {
+    // Only the interfaces named by `interface` and `dev` exist in the check's namespace.
+    const tracked = good.replace('    track_script {', '    track_interface {\n        eth9\n    }\n    track_script {');
+    expectFail(checkKeepalivedConf(bundle('ka-bad4', tracked)), /tracked interface eth9 doesn't exist/);
+    expectFail(checkKeepalivedConf(bundle('ka-bad5', good.split(`interface ${master.interface}`).join('interface lo'))), /cannot use a loopback interface/);
+  });
+
+  test('rejects a file whose check script is not in the bundle', () => {
+    const conf = bundle('ka-bad6', good);
+    unlinkSync(join(scratch, 'ka-bad6', 'check_nginx.sh'));
+    expectFail(checkKeepalivedConf(conf), /Disabling track script check_nginx since not found/);
+  });
+});
+
+describeWithTools('iptables checker', IPTABLES_TOOLS, () => {
+  const rules = renderFirewallRules(topology);
+
+  test('accepts the gateway ruleset', () => {
+    expectPass(checkIptablesRules(fixture('ipt-good', 'firewall.rules', rules)));
+  });
+
+  test('rejects an unknown target, a bad port and a missing COMMIT', () => {
+    expectFail(checkIptablesRules(fixture('ipt-bad1', 'firewall.rules', rules.replace('-j DNAT', '-j DNATT'))), /line/i);
+    expectFail(checkIptablesRules(fixture('ipt-bad2', 'firewall.rules', rules.replace('--dport 22 ', '--dport 99999 '))), /99999/);
+    expectFail(checkIptablesRules(fixture('ipt-bad3', 'firewall.rules', rules.replace(/COMMIT\n$/, ''))), /COMMIT|line/i);
+  });
+});
+
+describeWithTools('shellcheck checker', SHELLCHECK_TOOLS, () => {
+  test('accepts generated scripts', () => {
+    expectPass(checkShellScript(fixture('sh-good', 'check_nginx.sh', renderCheckNginx(topology))));
+    expectPass(checkShellScript(fixture('sh-good', 'setup-lb.sh', renderSetupLb(topology, topology.loadBalancer.hosts[0]))));
+  });
+
+  test('passes a script with style notes only, and names them', () => {
+    const result = checkShellScript(fixture('sh-style', 'style.sh', '#!/usr/bin/env bash\nnow=`date`\necho "$now"\n'));
+    expectPass(result);
+    expect(result.detail).toMatch(/SC2006/);
+  });
+
+  test('rejects a script with a warning, quoting shellcheck', () => {
+    const result = checkShellScript(fixture('sh-bad', 'bad.sh', '#!/usr/bin/env bash\nset -euo pipefail\nrm -rf "$staging_dirr/cache"\n'));
+    expectFail(result, /warning: staging_dirr is referenced but not assigned.*\[SC2154\]/);
+  });
+
+  test('rejects a script that does not parse', () => {
+    expectFail(checkShellScript(fixture('sh-bad2', 'bad2.sh', '#!/usr/bin/env bash\nif true; then\necho x\n')), /error/);
+  });
+});
+
+describe('kubernetes schema checker', () => {
+  let manifest: string;
+  beforeAll(() => {
+    const dir = join(scratch, 'k8s');
+    synthWorkloadManifests(topology, dir);
+    manifest = readFileSync(join(dir, WORKLOAD_MANIFEST), 'utf8');
+  });
+
+  test('accepts the synthesized workload', () => {
+    expectPass(checkK8sManifest(fixture('k8s-good', WORKLOAD_MANIFEST, manifest)));
+  });
+
+  test('rejects a wrongly typed field, an unknown kind and an empty file', () => {
+    expectFail(checkK8sManifest(fixture('k8s-bad1', WORKLOAD_MANIFEST, manifest.replace(/nodePort: \d+/, 'nodePort: "x"'))), /nodePort must be integer/);
+    expectFail(checkK8sManifest(fixture('k8s-bad2', WORKLOAD_MANIFEST, manifest.replace('kind: Service', 'kind: Servize'))), /no schema known/);
+    expectFail(checkK8sManifest(fixture('k8s-bad3', WORKLOAD_MANIFEST, '')), /no Kubernetes object/);
+  });
+});
+
+describeWithTools('terraform checker', TERRAFORM_TOOLS, () => {
+  let stacks: string;
+  beforeAll(() => {
+    const dist = join(scratch, 'tf', 'dist');
+    stacks = join(scratch, 'tf', 'cdktf.out');
+    synthWorkloadManifests(topology, dist);
+    renderHostFilesInto(topology, dist);
+    synthStacks(topology, stacks, dist);
+  });
+
+  test('accepts a synthesized terraform_data stack and leaves it unchanged', () => {
+    const stack = join(stacks, 'stacks', 'gateway');
+    const before = readFileSync(join(stack, 'cdk.tf.json'), 'utf8');
+    expectPass(checkTerraformStack(stack));
+    expect(readFileSync(join(stack, 'cdk.tf.json'), 'utf8')).toBe(before);
+    expect(() => readFileSync(join(stack, '.terraform.lock.hcl'))).toThrow();
+  });
+
+  test('rejects an unknown argument and an undeclared variable', () => {
+    const json = readFileSync(join(stacks, 'stacks', 'gateway', 'cdk.tf.json'), 'utf8');
+    expectFail(checkTerraformStack(join(fixture('tf-bad1', 'cdk.tf.json', json.replace('"triggers_replace"', '"triggers_replaced"')), '..')), /No argument or block type is named "triggers_replaced"/);
+    expectFail(checkTerraformStack(join(fixture('tf-bad2', 'cdk.tf.json', json.replace('var.ssh_private_key_path', 'var.ssh_key_path')), '..')), /Reference to undeclared input variable/);
+  });
+});
+
+describe('missing tools', () => {
+  test('name the Debian package that brings them and the install script', () => {
+    const message = missingTools([{ command: 'k8s-ha-edge-no-such-tool', provider: 'libnginx-mod-stream' }]);
+    expect(message).toBe('k8s-ha-edge-no-such-tool not found: install the Debian package libnginx-mod-stream (bash validate/install-tools.sh)');
+    expect(missingTools([{ command: 'sh', provider: 'dash' }])).toBeUndefined();
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * npm run validate: proves the synthesized output with the programs that will read it.
+ *
+ * Synthesizes four variants as a user would (`tsx main.ts --config … --resource terraform_data`
+ * into a temporary directory), then runs every artifact through its consumer: nginx -t,
+ * keepalived --config-test, iptables-restore --test, shellcheck, the Kubernetes schemas and
+ * terraform init + validate. Prints one table row per check and exits 1 if any check failed.
+ * Tools come from Debian packages: `bash validate/install-tools.sh` installs them.
+ *
+ * Usage: npm run validate [-- --variant NAME]... [--keep] [--verbose]
+ * Exit codes: 0 every check passed, 1 a check failed, 2 bad arguments.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { CheckResult, describeFailure, run } from './checkers/common';
+import { checkIptablesRules } from './checkers/iptables';
+import { checkK8sManifest } from './checkers/k8s';
+import { checkKeepalivedConf } from './checkers/keepalived';
+import { checkNginxConf } from './checkers/nginx';
+import { checkShellScript } from './checkers/shellcheck';
+import { checkTerraformStack } from './checkers/terraform';
+
+const REPO = resolve(__dirname, '..');
+const CUSTOM_EXAMPLE = join(REPO, 'examples', 'custom-three-workers.yaml');
+const SYNTH_TIMEOUT_MS = 180_000;
+
+interface Variant {
+  readonly name: string;
+  /** The config file's content, or undefined for the built-in defaults. */
+  readonly config?: () => string;
+}
+
+function customWithFamily(family: 'rhel' | 'debian'): string {
+  const config = parseYaml(readFileSync(CUSTOM_EXAMPLE, 'utf8')) as Record<string, any>;
+  config.hostDefaults = { ...(config.hostDefaults ?? {}), osFamily: family };
+  return stringifyYaml(config);
+}
+
+export const VARIANTS: readonly Variant[] = [
+  { name: 'default/rhel' },
+  { name: 'default/debian', config: () => 'hostDefaults:\n  osFamily: debian\n' },
+  { name: 'custom/debian', config: () => readFileSync(CUSTOM_EXAMPLE, 'utf8') },
+  { name: 'custom/rhel', config: () => customWithFamily('rhel') },
+];
+
+interface Row {
+  readonly variant: string;
+  readonly artifact: string;
+  readonly result: CheckResult;
+  readonly kind: string;
+  readonly seconds: number;
+}
+
+/** Checks in table order: each file name (or path pattern) with its checker. */
+type Checker = (path: string) => CheckResult;
+const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel: string) => boolean; readonly check: Checker }> = [
+  { kind: 'nginx', matches: (rel) => rel.endsWith('/nginx.conf'), check: checkNginxConf },
+  { kind: 'keepalived', matches: (rel) => rel.endsWith('/keepalived.conf'), check: (file) => checkKeepalivedConf(file) },
+  { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules'), check: checkIptablesRules },
+  { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml'), check: checkK8sManifest },
+  { kind: 'shellcheck', matches: (rel) => rel.endsWith('.sh'), check: checkShellScript },
+];
+
+function filesUnder(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out.push(path);
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return out;
+}
+
+function timed(body: () => CheckResult): { result: CheckResult; seconds: number } {
+  const start = process.hrtime.bigint();
+  const result = body();
+  return { result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+/** Synthesizes one variant into `dir`; a failed synth is a failed row. */
+function synthVariant(variant: Variant, dir: string): CheckResult {
+  const args = [join(REPO, 'main.ts'), '--dist', join(dir, 'dist'), '--cdktf-out', join(dir, 'cdktf.out'), '--resource', 'terraform_data'];
+  if (variant.config) {
+    const configPath = join(dir, 'config.yaml');
+    writeFileSync(configPath, variant.config());
+    args.push('--config', configPath);
+  }
+  const tsx = join(REPO, 'node_modules', '.bin', 'tsx');
+  const tool = `synth (tsx main.ts${variant.config ? ' --config' : ''} --resource terraform_data)`;
+  if (!existsSync(tsx)) return { ok: false, tool, detail: `${tsx} not found: run npm ci` };
+  const result = run(tsx, args, { cwd: dir, timeoutMs: SYNTH_TIMEOUT_MS, env: { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' } });
+  if (result.status === 0 && !result.error) return { ok: true, tool, detail: result.stdout.split('\n')[0] };
+  return { ok: false, tool, detail: describeFailure(result) };
+}
+
+function validateVariant(variant: Variant, dir: string, rows: Row[], onRow: (row: Row) => void): void {
+  const add = (artifact: string, kind: string, body: () => CheckResult) => {
+    const { result, seconds } = timed(body);
+    // Paths inside the temporary directory are shown relative to the variant's output.
+    const detail = result.detail.split(`${dir}/`).join('');
+    const row = { variant: variant.name, artifact, kind, seconds, result: { ...result, detail } };
+    rows.push(row);
+    onRow(row);
+  };
+  let synthOk = false;
+  add('dist/, cdktf.out/', 'synth', () => {
+    const result = synthVariant(variant, dir);
+    synthOk = result.ok;
+    return result;
+  });
+  if (!synthOk) return;
+  const dist = join(dir, 'dist');
+  const files = filesUnder(dist);
+  for (const { kind, matches, check } of FILE_CHECKS) {
+    for (const file of files) {
+      const rel = relative(dir, file);
+      if (matches(rel)) add(rel, kind, () => check(file));
+    }
+  }
+  const stacks = join(dir, 'cdktf.out', 'stacks');
+  for (const stack of existsSync(stacks) ? readdirSync(stacks).sort() : []) {
+    add(`cdktf.out/stacks/${stack}`, 'terraform', () => checkTerraformStack(join(stacks, stack)));
+  }
+}
+
+interface Options {
+  readonly variants: readonly Variant[];
+  readonly keep: boolean;
+  readonly verbose: boolean;
+}
+
+const USAGE = `usage: npm run validate [-- [--variant NAME]... [--keep] [--verbose]]
+  --variant NAME  only this variant (repeatable): ${VARIANTS.map((v) => v.name).join(', ')}
+  --keep          keep the synthesized output (its directory is printed)
+  --verbose       print each passing check's detail too
+Missing tools: bash validate/install-tools.sh (Debian packages nginx, libnginx-mod-stream, keepalived, iptables, shellcheck).`;
+
+function parseArgs(argv: readonly string[]): Options | string {
+  const names: string[] = [];
+  let keep = false;
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--keep') keep = true;
+    else if (arg === '--verbose' || arg === '-v') verbose = true;
+    else if (arg === '--variant' && i + 1 < argv.length) names.push(argv[++i]);
+    else if (arg.startsWith('--variant=')) names.push(arg.slice('--variant='.length));
+    else if (arg === '--help' || arg === '-h') return 'help';
+    else return `unknown argument: ${arg}`;
+  }
+  const unknown = names.filter((n) => !VARIANTS.some((v) => v.name === n));
+  if (unknown.length > 0) return `unknown variant: ${unknown.join(', ')}`;
+  return { variants: names.length > 0 ? VARIANTS.filter((v) => names.includes(v.name)) : VARIANTS, keep, verbose };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').find((l) => l.trim() !== '') ?? '';
+}
+
+function clip(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+function printTable(rows: readonly Row[], verbose: boolean): void {
+  const header = { variant: 'variant', artifact: 'artifact', tool: 'tool', result: 'result' };
+  const cells = rows.map((r) => ({
+    variant: r.variant,
+    artifact: r.artifact,
+    tool: r.result.tool,
+    result: r.result.ok ? (verbose ? `pass: ${firstLine(r.result.detail)}` : 'pass') : `FAIL: ${clip(firstLine(r.result.detail), 160)}`,
+  }));
+  const width = (key: keyof typeof header) => Math.max(header[key].length, ...cells.map((c) => c[key].length));
+  const widths = { variant: width('variant'), artifact: width('artifact'), tool: width('tool') };
+  const line = (c: typeof header) => `${c.variant.padEnd(widths.variant)}  ${c.artifact.padEnd(widths.artifact)}  ${c.tool.padEnd(widths.tool)}  ${c.result}`;
+  console.log(line(header));
+  console.log(line({ variant: '-'.repeat(widths.variant), artifact: '-'.repeat(widths.artifact), tool: '-'.repeat(widths.tool), result: '------' }));
+  for (const c of cells) console.log(line(c));
+}
+
+function main(argv: readonly string[]): number {
+  const options = parseArgs(argv);
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (typeof options === 'string') {
+    console.error(`error: ${options}\n${USAGE}`);
+    return 2;
+  }
+  const started = process.hrtime.bigint();
+  const work = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-validate-'));
+  const rows: Row[] = [];
+  try {
+    for (const variant of options.variants) {
+      const dir = join(work, variant.name.replace(/\//g, '-'));
+      mkdirSync(dir, { recursive: true });
+      process.stderr.write(`validating ${variant.name} `);
+      validateVariant(variant, dir, rows, (row) => process.stderr.write(row.result.ok ? '.' : 'F'));
+      process.stderr.write('\n');
+    }
+  } finally {
+    if (options.keep) console.log(`synthesized output kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+
+  console.log('');
+  printTable(rows, options.verbose);
+  const failed = rows.filter((r) => !r.result.ok);
+  if (failed.length > 0) {
+    console.log('\nFailures in detail:');
+    for (const r of failed) {
+      console.log(`\n== ${r.variant}  ${r.artifact}  [${r.result.tool}]`);
+      console.log(r.result.detail.split('\n').map((l) => `   ${l}`).join('\n'));
+    }
+  }
+  const byKind = new Map<string, number>();
+  for (const r of rows) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + r.seconds);
+  const total = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(`\ntime: ${[...byKind].map(([kind, s]) => `${kind} ${s.toFixed(1)} s`).join(', ')}; total ${total.toFixed(1)} s`);
+  console.log(`validate: ${rows.length - failed.length} passed, ${failed.length} failed`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));
