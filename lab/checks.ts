@@ -1,0 +1,377 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { vrrpMaster } from '../lib/render/keepalived';
+import { renderPage } from '../lib/render/pages';
+import { REMOTE_STAGING_DIR, StackName } from '../lib/render/bundles';
+import { serviceUrl } from '../lib/render/client-check';
+import { Topology } from '../lib/topology';
+import { hostsSh, mustOnHost, onHost, onHostAsync, RunResult, sleep } from './exec';
+import { LabProject, pageTargets, synth, terraform, terraformAsync, varArgs, writeLabConfig } from './project';
+
+export interface CheckResult {
+  readonly id: string;
+  readonly name: string;
+  readonly ok: boolean;
+  /** Measured numbers, reported in the table and the JSON results. */
+  readonly measured: Record<string, number | string>;
+  readonly detail: string;
+}
+
+/** One request of the client's probe loop. */
+interface Sample { readonly atMs: number; readonly ok: boolean; readonly body: string }
+
+/** Bounds of the failover probe: every 50 ms, at most 30 s and 600 requests, 1 s per request. */
+const PROBE = { intervalSeconds: 0.05, maxSeconds: 30, maxRequests: 600, requestTimeoutSeconds: 1 };
+const PROBE_STOP_FILE = '/run/k8s-ha-edge-lab-probe.stop';
+
+function fail(id: string, name: string, error: unknown, measured: Record<string, number | string> = {}): CheckResult {
+  return { id, name, ok: false, measured, detail: (error as Error).message ?? String(error) };
+}
+
+/** Polls `predicate` every `everyMs` until it holds or `timeoutMs` passed; returns the ms it took, or undefined. */
+async function waitFor(predicate: () => boolean, timeoutMs: number, everyMs = 100): Promise<number | undefined> {
+  const start = Date.now();
+  for (let i = 0; i < Math.ceil(timeoutMs / everyMs) + 1; i++) {
+    if (predicate()) return Date.now() - start;
+    if (Date.now() - start > timeoutMs) break;
+    await sleep(everyMs);
+  }
+  return undefined;
+}
+
+export class LabChecks {
+  private readonly t: Topology;
+
+  constructor(private project: LabProject, private readonly log: (message: string) => void) {
+    this.t = project.topology;
+  }
+
+  private get url(): string {
+    return serviceUrl(this.t);
+  }
+
+  /** The MASTER by priority, and the BACKUP that takes over from it. */
+  private get vrrpPair(): [string, string] {
+    const master = vrrpMaster(this.t);
+    const backup = [...this.t.loadBalancer.hosts].filter((h) => h.name !== master.name).sort((a, b) => b.priority - a.priority)[0];
+    return [master.name, backup.name];
+  }
+
+  private get pages(): string[] {
+    return this.t.workers.map((w) => renderPage(w).trim());
+  }
+
+  /** Which load balancers hold the VIP now (a powered-off host holds nothing). */
+  private vipHolders(): string[] {
+    return this.t.loadBalancer.hosts
+      .filter((h) => onHost(h.name, `ip -o -4 addr show dev ${h.interface}`, 10_000).stdout.includes(` ${this.t.loadBalancer.vip}/`))
+      .map((h) => h.name);
+  }
+
+  /** `count` sequential requests from the client; returns the bodies of the successful ones and the failures. */
+  private requests(count: number, timeoutSeconds = 2): { ok: string[]; failed: number; ms: number } {
+    const script = [
+      `for i in $(seq 1 ${count}); do`,
+      `  if body=$(curl -fsS --max-time ${timeoutSeconds} ${this.url} 2>/dev/null); then echo "ok $body"; else echo fail; fi`,
+      'done',
+    ].join('\n');
+    const result = onHost(this.t.client.name, script, (count * timeoutSeconds + 30) * 1000);
+    const lines = result.stdout.split('\n').filter((l) => l === 'fail' || l.startsWith('ok '));
+    if (lines.length !== count) throw new Error(`client ran ${lines.length} of ${count} requests: ${result.stderr.slice(-500)}`);
+    return { ok: lines.filter((l) => l.startsWith('ok ')).map((l) => l.slice(3)), failed: lines.filter((l) => l === 'fail').length, ms: result.ms };
+  }
+
+  /** The client's request loop, in the background until `stop()` (bounded by PROBE in any case). */
+  private startProbe(): { stop: () => Promise<Sample[]> } {
+    const client = this.t.client.name;
+    mustOnHost(client, `rm -f ${PROBE_STOP_FILE}`);
+    const script = [
+      `end=$(( $(date +%s) + ${PROBE.maxSeconds} ))`,
+      `for i in $(seq 1 ${PROBE.maxRequests}); do`,
+      `  [ -e ${PROBE_STOP_FILE} ] && break`,
+      '  [ "$(date +%s)" -ge "$end" ] && break',
+      '  at=$(date +%s%3N)',
+      `  if body=$(curl -fsS --max-time ${PROBE.requestTimeoutSeconds} ${this.url} 2>/dev/null); then echo "$at ok $body"; else echo "$at fail"; fi`,
+      `  sleep ${PROBE.intervalSeconds}`,
+      'done',
+    ].join('\n');
+    const running = onHostAsync(client, script, (PROBE.maxSeconds + 15) * 1000);
+    return {
+      stop: async () => {
+        onHost(client, `touch ${PROBE_STOP_FILE}`);
+        const result = await running;
+        onHost(client, `rm -f ${PROBE_STOP_FILE}`);
+        return result.stdout.split('\n').filter((l) => /^\d+ (ok|fail)/.test(l)).map((l) => {
+          const [at, status, ...body] = l.split(' ');
+          return { atMs: Number(at), ok: status === 'ok', body: body.join(' ') };
+        });
+      },
+    };
+  }
+
+  /** Failed requests, and the longest time between two successful ones (what a client notices). */
+  private static outage(samples: readonly Sample[]): { failed: number; gapMs: number; lastOk: boolean } {
+    let gapMs = 0;
+    let lastOkAt: number | undefined;
+    for (const s of samples) {
+      if (!s.ok) continue;
+      if (lastOkAt !== undefined) gapMs = Math.max(gapMs, s.atMs - lastOkAt);
+      lastOkAt = s.atMs;
+    }
+    return { failed: samples.filter((s) => !s.ok).length, gapMs, lastOk: samples.length > 0 && samples[samples.length - 1].ok };
+  }
+
+  /** The stand-in for kube-proxy and the Pod: nginx on each worker serving the hostPath on the NodePort. */
+  private startStandIns(): void {
+    for (const w of this.t.workers) {
+      mustOnHost(w.name, [
+        "cat > /etc/nginx/sites-enabled/default <<'EOF'",
+        '# k8s-ha-edge lab stand-in for kube-proxy + the nginx Pod: serves the hostPath on the NodePort',
+        `server { listen ${this.t.workload.nodePort}; root ${this.t.workload.hostPath}; index index.html; }`,
+        'EOF',
+        'systemctl enable --quiet nginx',
+        'systemctl restart nginx',
+      ].join('\n'));
+    }
+  }
+
+  private apply(stack: string, extra: string[] = []): Promise<RunResult> {
+    return terraformAsync(this.project, stack, ['apply', '-auto-approve', ...varArgs(this.project), ...extra]);
+  }
+
+  /** 1. terraform apply of the gateway, lb and client stacks and the node pages; a second plan shows no change. */
+  async applyAndReapply(upMs: number): Promise<CheckResult> {
+    const id = '1';
+    const name = 'terraform apply (gateway, lb, client, node pages); re-plan is empty';
+    const measured: Record<string, number | string> = { labUpMs: upMs };
+    try {
+      this.startStandIns();
+      const stacks = [StackName.GATEWAY, StackName.LB, StackName.CLIENT, StackName.K8S];
+      for (const stack of stacks) {
+        const init = terraform(this.project, stack, ['init', '-input=false', '-no-color']);
+        if (init.code !== 0) throw new Error(`terraform init (${stack}) failed:\n${init.stdout.slice(-1500)}${init.stderr.slice(-1500)}`);
+      }
+      this.log('terraform apply: gateway first (it forwards for the client), then lb, client and the node pages in parallel');
+      const gateway = await this.apply(StackName.GATEWAY);
+      if (gateway.code !== 0) throw new Error(`apply gateway failed:\n${gateway.stdout.slice(-3000)}${gateway.stderr.slice(-2000)}`);
+      measured.gatewayApplyMs = gateway.ms;
+      const parallelStart = Date.now();
+      const [lb, client, pages] = await Promise.all([
+        this.apply(StackName.LB), this.apply(StackName.CLIENT), this.apply(StackName.K8S, pageTargets(this.t)),
+      ]);
+      measured.parallelApplyMs = Date.now() - parallelStart;
+      for (const [stack, result] of [['lb', lb], ['client', client], ['k8s pages', pages]] as const) {
+        if (result.code !== 0) throw new Error(`apply ${stack} failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-2000)}`);
+      }
+      const replans = await Promise.all(stacks.map((stack) => terraformAsync(this.project, stack,
+        ['plan', '-detailed-exitcode', ...varArgs(this.project), ...(stack === StackName.K8S ? pageTargets(this.t) : [])])));
+      const changed = stacks.filter((_, i) => replans[i].code !== 0);
+      measured.stacksChangedOnReplan = changed.length;
+      // The VIP settles on the MASTER within a few adverts once keepalived runs.
+      const settle = await waitFor(() => this.vipHolders().join() === this.vrrpPair[0], 15_000, 200);
+      measured.vipSettledMs = settle ?? 'never';
+      return {
+        id, name, measured,
+        ok: changed.length === 0,
+        detail: changed.length === 0 ? '' : `plan after apply is not empty for: ${changed.join(', ')}\n${replans.map((r) => r.stdout.slice(-800)).join('\n')}`,
+      };
+    } catch (error) {
+      return fail(id, name, error, measured);
+    }
+  }
+
+  /** 2. 50 requests from the client through the gateway: all succeed, every worker's page is seen, the VIP is on the MASTER. */
+  async trafficThroughGateway(): Promise<CheckResult> {
+    const id = '2';
+    const name = `client: 50 requests to ${this.url}`;
+    try {
+      const holders = this.vipHolders();
+      const { ok, failed, ms } = this.requests(50);
+      const seen = this.pages.filter((page) => ok.includes(page));
+      const check = onHost(this.t.client.name, `bash ${REMOTE_STAGING_DIR}/${this.t.client.name}/check-service.sh 5`);
+      const measured = { failed, pagesSeen: `${seen.length}/${this.pages.length}`, vipOn: holders.join(',') || 'none', ms, checkScript: check.code === 0 ? 'ok' : 'failed' };
+      const [master] = this.vrrpPair;
+      return {
+        id, name, measured,
+        ok: failed === 0 && seen.length === this.pages.length && holders.join() === master && check.code === 0,
+        detail: `pages seen: ${JSON.stringify([...new Set(ok)])}; VIP on ${holders.join(',') || 'none'} (expected ${master}); check-service.sh: ${check.stdout.trim()} ${check.stderr.trim()}`,
+      };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+
+  /** 3. SNAT is seen from outside as the gateway's address; the gateway blocks direct and other-port access. */
+  async natAndFiltering(): Promise<CheckResult> {
+    const id = '3';
+    const name = 'SNAT seen from outside; direct and other-port access blocked';
+    try {
+      const client = this.t.client;
+      const echoPort = 18080;
+      // A responder on the client that answers with the source address it sees.
+      mustOnHost(client.name, [
+        "cat > /etc/nginx/sites-enabled/default <<'EOF'",
+        `server { listen ${echoPort}; location / { return 200 "$remote_addr\\n"; } }`,
+        'EOF',
+        'systemctl restart nginx',
+      ].join('\n'));
+      const inside = this.t.workers[0];
+      const seenAs = onHost(inside.name, `curl -fsS --max-time 3 http://${client.address}:${echoPort}/`).stdout.trim();
+      const lb = this.t.loadBalancer.hosts[0];
+      const direct = onHost(client.name, `curl -fsS --max-time 2 http://${lb.address}:${this.t.loadBalancer.listenPort}/`);
+      const directVip = onHost(client.name, `curl -fsS --max-time 2 http://${this.t.loadBalancer.vip}:${this.t.loadBalancer.listenPort}/`);
+      // sshd listens on every address of the gateway: only the filter keeps the outside away from it.
+      const otherPort = onHost(client.name, `timeout 3 bash -c 'exec 3<>/dev/tcp/${this.t.gateway.outside.address}/22'`);
+      mustOnHost(client.name, 'systemctl stop nginx');
+      const measured = {
+        insideSeenAs: seenAs || 'nothing',
+        directToLb: direct.code === 0 ? 'reached' : 'blocked',
+        directToVip: directVip.code === 0 ? 'reached' : 'blocked',
+        outsideSsh: otherPort.code === 0 ? 'reached' : 'blocked',
+      };
+      return {
+        id, name, measured,
+        ok: seenAs === this.t.gateway.outside.address && direct.code !== 0 && directVip.code !== 0 && otherPort.code !== 0,
+        detail: `expected ${inside.name} → ${client.name} to arrive from ${this.t.gateway.outside.address}, got ${JSON.stringify(seenAs)}`,
+      };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+
+  /** Runs one failover: `cause` takes the MASTER out, `heal` brings it back; measures what the client saw. */
+  private async failover(id: string, name: string, cause: () => void, heal: () => void): Promise<CheckResult> {
+    const [master, backup] = this.vrrpPair;
+    const measured: Record<string, number | string> = {};
+    try {
+      const probe = this.startProbe();
+      await sleep(1000);
+      const causedAt = Date.now();
+      cause();
+      const moved = await waitFor(() => this.vipHolders().join() === backup, 20_000);
+      measured.vipMoveMs = moved === undefined ? 'never' : Date.now() - causedAt;
+      await sleep(2000);
+      const healedAt = Date.now();
+      heal();
+      const returned = await waitFor(() => this.vipHolders().join() === master, 25_000, 200);
+      measured.vipReturnMs = returned === undefined ? 'never' : Date.now() - healedAt;
+      await sleep(1500);
+      const samples = await probe.stop();
+      const outage = LabChecks.outage(samples);
+      const duringBackup = samples.filter((s) => s.atMs > causedAt + (typeof measured.vipMoveMs === 'number' ? measured.vipMoveMs + 500 : 0) && s.atMs < healedAt);
+      Object.assign(measured, {
+        requests: samples.length, failed: outage.failed, gapMs: outage.gapMs,
+        servedByBackup: `${duringBackup.filter((s) => s.ok).length}/${duringBackup.length}`,
+      });
+      const ok = moved !== undefined && returned !== undefined && outage.lastOk && duringBackup.length > 0 && duringBackup.every((s) => s.ok);
+      return { id, name, ok, measured, detail: ok ? '' : `VIP moved: ${moved !== undefined}, returned: ${returned !== undefined}, last request ok: ${outage.lastOk}, backup served ${measured.servedByBackup}` };
+    } catch (error) {
+      return fail(id, name, error, measured);
+    }
+  }
+
+  /** 4a. nginx stops on the MASTER: the VIP moves, traffic resumes, and the VIP returns by itself. */
+  failoverNginxStop(): Promise<CheckResult> {
+    const [master] = this.vrrpPair;
+    return this.failover('4a', `failover: stop nginx on ${master}, then start it`,
+      () => { mustOnHost(master, 'systemctl stop nginx'); },
+      () => { mustOnHost(master, 'systemctl start nginx'); });
+  }
+
+  /** 4b. The MASTER is powered off, then on again. */
+  failoverPowerOff(): Promise<CheckResult> {
+    const [master] = this.vrrpPair;
+    return this.failover('4b', `failover: power ${master} off, then on`,
+      () => {
+        const stopped = hostsSh(['stop-host', master], 60_000);
+        if (stopped.code !== 0) throw new Error(`stop-host ${master}: ${stopped.stderr.slice(-500)}`);
+      },
+      () => {
+        const started = hostsSh(['start-host', master], 120_000);
+        if (started.code !== 0) throw new Error(`start-host ${master}: ${started.stderr.slice(-500)}`);
+      });
+  }
+
+  /** 5. A worker's server stops, then the worker silently drops packets: 100 requests each, none fails. */
+  async backendLoss(): Promise<CheckResult> {
+    const id = '5';
+    const worker = this.t.workers[0];
+    const name = `backend loss: ${worker.name} stopped, then dropping packets`;
+    const nodePort = this.t.workload.nodePort;
+    const dropRule = `INPUT -p tcp --dport ${nodePort} -j DROP`;
+    try {
+      mustOnHost(worker.name, 'systemctl stop nginx');
+      const stopped = this.requests(100);
+      mustOnHost(worker.name, 'systemctl start nginx');
+      mustOnHost(worker.name, `iptables -I ${dropRule}`);
+      const dropping = this.requests(100);
+      mustOnHost(worker.name, `iptables -D ${dropRule}`);
+      const measured = {
+        stoppedFailed: stopped.failed, stoppedMs: stopped.ms,
+        droppingFailed: dropping.failed, droppingMs: dropping.ms,
+      };
+      return { id, name, measured, ok: stopped.failed === 0 && dropping.failed === 0, detail: '' };
+    } catch (error) {
+      onHost(worker.name, `iptables -D ${dropRule}; systemctl start nginx`);
+      return fail(id, name, error);
+    }
+  }
+
+  /** 6. One worker's page changes in the topology: only that host's resource is replaced; the client sees it. */
+  async pageChange(): Promise<CheckResult> {
+    const id = '6';
+    const worker = this.t.workers[this.t.workers.length - 1];
+    const name = `page of ${worker.name} changed: only its resource replaced`;
+    try {
+      const newPage = `${worker.page} (changed by the lab)`;
+      const user = JSON.parse(readFileSync(join(this.project.dir, 'user-config.json'), 'utf8'));
+      const workers = this.t.workers.map((w) => ({ name: w.name, address: w.address, interface: w.interface, sshUser: w.sshUser, page: w.name === worker.name ? newPage : w.page }));
+      const changed = writeLabConfig(this.project.dir, 'lab-topology-changed.yaml', { ...user, workers });
+      synth({ dir: this.project.dir, configPath: changed.path });
+      this.project = { ...this.project, topology: changed.topology, configPath: changed.path };
+
+      const planFile = 'page-change.tfplan';
+      const plan = terraform(this.project, StackName.K8S, ['plan', `-out=${planFile}`, ...varArgs(this.project), ...pageTargets(this.t)]);
+      if (plan.code !== 0) throw new Error(`plan failed: ${plan.stdout.slice(-1500)}${plan.stderr.slice(-1500)}`);
+      const shown = terraform(this.project, StackName.K8S, ['show', '-json', planFile]);
+      const changes = (JSON.parse(shown.stdout).resource_changes ?? [])
+        .filter((c: any) => !(c.change.actions.length === 1 && c.change.actions[0] === 'no-op'))
+        .map((c: any) => `${c.address}:${c.change.actions.join('+')}`);
+      const others = await Promise.all([StackName.LB, StackName.GATEWAY, StackName.CLIENT].map((stack) =>
+        terraformAsync(this.project, stack, ['plan', '-detailed-exitcode', ...varArgs(this.project)])));
+      const apply = terraform(this.project, StackName.K8S, ['apply', '-no-color', planFile]);
+      if (apply.code !== 0) throw new Error(`apply failed: ${apply.stdout.slice(-1500)}${apply.stderr.slice(-1500)}`);
+      const seenAfter = this.requests(10).ok;
+      const expected = [`terraform_data.${worker.name}-page:delete+create`];
+      const measured = { replaced: changes.join(',') || 'nothing', otherStacksChanged: others.filter((r) => r.code !== 0).length, newPageSeen: seenAfter.includes(newPage) ? 'yes' : 'no', applyMs: apply.ms };
+      return {
+        id, name, measured,
+        ok: JSON.stringify(changes) === JSON.stringify(expected) && others.every((r) => r.code === 0) && seenAfter.includes(newPage),
+        detail: `changes: ${JSON.stringify(changes)} (expected ${JSON.stringify(expected)}); pages seen: ${JSON.stringify([...new Set(seenAfter)])}`,
+      };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+
+  /** 7. The gateway's firewall script, run three more times, leaves the same ruleset. */
+  async firewallIdempotence(): Promise<CheckResult> {
+    const id = '7';
+    const gateway = this.t.gateway.name;
+    const name = 'gateway firewall script re-run 3 times: same ruleset';
+    const save = () => mustOnHost(gateway, "iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]/[0:0]/'");
+    try {
+      const before = save();
+      const after: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        mustOnHost(gateway, `bash ${REMOTE_STAGING_DIR}/${gateway}/setup-gateway.sh`);
+        after.push(save());
+      }
+      const differing = after.filter((rules) => rules !== before).length;
+      const rules = before.split('\n').filter((l) => l.startsWith('-A')).length;
+      return { id, name, measured: { rules, runsDiffering: differing }, ok: differing === 0 && rules > 0, detail: differing ? `ruleset changed:\n${after.find((r) => r !== before)}` : '' };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+}

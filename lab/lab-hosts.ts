@@ -1,0 +1,74 @@
+import { formatIpv4, parseCidr, parseIpv4 } from '../lib/topology/ipv4';
+import { Topology } from '../lib/topology';
+
+/** The hosts file lab/hosts.sh reads: networks, and hosts with their NICs. */
+export interface LabHostsFile {
+  readonly networks: Array<{ name: string; cidr: string }>;
+  readonly hosts: Array<{
+    name: string;
+    kind?: 'netns-only';
+    interfaces: Array<{ name: string; network: string; address: string }>;
+    defaultGateway?: string;
+  }>;
+}
+
+export const MGMT_HOST = 'mgmt';
+const INSIDE = 'inside';
+const OUTSIDE = 'outside';
+
+function prefixOf(cidr: string): string {
+  return cidr.split('/')[1];
+}
+
+/**
+ * The management host's address: the highest host address of the internal network
+ * that the topology does not use, so it can never clash with a host or the VIP.
+ */
+export function managementAddress(t: Topology): string {
+  const net = parseCidr(t.networks.internal);
+  if ('error' in net) throw new Error(`networks.internal: ${net.error}`);
+  const used = new Set([
+    t.controlPlane.address, ...t.workers.map((w) => w.address), ...t.loadBalancer.hosts.map((h) => h.address),
+    t.loadBalancer.vip, t.gateway.inside.address,
+  ].map((a) => parseIpv4(a)));
+  const broadcast = net.base + 2 ** (32 - net.prefixLength) - 1;
+  for (let candidate = broadcast - 1; candidate > net.base; candidate--) {
+    if (!used.has(candidate)) return formatIpv4(candidate);
+  }
+  throw new Error(`networks.internal: got ${t.networks.internal}, expected room for a management host`);
+}
+
+/**
+ * The topology's own machines as lab hosts, at the topology's own addresses. The control
+ * plane is left out: Kubernetes cannot run in these containers (the workers are stand-ins).
+ * Every inside host routes through the gateway, the client too from outside, as in the seed.
+ */
+export function labHostsFile(t: Topology): LabHostsFile {
+  const inside = prefixOf(t.networks.internal);
+  const outside = prefixOf(t.networks.external);
+  const internalHost = (name: string, nic: string, address: string) => ({
+    name,
+    interfaces: [{ name: nic, network: INSIDE, address: `${address}/${inside}` }],
+    defaultGateway: t.gateway.inside.address,
+  });
+  return {
+    networks: [{ name: INSIDE, cidr: t.networks.internal }, { name: OUTSIDE, cidr: t.networks.external }],
+    hosts: [
+      { ...internalHost(MGMT_HOST, 'eth0', managementAddress(t)), kind: 'netns-only' },
+      ...t.loadBalancer.hosts.map((h) => internalHost(h.name, h.interface, h.address)),
+      ...t.workers.map((w) => internalHost(w.name, w.interface, w.address)),
+      {
+        name: t.gateway.name,
+        interfaces: [
+          { name: t.gateway.inside.interface, network: INSIDE, address: `${t.gateway.inside.address}/${inside}` },
+          { name: t.gateway.outside.interface, network: OUTSIDE, address: `${t.gateway.outside.address}/${outside}` },
+        ],
+      },
+      {
+        name: t.client.name,
+        interfaces: [{ name: t.client.interface, network: OUTSIDE, address: `${t.client.address}/${outside}` }],
+        defaultGateway: t.gateway.outside.address,
+      },
+    ],
+  };
+}
