@@ -109,7 +109,8 @@ async function test(configFile: string | undefined): Promise<number> {
   const summary = { when: new Date().toISOString(), totalMs: Date.now() - started, topology: configFile ?? 'default (seed)', results };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(summary, null, 2)}\n`);
   const failed = results.filter((r) => !r.ok).length;
-  console.log(`\n${results.length - failed} passed, ${failed} failed (total ${(summary.totalMs / 1000).toFixed(1)} s; results in ${RESULTS_FILE})`);
+  console.log(`\ntotal ${(summary.totalMs / 1000).toFixed(1)} s; results in ${RESULTS_FILE}`);
+  console.log(`lab: ${results.length - failed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
 
@@ -125,7 +126,11 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       log(`${signal}: tearing the lab down`);
-      if (command !== 'up') down();
+      if (command !== 'up') {
+        down();
+        const left = leftovers();
+        log(left.length === 0 ? 'nothing left behind' : `left behind: ${left.join('; ')}`);
+      }
       process.exit(130);
     });
   }
