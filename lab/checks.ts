@@ -4,7 +4,7 @@ import { vrrpMaster } from '../lib/render/keepalived';
 import { renderPage } from '../lib/render/pages';
 import { REMOTE_STAGING_DIR, StackName } from '../lib/render/bundles';
 import { serviceUrl } from '../lib/render/client-check';
-import { Topology } from '../lib/topology';
+import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, mustOnHost, onHost, onHostAsync, RunResult, sleep } from './exec';
 import { LabProject, pageTargets, synth, terraform, terraformAsync, varArgs, writeLabConfig } from './project';
 
@@ -221,7 +221,7 @@ export class LabChecks {
       const direct = onHost(client.name, `curl -fsS --max-time 2 http://${lb.address}:${this.t.loadBalancer.listenPort}/`);
       const directVip = onHost(client.name, `curl -fsS --max-time 2 http://${this.t.loadBalancer.vip}:${this.t.loadBalancer.listenPort}/`);
       // sshd listens on every address of the gateway: only the filter keeps the outside away from it.
-      const otherPort = onHost(client.name, `timeout 3 bash -c 'exec 3<>/dev/tcp/${this.t.gateway.outside.address}/22'`);
+      const otherPort = onHost(client.name, `timeout 3 bash -c 'exec 3<>/dev/tcp/${this.t.gateway.outside.address}/${SSH_PORT}'`);
       mustOnHost(client.name, 'systemctl stop nginx');
       const measured = {
         insideSeenAs: seenAs || 'nothing',

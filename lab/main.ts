@@ -77,6 +77,12 @@ async function test(configFile: string | undefined): Promise<number> {
   const started = Date.now();
   const results: CheckResult[] = [];
   let project: LabProject | undefined;
+  const existing = leftovers();
+  if (existing.length > 0) {
+    // Someone's lab (an `up`, or a run that was killed hard) is there: never tear down what this run did not build.
+    console.error(`a lab already exists (${existing.join('; ')}); remove it with 'npm run lab -- down'`);
+    return 1;
+  }
   try {
     const upStart = Date.now();
     project = up(configFile);

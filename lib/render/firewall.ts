@@ -1,4 +1,4 @@
-import { OsFamily, Topology } from '../topology';
+import { OsFamily, SSH_PORT, Topology } from '../topology';
 import { ensurePackages, DISABLE_FIREWALLD } from './packages';
 import { INSTALL_IF_CHANGED, lines, scriptHeader } from './shell';
 
@@ -38,7 +38,7 @@ export function renderFirewallRules(t: Topology): string {
     '-A INPUT -i lo -j ACCEPT',
     '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
     `# SSH from the inside only: the operator's terraform reaches the gateway on ${g.inside.address}.`,
-    `-A INPUT -s ${internal} -i ${inside} -p tcp -m tcp --dport 22 -j ACCEPT`,
+    `-A INPUT -s ${internal} -i ${inside} -p tcp -m tcp --dport ${SSH_PORT} -j ACCEPT`,
     '-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT',
     '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
     '# The DNAT flow, and nothing else, from outside to inside.',

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { InternalHost, Topology } from '../topology';
+import { CLUSTER_DNS_DOMAIN, InternalHost, Topology } from '../topology';
 import { kubernetesMinor, kubernetesPatch } from './kubernetes-repo';
 import { lines, scriptHeader, shq } from './shell';
 
@@ -36,7 +36,7 @@ export function renderKubeadmConfig(t: Topology): string {
       // Without a patch, kubeadm resolves the newest patch of the minor (or uses its own version offline).
       kubernetesVersion: patch ? `v${patch}` : `stable-${kubernetesMinor(k)}`,
       controlPlaneEndpoint: `${master.address}:${k.apiServerPort}`,
-      networking: { podSubnet: k.podCidr, serviceSubnet: k.serviceCidr, dnsDomain: 'cluster.local' },
+      networking: { podSubnet: k.podCidr, serviceSubnet: k.serviceCidr, dnsDomain: CLUSTER_DNS_DOMAIN },
     },
     {
       apiVersion: 'kubelet.config.k8s.io/v1beta1',

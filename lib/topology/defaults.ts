@@ -91,9 +91,15 @@ export function defaultPage(workerName: string): string {
 /** Kubernetes minors accepted: those with upstream support and a pkgs.k8s.io repository. */
 export const SUPPORTED_KUBERNETES_MINORS: readonly number[] = [35, 36, 37];
 
+/** sshd's port on every host: terraform provisions over it, and the gateway lets it in from the inside. */
+export const SSH_PORT = 22;
+
+/** The cluster's DNS domain (kubeadm's default, spelled out so the config says it). */
+export const CLUSTER_DNS_DOMAIN = 'cluster.local';
+
 /** Ports the load balancers themselves use, which the LB listen port must not take. */
 export const LOAD_BALANCER_RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
-  [22, 'SSH'],
+  [SSH_PORT, 'SSH'],
 ]);
 
 /** The range the API server accepts for a NodePort (--service-node-port-range default). */
