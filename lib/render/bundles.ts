@@ -1,4 +1,4 @@
-import { HostAccess, Topology } from '../topology';
+import { HostAccess, InternalHost, Topology } from '../topology';
 import { renderClientCheck } from './client-check';
 import { renderFirewallRules, renderSetupGateway } from './firewall';
 import { renderCheckNginx, renderKeepalivedConf } from './keepalived';
@@ -63,6 +63,15 @@ export function remoteBundleDir(bundle: Bundle): string {
 
 const file = (name: string, content: string): BundleFile => ({ name, content, executable: name.endsWith('.sh') });
 
+/** What every Kubernetes node gets before kubeadm: the same three files on the master and the workers. */
+function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
+  return [
+    file('modules-load.conf', renderModulesLoad(t.kubernetes)),
+    file('sysctl.conf', renderSysctl()),
+    file('prepare-node.sh', renderPrepareNode(t.kubernetes, host.osFamily, host.name)),
+  ];
+}
+
 function target(host: HostAccess, address: string): SshTarget {
   return { hostName: host.name, address, user: host.sshUser };
 }
@@ -82,9 +91,7 @@ export function planBundles(t: Topology, workloadManifest: { name: string; conte
     target: masterTarget,
     description: 'control plane: node preparation, kubeadm init, flannel',
     files: [
-      file('modules-load.conf', renderModulesLoad(t.kubernetes)),
-      file('sysctl.conf', renderSysctl()),
-      file('prepare-node.sh', renderPrepareNode(t.kubernetes, master.osFamily, master.name)),
+      ...nodePreparation(t, master),
       file('kubeadm-config.yaml', renderKubeadmConfig(t)),
       file('init-master.sh', renderInitMaster(t, master.sshUser)),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh')),
@@ -101,9 +108,7 @@ export function planBundles(t: Topology, workloadManifest: { name: string; conte
       target: target(worker, worker.address),
       description: 'worker: node preparation, then a join with a token created at apply time',
       files: [
-        file('modules-load.conf', renderModulesLoad(t.kubernetes)),
-        file('sysctl.conf', renderSysctl()),
-        file('prepare-node.sh', renderPrepareNode(t.kubernetes, worker.osFamily, worker.name)),
+        ...nodePreparation(t, worker),
         file('join-worker.sh', renderJoinWorker(worker)),
         file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
       ],
