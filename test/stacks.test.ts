@@ -62,7 +62,14 @@ describe('the stacks', () => {
   });
 
   test('the client stack pushes the check script and runs nothing', () => {
-    const { json } = stackFor(seed, StackName.CLIENT);
+    const { synthesized, json } = stackFor(seed, StackName.CLIENT);
+    expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
+      connection: expect.objectContaining({ host: '12.0.0.12' }),
+      provisioner: [
+        { 'remote-exec': { inline: [`rm -rf ${REMOTE_STAGING_DIR}/client`, `mkdir -p ${REMOTE_STAGING_DIR}/client`] } },
+        { file: { destination: `${REMOTE_STAGING_DIR}/client`, source: expect.stringMatching(/^assets\/client_files_/) } },
+      ],
+    });
     expect(json.resource.null_resource.client.provisioner).toHaveLength(2);
   });
 

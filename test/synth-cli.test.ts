@@ -32,6 +32,9 @@ function allText(root: string): string {
   return Object.keys(treeDigest(root)).map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
 }
 
+/** A bootstrap token value, the seed's well-known token, or a private key. */
+const SECRET = /abcdef\.0123456789abcdef|[a-z0-9]{6}\.[a-z0-9]{16}|PRIVATE KEY-----|sha256:[0-9a-f]{64}/;
+
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-synth-'));
 }
@@ -81,6 +84,15 @@ describe('npm run synth', () => {
     expect(readdirSync(cwd).filter((n) => n.startsWith('.'))).toEqual([]); // no staging left behind
   });
 
+  test('no secret in the output: no token value, no well-known token, no private key', () => {
+    for (const dir of ['dist', 'cdktf.out']) {
+      const text = allText(join(cwd, dir));
+      expect(text).not.toMatch(SECRET);
+      // The key is referenced by its variable, never inlined.
+      if (dir === 'cdktf.out') expect(text).toContain('${file(var.ssh_private_key_path)}');
+    }
+  });
+
   test('--only k8s writes dist/ alone', () => {
     const only = scratch();
     expect(synth(only, '--only', 'k8s').code).toBe(0);
@@ -113,6 +125,16 @@ describe('bad input', () => {
     expect(run.stderr).toMatch(/nothing was written/);
     expect({ dist: treeDigest(join(cwd, 'dist')), tf: treeDigest(join(cwd, 'cdktf.out')) }).toEqual(before);
   });
+});
+
+test('no secret in the reviewed snapshots', () => {
+  // The pattern itself catches what it is meant to catch.
+  for (const secret of ['abcdef.0123456789abcdef', 'kubeadm join x --token 3xk9qa.b2c4d6e8f0g1h2i3', '-----BEGIN OPENSSH PRIVATE KEY-----']) {
+    expect(secret).toMatch(SECRET);
+  }
+  for (const name of readdirSync(join(repo, '__snapshots__'))) {
+    expect({ name, secret: readFileSync(join(repo, '__snapshots__', name), 'utf8').match(SECRET)?.[0] }).toEqual({ name, secret: undefined });
+  }
 });
 
 describe('a custom topology: another subnet, three workers, another VIP, LB port and NodePort', () => {
