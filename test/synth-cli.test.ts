@@ -93,6 +93,15 @@ describe('npm run synth', () => {
     }
   });
 
+  test('terraform_data synthesizes on a machine without terraform (synth runs no external program)', () => {
+    const elsewhere = scratch();
+    const path = (process.env.PATH ?? '').split(':').filter((dir) => !existsSync(join(dir, 'terraform'))).join(':');
+    const run = spawnSync(tsx, [join(repo, 'main.ts'), '--resource', 'terraform_data'], { cwd: elsewhere, encoding: 'utf8', env: { ...process.env, PATH: path } });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(readFileSync(join(elsewhere, 'cdktf.out', 'stacks', 'lb', 'cdk.tf.json'), 'utf8')).toContain('"terraform_data"');
+  });
+
   test('--only k8s writes dist/ alone', () => {
     const only = scratch();
     expect(synth(only, '--only', 'k8s').code).toBe(0);

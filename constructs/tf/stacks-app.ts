@@ -7,7 +7,10 @@ import { BundleStack } from './bundle-stack';
 
 /** Builds the cdktf app: one stack per StackName that has bundles. */
 export function buildStacksApp(topology: Topology, outdir: string, distDir: string): App {
-  const app = new App({ outdir, skipValidation: false });
+  // cdktf's synth-time validation of terraform_data runs `terraform version` on the build machine:
+  // half a second, and a failed synth where terraform is not installed. Synth stays a pure function of
+  // the topology; terraform itself is checked by `terraform validate` (npm run validate) and at apply.
+  const app = new App({ outdir, skipValidation: true });
   const bundles = bundlesFor(topology, distDir);
   for (const stack of Object.values(StackName)) {
     const ofStack = bundles.filter((b) => b.stack === stack);
