@@ -1,0 +1,152 @@
+/**
+ * The generated scripts run by bash, as on a host: with stand-in commands (kubeadm, ssh)
+ * on PATH where the real ones would change a machine, and only loopback for the network.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderCheckNginx } from '../lib/render/keepalived';
+import { renderJoinFromMaster, renderJoinWorker } from '../lib/render/kubeadm';
+import { renderPage, renderPushPage } from '../lib/render/pages';
+import { loadTopology } from '../lib/topology';
+
+const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
+let count = 0;
+
+function script(content: string): string {
+  const path = join(dir, `script-${count++}.sh`);
+  writeFileSync(path, content, { mode: 0o755 });
+  return path;
+}
+
+/** A directory of stand-in commands that log their arguments (and stdin) to `log`. */
+function fakeBin(commands: Record<string, string>): { bin: string; log: string } {
+  const bin = mkdtempSync(join(dir, 'bin-'));
+  const log = join(bin, 'calls.log');
+  for (const [name, body] of Object.entries(commands)) {
+    writeFileSync(join(bin, name), `#!/usr/bin/env bash\nLOG=${log}\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  return { bin, log };
+}
+
+function bash(path: string, options: { input?: string; path?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}) {
+  const result = spawnSync('bash', [path, ...(options.args ?? [])], {
+    input: options.input ?? '',
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, ...options.env, PATH: `${options.path ? `${options.path}:` : ''}${process.env.PATH}` },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const t = loadTopology();
+const JOIN = 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-ca-cert-hash sha256:' + 'ab'.repeat(32);
+
+describe('join-worker.sh', () => {
+  const worker = t.workers[0];
+  const path = script(renderJoinWorker(worker));
+  const fake = () => fakeBin({ kubeadm: 'echo "kubeadm $*" >> "$LOG"' });
+
+  test('joins with the command from stdin, verifying the CA hash, under the worker\'s node name', () => {
+    const { bin, log } = fake();
+    const run = bash(path, { input: `${JOIN} \n`, path: bin });
+    expect(run.code).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe(`${JOIN} --node-name node01\n`);
+  });
+
+  test.each([
+    ['no CA hash', 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-unsafe-skip-ca-verification'],
+    ['an injected command', `${JOIN}; rm -rf /`],
+    ['nothing', ''],
+  ])('refuses %s and runs nothing', (_name, input) => {
+    const { bin, log } = fake();
+    const run = bash(path, { input, path: bin });
+    expect(run.code).not.toBe(0);
+    expect(existsSync(log)).toBe(false);
+  });
+});
+
+describe('join-from-master.sh', () => {
+  const worker = t.workers[1];
+  const path = script(renderJoinFromMaster(t, worker, '/var/tmp/k8s-ha-edge/node02/join-worker.sh'));
+
+  /** ssh stand-in: the worker has not joined; the master prints a join command; the worker logs what it reads. */
+  function fakeSsh(joined: boolean) {
+    return fakeBin({
+      ssh: [
+        'while [ "${1#-}" != "$1" ]; do case "$1" in -i|-o) shift 2 ;; *) shift ;; esac; done',
+        'host=$1; shift',
+        'echo "ssh $host $*" >> "$LOG"',
+        'case "$*" in',
+        `  "test -f /etc/kubernetes/kubelet.conf") exit ${joined ? 0 : 1} ;;`,
+        `  *"token create"*) echo '${JOIN}' ;;`,
+        '  *join-worker.sh*) echo "stdin: $(cat)" >> "$LOG" ;;',
+        'esac',
+      ].join('\n'),
+    });
+  }
+
+  test('creates a token with the TTL on the master and pipes the join command to the worker', () => {
+    const { bin, log } = fakeSsh(false);
+    const run = bash(path, { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } });
+    expect(run.code).toBe(0);
+    expect(readFileSync(log, 'utf8').split('\n')).toEqual([
+      'ssh root@192.168.10.30 test -f /etc/kubernetes/kubelet.conf',
+      'ssh root@192.168.10.10 kubeadm token create --ttl 15m --print-join-command',
+      'ssh root@192.168.10.30 bash /var/tmp/k8s-ha-edge/node02/join-worker.sh',
+      `stdin: ${JOIN}`,
+      '',
+    ]);
+  });
+
+  test('does nothing, and creates no token, when the worker has joined', () => {
+    const { bin, log } = fakeSsh(true);
+    const run = bash(path, { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } });
+    expect(run.code).toBe(0);
+    expect(readFileSync(log, 'utf8')).not.toContain('token create');
+  });
+
+  test('refuses to run without the key variable', () => {
+    const run = bash(path, { env: { SSH_PRIVATE_KEY_PATH: '' } });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('SSH_PRIVATE_KEY_PATH');
+  });
+});
+
+describe('push-page.sh', () => {
+  test('installs the page into the hostPath, and a second run changes nothing', () => {
+    const hostPath = join(dir, 'data');
+    const local = loadTopology({ overrides: { workload: { hostPath } } });
+    const bundle = mkdtempSync(join(dir, 'page-'));
+    writeFileSync(join(bundle, 'index.html'), renderPage(local.workers[0]));
+    writeFileSync(join(bundle, 'push-page.sh'), renderPushPage(local, local.workers[0]));
+    expect(bash(join(bundle, 'push-page.sh')).code).toBe(0);
+    const first = readFileSync(join(hostPath, 'index.html'), 'utf8');
+    expect(bash(join(bundle, 'push-page.sh')).code).toBe(0);
+    expect(readFileSync(join(hostPath, 'index.html'), 'utf8')).toBe(first);
+    expect(first).toBe('this is node01\n');
+  });
+});
+
+describe('check_nginx.sh', () => {
+  let server: Server;
+  let port: number;
+  beforeAll(async () => {
+    server = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  test('passes while the LB port accepts connections on 127.0.0.1 and fails once it does not', async () => {
+    const path = script(renderCheckNginx(loadTopology({ overrides: { loadBalancer: { listenPort: port } } })));
+    expect(bash(path).code).toBe(0);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(bash(path).code).not.toBe(0);
+    server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+});
