@@ -354,6 +354,35 @@ export class LabChecks {
     }
   }
 
+  /** 7b. The load balancer's setup script, run again, changes nothing: same files, same processes, same VIP. */
+  async loadBalancerIdempotence(): Promise<CheckResult> {
+    const id = '7b';
+    const [master] = this.vrrpPair;
+    const name = `${master} setup script re-run 2 times: nothing changes`;
+    const state = () => mustOnHost(master, [
+      'sha256sum /etc/nginx/nginx.conf /etc/keepalived/keepalived.conf /etc/keepalived/check_nginx.sh',
+      'echo "nginx $(cat /run/nginx.pid) keepalived $(pgrep -o -x keepalived)"',
+      'systemctl is-enabled nginx keepalived',
+    ].join('; '));
+    try {
+      const before = state();
+      const runs: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        mustOnHost(master, `bash ${REMOTE_STAGING_DIR}/${master}/setup-lb.sh`, 120_000);
+        runs.push(state());
+      }
+      const holders = this.vipHolders();
+      const differing = runs.filter((r) => r !== before).length;
+      return {
+        id, name, measured: { runsDiffering: differing, vipOn: holders.join(',') || 'none' },
+        ok: differing === 0 && holders.join() === master,
+        detail: differing ? `before:\n${before}\nafter:\n${runs.find((r) => r !== before)}` : '',
+      };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+
   /** 7. The gateway's firewall script, run three more times, leaves the same ruleset. */
   async firewallIdempotence(): Promise<CheckResult> {
     const id = '7';

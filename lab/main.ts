@@ -96,6 +96,7 @@ async function test(configFile: string | undefined): Promise<number> {
     results.push(await checks.backendLoss());
     results.push(await checks.pageChange());
     results.push(await checks.firewallIdempotence());
+    results.push(await checks.loadBalancerIdempotence());
   } catch (error) {
     results.push({ id: '!', name: 'lab run', ok: false, measured: {}, detail: (error as Error).message });
   } finally {
