@@ -281,10 +281,24 @@ export class LabChecks {
   /** 4b. The MASTER is powered off, then on again. */
   failoverPowerOff(): Promise<CheckResult> {
     const [master] = this.vrrpPair;
-    return this.failover('4b', `failover: power ${master} off, then on`,
+    return this.failover('4b', `failover: ${master} powered off (clean shutdown), then on`,
       () => {
         const stopped = hostsSh(['stop-host', master], 60_000);
         if (stopped.code !== 0) throw new Error(`stop-host ${master}: ${stopped.stderr.slice(-500)}`);
+      },
+      () => {
+        const started = hostsSh(['start-host', master], 120_000);
+        if (started.code !== 0) throw new Error(`start-host ${master}: ${started.stderr.slice(-500)}`);
+      });
+  }
+
+  /** 4c. The MASTER loses power: no shutdown, no goodbye advert; the BACKUP must notice the silence. */
+  failoverPowerLoss(): Promise<CheckResult> {
+    const [master] = this.vrrpPair;
+    return this.failover('4c', `failover: ${master} loses power (SIGKILL), then boots`,
+      () => {
+        const killed = hostsSh(['kill-host', master], 60_000);
+        if (killed.code !== 0) throw new Error(`kill-host ${master}: ${killed.stderr.slice(-500)}`);
       },
       () => {
         const started = hostsSh(['start-host', master], 120_000);

@@ -9,6 +9,7 @@
 #   bash lab/hosts.sh exec <host> <cmd..> run a shell command on a host (nsenter; mgmt: ip netns exec)
 #   bash lab/hosts.sh ssh <host> [cmd..]  ssh from the management namespace (uses the lab ssh_config)
 #   bash lab/hosts.sh stop-host <host>    power a container off (its network namespace goes away too)
+#   bash lab/hosts.sh kill-host <host>    power loss: SIGKILL every process of the host, then remove its netns
 #   bash lab/hosts.sh start-host <host>   boot it again on the same overlay
 #   bash lab/hosts.sh env                 print LAB_* paths (key, ssh_config, known_hosts) as shell vars
 #   bash lab/hosts.sh deps                install the host tools (mmdebstrap, pinned systemd-container, ...)
@@ -204,17 +205,17 @@ ns_add() { # create a netns and record it
 net_switch_up() {
   ns_add "$SW_NS"
   ip netns exec "$SW_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  local idx name cidr br
-  while IFS=$'\t' read -r idx name cidr br; do
+  local br
+  while IFS=$'\t' read -r _ _ _ br; do
     ip -n "$SW_NS" link add "$br" type bridge stp_state 0 forward_delay 0 mcast_snooping 0
     ip -n "$SW_NS" link set "$br" up
   done <"$LAB_WORK/networks.tsv"
 }
 
 net_host_up() { # (re)create the netns of host $1 with its interfaces, addresses and default route
-  local h="$1" ns="${LAB_PREFIX}$1" host ifn net addr br sw gw fwd
+  local h="$1" ns="${LAB_PREFIX}$1" host ifn addr br sw gw fwd
   ns_add "$ns"
-  while IFS=$'\t' read -r host ifn net addr br sw; do
+  while IFS=$'\t' read -r host ifn _ addr br sw; do
     [ "$host" = "$h" ] || continue
     # The pair is born inside the switch namespace; its peer is created directly in the host's namespace.
     # Fixed MACs (from the host and interface index) so a rebooted host keeps its MAC, like a real NIC,
@@ -235,8 +236,8 @@ net_host_up() { # (re)create the netns of host $1 with its interfaces, addresses
 
 # ---------------------------------------------------------------- cgroups (one per host, every hierarchy)
 cg_bases() { # prints "<mountpoint><our current path>" for every mounted cgroup hierarchy
-  local id ctrls path mnt
-  while IFS=: read -r id ctrls path; do
+  local ctrls path mnt
+  while IFS=: read -r _ ctrls path; do
     if [ -z "$ctrls" ]; then
       mnt="$(awk '$0 ~ / - cgroup2 /{print $5; exit}' /proc/self/mountinfo)"
     else
@@ -608,6 +609,18 @@ cmd_stop_host() {
   local t0; t0="$(now)"; stop_hosts "$h"; log "$h stopped in $(elapsed "$t0")s"
 }
 
+cmd_kill_host() { # power loss: every process of the host SIGKILLed at once: no shutdown, no goodbye advert
+  local h="${1:-}"; require_host "$h"; [ "$(host_kind "$h")" = container ] || die "$h is not a container"
+  take_lock
+  local p; p="$(nspawn_pid "$h")"
+  [ -n "$p" ] || { log "$h already stopped"; ns_del "${LAB_PREFIX}$h"; return 0; }
+  local pids; pids="$(cg_pids "$LAB_WORK/hosts/$h/cgroups")"
+  # shellcheck disable=SC2086
+  kill -KILL "$p" $pids 2>/dev/null || true
+  stop_hosts "$h"   # reaps what is left, clears the cgroups, removes the netns (the cable)
+  log "$h lost power"
+}
+
 cmd_start_host() {
   local h="${1:-}"; require_host "$h"; [ "$(host_kind "$h")" = container ] || die "$h is not a container"
   take_lock
@@ -634,6 +647,7 @@ main() {
     exec) cmd_exec "$@" ;;
     ssh) cmd_ssh "$@" ;;
     stop-host) cmd_stop_host "$@" ;;
+    kill-host) cmd_kill_host "$@" ;;
     start-host) cmd_start_host "$@" ;;
     env) cmd_env ;;
     deps) deps ;;

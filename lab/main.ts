@@ -93,6 +93,7 @@ async function test(configFile: string | undefined): Promise<number> {
     results.push(await checks.natAndFiltering());
     results.push(await checks.failoverNginxStop());
     results.push(await checks.failoverPowerOff());
+    results.push(await checks.failoverPowerLoss());
     results.push(await checks.backendLoss());
     results.push(await checks.pageChange());
     results.push(await checks.firewallIdempotence());
