@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { renderCheckNginx } from '../lib/render/keepalived';
 import { renderJoinFromMaster, renderJoinWorker } from '../lib/render/kubeadm';
 import { renderPage, renderPushPage } from '../lib/render/pages';
-import { loadTopology } from '../lib/topology';
+import { ensurePackages } from '../lib/render/packages';
+import { loadTopology, OsFamily } from '../lib/topology';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -93,13 +94,14 @@ describe('join-from-master.sh', () => {
     const { bin, log } = fakeSsh(false);
     const run = bash(path, { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } });
     expect(run.code).toBe(0);
-    expect(readFileSync(log, 'utf8').split('\n')).toEqual([
-      'ssh root@192.168.10.30 test -f /etc/kubernetes/kubelet.conf',
+    const [first, ...rest] = readFileSync(log, 'utf8').trimEnd().split('\n');
+    expect(first).toBe('ssh root@192.168.10.30 test -f /etc/kubernetes/kubelet.conf');
+    // The two ends of the pipe run at the same time: their log lines come in either order.
+    expect(rest.sort()).toEqual([
       'ssh root@192.168.10.10 kubeadm token create --ttl 15m --print-join-command',
       'ssh root@192.168.10.30 bash /var/tmp/k8s-ha-edge/node02/join-worker.sh',
       `stdin: ${JOIN}`,
-      '',
-    ]);
+    ].sort());
   });
 
   test('does nothing, and creates no token, when the worker has joined', () => {
@@ -148,5 +150,33 @@ describe('check_nginx.sh', () => {
     expect(bash(path).code).not.toBe(0);
     server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+});
+
+const hasDpkg = spawnSync('dpkg-query', ['--version']).status === 0;
+(hasDpkg ? describe : describe.skip)('ensurePackages on Debian (the real dpkg-query of this machine, a stand-in apt-get)', () => {
+  const fakeApt = () => fakeBin({ 'apt-get': 'echo "apt-get $*" >> "$LOG"', 'debconf-set-selections': 'cat >> "$LOG"' });
+
+  test('installs nothing, and does not even update, when every package is installed', () => {
+    const { bin, log } = fakeApt();
+    const run = bash(script(`set -euo pipefail\n${ensurePackages(OsFamily.DEBIAN, ['bash', 'coreutils', 'dpkg'])}\n`), { path: bin });
+    expect(run.code).toBe(0);
+    expect(existsSync(log)).toBe(false);
+  });
+
+  test('installs only the missing packages, with their pinned spec and flags, after the debconf answers', () => {
+    const { bin, log } = fakeApt();
+    const missing = 'k8s-ha-edge-not-a-package';
+    const snippet = ensurePackages(OsFamily.DEBIAN, ['bash', missing], {
+      installSpec: (p) => `${p}=1.35.3-*`, installFlags: ['--allow-change-held-packages'], debconf: ['pkg question/x boolean false'],
+    });
+    const run = bash(script(`set -euo pipefail\n${snippet}\n`), { path: bin });
+    expect(run.code).toBe(0);
+    expect(readFileSync(log, 'utf8').split('\n')).toEqual([
+      'pkg question/x boolean false',
+      'apt-get update -q',
+      `apt-get install -y -q --allow-change-held-packages ${missing}=1.35.3-*`,
+      '',
+    ]);
   });
 });

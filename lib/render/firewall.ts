@@ -60,8 +60,8 @@ export function renderSetupGateway(t: Topology): string {
     INSTALL_IF_CHANGED,
     family === OsFamily.RHEL && DISABLE_FIREWALLD,
     ensurePackages(family, persisted.packages, family === OsFamily.DEBIAN
-      ? ['iptables-persistent iptables-persistent/autosave_v4 boolean false', 'iptables-persistent iptables-persistent/autosave_v6 boolean false']
-      : []),
+      ? { debconf: ['iptables-persistent iptables-persistent/autosave_v4 boolean false', 'iptables-persistent iptables-persistent/autosave_v6 boolean false'] }
+      : {}),
     '',
     "printf 'net.ipv4.ip_forward = 1\\n' > forwarding.conf",
     `install_if_changed forwarding.conf ${FORWARDING_SYSCTL_FILE} 0644 || true`,

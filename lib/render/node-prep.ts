@@ -44,7 +44,6 @@ function kubeRepoSetup(spec: KubernetesSpec, family: OsFamily): string {
   const patch = kubernetesPatch(spec);
   if (family === OsFamily.DEBIAN) {
     const url = kubernetesRepoUrl(spec, 'deb');
-    const versioned = KUBE_PACKAGES.map((p) => (patch ? `${p}=${patch}-*` : p)).map(shq).join(' ');
     return lines(
       'install -d -m 0755 /etc/apt/keyrings',
       `if [ ! -s /etc/apt/keyrings/kubernetes.gpg ]; then`,
@@ -55,16 +54,15 @@ function kubeRepoSetup(spec: KubernetesSpec, family: OsFamily): string {
       '  apt-get update -q',
       'fi',
       'rm -f /etc/apt/sources.list.d/kubernetes.list.new',
-      `if ! dpkg-query -W -f='\${Status}' ${KUBE_PACKAGES.join(' ')} 2>/dev/null | grep -c 'install ok installed' | grep -qx ${KUBE_PACKAGES.length}; then`,
-      `  apt-get update -q`,
-      `  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-change-held-packages ${versioned}`,
-      'fi',
+      ensurePackages(family, KUBE_PACKAGES, {
+        installSpec: (p) => (patch ? `${p}=${patch}-*` : p),
+        installFlags: ['--allow-change-held-packages'],
+      }),
       '# Held: an unattended upgrade must not move the cluster to another minor.',
       `apt-mark hold ${KUBE_PACKAGES.join(' ')} >/dev/null`,
     );
   }
   const url = kubernetesRepoUrl(spec, 'rpm');
-  const versioned = KUBE_PACKAGES.map((p) => (patch ? `${p}-${patch}` : p)).map(shq).join(' ');
   return lines(
     'cat > /etc/yum.repos.d/kubernetes.repo.new <<EOF',
     '[kubernetes]',
@@ -78,9 +76,10 @@ function kubeRepoSetup(spec: KubernetesSpec, family: OsFamily): string {
     'EOF',
     'install_if_changed /etc/yum.repos.d/kubernetes.repo.new /etc/yum.repos.d/kubernetes.repo 0644 || true',
     'rm -f /etc/yum.repos.d/kubernetes.repo.new',
-    `if ! rpm -q ${KUBE_PACKAGES.join(' ')} >/dev/null 2>&1; then`,
-    `  dnf install -y -q --disableexcludes=kubernetes ${versioned}`,
-    'fi',
+    ensurePackages(family, KUBE_PACKAGES, {
+      installSpec: (p) => (patch ? `${p}-${patch}` : p),
+      installFlags: ['--disableexcludes=kubernetes'],
+    }),
   );
 }
 
