@@ -198,7 +198,9 @@ describe('Kubernetes hosts', () => {
 
   test('the workload bundle waits for every worker, then applies the synthesized manifest', () => {
     const apply = fileOf(custom.bundles, 'workload', 'apply-workload.sh');
-    for (const w of ['w1', 'w2', 'w3']) expect(apply).toContain(`kubectl wait --for=condition=Ready node/${w}`);
+    expect(apply).toContain('for node in w1 w2 w3; do');
+    expect(apply).toContain('kubectl wait --for=condition=Ready "node/$node" --timeout=600s');
+    expect(apply.indexOf('kubectl wait')).toBeLessThan(apply.indexOf('kubectl apply'));
     expect(fileOf(custom.bundles, 'workload', 'workload.k8s.yaml')).toContain('nodeName: w3');
   });
 });
