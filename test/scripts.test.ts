@@ -8,7 +8,7 @@ import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderCheckNginx } from '../lib/render/keepalived';
-import { renderJoinFromMaster, renderJoinWorker } from '../lib/render/kubeadm';
+import { renderApplyWorkload, renderJoinFromMaster, renderJoinWorker } from '../lib/render/kubeadm';
 import { renderPage, renderPushPage } from '../lib/render/pages';
 import { ensurePackages } from '../lib/render/packages';
 import { loadTopology, OsFamily } from '../lib/topology';
@@ -178,5 +178,37 @@ const hasDpkg = spawnSync('dpkg-query', ['--version']).status === 0;
       `apt-get install -y -q --allow-change-held-packages ${missing}=1.35.3-*`,
       '',
     ]);
+  });
+});
+
+describe('apply-workload.sh', () => {
+  const bundle = mkdtempSync(join(dir, 'workload-'));
+  writeFileSync(join(bundle, 'apply-workload.sh'), renderApplyWorkload(t, 'workload.k8s.yaml'));
+  writeFileSync(join(bundle, 'workload.k8s.yaml'), 'kind: Pod\n');
+
+  test('waits for every worker to register and be Ready, then applies', () => {
+    const { bin, log } = fakeBin({ kubectl: 'echo "kubectl $*" >> "$LOG"' });
+    expect(bash(join(bundle, 'apply-workload.sh'), { path: bin }).code).toBe(0);
+    expect(readFileSync(log, 'utf8').trimEnd().split('\n')).toEqual([
+      'kubectl get node/node01',
+      'kubectl wait --for=condition=Ready node/node01 --timeout=600s',
+      'kubectl get node/node02',
+      'kubectl wait --for=condition=Ready node/node02 --timeout=600s',
+      'kubectl apply -f workload.k8s.yaml',
+    ]);
+  });
+
+  test('replaces the Pods when apply is refused (Pods are immutable)', () => {
+    const { bin, log } = fakeBin({ kubectl: 'echo "kubectl $*" >> "$LOG"; [ "$1" != apply ]' });
+    expect(bash(join(bundle, 'apply-workload.sh'), { path: bin }).code).toBe(0);
+    expect(readFileSync(log, 'utf8').trimEnd().split('\n').slice(-2)).toEqual([
+      'kubectl apply -f workload.k8s.yaml',
+      'kubectl replace --force -f workload.k8s.yaml',
+    ]);
+  });
+
+  test('fails when a node never becomes Ready', () => {
+    const { bin } = fakeBin({ kubectl: '[ "$1" != wait ]' });
+    expect(bash(join(bundle, 'apply-workload.sh'), { path: bin }).code).not.toBe(0);
   });
 });
