@@ -63,8 +63,10 @@ export function leftovers(): string[] {
   return found;
 }
 
-function printTable(results: readonly CheckResult[]): void {
-  console.log('\nlab results (node01/node02 are stand-ins: nginx serving /data on the NodePort in place of kube-proxy and the Pod)');
+function printTable(results: readonly CheckResult[], project?: LabProject): void {
+  const workers = project ? project.topology.workers.map((w) => w.name).join(', ') : 'the workers';
+  const where = project ? `${project.topology.workload.hostPath} on port ${project.topology.workload.nodePort}` : 'the hostPath on the NodePort';
+  console.log(`\nlab results (${workers}: stand-ins, nginx serving ${where} in place of kube-proxy and the Pod)`);
   console.log(`${'#'.padEnd(3)} ${'check'.padEnd(58)} ${'result'.padEnd(6)} measured`);
   for (const r of results) {
     const numbers = Object.entries(r.measured).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -113,7 +115,7 @@ async function test(configFile: string | undefined): Promise<number> {
       detail: left.length > 0 ? `left behind: ${left.join('; ')}` : downResult.stderr.slice(-1000),
     });
   }
-  printTable(results);
+  printTable(results, project);
   const summary = { when: new Date().toISOString(), totalMs: Date.now() - started, topology: configFile ?? 'default (seed)', results };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(summary, null, 2)}\n`);
   const failed = results.filter((r) => !r.ok).length;
@@ -149,7 +151,7 @@ async function main(argv: readonly string[]): Promise<number> {
         const project = up(configFile);
         const checks = new LabChecks(project, log);
         const applied = await checks.applyAndReapply(0);
-        printTable([applied]);
+        printTable([applied], project);
         console.log(`lab is up; ssh key ${project.sshKey}; 'npm run lab -- down' removes it`);
         return applied.ok ? 0 : 1;
       } catch (error) {

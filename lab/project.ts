@@ -9,8 +9,11 @@ const repo = resolve(__dirname, '..');
 /** The lab's synth output and Terraform state; removed by `down`. */
 export const PROJECT_DIR = process.env.LAB_PROJECT_DIR ?? '/run/k8s-ha-edge-lab-project';
 
-/** The lab's containers are Debian, and the registry is unreachable: terraform_data, not null_resource. */
-const LAB_OVERLAY = { hostDefaults: { osFamily: 'debian' }, provisioning: { resource: 'terraform_data' } };
+/**
+ * The lab's containers are Debian and authorize the lab's key for root only; the registry is
+ * unreachable, so terraform_data, not null_resource. (Hosts that set their own sshUser keep it.)
+ */
+const LAB_OVERLAY = { hostDefaults: { osFamily: 'debian', sshUser: 'root' }, provisioning: { resource: 'terraform_data' } };
 
 export interface LabProject {
   readonly topology: Topology;
