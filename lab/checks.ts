@@ -278,32 +278,26 @@ export class LabChecks {
       () => { mustOnHost(master, 'systemctl start nginx'); });
   }
 
-  /** 4b. The MASTER is powered off, then on again. */
+  /** 4b. The MASTER is powered off (a clean shutdown: keepalived says goodbye), then booted. */
   failoverPowerOff(): Promise<CheckResult> {
-    const [master] = this.vrrpPair;
-    return this.failover('4b', `failover: ${master} powered off (clean shutdown), then on`,
-      () => {
-        const stopped = hostsSh(['stop-host', master], 60_000);
-        if (stopped.code !== 0) throw new Error(`stop-host ${master}: ${stopped.stderr.slice(-500)}`);
-      },
-      () => {
-        const started = hostsSh(['start-host', master], 120_000);
-        if (started.code !== 0) throw new Error(`start-host ${master}: ${started.stderr.slice(-500)}`);
-      });
+    return this.hostFailover('4b', 'powered off (clean shutdown), then on', 'stop-host');
   }
 
   /** 4c. The MASTER loses power: no shutdown, no goodbye advert; the BACKUP must notice the silence. */
   failoverPowerLoss(): Promise<CheckResult> {
+    return this.hostFailover('4c', 'loses power (SIGKILL), then boots', 'kill-host');
+  }
+
+  /** A failover in which the MASTER host goes away (`stop` is a hosts.sh command) and boots again. */
+  private hostFailover(id: string, what: string, stop: 'stop-host' | 'kill-host'): Promise<CheckResult> {
     const [master] = this.vrrpPair;
-    return this.failover('4c', `failover: ${master} loses power (SIGKILL), then boots`,
-      () => {
-        const killed = hostsSh(['kill-host', master], 60_000);
-        if (killed.code !== 0) throw new Error(`kill-host ${master}: ${killed.stderr.slice(-500)}`);
-      },
-      () => {
-        const started = hostsSh(['start-host', master], 120_000);
-        if (started.code !== 0) throw new Error(`start-host ${master}: ${started.stderr.slice(-500)}`);
-      });
+    const hosts = (args: string[], timeoutMs: number) => {
+      const result = hostsSh(args, timeoutMs);
+      if (result.code !== 0) throw new Error(`hosts.sh ${args.join(' ')}: ${result.stderr.slice(-500)}`);
+    };
+    return this.failover(id, `failover: ${master} ${what}`,
+      () => hosts([stop, master], 60_000),
+      () => hosts(['start-host', master], 120_000));
   }
 
   /** 5. A worker's server stops, then the worker silently drops packets: 100 requests each, none fails. */
