@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { run as runTool } from '../validate/checkers/common';
 import { join } from 'node:path';
 
 export const HOSTS_SH = join(__dirname, 'hosts.sh');
@@ -14,15 +15,8 @@ export interface RunResult {
 /** Runs a command to its end, bounded by `timeoutMs`; never throws. */
 export function run(command: string, args: readonly string[], options: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunResult {
   const start = Date.now();
-  const result = spawnSync(command, args, {
-    encoding: 'utf8',
-    timeout: options.timeoutMs ?? 120_000,
-    killSignal: 'SIGKILL',
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', ms: Date.now() - start };
+  const result = runTool(command, args, { ...options, timeoutMs: options.timeoutMs ?? 120_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.error ? `${result.stderr}${result.error}\n` : result.stderr, ms: Date.now() - start };
 }
 
 /** Like `run`, but a non-zero exit is an error carrying the command's output. */

@@ -1,4 +1,4 @@
-import { formatIpv4, parseCidr, parseIpv4 } from '../lib/topology/ipv4';
+import { formatIpv4, parseCidr, parseIpv4, prefixLengthOf } from '../lib/topology/ipv4';
 import { Topology } from '../lib/topology';
 
 /** The hosts file lab/hosts.sh reads: networks, and hosts with their NICs. */
@@ -15,10 +15,6 @@ export interface LabHostsFile {
 export const MGMT_HOST = 'mgmt';
 const INSIDE = 'inside';
 const OUTSIDE = 'outside';
-
-function prefixOf(cidr: string): string {
-  return cidr.split('/')[1];
-}
 
 /**
  * The management host's address: the highest host address of the internal network
@@ -44,8 +40,8 @@ export function managementAddress(t: Topology): string {
  * Every inside host routes through the gateway, the client too from outside, as in the seed.
  */
 export function labHostsFile(t: Topology): LabHostsFile {
-  const inside = prefixOf(t.networks.internal);
-  const outside = prefixOf(t.networks.external);
+  const inside = prefixLengthOf(t.networks.internal);
+  const outside = prefixLengthOf(t.networks.external);
   const internalHost = (name: string, nic: string, address: string) => ({
     name,
     interfaces: [{ name: nic, network: INSIDE, address: `${address}/${inside}` }],

@@ -75,9 +75,10 @@ function carryOverTerraformState(oldRoot: string, newRoot: string): void {
   }
 }
 
-function listFiles(root: string, dir = root): string[] {
+/** Every file under `root`, relative to it, sorted. */
+export function listFiles(root: string, dir = root): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? listFiles(root, path) : [relative(root, path)];
-  });
+  }).sort();
 }

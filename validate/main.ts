@@ -10,10 +10,11 @@
  * Usage: npm run validate [-- --variant NAME]... [--keep] [--verbose]
  * Exit codes: 0 every check passed, 1 a check failed, 2 bad arguments.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { listFiles } from '../lib/synth';
 import { CheckResult, describeFailure, run } from './checkers/common';
 import { checkIptablesRules } from './checkers/iptables';
 import { checkK8sManifest } from './checkers/k8s';
@@ -64,16 +65,7 @@ const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel
 ];
 
 function filesUnder(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out.push(path);
-    }
-  };
-  if (existsSync(root)) walk(root);
-  return out;
+  return existsSync(root) ? listFiles(root).map((file) => join(root, file)) : [];
 }
 
 function timed(body: () => CheckResult): { result: CheckResult; seconds: number } {

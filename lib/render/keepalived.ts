@@ -1,4 +1,5 @@
 import { LoadBalancerHost, Topology } from '../topology';
+import { prefixLengthOf } from '../topology/ipv4';
 import { lines, scriptHeader } from './shell';
 
 export const CHECK_SCRIPT_PATH = '/etc/keepalived/check_nginx.sh';
@@ -8,10 +9,6 @@ export const SCRIPT_USER = 'keepalived_script';
 /** The load balancer that starts as MASTER: the one with the highest priority. */
 export function vrrpMaster(t: Topology): LoadBalancerHost {
   return [...t.loadBalancer.hosts].sort((a, b) => b.priority - a.priority)[0];
-}
-
-function prefixLength(cidr: string): string {
-  return cidr.split('/')[1];
 }
 
 /**
@@ -59,7 +56,7 @@ export function renderKeepalivedConf(t: Topology, host: LoadBalancerHost): strin
       '    }',
     ).trimEnd(),
     '    virtual_ipaddress {',
-    `        ${lb.vip}/${prefixLength(t.networks.internal)} dev ${host.interface}`,
+    `        ${lb.vip}/${prefixLengthOf(t.networks.internal)} dev ${host.interface}`,
     '    }',
     '    track_script {',
     '        check_nginx',

@@ -52,6 +52,11 @@ export function parseCidr(text: string): Ipv4Network | { error: string } {
   return { base, prefixLength };
 }
 
+/** The prefix length of a CIDR the topology has already validated ("192.168.10.0/24" → 24). */
+export function prefixLengthOf(cidr: string): number {
+  return Number(cidr.split('/')[1]);
+}
+
 export function formatCidr(network: Ipv4Network): string {
   return `${formatIpv4(network.base)}/${network.prefixLength}`;
 }
