@@ -1,12 +1,13 @@
 /**
- * npm run synth: config file → validated Topology → dist/ and cdktf.out/, in one pass.
+ * npm run synth: config file → validated Topology → one plan in memory → dist/ and cdktf.out/.
  * Exit codes: 0 written, 2 bad input (nothing written), 1 unexpected failure.
  */
 import { parseSynthArgs, UsageError, USAGE } from './lib/cli-args';
-import { synthesize, SynthResult } from './lib/synth';
+import { writeDistTree } from './lib/dist-tree';
+import { OutputTree, synthesize, SynthResult } from './lib/synth';
+import { planSynth } from './lib/synth-plan';
 import { loadTopology, TopologyError } from './lib/topology';
-import { synthWorkloadManifests } from './constructs/k8s/workload-app';
-import { renderHostFilesInto } from './constructs/host-files';
+import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 import { synthStacks } from './constructs/tf/stacks-app';
 
 function main(argv: readonly string[]): number {
@@ -20,14 +21,13 @@ function main(argv: readonly string[]): number {
       configPath: args.configPath,
       overrides: args.resource ? { provisioning: { resource: args.resource } } : undefined,
     });
-    const result = synthesize(topology, { dist: args.distDir, cdktfOut: args.cdktfOutDir }, {
-      dist: (t, dir) => {
-        synthWorkloadManifests(t, dir);
-        renderHostFilesInto(t, dir);
-      },
-      cdktf: synthStacks,
-    });
-    printSummary(args.configPath, result);
+    const plan = planSynth(topology, synthWorkloadManifest(topology));
+    const trees: OutputTree[] = [];
+    if (args.distDir !== undefined) trees.push({ target: args.distDir, write: (dir) => writeDistTree(plan, dir) });
+    if (args.cdktfOutDir !== undefined) {
+      trees.push({ target: args.cdktfOutDir, write: (dir) => synthStacks(plan, dir), keepsTerraformState: true });
+    }
+    printSummary(args.configPath, synthesize(trees));
     return 0;
   } catch (error) {
     if (error instanceof TopologyError || error instanceof UsageError) {

@@ -1,27 +1,19 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { listFiles } from './kernel/files';
 import { StagedDirectory } from './output-swap';
-import { Topology } from './topology';
 
-/** Files Terraform keeps beside a stack: its state and its initialised providers. */
-const TERRAFORM_WORKING_FILES = ['terraform.tfstate', 'terraform.tfstate.backup', '.terraform', '.terraform.lock.hcl'];
+/** Files Terraform keeps beside a stack: its state, workspaces' states and initialised providers. */
+const TERRAFORM_WORKING_FILES = ['terraform.tfstate', 'terraform.tfstate.backup', 'terraform.tfstate.d', '.terraform', '.terraform.lock.hcl'];
 
-export interface SynthTargets {
-  /** Directory for the Kubernetes manifests and the per-host files for review. @default undefined: not written */
-  readonly dist?: string;
-  /** Directory for the Terraform stacks. @default undefined: not written */
-  readonly cdktfOut?: string;
-}
-
-/** What a synthesizer writes into the staged directories. */
-export interface Synthesizers {
-  /** Writes manifests and per-host files into `distDir`. */
-  readonly dist: (topology: Topology, distDir: string) => void;
-  /**
-   * Writes the stacks into `cdktfDir`; per-host files it ships as assets are
-   * taken from `hostFilesDir` (a finished dist tree).
-   */
-  readonly cdktf: (topology: Topology, cdktfDir: string, hostFilesDir: string) => void;
+/** One output directory and what fills it. */
+export interface OutputTree {
+  /** The directory replaced by this synth's output. */
+  readonly target: string;
+  /** Writes the whole tree into `dir`, an empty directory beside `target`. */
+  readonly write: (dir: string) => void;
+  /** Carry Terraform's state and working files over from the previous tree's stacks. @default false */
+  readonly keepsTerraformState?: boolean;
 }
 
 export interface SynthResult {
@@ -30,55 +22,47 @@ export interface SynthResult {
 }
 
 /**
- * Synthesizes into staged directories and swaps them in only when every synthesizer
- * succeeded: a failure leaves `dist/` and `cdktf.out/` byte for byte as they were.
+ * Writes every tree into a staged directory and swaps them in only when every writer
+ * succeeded. A failure leaves every target byte for byte as it was: a writer that throws
+ * commits nothing, and a commit that fails half-way is rolled back.
  */
-export function synthesize(topology: Topology, targets: SynthTargets, synthesizers: Synthesizers): SynthResult {
-  // Host files are always rendered, since the stacks ship them; they land in dist/ only when asked.
-  const dist = new StagedDirectory(targets.dist ?? join(targets.cdktfOut ?? '.', '..', '.host-files'));
-  const cdktf = targets.cdktfOut !== undefined ? new StagedDirectory(targets.cdktfOut) : undefined;
+export function synthesize(trees: readonly OutputTree[]): SynthResult {
+  const staged = trees.map((tree) => ({ tree, dir: new StagedDirectory(tree.target) }));
+  const moves: Array<{ from: string; to: string }> = [];
   try {
-    synthesizers.dist(topology, dist.path);
-    if (cdktf) synthesizers.cdktf(topology, cdktf.path, dist.path);
-    const written = [
-      ...(targets.dist !== undefined ? [{ dir: targets.dist, files: listFiles(dist.path).sort() }] : []),
-      ...(cdktf ? [{ dir: cdktf.target, files: listFiles(cdktf.path).sort() }] : []),
-    ];
-    // Nothing below can fail on bad input: only renames on one filesystem remain.
-    if (cdktf) {
-      carryOverTerraformState(cdktf.target, cdktf.path);
-      cdktf.commit();
+    for (const { tree, dir } of staged) tree.write(dir.path);
+    const written = staged.map(({ dir }) => ({ dir: dir.target, files: listFiles(dir.path) }));
+    for (const { tree, dir } of staged) {
+      if (tree.keepsTerraformState) carryOverTerraformState(dir.target, dir.path, moves);
     }
-    if (targets.dist !== undefined) dist.commit();
+    for (const { dir } of staged) dir.commit();
     return { written };
+  } catch (error) {
+    for (const { dir } of [...staged].reverse()) dir.rollback();
+    // State moved into a staged tree goes back where it was before that tree is removed.
+    for (const { from, to } of [...moves].reverse()) renameSync(to, from);
+    throw error;
   } finally {
-    dist.discard();
-    cdktf?.discard();
+    for (const { dir } of staged) dir.release();
   }
 }
 
 /**
  * Terraform state and `.terraform/` live in each stack's directory. A new synth must
- * not lose them (that would orphan every provisioned host), so they move into the new tree.
+ * not lose them (that would orphan every provisioned host), so they move into the new tree;
+ * each move is recorded in `moves` as it happens, so that a failure can undo it.
  */
-function carryOverTerraformState(oldRoot: string, newRoot: string): void {
+function carryOverTerraformState(oldRoot: string, newRoot: string, moves: Array<{ from: string; to: string }>): void {
   const oldStacks = join(oldRoot, 'stacks');
   if (!existsSync(oldStacks)) return;
   for (const stack of readdirSync(oldStacks)) {
     for (const name of TERRAFORM_WORKING_FILES) {
       const from = join(oldStacks, stack, name);
       if (!existsSync(from)) continue;
-      const toDir = join(newRoot, 'stacks', stack);
-      mkdirSync(toDir, { recursive: true });
-      renameSync(from, join(toDir, name));
+      const to = join(newRoot, 'stacks', stack, name);
+      mkdirSync(dirname(to), { recursive: true });
+      renameSync(from, to);
+      moves.push({ from, to });
     }
   }
-}
-
-/** Every file under `root`, relative to it, sorted. */
-export function listFiles(root: string, dir = root): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? listFiles(root, path) : [relative(root, path)];
-  }).sort();
 }

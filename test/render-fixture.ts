@@ -1,20 +1,16 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundlesFor, renderHostFilesInto } from '../constructs/host-files';
-import { synthWorkloadManifests } from '../constructs/k8s/workload-app';
+import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { Bundle } from '../lib/render/bundles';
+import { planSynth, SynthPlan } from '../lib/synth-plan';
 import { loadTopology, LoadTopologyOptions, Topology } from '../lib/topology';
 
 export const CUSTOM_CONFIG = join(__dirname, '..', 'examples', 'custom-three-workers.yaml');
 
-/** A topology and its rendered dist/ tree in a scratch directory, as synth would write it. */
-export function renderFixture(options: LoadTopologyOptions = {}): { topology: Topology; distDir: string; bundles: Bundle[] } {
+/** A topology and its synth plan, as synth computes them (in memory: nothing is written). */
+export function renderFixture(options: LoadTopologyOptions = {}): { topology: Topology; plan: SynthPlan; bundles: readonly Bundle[] } {
   const topology = loadTopology(options);
-  const distDir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-dist-'));
-  synthWorkloadManifests(topology, distDir);
-  renderHostFilesInto(topology, distDir);
-  return { topology, distDir, bundles: bundlesFor(topology, distDir) };
+  const plan = planSynth(topology, synthWorkloadManifest(topology));
+  return { topology, plan, bundles: plan.bundles };
 }
 
 export function fileOf(bundles: readonly Bundle[], bundleId: string, name: string): string {

@@ -12,7 +12,6 @@ type Fixture = ReturnType<typeof renderFixture>;
 function stackFor(fixture: Fixture, name: StackName, resource = ProvisionerResource.NULL_RESOURCE) {
   const stack = new BundleStack(Testing.app(), name, {
     bundles: fixture.bundles.filter((b) => b.stack === name),
-    distDir: fixture.distDir,
     resource,
   });
   return { stack, synthesized: Testing.synth(stack), json: JSON.parse(Testing.synth(stack)) };
@@ -22,7 +21,7 @@ const seed = renderFixture();
 
 describe('the stacks', () => {
   test('k8s, lb, gateway and client are separate stacks, each with its own state in its own directory', () => {
-    const app = buildStacksApp(seed.topology, Testing.app().outdir, seed.distDir);
+    const app = buildStacksApp(seed.plan, Testing.app().outdir);
     const stacks = app.node.children.filter((c) => c instanceof BundleStack).map((c) => c.node.id);
     expect(stacks).toEqual(['k8s', 'lb', 'gateway', 'client']);
     for (const name of stacks) {

@@ -6,9 +6,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { synthWorkloadManifests, WORKLOAD_MANIFEST } from '../constructs/k8s/workload-app';
-import { renderHostFilesInto } from '../constructs/host-files';
+import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { synthStacks } from '../constructs/tf/stacks-app';
+import { planSynth } from '../lib/synth-plan';
 import { renderFirewallRules } from '../lib/render/firewall';
 import { renderCheckNginx, renderKeepalivedConf } from '../lib/render/keepalived';
 import { renderSetupLb } from '../lib/render/lb-setup';
@@ -174,30 +174,25 @@ describeWithTools('shellcheck checker', SHELLCHECK_TOOLS, () => {
 describe('kubernetes schema checker', () => {
   let manifest: string;
   beforeAll(() => {
-    const dir = join(scratch, 'k8s');
-    synthWorkloadManifests(topology, dir);
-    manifest = readFileSync(join(dir, WORKLOAD_MANIFEST), 'utf8');
+    manifest = synthWorkloadManifest(topology).content;
   });
 
   test('accepts the synthesized workload', () => {
-    expectPass(checkK8sManifest(fixture('k8s-good', WORKLOAD_MANIFEST, manifest)));
+    expectPass(checkK8sManifest(fixture('k8s-good', 'workload.k8s.yaml', manifest)));
   });
 
   test('rejects a wrongly typed field, an unknown kind and an empty file', () => {
-    expectFail(checkK8sManifest(fixture('k8s-bad1', WORKLOAD_MANIFEST, manifest.replace(/nodePort: \d+/, 'nodePort: "x"'))), /nodePort must be integer/);
-    expectFail(checkK8sManifest(fixture('k8s-bad2', WORKLOAD_MANIFEST, manifest.replace('kind: Service', 'kind: Servize'))), /no schema known/);
-    expectFail(checkK8sManifest(fixture('k8s-bad3', WORKLOAD_MANIFEST, '')), /no Kubernetes object/);
+    expectFail(checkK8sManifest(fixture('k8s-bad1', 'workload.k8s.yaml', manifest.replace(/nodePort: \d+/, 'nodePort: "x"'))), /nodePort must be integer/);
+    expectFail(checkK8sManifest(fixture('k8s-bad2', 'workload.k8s.yaml', manifest.replace('kind: Service', 'kind: Servize'))), /no schema known/);
+    expectFail(checkK8sManifest(fixture('k8s-bad3', 'workload.k8s.yaml', '')), /no Kubernetes object/);
   });
 });
 
 describeWithTools('terraform checker', TERRAFORM_TOOLS, () => {
   let stacks: string;
   beforeAll(() => {
-    const dist = join(scratch, 'tf', 'dist');
     stacks = join(scratch, 'tf', 'cdktf.out');
-    synthWorkloadManifests(topology, dist);
-    renderHostFilesInto(topology, dist);
-    synthStacks(topology, stacks, dist);
+    synthStacks(planSynth(topology, synthWorkloadManifest(topology)), stacks);
   });
 
   test('accepts a synthesized terraform_data stack and leaves it unchanged', () => {

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { listFiles } from '../lib/synth';
+import { listFiles } from '../lib/kernel/files';
 import { CheckResult, describeFailure, run } from './checkers/common';
 import { checkIptablesRules } from './checkers/iptables';
 import { checkK8sManifest } from './checkers/k8s';

@@ -1,14 +1,18 @@
-import { App, YamlOutputType } from 'cdk8s';
+import { App } from 'cdk8s';
+import { PlannedFile } from '../../lib/synth-plan';
 import { Topology } from '../../lib/topology';
 import { NginxPagesChart } from './nginx-pages-chart';
 
 /** File name of the workload manifests inside dist/; the master applies this file. */
 export const WORKLOAD_MANIFEST = 'workload.k8s.yaml';
 
-/** Synthesizes the Kubernetes manifests into `outdir` as one file per chart. */
-export function synthWorkloadManifests(topology: Topology, outdir: string): void {
-  const app = new App({ outdir, outputFileExtension: '.k8s.yaml', yamlOutputType: YamlOutputType.FILE_PER_CHART });
-  // The chart id is the file name: "workload" → workload.k8s.yaml.
+/**
+ * The workload's manifests (the Pods and their NodePort Service), synthesized in memory:
+ * the plan ships the same bytes to the master and into dist/, so nothing is read back from disk.
+ */
+export function synthWorkloadManifest(topology: Topology): PlannedFile {
+  // cdk8s's outdir is never written: synthYaml() only renders.
+  const app = new App({ outdir: '.' });
   new NginxPagesChart(app, 'workload', { workload: topology.workload, workers: topology.workers });
-  app.synth();
+  return { name: WORKLOAD_MANIFEST, content: app.synthYaml() };
 }

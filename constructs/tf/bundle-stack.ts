@@ -1,16 +1,14 @@
 import { provider as nullProvider } from '@cdktf/provider-null';
-import { LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { IStackSynthesizer, ISynthesisSession, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
-import { Bundle, bundleDir, StackName } from '../../lib/render/bundles';
+import { dirname, join } from 'node:path';
+import { Bundle, StackName } from '../../lib/render/bundles';
 import { ProvisionerResource } from '../../lib/topology';
 import { HostProvisioner } from './host-provisioner';
 
 export interface BundleStackProps {
   /** The bundles of this stack, in plan order; `dependsOn` may name only bundles in this list. */
   readonly bundles: readonly Bundle[];
-  /** Absolute path of the dist/ tree the bundles were rendered into. */
-  readonly distDir: string;
   /** The resource type that carries the provisioners. */
   readonly resource: ProvisionerResource;
 }
@@ -46,12 +44,23 @@ export class BundleStack extends TerraformStack {
       });
       provisioners.set(bundle.id, new HostProvisioner(this, bundle.id, {
         bundle,
-        sourceDir: join(props.distDir, bundleDir(bundle)),
         resource: props.resource,
         sshPrivateKeyPath,
         dependsOn,
       }));
     }
     this.provisioners = provisioners;
+    this.synthesizer = withBundleFiles(this, this.synthesizer, [...provisioners.values()]);
   }
+}
+
+/** cdktf's own stack synthesis, followed by the bundles' files beside the stack's cdk.tf.json. */
+function withBundleFiles(stack: TerraformStack, inner: IStackSynthesizer, provisioners: readonly HostProvisioner[]): IStackSynthesizer {
+  return {
+    synthesize(session: ISynthesisSession): void {
+      inner.synthesize(session);
+      const stackDir = dirname(join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath));
+      for (const provisioner of provisioners) provisioner.asset.writeInto(stackDir);
+    },
+  };
 }

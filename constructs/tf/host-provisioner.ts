@@ -1,14 +1,18 @@
 import { resource as nullResource } from '@cdktf/provider-null';
-import { AssetType, DataResource, Fn, ITerraformDependable, TerraformAsset, TerraformResource, TerraformVariable } from 'cdktf';
+import {
+  DataResource, FileProvisioner, Fn, ITerraformDependable, LocalExecProvisioner, RemoteExecProvisioner,
+  SSHProvisionerConnection, TerraformResource, TerraformVariable,
+} from 'cdktf';
 import { Construct } from 'constructs';
 import { Bundle, remoteBundleDir } from '../../lib/render/bundles';
 import { ProvisionerResource } from '../../lib/topology';
+import { BundleAsset } from './bundle-asset';
+
+type Provisioner = FileProvisioner | LocalExecProvisioner | RemoteExecProvisioner;
 
 export interface HostProvisionerProps {
-  /** The files to push and the script to run. */
+  /** The files to push and the script to run, as planned. */
   readonly bundle: Bundle;
-  /** Absolute path of the bundle's rendered directory (in dist/); copied into cdktf.out as an asset. */
-  readonly sourceDir: string;
   /** The Terraform resource type that carries the provisioners. */
   readonly resource: ProvisionerResource;
   /** Variable holding the path of the SSH private key on the machine that runs terraform. */
@@ -20,27 +24,27 @@ export interface HostProvisionerProps {
 /**
  * One host bundle as one Terraform resource: upload the bundle's directory over SSH,
  * run its script as root, and run again only when the bundle's content (or where it
- * goes) changes: the trigger is the content hash of the asset.
+ * goes) changes: the trigger is the content hash of the bundle's files.
  */
 export class HostProvisioner extends Construct {
   public readonly resource: TerraformResource;
-  public readonly asset: TerraformAsset;
+  public readonly asset: BundleAsset;
 
   constructor(scope: Construct, id: string, props: HostProvisionerProps) {
     super(scope, id);
     const { bundle } = props;
-    this.asset = new TerraformAsset(this, 'files', { path: props.sourceDir, type: AssetType.DIRECTORY });
+    this.asset = new BundleAsset(this, 'files', { files: bundle.files });
 
     const remoteDir = remoteBundleDir(bundle);
     const sudo = bundle.target.user === 'root' ? '' : 'sudo -n ';
-    const connection = {
-      type: 'ssh' as const,
+    const connection: SSHProvisionerConnection = {
+      type: 'ssh',
       host: bundle.target.address,
       user: bundle.target.user,
       privateKey: Fn.file(props.sshPrivateKeyPath.stringValue),
       timeout: '2m',
     };
-    const provisioners: any[] = [
+    const provisioners: Provisioner[] = [
       // A clean directory each time, so it holds exactly this bundle.
       { type: 'remote-exec', inline: [`${sudo}rm -rf ${remoteDir}`, `mkdir -p ${remoteDir}`] },
       // The trailing slash uploads the directory's contents into remoteDir.

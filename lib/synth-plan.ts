@@ -1,0 +1,25 @@
+import { Bundle, planBundles } from './render/bundles';
+import { Topology } from './topology';
+
+/** A file that synth writes, with its content already rendered. */
+export interface PlannedFile {
+  /** Path relative to the directory it is written into. */
+  readonly name: string;
+  readonly content: string;
+}
+
+/**
+ * Everything one synth writes, computed once and in memory: the Kubernetes manifests at the
+ * top of dist/, and the bundles every host gets. The dist/ writer and the Terraform stacks
+ * both take this plan; neither renders nor reads back what the other wrote.
+ */
+export interface SynthPlan {
+  readonly topology: Topology;
+  readonly manifests: readonly PlannedFile[];
+  readonly bundles: readonly Bundle[];
+}
+
+/** Plans a synth from a topology and its synthesized workload manifest. */
+export function planSynth(topology: Topology, workloadManifest: PlannedFile): SynthPlan {
+  return { topology, manifests: [workloadManifest], bundles: planBundles(topology, workloadManifest) };
+}

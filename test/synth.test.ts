@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listFiles } from '../lib/kernel/files';
+import { OutputTree, synthesize } from '../lib/synth';
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-swap-'));
+}
+
+/** Every file under `root` with its content: equal snapshots mean identical trees. */
+function snapshot(root: string): Record<string, string> {
+  return Object.fromEntries(listFiles(root).map((f) => [f, readFileSync(join(root, f), 'utf8')]));
+}
+
+function writeTree(dir: string, files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+}
+
+describe('GIVEN a previous synth output WHEN the next synth fails half-way', () => {
+  const root = scratch();
+  const dist = join(root, 'dist');
+  const tf = join(root, 'cdktf.out');
+  writeTree(dist, { 'workload.k8s.yaml': 'old manifest', 'lb01/lb01/nginx.conf': 'old nginx' });
+  writeTree(tf, {
+    'manifest.json': 'old manifest',
+    'stacks/lb/cdk.tf.json': 'old stack',
+    'stacks/lb/terraform.tfstate': 'state',
+    'stacks/lb/terraform.tfstate.d/staging/terraform.tfstate': 'staging workspace state',
+  });
+  const before = { dist: snapshot(dist), tf: snapshot(tf) };
+
+  const failing = (afterFiles: number): OutputTree['write'] => (dir) => {
+    for (let i = 0; i < afterFiles; i++) writeTree(dir, { [`part-${i}`]: 'new' });
+    throw new Error('synthesizer failed half-way');
+  };
+  const good: OutputTree['write'] = (dir) => writeTree(dir, { 'workload.k8s.yaml': 'new manifest' });
+  const goodStacks: OutputTree['write'] = (dir) => writeTree(dir, { 'manifest.json': 'new', 'stacks/lb/cdk.tf.json': 'new stack' });
+
+  test.each([
+    ['the first writer throws after writing 3 files', [failing(3), goodStacks]],
+    ['the second writer throws after the first tree was written', [good, failing(2)]],
+  ] as const)('THEN %s leaves both trees byte for byte as they were', (_, [writeDist, writeTf]) => {
+    expect(() => synthesize([
+      { target: dist, write: writeDist },
+      { target: tf, write: writeTf, keepsTerraformState: true },
+    ])).toThrow('synthesizer failed half-way');
+    expect({ dist: snapshot(dist), tf: snapshot(tf) }).toEqual(before);
+    // No staging or aside directory is left behind.
+    expect(readdirSync(root).sort()).toEqual(['cdktf.out', 'dist']);
+  });
+
+  test('THEN a later successful synth replaces both trees and carries every Terraform working file over', () => {
+    synthesize([{ target: dist, write: good }, { target: tf, write: goodStacks, keepsTerraformState: true }]);
+    expect(snapshot(dist)).toEqual({ 'workload.k8s.yaml': 'new manifest' });
+    expect(snapshot(tf)).toEqual({
+      'manifest.json': 'new',
+      'stacks/lb/cdk.tf.json': 'new stack',
+      'stacks/lb/terraform.tfstate': 'state',
+      'stacks/lb/terraform.tfstate.d/staging/terraform.tfstate': 'staging workspace state',
+    });
+    // The replaced trees stay whole beside the new ones until the next synth, for readers inside them.
+    expect(readdirSync(root).sort()).toEqual(['.cdktf.out.previous', '.dist.previous', 'cdktf.out', 'dist']);
+    expect(snapshot(join(root, '.dist.previous'))).toEqual(before.dist);
+  });
+});
+
+describe('GIVEN a reader watching the output from another process WHEN synths commit', () => {
+  test('THEN it sees a whole old tree, a whole new tree, or no tree, never a partly written one', async () => {
+    const root = scratch();
+    const target = join(root, 'out');
+    // Generation g holds files f0..f(g+2), each containing g: a partial tree would show a mixed set.
+    const generation = (g: number): OutputTree['write'] => (dir) => {
+      for (let i = 0; i < g + 3; i++) writeFileSync(join(dir, `f${i}`), String(g));
+    };
+    synthesize([{ target, write: generation(0) }]);
+    // The reader lists the directory as fast as it can for a bounded time and reports what it saw.
+    const reader = spawn(process.execPath, ['-e', `
+      const fs = require('fs');
+      const seen = { whole: 0, absent: 0, bad: [] };
+      const end = Date.now() + 4000;
+      while (Date.now() < end && seen.whole + seen.absent < 200000) {
+        let names;
+        try { names = fs.readdirSync(${JSON.stringify(target)}); } catch (e) { seen.absent++; continue; }
+        const g = names.length - 3;
+        const expected = Array.from({ length: g + 3 }, (_, i) => 'f' + i).sort().join();
+        if (g < 0 || names.sort().join() !== expected) seen.bad.push(names.join()); else seen.whole++;
+      }
+      process.stdout.write(JSON.stringify(seen));
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    reader.stdout.on('data', (chunk) => { output += chunk; });
+    const done = new Promise<number | null>((resolve) => reader.on('exit', resolve));
+    for (let g = 1; g <= 40; g++) {
+      synthesize([{ target, write: generation(g) }]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await done).toBe(0);
+    const seen = JSON.parse(output) as { whole: number; absent: number; bad: string[] };
+    expect(seen.bad).toEqual([]);
+    expect(seen.whole).toBeGreaterThan(0);
+    expect(snapshot(target)).toEqual(Object.fromEntries(Array.from({ length: 43 }, (_, i) => [`f${i}`, '40'])));
+  });
+});
