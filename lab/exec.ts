@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { run as runTool } from '../validate/checkers/common';
+import { run as runTool } from '../lib/kernel/process';
 import { join } from 'node:path';
 
 export const HOSTS_SH = join(__dirname, 'hosts.sh');

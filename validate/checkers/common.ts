@@ -2,7 +2,6 @@
  * What every checker shares: the result type, running an external program with a timeout
  * (never throwing), and finding a tool or naming the Debian package that brings it.
  */
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -15,45 +14,9 @@ export interface CheckResult {
   readonly tool: string;
 }
 
-export interface RunResult {
-  /** Exit status; null when the process was killed by a signal or never started. */
-  readonly status: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Set when the program could not be started or timed out. */
-  readonly error?: string;
-}
-
-export interface RunOptions {
-  readonly input?: string;
-  readonly timeoutMs?: number;
-  readonly env?: NodeJS.ProcessEnv;
-  readonly cwd?: string;
-}
-
-export const DEFAULT_TIMEOUT_MS = 60_000;
-
-/** spawnSync with a timeout (SIGKILL when it expires); never throws. */
-export function run(command: string, args: readonly string[], options: RunOptions = {}): RunResult {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const result = spawnSync(command, [...args], {
-    input: options.input,
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-    maxBuffer: 16 * 1024 * 1024,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let error: string | undefined;
-  if (result.error) {
-    const code = (result.error as NodeJS.ErrnoException).code;
-    error = code === 'ETIMEDOUT' ? `timed out after ${timeoutMs / 1000} s` : `${command}: ${result.error.message}`;
-  }
-  return { status: result.status, signal: result.signal, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error };
-}
+export { DEFAULT_TIMEOUT_MS, run } from '../../lib/kernel/process';
+import type { RunResult } from '../../lib/kernel/process';
+export type { RunOptions, RunResult } from '../../lib/kernel/process';
 
 /** Directories searched for tools: PATH, then the sbin directories (nginx, keepalived, ip live there). */
 function searchDirs(): string[] {
