@@ -1,45 +1,68 @@
 /**
  * npm run synth: config file → validated Topology → one plan in memory → dist/ and cdktf.out/.
- * Exit codes: 0 written, 2 bad input (nothing written), 1 unexpected failure.
+ * Exit codes: 0 written, 2 bad input (nothing written), 1 unexpected failure, 130/143 interrupted.
  */
-import { parseSynthArgs, UsageError, USAGE } from './lib/cli-args';
+import { parseSynthArgs, SynthArgs, UsageError, USAGE } from './lib/cli-args';
 import { writeDistTree } from './lib/dist-tree';
-import { OutputTree, synthesize, SynthResult } from './lib/synth';
+import { OutputBusyError } from './lib/output/lock';
+import { OutputTargetError } from './lib/output/ownership';
+import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/synth';
 import { planSynth } from './lib/synth-plan';
 import { loadTopology, TopologyError } from './lib/topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 import { synthStacks } from './constructs/tf/stacks-app';
 
-function main(argv: readonly string[]): number {
+/** The signal that interrupted the synth, if any; checked before anything is committed. */
+let interruptedBy: NodeJS.Signals | undefined;
+const SIGNAL_EXIT_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+async function main(argv: readonly string[]): Promise<number> {
+  let outputs = 'dist/ and cdktf.out/';
   try {
     const args = parseSynthArgs(argv, process.env);
     if (args.help) {
       console.log(USAGE);
       return 0;
     }
+    outputs = describeOutputs(args);
     const topology = loadTopology({
       configPath: args.configPath,
       overrides: args.resource ? { provisioning: { resource: args.resource } } : undefined,
     });
     const plan = planSynth(topology, synthWorkloadManifest(topology));
     const trees: OutputTree[] = [];
-    if (args.distDir !== undefined) trees.push({ target: args.distDir, write: (dir) => writeDistTree(plan, dir) });
+    if (args.distDir !== undefined) trees.push({ target: args.distDir, flag: '--dist', write: (dir) => writeDistTree(plan, dir) });
     if (args.cdktfOutDir !== undefined) {
-      trees.push({ target: args.cdktfOutDir, write: (dir) => synthStacks(plan, dir), keepsTerraformState: true });
+      trees.push({ target: args.cdktfOutDir, flag: '--cdktf-out', write: (dir) => synthStacks(plan, dir), keepsTerraformState: true });
     }
-    printSummary(args.configPath, synthesize(trees));
+    printSummary(args.configPath, await synthesize(trees, { interrupted: () => interruptedBy !== undefined }));
     return 0;
   } catch (error) {
-    if (error instanceof TopologyError || error instanceof UsageError) {
+    if (error instanceof TopologyError || error instanceof UsageError || error instanceof OutputTargetError) {
       console.error(`error: ${error.message}`);
       if (error instanceof UsageError) console.error(`\n${USAGE}`);
-      console.error('nothing was written; dist/ and cdktf.out/ are unchanged');
+      console.error(`nothing was written; ${outputs} unchanged`);
       return 2;
     }
+    if (error instanceof SynthInterrupted) {
+      console.error(`synth interrupted by ${interruptedBy}: nothing was written; ${outputs} unchanged`);
+      return SIGNAL_EXIT_CODES[interruptedBy ?? 'SIGINT'] ?? 130;
+    }
+    if (error instanceof OutputBusyError) {
+      console.error(`error: ${error.message}`);
+      console.error(`nothing was written; ${outputs} unchanged`);
+      return 1;
+    }
     console.error(error);
-    console.error('synth failed; dist/ and cdktf.out/ are unchanged');
+    console.error(`synth failed; ${outputs} unchanged`);
     return 1;
   }
+}
+
+/** "dist/ and cdktf.out/ are", naming the directories this run was asked to write. */
+function describeOutputs(args: SynthArgs): string {
+  const dirs = [args.distDir, args.cdktfOutDir].filter((d): d is string => d !== undefined).map((d) => `${d.replace(/\/+$/, '')}/`);
+  return dirs.length === 1 ? `${dirs[0]} is` : `${dirs.join(' and ')} are`;
 }
 
 function printSummary(configPath: string | undefined, result: SynthResult): void {
@@ -57,4 +80,13 @@ function printSummary(configPath: string | undefined, result: SynthResult): void
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+for (const signal of Object.keys(SIGNAL_EXIT_CODES) as NodeJS.Signals[]) {
+  process.on(signal, () => {
+    interruptedBy = signal;
+  });
+}
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // The signal handlers above would keep a second Ctrl-C from ending a finished process.
+  for (const signal of Object.keys(SIGNAL_EXIT_CODES)) process.removeAllListeners(signal);
+});

@@ -34,6 +34,7 @@ export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
   const valueOf = (flag: string, i: number): string => {
     const value = argv[i + 1];
     if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag}: got nothing, expected a value`);
+    if (value.trim() === '') throw new UsageError(`${flag}: got ${JSON.stringify(value)}, expected a non-empty value`);
     return value;
   };
   for (let i = 0; i < argv.length; i++) {

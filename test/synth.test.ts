@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
-import { OutputTree, synthesize } from '../lib/synth';
+import { OUTPUT_MARKER } from '../lib/output/ownership';
+import { OutputTree, synthesize, SynthInterrupted } from '../lib/synth';
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-swap-'));
@@ -25,8 +26,10 @@ describe('GIVEN a previous synth output WHEN the next synth fails half-way', () 
   const root = scratch();
   const dist = join(root, 'dist');
   const tf = join(root, 'cdktf.out');
-  writeTree(dist, { 'workload.k8s.yaml': 'old manifest', 'lb01/lb01/nginx.conf': 'old nginx' });
+  const marker = { [OUTPUT_MARKER]: 'output of k8s-ha-edge' };
+  writeTree(dist, { ...marker, 'workload.k8s.yaml': 'old manifest', 'lb01/lb01/nginx.conf': 'old nginx' });
   writeTree(tf, {
+    ...marker,
     'manifest.json': 'old manifest',
     'stacks/lb/cdk.tf.json': 'old stack',
     'stacks/lb/terraform.tfstate': 'state',
@@ -44,20 +47,31 @@ describe('GIVEN a previous synth output WHEN the next synth fails half-way', () 
   test.each([
     ['the first writer throws after writing 3 files', [failing(3), goodStacks]],
     ['the second writer throws after the first tree was written', [good, failing(2)]],
-  ] as const)('THEN %s leaves both trees byte for byte as they were', (_, [writeDist, writeTf]) => {
-    expect(() => synthesize([
-      { target: dist, write: writeDist },
-      { target: tf, write: writeTf, keepsTerraformState: true },
-    ])).toThrow('synthesizer failed half-way');
+  ] as const)('THEN %s leaves both trees byte for byte as they were', async (_, [writeDist, writeTf]) => {
+    await expect(synthesize([
+      { target: dist, flag: '--dist', write: writeDist },
+      { target: tf, flag: '--cdktf-out', write: writeTf, keepsTerraformState: true },
+    ])).rejects.toThrow('synthesizer failed half-way');
     expect({ dist: snapshot(dist), tf: snapshot(tf) }).toEqual(before);
     // No staging or aside directory is left behind.
     expect(readdirSync(root).sort()).toEqual(['cdktf.out', 'dist']);
   });
 
-  test('THEN a later successful synth replaces both trees and carries every Terraform working file over', () => {
-    synthesize([{ target: dist, write: good }, { target: tf, write: goodStacks, keepsTerraformState: true }]);
-    expect(snapshot(dist)).toEqual({ 'workload.k8s.yaml': 'new manifest' });
+  test('THEN an interrupted synth (Ctrl-C) commits nothing either', async () => {
+    await expect(synthesize([
+      { target: dist, flag: '--dist', write: good },
+      { target: tf, flag: '--cdktf-out', write: goodStacks, keepsTerraformState: true },
+    ], { interrupted: () => true })).rejects.toThrow(SynthInterrupted);
+    expect({ dist: snapshot(dist), tf: snapshot(tf) }).toEqual(before);
+    expect(readdirSync(root).sort()).toEqual(['cdktf.out', 'dist']);
+  });
+
+  test('THEN a later successful synth replaces both trees and carries every Terraform working file over', async () => {
+    await synthesize([{ target: dist, flag: '--dist', write: good }, { target: tf, flag: '--cdktf-out', write: goodStacks, keepsTerraformState: true }]);
+    const newMarker = { [OUTPUT_MARKER]: expect.stringContaining('output of k8s-ha-edge') };
+    expect(snapshot(dist)).toEqual({ ...newMarker, 'workload.k8s.yaml': 'new manifest' });
     expect(snapshot(tf)).toEqual({
+      ...newMarker,
       'manifest.json': 'new',
       'stacks/lb/cdk.tf.json': 'new stack',
       'stacks/lb/terraform.tfstate': 'state',
@@ -77,7 +91,7 @@ describe('GIVEN a reader watching the output from another process WHEN synths co
     const generation = (g: number): OutputTree['write'] => (dir) => {
       for (let i = 0; i < g + 3; i++) writeFileSync(join(dir, `f${i}`), String(g));
     };
-    synthesize([{ target, write: generation(0) }]);
+    await synthesize([{ target, flag: '--dist', write: generation(0) }]);
     // The reader lists the directory as fast as it can for a bounded time and reports what it saw.
     const reader = spawn(process.execPath, ['-e', `
       const fs = require('fs');
@@ -85,7 +99,7 @@ describe('GIVEN a reader watching the output from another process WHEN synths co
       const end = Date.now() + 4000;
       while (Date.now() < end && seen.whole + seen.absent < 200000) {
         let names;
-        try { names = fs.readdirSync(${JSON.stringify(target)}); } catch (e) { seen.absent++; continue; }
+        try { names = fs.readdirSync(${JSON.stringify(target)}).filter((n) => !n.startsWith('.')); } catch (e) { seen.absent++; continue; }
         const g = names.length - 3;
         const expected = Array.from({ length: g + 3 }, (_, i) => 'f' + i).sort().join();
         if (g < 0 || names.sort().join() !== expected) seen.bad.push(names.join()); else seen.whole++;
@@ -96,13 +110,13 @@ describe('GIVEN a reader watching the output from another process WHEN synths co
     reader.stdout.on('data', (chunk) => { output += chunk; });
     const done = new Promise<number | null>((resolve) => reader.on('exit', resolve));
     for (let g = 1; g <= 40; g++) {
-      synthesize([{ target, write: generation(g) }]);
+      await synthesize([{ target, flag: '--dist', write: generation(g) }]);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await done).toBe(0);
     const seen = JSON.parse(output) as { whole: number; absent: number; bad: string[] };
     expect(seen.bad).toEqual([]);
     expect(seen.whole).toBeGreaterThan(0);
-    expect(snapshot(target)).toEqual(Object.fromEntries(Array.from({ length: 43 }, (_, i) => [`f${i}`, '40'])));
+    expect(snapshot(target)).toEqual({ ...Object.fromEntries(Array.from({ length: 43 }, (_, i) => [`f${i}`, '40'])), [OUTPUT_MARKER]: expect.stringContaining('k8s-ha-edge') });
   });
 });

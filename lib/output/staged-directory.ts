@@ -24,7 +24,8 @@ export class StagedDirectory {
 
   constructor(public readonly target: string) {
     mkdirSync(dirname(target), { recursive: true });
-    this.path = mkdtempSync(join(dirname(target), `.${basename(target)}.staging-`));
+    // The pid in the name lets a later synth remove this directory if this process dies before cleaning up.
+    this.path = mkdtempSync(join(dirname(target), `.${basename(target)}.staging-${process.pid}-`));
     this.aside = join(dirname(target), `.${basename(target)}.previous`);
     // mkdtemp makes the directory private (0700); the output is meant to be read like any build output.
     chmodSync(this.path, 0o755);
