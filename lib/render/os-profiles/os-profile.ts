@@ -1,0 +1,53 @@
+import { KubernetesSpec, OsFamily } from '../../topology';
+
+/** How a family's package manager is driven from a generated script (see ensurePackages). */
+export interface PackageManager {
+  /** A shell condition that holds when "$package" is installed. */
+  readonly isInstalled: string;
+  /** Commands run before the install, when a package is missing: preseeded answers, an index refresh. */
+  readonly beforeInstall: (answers: readonly string[]) => string[];
+  /** The command that installs "${missing[@]}"; `flags` is empty or starts with a space. */
+  readonly install: (flags: string) => string;
+}
+
+/** What the nginx package of a family looks like. */
+export interface NginxProfile {
+  /** The user the workers run as (the package creates it). */
+  readonly user: string;
+  /** The glob of the package's dynamic-module loader snippets, for `include`. */
+  readonly moduleInclude: string;
+  /** nginx and the package that builds its stream module. */
+  readonly packages: readonly string[];
+}
+
+/** How a family keeps an iptables ruleset across reboots. */
+export interface FirewallPersistence {
+  /** The file the boot-time service restores. */
+  readonly file: string;
+  readonly service: string;
+  readonly packages: readonly string[];
+  /** Installer answers preseeded before the packages are installed. */
+  readonly answers: readonly string[];
+}
+
+/**
+ * Every fact that differs between OS families, in one record per family (as kubespray keeps
+ * one vars file per OS). Renderers and the validator read these fields and never branch on
+ * the family: adding a family is adding a profile.
+ */
+export interface OsProfile {
+  readonly family: OsFamily;
+  readonly packageManager: PackageManager;
+  readonly nginx: NginxProfile;
+  readonly firewallPersistence: FirewallPersistence;
+  /** Packages every Kubernetes node gets besides containerd, the kube tools and the ipvs tools. */
+  readonly nodeToolPackages: readonly string[];
+  /** SELinux is enforcing out of the box: Kubernetes nodes set it permissive. */
+  readonly selinux: boolean;
+  /** firewalld is enabled out of the box: nodes and the gateway turn it off (the gateway's ruleset is the only firewall). */
+  readonly firewalld: boolean;
+  /** Shell: adds Docker's repository (containerd.io 2.x, which current Kubernetes needs) and installs containerd.io. */
+  readonly containerdRepository: () => string;
+  /** Shell: adds the pkgs.k8s.io repository of the minor, installs kubelet/kubeadm/kubectl (pinned to the patch, if any) and holds them. */
+  readonly kubernetesRepository: (spec: KubernetesSpec) => string;
+}
