@@ -1,4 +1,5 @@
 import { KubeProxyMode, KubernetesSpec } from '../topology';
+import { KUBE_PACKAGES, kubernetesPatch } from './kubernetes-repo';
 import { OsProfile } from './os-profiles';
 import { DISABLE_FIREWALLD, ensurePackages } from './packages';
 import { INSTALL_IF_CHANGED, lines, paragraph, scriptHeader } from './shell';
@@ -43,7 +44,7 @@ export function renderModulesLoad(spec: KubernetesSpec): string {
 
 function containerdSetup(profile: OsProfile): string {
   return lines(
-    profile.containerdRepository(),
+    paragraph(profile.containerdRepository, ensurePackages(profile.packageManager, ['containerd.io'])),
     '# The kubelet uses the systemd cgroup driver; containerd must agree or pods restart in a loop.',
     'install -d -m 0755 /etc/containerd',
     "containerd config default | sed -e 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml.new",
@@ -53,6 +54,20 @@ function containerdSetup(profile: OsProfile): string {
     'fi',
     'rm -f /etc/containerd/config.toml.new',
     'systemctl enable --now containerd',
+  );
+}
+
+/** kubelet, kubeadm and kubectl of the spec's minor (pinned to its patch, if any), held there. */
+function kubernetesPackages(spec: KubernetesSpec, profile: OsProfile): string | false {
+  const packaging = profile.kubernetes;
+  const patch = kubernetesPatch(spec);
+  return paragraph(
+    packaging.repository(spec),
+    ensurePackages(profile.packageManager, KUBE_PACKAGES, {
+      installSpec: (p) => (patch ? packaging.pinned(p, patch) : p),
+      installFlags: packaging.installFlags,
+    }),
+    packaging.hold?.(KUBE_PACKAGES),
   );
 }
 
@@ -81,7 +96,7 @@ export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile, host
     '',
     containerdSetup(profile),
     '',
-    profile.kubernetesRepository(spec),
+    kubernetesPackages(spec, profile),
     'systemctl enable kubelet',
   );
 }

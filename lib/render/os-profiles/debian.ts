@@ -1,7 +1,6 @@
 import { OsFamily } from '../../topology';
-import { KUBE_PACKAGES, kubernetesPatch, kubernetesRepoUrl } from '../kubernetes-repo';
-import { ensurePackages } from '../packages';
-import { lines, shq } from '../shell';
+import { kubernetesRepoUrl } from '../kubernetes-repo';
+import { shq } from '../shell';
 import { OsProfile, PackageManager } from './os-profile';
 
 const apt: PackageManager = {
@@ -32,7 +31,7 @@ export const DEBIAN_PROFILE: OsProfile = {
   nodeToolPackages: ['ca-certificates', 'curl', 'gpg', 'conntrack'],
   selinux: false,
   firewalld: false,
-  containerdRepository: () => lines(
+  containerdRepository: [
     'install -d -m 0755 /etc/apt/keyrings',
     `if [ ! -s /etc/apt/keyrings/docker.asc ]; then`,
     `  curl -fsSL --retry 5 ${shq(`${DOCKER_REPO}/gpg`)} -o /etc/apt/keyrings/docker.asc`,
@@ -43,27 +42,24 @@ export const DEBIAN_PROFILE: OsProfile = {
     '  apt-get update -q',
     'fi',
     'rm -f /etc/apt/sources.list.d/docker.list.new',
-    ensurePackages(apt, ['containerd.io']),
-  ),
-  kubernetesRepository: (spec) => {
-    const patch = kubernetesPatch(spec);
-    const url = kubernetesRepoUrl(spec, 'deb');
-    return lines(
-      'install -d -m 0755 /etc/apt/keyrings',
-      `if [ ! -s /etc/apt/keyrings/kubernetes.gpg ]; then`,
-      `  curl -fsSL --retry 5 ${shq(`${url}Release.key`)} | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes.gpg`,
-      'fi',
-      `echo ${shq(`deb [signed-by=/etc/apt/keyrings/kubernetes.gpg] ${url} /`)} > /etc/apt/sources.list.d/kubernetes.list.new`,
-      'if install_if_changed /etc/apt/sources.list.d/kubernetes.list.new /etc/apt/sources.list.d/kubernetes.list 0644; then',
-      '  apt-get update -q',
-      'fi',
-      'rm -f /etc/apt/sources.list.d/kubernetes.list.new',
-      ensurePackages(apt, KUBE_PACKAGES, {
-        installSpec: (p) => (patch ? `${p}=${patch}-*` : p),
-        installFlags: ['--allow-change-held-packages'],
-      }),
-      '# Held: an unattended upgrade must not move the cluster to another minor.',
-      `apt-mark hold ${KUBE_PACKAGES.join(' ')} >/dev/null`,
-    );
+  ].join('\n'),
+  kubernetes: {
+    repository: (spec) => {
+      const url = kubernetesRepoUrl(spec, 'deb');
+      return [
+        'install -d -m 0755 /etc/apt/keyrings',
+        `if [ ! -s /etc/apt/keyrings/kubernetes.gpg ]; then`,
+        `  curl -fsSL --retry 5 ${shq(`${url}Release.key`)} | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes.gpg`,
+        'fi',
+        `echo ${shq(`deb [signed-by=/etc/apt/keyrings/kubernetes.gpg] ${url} /`)} > /etc/apt/sources.list.d/kubernetes.list.new`,
+        'if install_if_changed /etc/apt/sources.list.d/kubernetes.list.new /etc/apt/sources.list.d/kubernetes.list 0644; then',
+        '  apt-get update -q',
+        'fi',
+        'rm -f /etc/apt/sources.list.d/kubernetes.list.new',
+      ].join('\n');
+    },
+    pinned: (pkg, patch) => `${pkg}=${patch}-*`,
+    installFlags: ['--allow-change-held-packages'],
+    hold: (packages) => `# Held: an unattended upgrade must not move the cluster to another minor.\napt-mark hold ${packages.join(' ')} >/dev/null`,
   },
 };

@@ -46,8 +46,19 @@ export interface OsProfile {
   readonly selinux: boolean;
   /** firewalld is enabled out of the box: nodes and the gateway turn it off (the gateway's ruleset is the only firewall). */
   readonly firewalld: boolean;
-  /** Shell: adds Docker's repository (containerd.io 2.x, which current Kubernetes needs) and installs containerd.io. */
-  readonly containerdRepository: () => string;
-  /** Shell: adds the pkgs.k8s.io repository of the minor, installs kubelet/kubeadm/kubectl (pinned to the patch, if any) and holds them. */
-  readonly kubernetesRepository: (spec: KubernetesSpec) => string;
+  /** Shell that adds Docker's repository, which carries containerd.io 2.x (current Kubernetes needs it; distributions lag behind). */
+  readonly containerdRepository: string;
+  readonly kubernetes: KubernetesPackaging;
+}
+
+/** How a family gets kubelet, kubeadm and kubectl from pkgs.k8s.io and keeps them at the chosen minor. */
+export interface KubernetesPackaging {
+  /** Shell that adds the repository of the spec's minor. */
+  readonly repository: (spec: KubernetesSpec) => string;
+  /** How a package pinned to a patch release is named for the installer. */
+  readonly pinned: (pkg: string, patch: string) => string;
+  /** Flags the install needs to get past the hold. */
+  readonly installFlags: readonly string[];
+  /** Shell that holds the installed packages; undefined when the repository definition already holds them. */
+  readonly hold?: (packages: readonly string[]) => string;
 }

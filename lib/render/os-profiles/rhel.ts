@@ -1,7 +1,6 @@
 import { OsFamily } from '../../topology';
-import { KUBE_PACKAGES, kubernetesPatch, kubernetesRepoUrl } from '../kubernetes-repo';
-import { ensurePackages } from '../packages';
-import { lines, shq } from '../shell';
+import { KUBE_PACKAGES, kubernetesRepoUrl } from '../kubernetes-repo';
+import { shq } from '../shell';
 import { OsProfile, PackageManager } from './os-profile';
 
 const dnf: PackageManager = {
@@ -31,32 +30,30 @@ export const RHEL_PROFILE: OsProfile = {
   nodeToolPackages: ['curl', 'conntrack-tools'],
   selinux: true,
   firewalld: true,
-  containerdRepository: () => lines(
+  containerdRepository: [
     'if [ ! -f /etc/yum.repos.d/docker-ce.repo ]; then',
     `  curl -fsSL --retry 5 ${shq(DOCKER_REPO)} -o /etc/yum.repos.d/docker-ce.repo`,
     'fi',
-    ensurePackages(dnf, ['containerd.io']),
-  ),
-  kubernetesRepository: (spec) => {
-    const patch = kubernetesPatch(spec);
-    const url = kubernetesRepoUrl(spec, 'rpm');
-    return lines(
-      'cat > /etc/yum.repos.d/kubernetes.repo.new <<EOF',
-      '[kubernetes]',
-      'name=Kubernetes',
-      `baseurl=${url}`,
-      'enabled=1',
-      'gpgcheck=1',
-      `gpgkey=${url}repodata/repomd.xml.key`,
-      '# Held: only an explicit --disableexcludes=kubernetes may change these.',
-      `exclude=${KUBE_PACKAGES.join(' ')} cri-tools kubernetes-cni`,
-      'EOF',
-      'install_if_changed /etc/yum.repos.d/kubernetes.repo.new /etc/yum.repos.d/kubernetes.repo 0644 || true',
-      'rm -f /etc/yum.repos.d/kubernetes.repo.new',
-      ensurePackages(dnf, KUBE_PACKAGES, {
-        installSpec: (p) => (patch ? `${p}-${patch}` : p),
-        installFlags: ['--disableexcludes=kubernetes'],
-      }),
-    );
+  ].join('\n'),
+  kubernetes: {
+    repository: (spec) => {
+      const url = kubernetesRepoUrl(spec, 'rpm');
+      return [
+        'cat > /etc/yum.repos.d/kubernetes.repo.new <<EOF',
+        '[kubernetes]',
+        'name=Kubernetes',
+        `baseurl=${url}`,
+        'enabled=1',
+        'gpgcheck=1',
+        `gpgkey=${url}repodata/repomd.xml.key`,
+        '# Held: only an explicit --disableexcludes=kubernetes may change these.',
+        `exclude=${KUBE_PACKAGES.join(' ')} cri-tools kubernetes-cni`,
+        'EOF',
+        'install_if_changed /etc/yum.repos.d/kubernetes.repo.new /etc/yum.repos.d/kubernetes.repo 0644 || true',
+        'rm -f /etc/yum.repos.d/kubernetes.repo.new',
+      ].join('\n');
+    },
+    pinned: (pkg, patch) => `${pkg}-${patch}`,
+    installFlags: ['--disableexcludes=kubernetes'],
   },
 };
