@@ -1,45 +1,71 @@
 import { parseAllDocuments } from 'yaml';
-import { vrrpMaster } from '../lib/render/keepalived';
-import { OsFamily } from '../lib/topology';
+import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/render/directive-tree';
+import { gatewayRuleset } from '../lib/render/firewall';
+import { keepalivedConf, vrrpMaster } from '../lib/render/keepalived';
+import { nginxConf, upstreamName } from '../lib/render/nginx';
+import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/render/os-profiles';
+import { chainOf, printIptablesRestore } from '../lib/render/ruleset';
+import { LoadBalancerHost, OsFamily } from '../lib/topology';
 import { CUSTOM_CONFIG, fileOf, renderFixture } from './render-fixture';
+
+type Fixture = ReturnType<typeof renderFixture>;
 
 const seed = renderFixture();
 const seedDebian = renderFixture({ overrides: { hostDefaults: { osFamily: 'debian' } } });
 const custom = renderFixture({ configPath: CUSTOM_CONFIG });
 
-/** Rules of one iptables-restore table, without comments. */
-function tableRules(rules: string, table: string): string[] {
-  const start = rules.indexOf(`*${table}\n`);
-  const end = rules.indexOf('COMMIT', start);
-  return rules.slice(start, end).split('\n').filter((l) => l.startsWith('-A '));
-}
-
 describe('gateway firewall', () => {
-  const rules = fileOf(seed.bundles, 'gateway', 'firewall.rules');
-  const nat = tableRules(rules, 'nat');
-  const filter = tableRules(rules, 'filter');
+  const ruleset = gatewayRuleset(seed.topology);
+  const rulesOf = (table: 'nat' | 'filter', chain: string) => chainOf(ruleset, table, chain)!.rules;
+
+  test('the model is what firewall.rules holds', () => {
+    expect(printIptablesRestore(ruleset)).toBe(fileOf(seed.bundles, 'gateway', 'firewall.rules'));
+  });
+
+  test('only nat and filter are replaced, each with every built-in chain declared', () => {
+    expect(ruleset.tables.map((t) => [t.name, t.chains.map((c) => `${c.name} ${c.policy}`)])).toEqual([
+      ['nat', ['PREROUTING ACCEPT', 'INPUT ACCEPT', 'OUTPUT ACCEPT', 'POSTROUTING ACCEPT']],
+      ['filter', ['INPUT DROP', 'FORWARD DROP', 'OUTPUT ACCEPT']],
+    ]);
+  });
 
   test('SNAT takes the internal subnet (not a host with /24) out the outside NIC to its address', () => {
-    expect(nat.filter((r) => r.includes('-j SNAT'))).toEqual(['-A POSTROUTING -s 192.168.10.0/24 -o ens36 -j SNAT --to-source 12.0.0.1']);
+    expect(rulesOf('nat', 'POSTROUTING')).toEqual([expect.objectContaining({
+      source: '192.168.10.0/24', outInterface: 'ens36', target: { jump: 'SNAT', toSource: '12.0.0.1' },
+    })]);
   });
 
   test('DNAT sends outside-address:LB-port to VIP:LB-port', () => {
-    expect(nat.filter((r) => r.includes('-j DNAT'))).toEqual([
-      '-A PREROUTING -d 12.0.0.1/32 -i ens36 -p tcp -m tcp --dport 3344 -j DNAT --to-destination 192.168.10.100:3344',
+    expect(rulesOf('nat', 'PREROUTING')).toEqual([expect.objectContaining({
+      destination: '12.0.0.1', inInterface: 'ens36', tcpDestinationPort: 3344, target: { jump: 'DNAT', toDestination: '192.168.10.100:3344' },
+    })]);
+  });
+
+  test('FORWARD drops by default and accepts only replies, the DNAT flow and inside-to-outside, in that order', () => {
+    expect(chainOf(ruleset, 'filter', 'FORWARD')!.policy).toBe('DROP');
+    expect(rulesOf('filter', 'FORWARD').map(({ comment, ...rule }) => rule)).toEqual([
+      { ctstate: ['RELATED', 'ESTABLISHED'], target: { jump: 'ACCEPT' } },
+      { destination: '192.168.10.100', inInterface: 'ens36', outInterface: 'ens33', tcpDestinationPort: 3344, ctstate: ['DNAT'], target: { jump: 'ACCEPT' } },
+      { source: '192.168.10.0/24', inInterface: 'ens33', outInterface: 'ens36', target: { jump: 'ACCEPT' } },
     ]);
   });
 
-  test('FORWARD drops by default and accepts only replies, the DNAT flow and inside-to-outside', () => {
-    expect(rules).toContain(':FORWARD DROP [0:0]');
-    expect(filter.filter((r) => r.startsWith('-A FORWARD'))).toEqual([
-      '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-      '-A FORWARD -d 192.168.10.100/32 -i ens36 -o ens33 -p tcp -m tcp --dport 3344 -m conntrack --ctstate DNAT -j ACCEPT',
-      '-A FORWARD -s 192.168.10.0/24 -i ens33 -o ens36 -j ACCEPT',
+  test('INPUT keeps SSH from the inside working, and accepts nothing else from outside but replies and ping', () => {
+    expect(rulesOf('filter', 'INPUT').map(({ comment, ...rule }) => rule)).toEqual([
+      { inInterface: 'lo', target: { jump: 'ACCEPT' } },
+      { ctstate: ['RELATED', 'ESTABLISHED'], target: { jump: 'ACCEPT' } },
+      { source: '192.168.10.0/24', inInterface: 'ens33', tcpDestinationPort: 22, target: { jump: 'ACCEPT' } },
+      { icmpType: 8, target: { jump: 'ACCEPT' } },
     ]);
   });
 
-  test('INPUT keeps SSH from the inside working', () => {
-    expect(filter).toContain('-A INPUT -s 192.168.10.0/24 -i ens33 -p tcp -m tcp --dport 22 -j ACCEPT');
+  test('the printer writes rules as iptables-save does, hosts with /32, comments above their rule', () => {
+    const printed = printIptablesRestore({
+      tables: [{ name: 'filter', chains: [{ name: 'FORWARD', policy: 'DROP', rules: [
+        { comment: 'why', source: '10.0.0.0/8', destination: '10.1.2.3', inInterface: 'a', outInterface: 'b', tcpDestinationPort: 80, ctstate: ['NEW'], target: { jump: 'ACCEPT' } },
+      ] }] }],
+    });
+    expect(printed).toBe('*filter\n:FORWARD DROP [0:0]\n# why\n-A FORWARD -s 10.0.0.0/8 -d 10.1.2.3/32 -i a -o b -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n');
   });
 
   test('the setup script applies it atomically after a test, and persists it per family', () => {
@@ -56,36 +82,60 @@ describe('gateway firewall', () => {
 });
 
 describe('load balancers', () => {
+  const keepalived = (f: Fixture, host: LoadBalancerHost) => keepalivedConf(f.topology, host);
+  const valueOf = (conf: ConfFile, ...path: string[]) => argsOf(directiveAt(conf, ...path)).join(' ');
+
+  test('the models are what the bundles hold', () => {
+    for (const f of [seed, seedDebian, custom]) {
+      for (const lb of f.topology.loadBalancer.hosts) {
+        expect(printKeepalivedConf(keepalived(f, lb))).toBe(fileOf(f.bundles, lb.name, 'keepalived.conf'));
+        expect(printNginxConf(nginxConf(f.topology, osProfile(lb).nginx))).toBe(fileOf(f.bundles, lb.name, 'nginx.conf'));
+      }
+    }
+  });
+
   test('the MASTER has the higher priority, and the others are BACKUP', () => {
-    for (const { bundles, topology } of [seed, custom]) {
-      const states = topology.loadBalancer.hosts.map((h) => {
-        const conf = fileOf(bundles, h.name, 'keepalived.conf');
-        return { name: h.name, state: /state (\w+)/.exec(conf)![1], priority: Number(/priority (\d+)/.exec(conf)![1]) };
+    for (const f of [seed, custom]) {
+      const states = f.topology.loadBalancer.hosts.map((h) => {
+        const conf = keepalived(f, h);
+        return { name: h.name, state: valueOf(conf, 'vrrp_instance', 'state'), priority: Number(valueOf(conf, 'vrrp_instance', 'priority')) };
       });
-      const master = states.find((s) => s.state === 'MASTER')!;
-      expect(master.name).toBe(vrrpMaster(topology).name);
-      for (const other of states.filter((s) => s !== master)) {
+      const masters = states.filter((s) => s.state === 'MASTER');
+      expect(masters.map((m) => m.name)).toEqual([vrrpMaster(f.topology).name]);
+      for (const other of states.filter((s) => s !== masters[0])) {
         expect(other.state).toBe('BACKUP');
-        expect(other.priority).toBeLessThan(master.priority);
+        expect(other.priority).toBeLessThan(masters[0].priority);
       }
     }
   });
 
   test('keepalived: router id, VIP with prefix on the internal NIC, script security, tracked check, no auth_pass', () => {
-    const conf = fileOf(seed.bundles, 'lb02', 'keepalived.conf');
-    expect(conf).toMatch(/virtual_router_id 51\n/);
-    expect(conf).toMatch(/advert_int 1\n/);
-    expect(conf).toContain('192.168.10.100/24 dev ens33');
-    expect(conf).toMatch(/enable_script_security\n\s+script_user keepalived_script/);
-    expect(conf).toMatch(/vrrp_script check_nginx \{[^}]*interval 1[^}]*fall 2[^}]*rise 2/);
-    expect(conf).toMatch(/track_script \{\s+check_nginx\s+\}/);
-    expect(conf).not.toMatch(/auth_pass|authentication/);
-    expect(conf).not.toContain('unicast_peer');
+    const conf = keepalived(seed, seed.topology.loadBalancer.hosts[1]);
+    const instance = directiveAt(conf, 'vrrp_instance')!;
+    expect(valueOf(conf, 'vrrp_instance', 'virtual_router_id')).toBe('51');
+    expect(valueOf(conf, 'vrrp_instance', 'advert_int')).toBe('1');
+    expect(directiveAt(conf, 'vrrp_instance', 'virtual_ipaddress')!.children).toEqual([directive('192.168.10.100/24', ['dev', 'ens33'])]);
+    expect(directiveAt(conf, 'global_defs', 'enable_script_security')).toBeDefined();
+    expect(valueOf(conf, 'global_defs', 'script_user')).toBe('keepalived_script');
+    const script = directiveAt(conf, 'vrrp_script')!;
+    expect(argsOf(script)).toEqual(['check_nginx']);
+    expect(['script', 'interval', 'fall', 'rise'].map((name) => valueOf(conf, 'vrrp_script', name))).toEqual(['/etc/keepalived/check_nginx.sh', '1', '2', '2']);
+    expect(directiveAt(conf, 'vrrp_instance', 'track_script')!.children).toEqual([directive('check_nginx')]);
+    expect(directivesNamed(instance.children!, 'authentication')).toEqual([]);
+    expect(directiveAt(conf, 'vrrp_instance', 'unicast_peer')).toBeUndefined();
+    expect(printKeepalivedConf(conf)).not.toMatch(/auth_pass|authentication/);
   });
 
   test('unicast VRRP names every other load balancer as a peer', () => {
-    const conf = fileOf(custom.bundles, 'edge-a', 'keepalived.conf');
-    expect(conf).toMatch(/unicast_src_ip 10\.20\.0\.41\n\s+unicast_peer \{\s+10\.20\.0\.42\s+\}/);
+    const [a, ...others] = custom.topology.loadBalancer.hosts;
+    const conf = keepalived(custom, a);
+    expect(valueOf(conf, 'vrrp_instance', 'unicast_src_ip')).toBe('10.20.0.41');
+    expect(directiveAt(conf, 'vrrp_instance', 'unicast_peer')!.children!.map((d) => d.kind === 'directive' && d.name)).toEqual(others.map((o) => o.address));
+  });
+
+  test('the keepalived printer quotes the script, indents blocks by four and ends no directive with ;', () => {
+    const text = printKeepalivedConf({ nodes: [block('vrrp_script', ['x'], [directive('script', [quoted('/a b')]), directive('weight', [-2], { comment: 'why' })])] });
+    expect(text).toBe('vrrp_script x {\n    script "/a b"\n    # why\n    weight -2\n}\n');
   });
 
   test('the check tests the LB port locally and never stops keepalived', () => {
@@ -96,21 +146,45 @@ describe('load balancers', () => {
   });
 
   test('nginx: every worker on the NodePort in the upstream, passive health, short connect timeout, LB port on every address', () => {
-    for (const { bundles, topology } of [seed, custom]) {
+    for (const { topology } of [seed, custom]) {
       const lb = topology.loadBalancer;
-      const conf = fileOf(bundles, lb.hosts[0].name, 'nginx.conf');
-      const servers = [...conf.matchAll(/^\s+server (\S+) max_fails=(\d+) fail_timeout=(\d+)s;/gm)].map((m) => m[1]);
-      expect(servers).toEqual(topology.workers.map((w) => `${w.address}:${topology.workload.nodePort}`));
-      expect(conf).toMatch(new RegExp(`\\n\\s+listen ${lb.listenPort};`));
-      expect(conf).toContain(`proxy_connect_timeout ${lb.upstream.connectTimeoutMs}ms;`);
-      expect(conf).toMatch(/^stream \{/m);
-      expect(conf).not.toMatch(/^http \{/m);
+      const conf = nginxConf(topology, osProfile(lb.hosts[0]).nginx);
+      const upstream = directiveAt(conf, 'stream', 'upstream')!;
+      expect(argsOf(upstream)).toEqual([upstreamName(topology)]);
+      expect(directivesNamed(upstream.children!, 'server').map(argsOf)).toEqual(topology.workers.map((w) => [
+        `${w.address}:${topology.workload.nodePort}`, `max_fails=${lb.upstream.maxFails}`, `fail_timeout=${lb.upstream.failTimeoutSeconds}s`,
+      ]));
+      expect(argsOf(directiveAt(conf, 'stream', 'server', 'listen'))).toEqual([String(lb.listenPort)]);
+      expect(argsOf(directiveAt(conf, 'stream', 'server', 'proxy_pass'))).toEqual([upstreamName(topology)]);
+      expect(argsOf(directiveAt(conf, 'stream', 'server', 'proxy_connect_timeout'))).toEqual([`${lb.upstream.connectTimeoutMs}ms`]);
+      expect(argsOf(directiveAt(conf, 'stream', 'server', 'proxy_next_upstream_tries'))).toEqual([String(topology.workers.length)]);
+      expect(directiveAt(conf, 'http')).toBeUndefined();
     }
   });
 
   test('nginx loads the stream module the way each family builds it', () => {
-    expect(fileOf(seed.bundles, 'lb01', 'nginx.conf')).toContain('include /usr/share/nginx/modules/*.conf;');
-    expect(fileOf(seedDebian.bundles, 'lb01', 'nginx.conf')).toContain('include /etc/nginx/modules-enabled/*.conf;');
+    const include = (f: Fixture) => argsOf(directiveAt(nginxConf(f.topology, osProfile(f.topology.loadBalancer.hosts[0]).nginx), 'include'));
+    expect(include(seed)).toEqual(['/usr/share/nginx/modules/*.conf']);
+    expect(include(seedDebian)).toEqual(['/etc/nginx/modules-enabled/*.conf']);
+  });
+
+  test('the rhel and debian nginx.conf differ only in the profile\'s user and module include', () => {
+    const top = (nginx: NginxProfile) => nginxConf(seed.topology, nginx).nodes;
+    const [rhel, debian] = [top(RHEL_PROFILE.nginx), top(DEBIAN_PROFILE.nginx)];
+    const differing = rhel.flatMap((node, i) => (JSON.stringify(node) === JSON.stringify(debian[i]) ? [] : [[node, debian[i]]]));
+    expect(rhel).toHaveLength(debian.length);
+    expect(differing).toEqual([
+      [directive('user', ['nginx']), directive('user', ['www-data'])],
+      [expect.objectContaining({ name: 'include', args: ['/usr/share/nginx/modules/*.conf'] }), expect.objectContaining({ name: 'include', args: ['/etc/nginx/modules-enabled/*.conf'] })],
+    ]);
+  });
+
+  test('the nginx printer quotes what needs quotes, continues several strings aligned, and ends directives with ;', () => {
+    const text = printNginxConf({ nodes: [block('stream', [], [
+      directive('log_format', ['p', 'a b', '"c"']),
+      directive('server', ['1.2.3.4:80'], { trailingComment: 'n1' }),
+    ])] });
+    expect(text).toBe("stream {\n    log_format p 'a b'\n                 '\"c\"';\n    server 1.2.3.4:80;  # n1\n}\n");
   });
 
   test('setup tests the files with nginx -t and keepalived --config-test before installing them', () => {

@@ -11,7 +11,8 @@ import { renderCheckNginx } from '../lib/render/keepalived';
 import { renderApplyWorkload, renderJoinFromMaster, renderJoinWorker } from '../lib/render/kubeadm';
 import { renderPage, renderPushPage } from '../lib/render/pages';
 import { ensurePackages } from '../lib/render/packages';
-import { loadTopology, OsFamily } from '../lib/topology';
+import { DEBIAN_PROFILE } from '../lib/render/os-profiles';
+import { loadTopology } from '../lib/topology';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -159,7 +160,7 @@ const hasDpkg = spawnSync('dpkg-query', ['--version']).status === 0;
 
   test('installs nothing, and does not even update, when every package is installed', () => {
     const { bin, log } = fakeApt();
-    const run = bash(script(`set -euo pipefail\n${ensurePackages(OsFamily.DEBIAN, ['bash', 'coreutils', 'dpkg'])}\n`), { path: bin });
+    const run = bash(script(`set -euo pipefail\n${ensurePackages(DEBIAN_PROFILE.packageManager, ['bash', 'coreutils', 'dpkg'])}\n`), { path: bin });
     expect(run.code).toBe(0);
     expect(existsSync(log)).toBe(false);
   });
@@ -167,8 +168,8 @@ const hasDpkg = spawnSync('dpkg-query', ['--version']).status === 0;
   test('installs only the missing packages, with their pinned spec and flags, after the debconf answers', () => {
     const { bin, log } = fakeApt();
     const missing = 'k8s-ha-edge-not-a-package';
-    const snippet = ensurePackages(OsFamily.DEBIAN, ['bash', missing], {
-      installSpec: (p) => `${p}=1.35.3-*`, installFlags: ['--allow-change-held-packages'], debconf: ['pkg question/x boolean false'],
+    const snippet = ensurePackages(DEBIAN_PROFILE.packageManager, ['bash', missing], {
+      installSpec: (p) => `${p}=1.35.3-*`, installFlags: ['--allow-change-held-packages'], answers: ['pkg question/x boolean false'],
     });
     const run = bash(script(`set -euo pipefail\n${snippet}\n`), { path: bin });
     expect(run.code).toBe(0);

@@ -13,7 +13,8 @@ import { renderFirewallRules } from '../lib/render/firewall';
 import { renderCheckNginx, renderKeepalivedConf } from '../lib/render/keepalived';
 import { renderSetupLb } from '../lib/render/lb-setup';
 import { renderNginxConf } from '../lib/render/nginx';
-import { loadTopology, OsFamily, ProvisionerResource, Topology } from '../lib/topology';
+import { DEBIAN_PROFILE, RHEL_PROFILE } from '../lib/render/os-profiles';
+import { loadTopology, ProvisionerResource, Topology } from '../lib/topology';
 import { CheckResult, missingTools, ToolNeed } from '../validate/checkers/common';
 import { checkIptablesRules, IPTABLES_TOOLS } from '../validate/checkers/iptables';
 import { checkK8sManifest } from '../validate/checkers/k8s';
@@ -61,8 +62,8 @@ function expectFail(result: CheckResult, pattern: RegExp): void {
 }
 
 describeWithTools('nginx checker', NGINX_TOOLS, () => {
-  const debian = renderNginxConf(topology, OsFamily.DEBIAN);
-  const rhel = renderNginxConf(topology, OsFamily.RHEL);
+  const debian = renderNginxConf(topology, DEBIAN_PROFILE.nginx);
+  const rhel = renderNginxConf(topology, RHEL_PROFILE.nginx);
 
   test('accepts the debian nginx.conf as it is', () => {
     const result = checkNginxConf(fixture('nginx-debian', 'nginx.conf', debian));

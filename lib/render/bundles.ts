@@ -5,6 +5,7 @@ import { renderCheckNginx, renderKeepalivedConf } from './keepalived';
 import { renderApplyWorkload, renderInitMaster, renderJoinFromMaster, renderJoinWorker, renderKubeadmConfig } from './kubeadm';
 import { renderSetupLb } from './lb-setup';
 import { renderNginxConf } from './nginx';
+import { osProfile } from './os-profiles';
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
 import { renderPage, renderPushPage } from './pages';
 
@@ -68,7 +69,7 @@ function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
   return [
     file('modules-load.conf', renderModulesLoad(t.kubernetes)),
     file('sysctl.conf', renderSysctl()),
-    file('prepare-node.sh', renderPrepareNode(t.kubernetes, host.osFamily, host.name)),
+    file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host), host.name)),
   ];
 }
 
@@ -144,7 +145,7 @@ export function planBundles(t: Topology, workloadManifest: { name: string; conte
       target: target(lb, lb.address),
       description: 'load balancer: nginx stream proxy and keepalived',
       files: [
-        file('nginx.conf', renderNginxConf(t, lb.osFamily)),
+        file('nginx.conf', renderNginxConf(t, osProfile(lb).nginx)),
         file('keepalived.conf', renderKeepalivedConf(t, lb)),
         file('check_nginx.sh', renderCheckNginx(t)),
         file('setup-lb.sh', renderSetupLb(t, lb)),

@@ -1,67 +1,104 @@
-import { OsFamily, SSH_PORT, Topology } from '../topology';
+import { SSH_PORT, Topology } from '../topology';
+import { osProfile } from './os-profiles';
 import { ensurePackages, DISABLE_FIREWALLD } from './packages';
+import { printIptablesRestore, Rule, Ruleset } from './ruleset';
 import { INSTALL_IF_CHANGED, lines, scriptHeader } from './shell';
 
-/** Where each family's boot-time service reads the saved IPv4 ruleset. */
-export const PERSISTED_RULES: Record<OsFamily, { file: string; service: string; packages: string[] }> = {
-  [OsFamily.DEBIAN]: { file: '/etc/iptables/rules.v4', service: 'netfilter-persistent', packages: ['iptables', 'iptables-persistent'] },
-  [OsFamily.RHEL]: { file: '/etc/sysconfig/iptables', service: 'iptables', packages: ['iptables-services'] },
-};
+const ICMP_ECHO_REQUEST = 8;
 
 /**
- * The gateway's whole IPv4 ruleset, for `iptables-restore`: loading it replaces the nat
+ * The gateway's whole IPv4 ruleset: loading it with `iptables-restore` replaces the nat
  * and filter tables in one step, so applying it twice gives the same tables.
  */
-export function renderFirewallRules(t: Topology): string {
+export function gatewayRuleset(t: Topology): Ruleset {
   const g = t.gateway;
   const inside = g.inside.interface;
   const outside = g.outside.interface;
   const port = t.loadBalancer.listenPort;
   const vip = t.loadBalancer.vip;
   const internal = t.networks.internal;
-  return lines(
-    '# iptables-restore ruleset for the k8s-ha-edge gateway. Generated from the topology.',
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-    `# DNAT: clients reach ${g.outside.address}:${port}, served by the load balancers' VIP.`,
-    `-A PREROUTING -d ${g.outside.address}/32 -i ${outside} -p tcp -m tcp --dport ${port} -j DNAT --to-destination ${vip}:${port}`,
-    `# SNAT: the whole internal network leaves as ${g.outside.address}.`,
-    `-A POSTROUTING -s ${internal} -o ${outside} -j SNAT --to-source ${g.outside.address}`,
-    'COMMIT',
-    '*filter',
-    ':INPUT DROP [0:0]',
-    ':FORWARD DROP [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    '-A INPUT -i lo -j ACCEPT',
-    '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    `# SSH from the inside only: the operator's terraform reaches the gateway on ${g.inside.address}.`,
-    `-A INPUT -s ${internal} -i ${inside} -p tcp -m tcp --dport ${SSH_PORT} -j ACCEPT`,
-    '-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT',
-    '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    '# The DNAT flow, and nothing else, from outside to inside.',
-    `-A FORWARD -d ${vip}/32 -i ${outside} -o ${inside} -p tcp -m tcp --dport ${port} -m conntrack --ctstate DNAT -j ACCEPT`,
-    `-A FORWARD -s ${internal} -i ${inside} -o ${outside} -j ACCEPT`,
-    'COMMIT',
-  );
+  const replies: Rule = { ctstate: ['RELATED', 'ESTABLISHED'], target: { jump: 'ACCEPT' } };
+  return {
+    comment: 'iptables-restore ruleset for the k8s-ha-edge gateway. Generated from the topology.',
+    tables: [
+      {
+        name: 'nat',
+        chains: [
+          {
+            name: 'PREROUTING',
+            policy: 'ACCEPT',
+            rules: [{
+              comment: `DNAT: clients reach ${g.outside.address}:${port}, served by the load balancers' VIP.`,
+              destination: g.outside.address, inInterface: outside, tcpDestinationPort: port,
+              target: { jump: 'DNAT', toDestination: `${vip}:${port}` },
+            }],
+          },
+          { name: 'INPUT', policy: 'ACCEPT', rules: [] },
+          { name: 'OUTPUT', policy: 'ACCEPT', rules: [] },
+          {
+            name: 'POSTROUTING',
+            policy: 'ACCEPT',
+            rules: [{
+              comment: `SNAT: the whole internal network leaves as ${g.outside.address}.`,
+              source: internal, outInterface: outside,
+              target: { jump: 'SNAT', toSource: g.outside.address },
+            }],
+          },
+        ],
+      },
+      {
+        name: 'filter',
+        chains: [
+          {
+            name: 'INPUT',
+            policy: 'DROP',
+            rules: [
+              { inInterface: 'lo', target: { jump: 'ACCEPT' } },
+              replies,
+              {
+                comment: `SSH from the inside only: the operator's terraform reaches the gateway on ${g.inside.address}.`,
+                source: internal, inInterface: inside, tcpDestinationPort: SSH_PORT, target: { jump: 'ACCEPT' },
+              },
+              { icmpType: ICMP_ECHO_REQUEST, target: { jump: 'ACCEPT' } },
+            ],
+          },
+          {
+            name: 'FORWARD',
+            policy: 'DROP',
+            rules: [
+              replies,
+              {
+                comment: 'The DNAT flow, and nothing else, from outside to inside.',
+                destination: vip, inInterface: outside, outInterface: inside, tcpDestinationPort: port, ctstate: ['DNAT'],
+                target: { jump: 'ACCEPT' },
+              },
+              { source: internal, inInterface: inside, outInterface: outside, target: { jump: 'ACCEPT' } },
+            ],
+          },
+          { name: 'OUTPUT', policy: 'ACCEPT', rules: [] },
+        ],
+      },
+    ],
+  };
+}
+
+/** firewall.rules: the gateway's ruleset in iptables-restore format. */
+export function renderFirewallRules(t: Topology): string {
+  return printIptablesRestore(gatewayRuleset(t));
 }
 
 export const FORWARDING_SYSCTL_FILE = '/etc/sysctl.d/99-gateway-forwarding.conf';
 
 /** setup-gateway.sh: forwarding on (now and at boot) and the ruleset applied atomically and persisted. */
 export function renderSetupGateway(t: Topology): string {
-  const family = t.gateway.osFamily;
-  const persisted = PERSISTED_RULES[family];
+  const profile = osProfile(t.gateway);
+  const persisted = profile.firewallPersistence;
   return lines(
     scriptHeader(`Turns ${t.gateway.name} into the NAT firewall between ${t.networks.internal} and ${t.networks.external}.`),
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
-    family === OsFamily.RHEL && DISABLE_FIREWALLD,
-    ensurePackages(family, persisted.packages, family === OsFamily.DEBIAN
-      ? { debconf: ['iptables-persistent iptables-persistent/autosave_v4 boolean false', 'iptables-persistent iptables-persistent/autosave_v6 boolean false'] }
-      : {}),
+    profile.firewalld && DISABLE_FIREWALLD,
+    ensurePackages(profile.packageManager, persisted.packages, { answers: persisted.answers }),
     '',
     "printf 'net.ipv4.ip_forward = 1\\n' > forwarding.conf",
     `install_if_changed forwarding.conf ${FORWARDING_SYSCTL_FILE} 0644 || true`,

@@ -1,7 +1,10 @@
 import { LoadBalancerHost, Topology } from '../topology';
 import { prefixLengthOf } from '../topology/ipv4';
+import { BLANK, block, comment, ConfFile, directive, printKeepalivedConf, quoted } from './directive-tree';
 import { lines, scriptHeader } from './shell';
 
+/** The vrrp_script that runs check_nginx.sh, tracked by the VRRP instance. */
+const CHECK_SCRIPT_NAME = 'check_nginx';
 export const CHECK_SCRIPT_PATH = '/etc/keepalived/check_nginx.sh';
 /** Unprivileged user keepalived runs the check as (enable_script_security). */
 export const SCRIPT_USER = 'keepalived_script';
@@ -11,58 +14,60 @@ export function vrrpMaster(t: Topology): LoadBalancerHost {
   return [...t.loadBalancer.hosts].sort((a, b) => b.priority - a.priority)[0];
 }
 
+/** The name of the VRRP instance: the workload's name in SNAKE_UPPER, then _VIP. */
+export function vrrpInstanceName(t: Topology): string {
+  return `${t.workload.name.toUpperCase().replace(/-/g, '_')}_VIP`;
+}
+
 /**
  * keepalived.conf for one load balancer. No `authentication` block: VRRPv2's
  * password is sent in clear text and was removed from the RFC; it protects nothing.
  * No `nopreempt`: once its check passes again, the MASTER takes the VIP back by itself.
  */
-export function renderKeepalivedConf(t: Topology, host: LoadBalancerHost): string {
+export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
   const lb = t.loadBalancer;
   const check = lb.healthCheck;
   const peers = lb.hosts.filter((h) => h.name !== host.name);
   const state = vrrpMaster(t).name === host.name ? 'MASTER' : 'BACKUP';
-  return lines(
-    '# keepalived.conf for a k8s-ha-edge load balancer. Generated from the topology.',
-    'global_defs {',
-    `    router_id ${host.name}`,
-    '    # Scripts run as an unprivileged user, and only if root owns them and their path.',
-    '    enable_script_security',
-    `    script_user ${SCRIPT_USER}`,
-    '}',
-    '',
-    'vrrp_script check_nginx {',
-    `    script "${CHECK_SCRIPT_PATH}"`,
-    `    interval ${check.intervalSeconds}`,
-    `    timeout ${check.timeoutSeconds}`,
-    `    fall ${check.fall}`,
-    `    rise ${check.rise}`,
-    check.weight === 0
-      ? '    # weight 0: a failing check puts this instance in FAULT, so the VIP moves at once.'
-      : `    # A failing check lowers the priority by ${-check.weight}.`,
-    `    weight ${check.weight}`,
-    '}',
-    '',
-    `vrrp_instance ${t.workload.name.toUpperCase().replace(/-/g, '_')}_VIP {`,
-    `    state ${state}`,
-    `    interface ${host.interface}`,
-    `    virtual_router_id ${lb.vrrp.routerId}`,
-    `    priority ${host.priority}`,
-    `    advert_int ${lb.vrrp.advertIntervalSeconds}`,
-    lb.vrrp.unicast && lines(
-      '    # Unicast adverts, for networks that drop VRRP multicast.',
-      `    unicast_src_ip ${host.address}`,
-      '    unicast_peer {',
-      ...peers.map((p) => `        ${p.address}`),
-      '    }',
-    ).trimEnd(),
-    '    virtual_ipaddress {',
-    `        ${lb.vip}/${prefixLengthOf(t.networks.internal)} dev ${host.interface}`,
-    '    }',
-    '    track_script {',
-    '        check_nginx',
-    '    }',
-    '}',
-  );
+  return {
+    nodes: [
+      comment('keepalived.conf for a k8s-ha-edge load balancer. Generated from the topology.'),
+      block('global_defs', [], [
+        directive('router_id', [host.name]),
+        directive('enable_script_security', [], { comment: 'Scripts run as an unprivileged user, and only if root owns them and their path.' }),
+        directive('script_user', [SCRIPT_USER]),
+      ]),
+      BLANK,
+      block('vrrp_script', [CHECK_SCRIPT_NAME], [
+        directive('script', [quoted(CHECK_SCRIPT_PATH)]),
+        directive('interval', [check.intervalSeconds]),
+        directive('timeout', [check.timeoutSeconds]),
+        directive('fall', [check.fall]),
+        directive('rise', [check.rise]),
+        directive('weight', [check.weight], {
+          comment: check.weight === 0
+            ? 'weight 0: a failing check puts this instance in FAULT, so the VIP moves at once.'
+            : `A failing check lowers the priority by ${-check.weight}.`,
+        }),
+      ]),
+      BLANK,
+      block('vrrp_instance', [vrrpInstanceName(t)], [
+        directive('state', [state]),
+        directive('interface', [host.interface]),
+        directive('virtual_router_id', [lb.vrrp.routerId]),
+        directive('priority', [host.priority]),
+        directive('advert_int', [lb.vrrp.advertIntervalSeconds]),
+        lb.vrrp.unicast && directive('unicast_src_ip', [host.address], { comment: 'Unicast adverts, for networks that drop VRRP multicast.' }),
+        lb.vrrp.unicast && block('unicast_peer', [], peers.map((p) => directive(p.address))),
+        block('virtual_ipaddress', [], [directive(`${lb.vip}/${prefixLengthOf(t.networks.internal)}`, ['dev', host.interface])]),
+        block('track_script', [], [directive(CHECK_SCRIPT_NAME)]),
+      ]),
+    ],
+  };
+}
+
+export function renderKeepalivedConf(t: Topology, host: LoadBalancerHost): string {
+  return printKeepalivedConf(keepalivedConf(t, host));
 }
 
 /**

@@ -14,3 +14,6 @@ export function kubernetesPatch(spec: KubernetesSpec): string | undefined {
 export function kubernetesRepoUrl(spec: KubernetesSpec, format: 'deb' | 'rpm'): string {
   return `https://pkgs.k8s.io/core:/stable:/v${kubernetesMinor(spec)}/${format}/`;
 }
+
+/** The kube tools every node installs from pkgs.k8s.io, held at the chosen minor. */
+export const KUBE_PACKAGES: readonly string[] = ['kubelet', 'kubeadm', 'kubectl'];

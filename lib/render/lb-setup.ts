@@ -1,6 +1,6 @@
 import { LoadBalancerHost, Topology } from '../topology';
 import { CHECK_SCRIPT_PATH, SCRIPT_USER } from './keepalived';
-import { NGINX_PACKAGES } from './nginx';
+import { osProfile } from './os-profiles';
 import { ensurePackages } from './packages';
 import { INSTALL_IF_CHANGED, lines, scriptHeader } from './shell';
 
@@ -9,11 +9,12 @@ import { INSTALL_IF_CHANGED, lines, scriptHeader } from './shell';
  * configuration in place only after the real tools accepted it; reloads only what changed.
  */
 export function renderSetupLb(t: Topology, host: LoadBalancerHost): string {
+  const profile = osProfile(host);
   return lines(
     scriptHeader(`Sets up ${host.name}: nginx stream proxy on port ${t.loadBalancer.listenPort} and keepalived for ${t.loadBalancer.vip}.`),
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
-    ensurePackages(host.osFamily, [...NGINX_PACKAGES[host.osFamily], 'keepalived']),
+    ensurePackages(profile.packageManager, [...profile.nginx.packages, 'keepalived']),
     '',
     `if ! id -u ${SCRIPT_USER} >/dev/null 2>&1; then`,
     `  useradd --system --no-create-home --shell /usr/sbin/nologin ${SCRIPT_USER}`,

@@ -21,6 +21,11 @@ export function lines(...parts: Array<string | false | undefined>): string {
   return `${parts.filter((p): p is string => typeof p === 'string').join('\n').replace(/\n+$/, '')}\n`;
 }
 
+/** Lines followed by a blank line, or nothing (false) when every part is left out. */
+export function paragraph(...parts: Array<string | false | undefined>): string | false {
+  return parts.some((p) => typeof p === 'string') && lines(...parts);
+}
+
 /**
  * A bash function that installs a file only when its content differs and tells the
  * caller whether it did, so services are reloaded only on a real change.

@@ -11,18 +11,28 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { DEBIAN_PROFILE, OS_PROFILES } from '../../lib/render/os-profiles';
 import { CheckResult, describeFailure, guarded, meaningfulLines, missingTools, NAMESPACE_TOOLS, run, ToolNeed, which, withTempDir } from './common';
 
 export const NGINX_TOOLS: readonly ToolNeed[] = [{ command: 'nginx', provider: 'nginx' }, ...NAMESPACE_TOOLS];
+/** The profile of the nginx that runs the check: Debian's, as installed by install-tools.sh. */
+const CHECKING = DEBIAN_PROFILE.nginx;
 /** Where Debian's libnginx-mod-stream puts the module and its loader snippet. */
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-const STREAM_LOADER_DIR = '/etc/nginx/modules-enabled';
+const STREAM_LOADER_DIR = dirname(CHECKING.moduleInclude);
 
-/** The only lines that differ between the families' nginx packages, and Debian's equivalent. */
-const RHEL_TO_DEBIAN: ReadonlyArray<{ readonly rhel: RegExp; readonly debian: string }> = [
-  { rhel: /^(\s*)include\s+\/usr\/share\/nginx\/modules\/\*\.conf;\s*$/, debian: 'include /etc/nginx/modules-enabled/*.conf;' },
-  { rhel: /^(\s*)user\s+nginx;\s*$/, debian: 'user www-data;' },
-];
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/**
+ * The only lines that differ between the families' nginx.conf (the profiles' nginx user and
+ * module include), and the checking nginx's equivalent: taken from the profiles, never copied.
+ */
+const RHEL_TO_DEBIAN: ReadonlyArray<{ readonly rhel: RegExp; readonly debian: string }> = Object.values(OS_PROFILES)
+  .filter((profile) => profile.nginx.user !== CHECKING.user || profile.nginx.moduleInclude !== CHECKING.moduleInclude)
+  .flatMap(({ nginx }) => [
+    { rhel: new RegExp(`^(\\s*)include\\s+${escaped(nginx.moduleInclude)};\\s*$`), debian: `include ${CHECKING.moduleInclude};` },
+    { rhel: new RegExp(`^(\\s*)user\\s+${escaped(nginx.user)};\\s*$`), debian: `user ${CHECKING.user};` },
+  ]);
 
 /** Directories nginx -t writes to that are not named in the file (Debian's compiled-in paths). */
 const DEFAULT_WRITABLE_DIRS = ['/var/log/nginx', '/var/lib/nginx', '/run'];

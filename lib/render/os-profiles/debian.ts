@@ -1,0 +1,65 @@
+import { OsFamily } from '../../topology';
+import { kubernetesRepoUrl } from '../kubernetes-repo';
+import { shq } from '../shell';
+import { OsProfile, PackageManager } from './os-profile';
+
+const apt: PackageManager = {
+  // One package per query: dpkg-query prints several statuses without a separator.
+  isInstalled: `dpkg-query -W -f='\${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'`,
+  beforeInstall: (answers) => [...answers.map((line) => `echo ${shq(line)} | debconf-set-selections`), 'apt-get update -q'],
+  install: (flags) => `DEBIAN_FRONTEND=noninteractive apt-get install -y -q${flags} "\${missing[@]}"`,
+};
+
+const DOCKER_REPO = 'https://download.docker.com/linux/debian';
+
+/** Debian and its derivatives: apt, /etc/iptables, no SELinux or firewalld. */
+export const DEBIAN_PROFILE: OsProfile = {
+  family: OsFamily.DEBIAN,
+  packageManager: apt,
+  nginx: {
+    user: 'www-data',
+    // libnginx-mod-stream drops 50-mod-stream.conf here.
+    moduleInclude: '/etc/nginx/modules-enabled/*.conf',
+    packages: ['nginx', 'libnginx-mod-stream'],
+  },
+  firewallPersistence: {
+    file: '/etc/iptables/rules.v4',
+    service: 'netfilter-persistent',
+    packages: ['iptables', 'iptables-persistent'],
+    answers: ['iptables-persistent iptables-persistent/autosave_v4 boolean false', 'iptables-persistent iptables-persistent/autosave_v6 boolean false'],
+  },
+  nodeToolPackages: ['ca-certificates', 'curl', 'gpg', 'conntrack'],
+  selinux: false,
+  firewalld: false,
+  containerdRepository: [
+    'install -d -m 0755 /etc/apt/keyrings',
+    `if [ ! -s /etc/apt/keyrings/docker.asc ]; then`,
+    `  curl -fsSL --retry 5 ${shq(`${DOCKER_REPO}/gpg`)} -o /etc/apt/keyrings/docker.asc`,
+    'fi',
+    '. /etc/os-release',
+    `echo "deb [signed-by=/etc/apt/keyrings/docker.asc] ${DOCKER_REPO} $VERSION_CODENAME stable" > /etc/apt/sources.list.d/docker.list.new`,
+    'if install_if_changed /etc/apt/sources.list.d/docker.list.new /etc/apt/sources.list.d/docker.list 0644; then',
+    '  apt-get update -q',
+    'fi',
+    'rm -f /etc/apt/sources.list.d/docker.list.new',
+  ].join('\n'),
+  kubernetes: {
+    repository: (spec) => {
+      const url = kubernetesRepoUrl(spec, 'deb');
+      return [
+        'install -d -m 0755 /etc/apt/keyrings',
+        `if [ ! -s /etc/apt/keyrings/kubernetes.gpg ]; then`,
+        `  curl -fsSL --retry 5 ${shq(`${url}Release.key`)} | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes.gpg`,
+        'fi',
+        `echo ${shq(`deb [signed-by=/etc/apt/keyrings/kubernetes.gpg] ${url} /`)} > /etc/apt/sources.list.d/kubernetes.list.new`,
+        'if install_if_changed /etc/apt/sources.list.d/kubernetes.list.new /etc/apt/sources.list.d/kubernetes.list 0644; then',
+        '  apt-get update -q',
+        'fi',
+        'rm -f /etc/apt/sources.list.d/kubernetes.list.new',
+      ].join('\n');
+    },
+    pinned: (pkg, patch) => `${pkg}=${patch}-*`,
+    installFlags: ['--allow-change-held-packages'],
+    hold: (packages) => `# Held: an unattended upgrade must not move the cluster to another minor.\napt-mark hold ${packages.join(' ')} >/dev/null`,
+  },
+};

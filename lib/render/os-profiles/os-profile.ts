@@ -1,0 +1,64 @@
+import { KubernetesSpec, OsFamily } from '../../topology';
+
+/** How a family's package manager is driven from a generated script (see ensurePackages). */
+export interface PackageManager {
+  /** A shell condition that holds when "$package" is installed. */
+  readonly isInstalled: string;
+  /** Commands run before the install, when a package is missing: preseeded answers, an index refresh. */
+  readonly beforeInstall: (answers: readonly string[]) => string[];
+  /** The command that installs "${missing[@]}"; `flags` is empty or starts with a space. */
+  readonly install: (flags: string) => string;
+}
+
+/** What the nginx package of a family looks like. */
+export interface NginxProfile {
+  /** The user the workers run as (the package creates it). */
+  readonly user: string;
+  /** The glob of the package's dynamic-module loader snippets, for `include`. */
+  readonly moduleInclude: string;
+  /** nginx and the package that builds its stream module. */
+  readonly packages: readonly string[];
+}
+
+/** How a family keeps an iptables ruleset across reboots. */
+export interface FirewallPersistence {
+  /** The file the boot-time service restores. */
+  readonly file: string;
+  readonly service: string;
+  readonly packages: readonly string[];
+  /** Installer answers preseeded before the packages are installed. */
+  readonly answers: readonly string[];
+}
+
+/**
+ * Every fact that differs between OS families, in one record per family (as kubespray keeps
+ * one vars file per OS). Renderers and the validator read these fields and never branch on
+ * the family: adding a family is adding a profile.
+ */
+export interface OsProfile {
+  readonly family: OsFamily;
+  readonly packageManager: PackageManager;
+  readonly nginx: NginxProfile;
+  readonly firewallPersistence: FirewallPersistence;
+  /** Packages every Kubernetes node gets besides containerd, the kube tools and the ipvs tools. */
+  readonly nodeToolPackages: readonly string[];
+  /** SELinux is enforcing out of the box: Kubernetes nodes set it permissive. */
+  readonly selinux: boolean;
+  /** firewalld is enabled out of the box: nodes and the gateway turn it off (the gateway's ruleset is the only firewall). */
+  readonly firewalld: boolean;
+  /** Shell that adds Docker's repository, which carries containerd.io 2.x (current Kubernetes needs it; distributions lag behind). */
+  readonly containerdRepository: string;
+  readonly kubernetes: KubernetesPackaging;
+}
+
+/** How a family gets kubelet, kubeadm and kubectl from pkgs.k8s.io and keeps them at the chosen minor. */
+export interface KubernetesPackaging {
+  /** Shell that adds the repository of the spec's minor. */
+  readonly repository: (spec: KubernetesSpec) => string;
+  /** How a package pinned to a patch release is named for the installer. */
+  readonly pinned: (pkg: string, patch: string) => string;
+  /** Flags the install needs to get past the hold. */
+  readonly installFlags: readonly string[];
+  /** Shell that holds the installed packages; undefined when the repository definition already holds them. */
+  readonly hold?: (packages: readonly string[]) => string;
+}

@@ -1,0 +1,59 @@
+import { OsFamily } from '../../topology';
+import { KUBE_PACKAGES, kubernetesRepoUrl } from '../kubernetes-repo';
+import { shq } from '../shell';
+import { OsProfile, PackageManager } from './os-profile';
+
+const dnf: PackageManager = {
+  isInstalled: 'rpm -q "$package" >/dev/null 2>&1',
+  beforeInstall: () => [],
+  install: (flags) => `dnf install -y -q${flags} "\${missing[@]}"`,
+};
+
+const DOCKER_REPO = 'https://download.docker.com/linux/centos/docker-ce.repo';
+
+/** RHEL and its rebuilds (Rocky, Alma, CentOS Stream): dnf, SELinux, firewalld, /etc/sysconfig. */
+export const RHEL_PROFILE: OsProfile = {
+  family: OsFamily.RHEL,
+  packageManager: dnf,
+  nginx: {
+    user: 'nginx',
+    // nginx-mod-stream drops mod-stream.conf here.
+    moduleInclude: '/usr/share/nginx/modules/*.conf',
+    packages: ['nginx', 'nginx-mod-stream'],
+  },
+  firewallPersistence: {
+    file: '/etc/sysconfig/iptables',
+    service: 'iptables',
+    packages: ['iptables-services'],
+    answers: [],
+  },
+  nodeToolPackages: ['curl', 'conntrack-tools'],
+  selinux: true,
+  firewalld: true,
+  containerdRepository: [
+    'if [ ! -f /etc/yum.repos.d/docker-ce.repo ]; then',
+    `  curl -fsSL --retry 5 ${shq(DOCKER_REPO)} -o /etc/yum.repos.d/docker-ce.repo`,
+    'fi',
+  ].join('\n'),
+  kubernetes: {
+    repository: (spec) => {
+      const url = kubernetesRepoUrl(spec, 'rpm');
+      return [
+        'cat > /etc/yum.repos.d/kubernetes.repo.new <<EOF',
+        '[kubernetes]',
+        'name=Kubernetes',
+        `baseurl=${url}`,
+        'enabled=1',
+        'gpgcheck=1',
+        `gpgkey=${url}repodata/repomd.xml.key`,
+        '# Held: only an explicit --disableexcludes=kubernetes may change these.',
+        `exclude=${KUBE_PACKAGES.join(' ')} cri-tools kubernetes-cni`,
+        'EOF',
+        'install_if_changed /etc/yum.repos.d/kubernetes.repo.new /etc/yum.repos.d/kubernetes.repo 0644 || true',
+        'rm -f /etc/yum.repos.d/kubernetes.repo.new',
+      ].join('\n');
+    },
+    pinned: (pkg, patch) => `${pkg}-${patch}`,
+    installFlags: ['--disableexcludes=kubernetes'],
+  },
+};

@@ -1,0 +1,100 @@
+/**
+ * The model of an IPv4 ruleset: tables of chains, each with its policy and its rules in order.
+ * Renderers build it; `printIptablesRestore` is the one printer (the `iptables-restore` format,
+ * options in the order `iptables-save` prints them); tests ask the model (`chainOf`).
+ */
+
+export type Policy = 'ACCEPT' | 'DROP';
+export type ConntrackState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'DNAT' | 'SNAT';
+
+export type Target =
+  | { readonly jump: 'ACCEPT' | 'DROP' | 'RETURN' }
+  | { readonly jump: 'DNAT'; readonly toDestination: string }
+  | { readonly jump: 'SNAT'; readonly toSource: string };
+
+/** One rule; every match left out matches everything. */
+export interface Rule {
+  /** Why the rule is there; printed as a `#` line above it. */
+  readonly comment?: string;
+  /** -s: an address (printed as /32) or a network. */
+  readonly source?: string;
+  /** -d: an address (printed as /32) or a network. */
+  readonly destination?: string;
+  /** -i */
+  readonly inInterface?: string;
+  /** -o */
+  readonly outInterface?: string;
+  /** -p tcp -m tcp --dport PORT */
+  readonly tcpDestinationPort?: number;
+  /** -p icmp -m icmp --icmp-type TYPE */
+  readonly icmpType?: number;
+  /** -m conntrack --ctstate S1,S2 */
+  readonly ctstate?: readonly ConntrackState[];
+  readonly target: Target;
+}
+
+export interface Chain {
+  readonly name: string;
+  readonly policy: Policy;
+  readonly rules: readonly Rule[];
+}
+
+export interface Table {
+  readonly name: 'filter' | 'nat' | 'mangle' | 'raw';
+  /** Every built-in chain of the table, in the order they are declared; rules are printed chain by chain in this order. */
+  readonly chains: readonly Chain[];
+}
+
+export interface Ruleset {
+  /** Printed as a `#` line at the top. */
+  readonly comment?: string;
+  readonly tables: readonly Table[];
+}
+
+/** The chain of a table, or undefined. */
+export function chainOf(ruleset: Ruleset, table: Table['name'], chain: string): Chain | undefined {
+  return ruleset.tables.find((t) => t.name === table)?.chains.find((c) => c.name === chain);
+}
+
+const withPrefix = (address: string) => (address.includes('/') ? address : `${address}/32`);
+
+function targetArgs(target: Target): string[] {
+  switch (target.jump) {
+    case 'DNAT':
+      return ['-j', 'DNAT', '--to-destination', target.toDestination];
+    case 'SNAT':
+      return ['-j', 'SNAT', '--to-source', target.toSource];
+    default:
+      return ['-j', target.jump];
+  }
+}
+
+/** A rule as `iptables-save` prints it: `-A CHAIN -s … -d … -i … -o … -p … -m … -j …`. */
+export function formatRule(chain: string, rule: Rule): string {
+  const args = ['-A', chain];
+  if (rule.source) args.push('-s', withPrefix(rule.source));
+  if (rule.destination) args.push('-d', withPrefix(rule.destination));
+  if (rule.inInterface) args.push('-i', rule.inInterface);
+  if (rule.outInterface) args.push('-o', rule.outInterface);
+  if (rule.tcpDestinationPort !== undefined) args.push('-p', 'tcp', '-m', 'tcp', '--dport', String(rule.tcpDestinationPort));
+  if (rule.icmpType !== undefined) args.push('-p', 'icmp', '-m', 'icmp', '--icmp-type', String(rule.icmpType));
+  if (rule.ctstate) args.push('-m', 'conntrack', '--ctstate', rule.ctstate.join(','));
+  return [...args, ...targetArgs(rule.target)].join(' ');
+}
+
+/** The whole ruleset in `iptables-restore` format: loading it replaces each table it names. */
+export function printIptablesRestore(ruleset: Ruleset): string {
+  const out: string[] = ruleset.comment ? [`# ${ruleset.comment}`] : [];
+  for (const table of ruleset.tables) {
+    out.push(`*${table.name}`);
+    for (const chain of table.chains) out.push(`:${chain.name} ${chain.policy} [0:0]`);
+    for (const chain of table.chains) {
+      for (const rule of chain.rules) {
+        if (rule.comment) out.push(`# ${rule.comment}`);
+        out.push(formatRule(chain.name, rule));
+      }
+    }
+    out.push('COMMIT');
+  }
+  return `${out.join('\n')}\n`;
+}
