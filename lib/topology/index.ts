@@ -1,6 +1,28 @@
-export * from './types';
+export { KubeProxyMode, OsFamily, ProvisionerResource } from './config-schema';
+export type {
+  GatewayNic,
+  HealthCheckSpec,
+  HostDefaults,
+  KubernetesSpec,
+  NetworksSpec,
+  ProvisioningSpec,
+  UpstreamSpec,
+  VrrpSpec,
+  WorkloadSpec,
+} from './config-schema';
+export type {
+  GatewayHost,
+  HostAccess,
+  HostFacts,
+  InternalHost,
+  LoadBalancerFacts,
+  LoadBalancerHost,
+  LoadBalancerSpec,
+  SudoPrefix,
+  Topology,
+  WorkerHost,
+} from './topology';
 export * from './errors';
-export { CLUSTER_DNS_DOMAIN, DEFAULT_CONFIG, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
+export { CLUSTER_DNS_DOMAIN, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
 export { loadTopology, readConfigFile, deepMerge } from './load';
 export type { LoadTopologyOptions } from './load';
-export { validateTopology } from './validate';
