@@ -22,7 +22,8 @@ export type {
   Topology,
   WorkerHost,
 } from './topology';
-export * from './errors';
+export { TopologyError } from './errors';
+export type { TopologyProblem } from './errors';
 export { CLUSTER_DNS_DOMAIN, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
 export { loadTopology, readConfigFile, deepMerge } from './load';
 export type { LoadTopologyOptions } from './load';

@@ -38,23 +38,23 @@ interface LeafBase<K extends string, T> {
   readonly default: Default<T>;
 }
 
-export type StringNode = LeafBase<'string', string>;
-export type IntegerNode = LeafBase<'integer', number>;
-export type BooleanNode = LeafBase<'boolean', boolean>;
-export interface EnumNode<T extends string> extends LeafBase<'enum', T> {
+type StringNode = LeafBase<'string', string>;
+type IntegerNode = LeafBase<'integer', number>;
+type BooleanNode = LeafBase<'boolean', boolean>;
+interface EnumNode<T extends string> extends LeafBase<'enum', T> {
   readonly values: readonly T[];
 }
-export type LeafNode = StringNode | IntegerNode | BooleanNode | EnumNode<string>;
+type LeafNode = StringNode | IntegerNode | BooleanNode | EnumNode<string>;
 
 export type Fields = { readonly [key: string]: Node };
 
-export interface ObjectNode<F extends Fields> {
+interface ObjectNode<F extends Fields> {
   readonly kind: 'object';
   readonly doc: string;
   readonly fields: F;
 }
 
-export interface ListNode<I extends ObjectNode<Fields>> {
+interface ListNode<I extends ObjectNode<Fields>> {
   readonly kind: 'list';
   readonly doc: string;
   readonly item: I;
@@ -74,12 +74,10 @@ export type Infer<N> = N extends EnumNode<infer T>
       : N extends BooleanNode
         ? boolean
         : N extends ObjectNode<infer F>
-          ? InferFields<F>
+          ? { readonly [K in keyof F]: Infer<F[K]> }
           : N extends ListNode<infer I>
             ? readonly Infer<I>[]
             : never;
-
-export type InferFields<F extends Fields> = { readonly [K in keyof F]: Infer<F[K]> };
 
 /** The type of what a config file may give for `N`: any field may be left out. */
 export type Input<N> = N extends ObjectNode<infer F>
@@ -135,12 +133,11 @@ function join(path: string, key: string): string {
  * `partial`: a config file, where any field may be left out except a list item's required ones.
  * `complete`: a resolved config, where every field must be present.
  */
-export type ShapeMode = 'partial' | 'complete';
+type ShapeMode = 'partial' | 'complete';
 
 /** Lists every place where `value` does not have the structure `node` describes ("path: got X, expected Y"). */
 export function checkShape(node: Node, value: unknown, mode: ShapeMode, path = ''): TopologyProblem[] {
-  const at = path === '' ? '(top level)' : path;
-  const wrong = (expected: string): TopologyProblem[] => [{ path: at, got: show(value), expected }];
+  const wrong = (expected: string) => mismatch(path, value, expected);
   switch (node.kind) {
     case 'string':
       return typeof value === 'string' ? [] : wrong('a string');
@@ -154,13 +151,16 @@ export function checkShape(node: Node, value: unknown, mode: ShapeMode, path = '
       if (!Array.isArray(value)) return wrong('a list');
       return value.flatMap((item, index) => checkObject(node.item, item, mode, `${path}[${index}]`, true));
     case 'object':
-      if (!isMapping(value)) return wrong('a mapping');
       return checkObject(node, value, mode, path, false);
   }
 }
 
+function mismatch(path: string, value: unknown, expected: string): TopologyProblem[] {
+  return [{ path: path === '' ? '(top level)' : path, got: show(value), expected }];
+}
+
 function checkObject(node: ObjectNode<Fields>, value: unknown, mode: ShapeMode, path: string, isItem: boolean): TopologyProblem[] {
-  if (!isMapping(value)) return [{ path, got: show(value), expected: 'a mapping' }];
+  if (!isMapping(value)) return mismatch(path, value, 'a mapping');
   const problems: TopologyProblem[] = [];
   const known = Object.keys(node.fields);
   for (const [key, child] of Object.entries(value)) {
