@@ -8,7 +8,7 @@ export interface TopologyProblem {
   readonly expected: string;
 }
 
-export function formatProblem(problem: TopologyProblem): string {
+function formatProblem(problem: TopologyProblem): string {
   return `${problem.path}: got ${problem.got}, expected ${problem.expected}`;
 }
 

@@ -1,6 +1,29 @@
-export * from './types';
-export * from './errors';
-export { CLUSTER_DNS_DOMAIN, DEFAULT_CONFIG, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
+export { KubeProxyMode, OsFamily, ProvisionerResource } from './config-schema';
+export type {
+  GatewayNic,
+  HealthCheckSpec,
+  HostDefaults,
+  KubernetesSpec,
+  NetworksSpec,
+  ProvisioningSpec,
+  UpstreamSpec,
+  VrrpSpec,
+  WorkloadSpec,
+} from './config-schema';
+export type {
+  GatewayHost,
+  HostAccess,
+  HostFacts,
+  InternalHost,
+  LoadBalancerFacts,
+  LoadBalancerHost,
+  LoadBalancerSpec,
+  SudoPrefix,
+  Topology,
+  WorkerHost,
+} from './topology';
+export { TopologyError } from './errors';
+export type { TopologyProblem } from './errors';
+export { CLUSTER_DNS_DOMAIN, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
 export { loadTopology, readConfigFile, deepMerge } from './load';
 export type { LoadTopologyOptions } from './load';
-export { validateTopology } from './validate';

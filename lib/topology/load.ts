@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_CONFIG, defaultPage } from './defaults';
+import { CONFIG_SCHEMA } from './config-schema';
 import { show, TopologyError } from './errors';
-import { checkShape, CONFIG_SHAPE } from './shape';
-import { HostDefaults, Topology } from './types';
-import { validateTopology } from './validate';
+import { checkShape, conforms, defaultsOf, fillDefaults } from './schema-dsl';
+import { resolveTopology, Topology } from './topology';
+import { validateConfig } from './validate';
 
 type Json = unknown;
 
@@ -43,39 +43,6 @@ export function readConfigFile(path: string): Json {
   }
 }
 
-type AnyHost = Record<string, Json>;
-
-/** Gives every host the per-host fields it left out, from `hostDefaults`. */
-function withHostDefaults(host: AnyHost, defaults: HostDefaults, withInterface: boolean): AnyHost {
-  return {
-    osFamily: defaults.osFamily,
-    sshUser: defaults.sshUser,
-    ...(withInterface ? { interface: defaults.interface } : {}),
-    ...host,
-  };
-}
-
-/** Turns a shape-checked, merged config into a Topology (still to be validated). */
-function resolve(merged: Record<string, Json>): Topology {
-  const config = merged as typeof DEFAULT_CONFIG & Record<string, any>;
-  const hostDefaults = config.hostDefaults as HostDefaults;
-  const internal = (host: AnyHost) => withHostDefaults(host, hostDefaults, true);
-  return {
-    networks: config.networks,
-    controlPlane: internal(config.controlPlane),
-    workers: (config.workers as AnyHost[]).map((worker) => ({
-      page: defaultPage(String(worker.name)),
-      ...internal(worker),
-    })),
-    loadBalancer: { ...config.loadBalancer, hosts: (config.loadBalancer.hosts as AnyHost[]).map(internal) },
-    gateway: withHostDefaults(config.gateway, hostDefaults, false),
-    client: internal(config.client),
-    kubernetes: config.kubernetes,
-    workload: config.workload,
-    provisioning: config.provisioning,
-  } as unknown as Topology;
-}
-
 export interface LoadTopologyOptions {
   /** Path of a YAML or JSON config file. @default no file: the seed's topology */
   readonly configPath?: string;
@@ -84,8 +51,8 @@ export interface LoadTopologyOptions {
 }
 
 /**
- * config file → shape check → deep merge over the defaults → per-host defaults →
- * semantic validation. Throws a TopologyError listing every problem; returns an
+ * config file → shape check → deep merge over the schema's defaults → per-host defaults →
+ * validation (rule tables) → derived facts. Throws a TopologyError listing every problem; returns an
  * immutable Topology that every renderer can trust.
  */
 export function loadTopology(options: LoadTopologyOptions = {}): Topology {
@@ -94,21 +61,18 @@ export function loadTopology(options: LoadTopologyOptions = {}): Topology {
   if (options.configPath !== undefined) layers.push(readConfigFile(options.configPath));
   if (options.overrides !== undefined) layers.push(options.overrides);
 
-  let merged: Json = DEFAULT_CONFIG;
+  let merged: Json = defaultsOf(CONFIG_SCHEMA);
   for (const layer of layers) {
-    const problems = checkShape(layer, CONFIG_SHAPE);
+    const problems = checkShape(CONFIG_SCHEMA, layer, 'partial');
     if (problems.length > 0) throw new TopologyError(source, problems);
     merged = deepMerge(merged, layer);
   }
-  return topologyFrom(merged as Record<string, Json>, source);
-}
-
-/** Resolves and validates an already merged config object. */
-export function topologyFrom(merged: Record<string, Json>, source = 'the given config'): Topology {
-  const topology = resolve(merged);
-  const problems = validateTopology(topology);
+  const config = fillDefaults(CONFIG_SCHEMA, merged, merged);
+  // Cannot fail for a shape-checked config unless a schema default is missing; it types the value.
+  if (!conforms(CONFIG_SCHEMA, config)) throw new TopologyError(source, checkShape(CONFIG_SCHEMA, config, 'complete'));
+  const problems = validateConfig(config);
   if (problems.length > 0) throw new TopologyError(source, problems);
-  return deepFreeze(topology);
+  return deepFreeze(resolveTopology(config));
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,11 +1,20 @@
+import { ResolvedConfig } from './config-schema';
+import { LOAD_BALANCER_RESERVED_PORTS, NODE_PORT_RANGE, SUPPORTED_KUBERNETES_MINORS } from './defaults';
+import { TopologyProblem } from './errors';
+import { formatCidr, Ipv4Network } from './ipv4';
 import {
-  LOAD_BALANCER_RESERVED_PORTS,
-  NODE_PORT_RANGE,
-  SUPPORTED_KUBERNETES_MINORS,
-} from './defaults';
-import { show, TopologyProblem } from './errors';
-import { contains, formatCidr, Ipv4Network, isNetworkOrBroadcast, overlaps, parseCidr, parseIpv4 } from './ipv4';
-import { Topology } from './types';
+  addressIn,
+  applyRules,
+  applyToEach,
+  cidr,
+  distinct,
+  inRange,
+  Located,
+  matching,
+  networkOf,
+  notOverlapping,
+  RuleTable,
+} from './rules';
 
 /** RFC 1123 label: what Kubernetes accepts as a node name segment and a Pod name. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -18,181 +27,204 @@ const KUBERNETES_VERSION = /^1\.([0-9]+)(\.[0-9]+)?$/;
 const SEMVER_TAG = /^v[0-9]+\.[0-9]+\.[0-9]+$/;
 const DURATION = /^[1-9][0-9]*(s|m|h)$/;
 
-/** Collects problems; each check names the config path it looked at. */
-class Checker {
-  readonly problems: TopologyProblem[] = [];
+const INTERFACE_EXPECTED = 'a Linux interface name of 1-15 characters';
 
-  fail(path: string, got: unknown, expected: string): void {
-    this.problems.push({ path, got: show(got), expected });
-  }
-
-  integerIn(path: string, value: number, min: number, max: number, what = 'an integer'): void {
-    if (!Number.isInteger(value) || value < min || value > max) this.fail(path, value, `${what} in ${min}-${max}`);
-  }
-
-  matches(path: string, value: string, pattern: RegExp, expected: string): boolean {
-    if (pattern.test(value)) return true;
-    this.fail(path, value, expected);
-    return false;
-  }
-
-  network(path: string, value: string): Ipv4Network | undefined {
-    const parsed = parseCidr(value);
-    if ('error' in parsed) {
-      this.fail(path, value, parsed.error);
-      return undefined;
-    }
-    return parsed;
-  }
-
-  /** An address that must be a usable host address inside `network`. */
-  addressIn(path: string, value: string, network: Ipv4Network | undefined, networkPath: string): number | undefined {
-    const address = parseIpv4(value);
-    if (address === undefined) {
-      this.fail(path, value, 'an IPv4 address such as 192.168.10.20');
-      return undefined;
-    }
-    if (network === undefined) return address;
-    if (!contains(network, address)) {
-      this.fail(path, value, `an address inside ${formatCidr(network)} (${networkPath})`);
-    } else if (isNetworkOrBroadcast(network, address)) {
-      this.fail(path, value, `a host address of ${formatCidr(network)}, not its network or broadcast address`);
-    }
-    return address;
-  }
+/** The config with its networks parsed once: the subject of the section tables. */
+interface Subject {
+  readonly t: ResolvedConfig;
+  readonly internal?: Ipv4Network;
+  readonly external?: Ipv4Network;
+  readonly pods?: Ipv4Network;
+  readonly services?: Ipv4Network;
 }
 
-/** Every problem in a resolved topology; an empty list means it is valid. */
-export function validateTopology(t: Topology): TopologyProblem[] {
-  const c = new Checker();
+type Network = 'internal' | 'external';
 
-  const internal = c.network('networks.internal', t.networks.internal);
-  const external = c.network('networks.external', t.networks.external);
-  if (internal && external && overlaps(internal, external)) {
-    c.fail('networks.external', t.networks.external, `a network that does not overlap networks.internal (${t.networks.internal})`);
-  }
+/** One host and the config it sits in. */
+interface HostSubject<H> {
+  readonly host: H;
+  readonly s: Subject;
+}
 
-  // Every host and the VIP, so that names and addresses can be checked for clashes in one place.
-  const names: Array<{ path: string; name: string }> = [];
-  const addresses: Array<{ path: string; value: string }> = [];
-  const hostAccess = (path: string, host: { name: string; sshUser: string }) => {
-    c.matches(`${path}.name`, host.name, DNS_LABEL, 'a lowercase RFC 1123 label (a-z, 0-9, "-"), at most 63 characters');
-    c.matches(`${path}.sshUser`, host.sshUser, UNIX_USER, 'a Unix user name');
-    names.push({ path: `${path}.name`, name: host.name });
-  };
-  const internalHost = (path: string, host: Topology['controlPlane']) => {
-    hostAccess(path, host);
-    c.matches(`${path}.interface`, host.interface, INTERFACE_NAME, 'a Linux interface name of 1-15 characters');
-    c.addressIn(`${path}.address`, host.address, internal, 'networks.internal');
-    addresses.push({ path: `${path}.address`, value: host.address });
-  };
+const NETWORKS: RuleTable<Subject> = [
+  cidr('networks.internal', (s) => s.t.networks.internal),
+  cidr('networks.external', (s) => s.t.networks.external),
+  notOverlapping('networks.external', (s) => s.t.networks.external, (s) => s.external,
+    'networks.internal', (s) => s.internal, (s) => s.t.networks.internal),
+];
 
-  internalHost('controlPlane', t.controlPlane);
-  if (t.workers.length === 0) c.fail('workers', [], 'at least one worker');
-  t.workers.forEach((worker, i) => internalHost(`workers[${i}]`, worker));
+const WORKERS: RuleTable<Subject> = [
+  { path: 'workers', value: () => [], fails: (s) => s.t.workers.length === 0, expected: 'at least one worker' },
+];
 
-  const lb = t.loadBalancer;
-  if (lb.hosts.length === 0) c.fail('loadBalancer.hosts', [], 'at least one load balancer');
-  lb.hosts.forEach((host, i) => {
-    internalHost(`loadBalancer.hosts[${i}]`, host);
-    c.integerIn(`loadBalancer.hosts[${i}].priority`, host.priority, 1, 254, 'a VRRP priority');
-  });
-  const seenPriorities = new Map<number, number>();
-  lb.hosts.forEach((host, i) => {
-    const first = seenPriorities.get(host.priority);
-    if (first !== undefined) {
-      c.fail(`loadBalancer.hosts[${i}].priority`, host.priority,
-        `a priority different from loadBalancer.hosts[${first}].priority (equal priorities make the MASTER a coin toss)`);
-    } else {
-      seenPriorities.set(host.priority, i);
-    }
-  });
+const LOAD_BALANCER_HOSTS: RuleTable<Subject> = [
+  { path: 'loadBalancer.hosts', value: () => [], fails: (s) => s.t.loadBalancer.hosts.length === 0, expected: 'at least one load balancer' },
+];
 
-  hostAccess('gateway', t.gateway);
-  for (const side of ['inside', 'outside'] as const) {
-    c.matches(`gateway.${side}.interface`, t.gateway[side].interface, INTERFACE_NAME, 'a Linux interface name of 1-15 characters');
-    addresses.push({ path: `gateway.${side}.address`, value: t.gateway[side].address });
-  }
-  if (t.gateway.inside.interface === t.gateway.outside.interface) {
-    c.fail('gateway.outside.interface', t.gateway.outside.interface, 'a NIC other than gateway.inside.interface');
-  }
-  c.addressIn('gateway.inside.address', t.gateway.inside.address, internal, 'networks.internal');
-  c.addressIn('gateway.outside.address', t.gateway.outside.address, external, 'networks.external');
+/** Every host: its name and SSH user. */
+const HOST_ACCESS: RuleTable<HostSubject<{ readonly name: string; readonly sshUser: string }>> = [
+  matching('name', (h) => h.host.name, DNS_LABEL, 'a lowercase RFC 1123 label (a-z, 0-9, "-"), at most 63 characters'),
+  matching('sshUser', (h) => h.host.sshUser, UNIX_USER, 'a Unix user name'),
+];
 
-  hostAccess('client', t.client);
-  c.matches('client.interface', t.client.interface, INTERFACE_NAME, 'a Linux interface name of 1-15 characters');
-  c.addressIn('client.address', t.client.address, external, 'networks.external');
-  addresses.push({ path: 'client.address', value: t.client.address });
+type HostWithNic = HostSubject<ResolvedConfig['controlPlane']>;
 
-  c.addressIn('loadBalancer.vip', lb.vip, internal, 'networks.internal');
-  addresses.push({ path: 'loadBalancer.vip', value: lb.vip });
+/** A host with one NIC on `network`: its name and user, the NIC's name, its address inside the network. */
+const hostOn = (network: Network): RuleTable<HostWithNic> => [
+  ...HOST_ACCESS,
+  matching('interface', (h) => h.host.interface, INTERFACE_NAME, INTERFACE_EXPECTED),
+  ...addressIn<HostWithNic>('address', (h) => h.host.address, (h) => h.s[network], `networks.${network}`),
+];
+const INTERNAL_HOST = hostOn('internal');
+const EXTERNAL_HOST = hostOn('external');
 
-  const firstName = new Map<string, string>();
-  for (const { path, name } of names) {
-    const first = firstName.get(name);
-    if (first !== undefined) c.fail(path, name, `a host name not already used by ${first}`);
-    else firstName.set(name, path);
-  }
-  const firstAddress = new Map<string, string>();
-  for (const { path, value } of addresses) {
-    const first = firstAddress.get(value);
-    if (first !== undefined) c.fail(path, value, `an address not already used by ${first}`);
-    else firstAddress.set(value, path);
-  }
+const LOAD_BALANCER_HOST: RuleTable<HostSubject<ResolvedConfig['loadBalancer']['hosts'][number]>> = [
+  ...INTERNAL_HOST,
+  inRange('priority', (h) => h.host.priority, 1, 254, 'a VRRP priority'),
+];
 
-  c.integerIn('loadBalancer.listenPort', lb.listenPort, 1, 65535, 'a TCP port');
-  const reserved = LOAD_BALANCER_RESERVED_PORTS.get(lb.listenPort);
-  if (reserved !== undefined) {
-    c.fail('loadBalancer.listenPort', lb.listenPort, `a port the load balancers do not already use (${lb.listenPort} is ${reserved})`);
-  }
-  c.integerIn('loadBalancer.vrrp.routerId', lb.vrrp.routerId, 1, 255, 'a VRRP virtual_router_id');
-  c.integerIn('loadBalancer.vrrp.advertIntervalSeconds', lb.vrrp.advertIntervalSeconds, 1, 255);
-  c.integerIn('loadBalancer.healthCheck.intervalSeconds', lb.healthCheck.intervalSeconds, 1, 3600);
-  c.integerIn('loadBalancer.healthCheck.fall', lb.healthCheck.fall, 1, 100);
-  c.integerIn('loadBalancer.healthCheck.rise', lb.healthCheck.rise, 1, 100);
-  c.integerIn('loadBalancer.healthCheck.weight', lb.healthCheck.weight, -253, 253, 'a keepalived weight');
-  c.integerIn('loadBalancer.healthCheck.timeoutSeconds', lb.healthCheck.timeoutSeconds, 1, 3600);
-  c.integerIn('loadBalancer.upstream.maxFails', lb.upstream.maxFails, 0, 100);
-  c.integerIn('loadBalancer.upstream.failTimeoutSeconds', lb.upstream.failTimeoutSeconds, 1, 3600);
-  c.integerIn('loadBalancer.upstream.connectTimeoutMs', lb.upstream.connectTimeoutMs, 1, 60000, 'milliseconds');
+const GATEWAY: RuleTable<Subject> = [
+  matching('gateway.inside.interface', (s) => s.t.gateway.inside.interface, INTERFACE_NAME, INTERFACE_EXPECTED),
+  matching('gateway.outside.interface', (s) => s.t.gateway.outside.interface, INTERFACE_NAME, INTERFACE_EXPECTED),
+  {
+    path: 'gateway.outside.interface',
+    value: (s) => s.t.gateway.outside.interface,
+    fails: (s) => s.t.gateway.inside.interface === s.t.gateway.outside.interface,
+    expected: 'a NIC other than gateway.inside.interface',
+  },
+  ...addressIn<Subject>('gateway.inside.address', (s) => s.t.gateway.inside.address, (s) => s.internal, 'networks.internal'),
+  ...addressIn<Subject>('gateway.outside.address', (s) => s.t.gateway.outside.address, (s) => s.external, 'networks.external'),
+];
 
-  const k = t.kubernetes;
-  const version = KUBERNETES_VERSION.exec(k.version);
-  const supported = SUPPORTED_KUBERNETES_MINORS.map((minor) => `1.${minor}`).join(', ');
-  if (!version || !SUPPORTED_KUBERNETES_MINORS.includes(Number(version[1]))) {
-    c.fail('kubernetes.version', k.version, `a supported Kubernetes minor: ${supported} (optionally with a patch, e.g. 1.${SUPPORTED_KUBERNETES_MINORS[0]}.2)`);
-  }
-  c.matches('kubernetes.flannelVersion', k.flannelVersion, SEMVER_TAG, 'a flannel release tag such as v0.27.4');
-  c.matches('kubernetes.joinTokenTtl', k.joinTokenTtl, DURATION, 'a positive duration such as 15m, 1h');
-  c.integerIn('kubernetes.apiServerPort', k.apiServerPort, 1, 65535, 'a TCP port');
-  const pods = c.network('kubernetes.podCidr', k.podCidr);
-  const services = c.network('kubernetes.serviceCidr', k.serviceCidr);
-  const clashes: Array<[string, Ipv4Network | undefined, string, Ipv4Network | undefined, string]> = [
-    ['kubernetes.podCidr', pods, 'networks.internal', internal, t.networks.internal],
-    ['kubernetes.podCidr', pods, 'networks.external', external, t.networks.external],
-    ['kubernetes.podCidr', pods, 'kubernetes.serviceCidr', services, k.serviceCidr],
-    ['kubernetes.serviceCidr', services, 'networks.internal', internal, t.networks.internal],
-    ['kubernetes.serviceCidr', services, 'networks.external', external, t.networks.external],
+const VIP: RuleTable<Subject> = addressIn<Subject>('loadBalancer.vip', (s) => s.t.loadBalancer.vip, (s) => s.internal, 'networks.internal');
+
+/** The load balancers' settings. */
+const LOAD_BALANCER: RuleTable<Subject> = [
+  inRange('loadBalancer.listenPort', (s) => s.t.loadBalancer.listenPort, 1, 65535, 'a TCP port'),
+  {
+    path: 'loadBalancer.listenPort',
+    value: (s) => s.t.loadBalancer.listenPort,
+    fails: (s) => LOAD_BALANCER_RESERVED_PORTS.has(s.t.loadBalancer.listenPort),
+    expected: (s) => {
+      const port = s.t.loadBalancer.listenPort;
+      return `a port the load balancers do not already use (${port} is ${LOAD_BALANCER_RESERVED_PORTS.get(port)})`;
+    },
+  },
+  inRange('loadBalancer.vrrp.routerId', (s) => s.t.loadBalancer.vrrp.routerId, 1, 255, 'a VRRP virtual_router_id'),
+  inRange('loadBalancer.vrrp.advertIntervalSeconds', (s) => s.t.loadBalancer.vrrp.advertIntervalSeconds, 1, 255),
+  inRange('loadBalancer.healthCheck.intervalSeconds', (s) => s.t.loadBalancer.healthCheck.intervalSeconds, 1, 3600),
+  inRange('loadBalancer.healthCheck.fall', (s) => s.t.loadBalancer.healthCheck.fall, 1, 100),
+  inRange('loadBalancer.healthCheck.rise', (s) => s.t.loadBalancer.healthCheck.rise, 1, 100),
+  inRange('loadBalancer.healthCheck.weight', (s) => s.t.loadBalancer.healthCheck.weight, -253, 253, 'a keepalived weight'),
+  inRange('loadBalancer.healthCheck.timeoutSeconds', (s) => s.t.loadBalancer.healthCheck.timeoutSeconds, 1, 3600),
+  inRange('loadBalancer.upstream.maxFails', (s) => s.t.loadBalancer.upstream.maxFails, 0, 100),
+  inRange('loadBalancer.upstream.failTimeoutSeconds', (s) => s.t.loadBalancer.upstream.failTimeoutSeconds, 1, 3600),
+  inRange('loadBalancer.upstream.connectTimeoutMs', (s) => s.t.loadBalancer.upstream.connectTimeoutMs, 1, 60000, 'milliseconds'),
+];
+
+const SUPPORTED_MINORS_TEXT = SUPPORTED_KUBERNETES_MINORS.map((minor) => `1.${minor}`).join(', ');
+
+/** The Pod or Service network, as parsed, for the overlap rules. */
+const shown = (network: Ipv4Network | undefined) => (network === undefined ? undefined : formatCidr(network));
+
+const KUBERNETES: RuleTable<Subject> = [
+  {
+    path: 'kubernetes.version',
+    value: (s) => s.t.kubernetes.version,
+    fails: (s) => {
+      const version = KUBERNETES_VERSION.exec(s.t.kubernetes.version);
+      return !version || !SUPPORTED_KUBERNETES_MINORS.includes(Number(version[1]));
+    },
+    expected: `a supported Kubernetes minor: ${SUPPORTED_MINORS_TEXT} (optionally with a patch, e.g. 1.${SUPPORTED_KUBERNETES_MINORS[0]}.2)`,
+  },
+  matching('kubernetes.flannelVersion', (s) => s.t.kubernetes.flannelVersion, SEMVER_TAG, 'a flannel release tag such as v0.27.4'),
+  matching('kubernetes.joinTokenTtl', (s) => s.t.kubernetes.joinTokenTtl, DURATION, 'a positive duration such as 15m, 1h'),
+  inRange('kubernetes.apiServerPort', (s) => s.t.kubernetes.apiServerPort, 1, 65535, 'a TCP port'),
+  cidr('kubernetes.podCidr', (s) => s.t.kubernetes.podCidr),
+  cidr('kubernetes.serviceCidr', (s) => s.t.kubernetes.serviceCidr),
+  notOverlapping('kubernetes.podCidr', (s) => shown(s.pods), (s) => s.pods,
+    'networks.internal', (s) => s.internal, (s) => s.t.networks.internal),
+  notOverlapping('kubernetes.podCidr', (s) => shown(s.pods), (s) => s.pods,
+    'networks.external', (s) => s.external, (s) => s.t.networks.external),
+  notOverlapping('kubernetes.podCidr', (s) => shown(s.pods), (s) => s.pods,
+    'kubernetes.serviceCidr', (s) => s.services, (s) => s.t.kubernetes.serviceCidr),
+  notOverlapping('kubernetes.serviceCidr', (s) => shown(s.services), (s) => s.services,
+    'networks.internal', (s) => s.internal, (s) => s.t.networks.internal),
+  notOverlapping('kubernetes.serviceCidr', (s) => shown(s.services), (s) => s.services,
+    'networks.external', (s) => s.external, (s) => s.t.networks.external),
+];
+
+const WORKLOAD: RuleTable<Subject> = [
+  matching('workload.name', (s) => s.t.workload.name, DNS_LABEL, 'a lowercase RFC 1123 label'),
+  {
+    path: 'workload.name',
+    value: (s) => s.t.workload.name,
+    fails: (s) => s.t.workload.name.length + 1 + Math.max(...s.t.workers.map((w) => w.name.length), 0) > 63,
+    expected: 'a name short enough that "<name>-<worker>" fits in 63 characters',
+  },
+  matching('workload.namespace', (s) => s.t.workload.namespace, DNS_LABEL, 'a Kubernetes namespace name'),
+  matching('workload.image', (s) => s.t.workload.image, /^[^\s]+$/, 'a container image reference'),
+  matching('workload.appLabel', (s) => s.t.workload.appLabel, LABEL_VALUE, 'a Kubernetes label value (at most 63 characters)'),
+  { path: 'workload.appLabel', value: (s) => s.t.workload.appLabel, fails: (s) => s.t.workload.appLabel === '', expected: 'a non-empty label value' },
+  matching('workload.hostPath', (s) => s.t.workload.hostPath, ABSOLUTE_PATH, 'an absolute path'),
+  matching('workload.mountPath', (s) => s.t.workload.mountPath, ABSOLUTE_PATH, 'an absolute path'),
+  inRange('workload.containerPort', (s) => s.t.workload.containerPort, 1, 65535, 'a TCP port'),
+  inRange('workload.servicePort', (s) => s.t.workload.servicePort, 1, 65535, 'a TCP port'),
+  inRange('workload.nodePort', (s) => s.t.workload.nodePort, NODE_PORT_RANGE.min, NODE_PORT_RANGE.max, 'a NodePort'),
+];
+
+/** Every host's name with its path, in config order: the first use of a name wins, later ones clash. */
+function hostNames(t: ResolvedConfig): Located<string>[] {
+  return [
+    { path: 'controlPlane.name', value: t.controlPlane.name },
+    ...t.workers.map((w, i) => ({ path: `workers[${i}].name`, value: w.name })),
+    ...t.loadBalancer.hosts.map((h, i) => ({ path: `loadBalancer.hosts[${i}].name`, value: h.name })),
+    { path: 'gateway.name', value: t.gateway.name },
+    { path: 'client.name', value: t.client.name },
   ];
-  for (const [path, a, otherPath, b, otherValue] of clashes) {
-    if (a && b && overlaps(a, b)) c.fail(path, formatCidr(a), `a network that does not overlap ${otherPath} (${otherValue})`);
-  }
+}
 
-  const w = t.workload;
-  c.matches('workload.name', w.name, DNS_LABEL, 'a lowercase RFC 1123 label');
-  const longest = Math.max(...t.workers.map((worker) => worker.name.length), 0);
-  if (w.name.length + 1 + longest > 63) {
-    c.fail('workload.name', w.name, `a name short enough that "<name>-<worker>" fits in 63 characters`);
-  }
-  c.matches('workload.namespace', w.namespace, DNS_LABEL, 'a Kubernetes namespace name');
-  c.matches('workload.image', w.image, /^[^\s]+$/, 'a container image reference');
-  c.matches('workload.appLabel', w.appLabel, LABEL_VALUE, 'a Kubernetes label value (at most 63 characters)');
-  if (w.appLabel === '') c.fail('workload.appLabel', w.appLabel, 'a non-empty label value');
-  c.matches('workload.hostPath', w.hostPath, ABSOLUTE_PATH, 'an absolute path');
-  c.matches('workload.mountPath', w.mountPath, ABSOLUTE_PATH, 'an absolute path');
-  c.integerIn('workload.containerPort', w.containerPort, 1, 65535, 'a TCP port');
-  c.integerIn('workload.servicePort', w.servicePort, 1, 65535, 'a TCP port');
-  c.integerIn('workload.nodePort', w.nodePort, NODE_PORT_RANGE.min, NODE_PORT_RANGE.max, 'a NodePort');
+/** Every address and the VIP with its path, in config order. */
+function addresses(t: ResolvedConfig): Located<string>[] {
+  return [
+    { path: 'controlPlane.address', value: t.controlPlane.address },
+    ...t.workers.map((w, i) => ({ path: `workers[${i}].address`, value: w.address })),
+    ...t.loadBalancer.hosts.map((h, i) => ({ path: `loadBalancer.hosts[${i}].address`, value: h.address })),
+    { path: 'gateway.inside.address', value: t.gateway.inside.address },
+    { path: 'gateway.outside.address', value: t.gateway.outside.address },
+    { path: 'client.address', value: t.client.address },
+    { path: 'loadBalancer.vip', value: t.loadBalancer.vip },
+  ];
+}
 
-  return c.problems;
+/** Every problem in a resolved config, section by section; an empty list means it is valid. */
+export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
+  const s: Subject = {
+    t,
+    internal: networkOf(t.networks.internal),
+    external: networkOf(t.networks.external),
+    pods: networkOf(t.kubernetes.podCidr),
+    services: networkOf(t.kubernetes.serviceCidr),
+  };
+  const inConfig = <H>(host: H): HostSubject<H> => ({ host, s });
+  const priorities = t.loadBalancer.hosts.map((h, i) => ({ path: `loadBalancer.hosts[${i}].priority`, value: h.priority }));
+  return [
+    ...applyRules('', s, NETWORKS),
+    ...applyRules('controlPlane', inConfig(t.controlPlane), INTERNAL_HOST),
+    ...applyRules('', s, WORKERS),
+    ...applyToEach('workers', t.workers, inConfig, INTERNAL_HOST),
+    ...applyRules('', s, LOAD_BALANCER_HOSTS),
+    ...applyToEach('loadBalancer.hosts', t.loadBalancer.hosts, inConfig, LOAD_BALANCER_HOST),
+    ...distinct(priorities, (first) =>
+      `a priority different from ${first} (equal priorities make the MASTER a coin toss)`),
+    ...applyRules('gateway', inConfig(t.gateway), HOST_ACCESS),
+    ...applyRules('', s, GATEWAY),
+    ...applyRules('client', inConfig(t.client), EXTERNAL_HOST),
+    ...applyRules('', s, VIP),
+    ...distinct(hostNames(t), (first) => `a host name not already used by ${first}`),
+    ...distinct(addresses(t), (first) => `an address not already used by ${first}`),
+    ...applyRules('', s, LOAD_BALANCER),
+    ...applyRules('', s, KUBERNETES),
+    ...applyRules('', s, WORKLOAD),
+  ];
 }

@@ -1,0 +1,146 @@
+import { boolean, Default, Infer, inherit, integer, list, object, oneOf, REQUIRED, string, template } from './schema-dsl';
+
+/**
+ * The config schema, declared once: every field with its type, its default (the seed's system,
+ * with its 192.168.160.x slips corrected to 192.168.10.x) and a one-line doc. The type of a
+ * resolved config, the shape check of a config file and the defaults all come from `CONFIG_SCHEMA`.
+ * This is the only place in the code where an address, a port or a host name is written.
+ */
+
+/** The package family of a host: decides package manager, repository layout and file paths. */
+export enum OsFamily {
+  /** RHEL, Rocky, Alma, CentOS Stream: dnf, /etc/sysconfig, SELinux. */
+  RHEL = 'rhel',
+  /** Debian, Ubuntu: apt, /etc/iptables, no SELinux. */
+  DEBIAN = 'debian',
+}
+
+/** How kube-proxy programs Services into the kernel. */
+export enum KubeProxyMode {
+  IPVS = 'ipvs',
+  NFTABLES = 'nftables',
+  IPTABLES = 'iptables',
+}
+
+/** Which Terraform resource carries the provisioners. */
+export enum ProvisionerResource {
+  /** `null_resource` from the hashicorp/null provider (needs the provider from a registry or mirror). */
+  NULL_RESOURCE = 'null_resource',
+  /** Terraform's built-in `terraform_data`: no provider download, works air-gapped. */
+  TERRAFORM_DATA = 'terraform_data',
+}
+
+/** How to reach and manage one machine; `osFamily` and `sshUser` come from `hostDefaults` when left out. */
+const hostAccess = (name: string | Default<string>) => ({
+  name: string('host name; also the node name in Kubernetes and the Terraform resource id', name),
+  osFamily: oneOf(OsFamily, 'package family of the operating system', inherit('hostDefaults.osFamily')),
+  sshUser: string('user for SSH; a non-root user must have passwordless sudo', inherit('hostDefaults.sshUser')),
+});
+
+/** A host with one NIC on the internal network (or, for the client, the external one). */
+const internalHost = (name: string | Default<string>, address: string | Default<string>) => ({
+  ...hostAccess(name),
+  address: string('IPv4 address of the host', address),
+  interface: string('name of the NIC that holds `address`', inherit('hostDefaults.interface')),
+});
+
+const NIC = (side: string, nicName: string, address: string) => object(`the gateway's NIC on the ${side} network`, {
+  interface: string('name of the NIC', nicName),
+  address: string('IPv4 address of the NIC', address),
+});
+
+export const CONFIG_SCHEMA = object('the config file: the whole system', {
+  hostDefaults: object('per-host fields for every host that does not set its own', {
+    // The seed's machines are CentOS; its successors are the RHEL family.
+    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own', OsFamily.RHEL),
+    sshUser: string('SSH user of every host that does not set its own', 'root'),
+    interface: string('NIC on the internal network (the load balancers put the VIP on it)', 'ens33'),
+  }),
+  networks: object('the two networks', {
+    internal: string('network of the cluster, the load balancers and the gateway inside', '192.168.10.0/24'),
+    external: string('network of the client and the gateway outside', '12.0.0.0/24'),
+  }),
+  controlPlane: object('the Kubernetes control plane', internalHost('master', '192.168.10.10')),
+  workers: list('the Kubernetes workers; each runs one of the nginx Pods', object('a worker', {
+    ...internalHost(REQUIRED, REQUIRED),
+    page: string("content of the worker's test page, written to the workload's hostPath as index.html", template('this is <name>')),
+  }), [
+    { name: 'node01', address: '192.168.10.20' },
+    { name: 'node02', address: '192.168.10.30' },
+  ]),
+  loadBalancer: object('the highly available load balancer: nginx stream proxy plus keepalived', {
+    vip: string('the virtual IP that keepalived moves between the load balancers', '192.168.10.100'),
+    listenPort: integer('TCP port on which nginx listens on every address (and so on the VIP)', 3344),
+    hosts: list('the load balancers', object('a load balancer', {
+      ...internalHost(REQUIRED, REQUIRED),
+      priority: integer('VRRP priority, 1-254; the highest starts as MASTER, the others as BACKUP', REQUIRED),
+    }), [
+      { name: 'lb01', address: '192.168.10.40', priority: 100 },
+      { name: 'lb02', address: '192.168.10.50', priority: 90 },
+    ]),
+    vrrp: object('keepalived VRRP', {
+      routerId: integer('virtual_router_id shared by all load balancers, 1-255', 51),
+      advertIntervalSeconds: integer('seconds between VRRP adverts', 1),
+      unicast: boolean('send adverts by unicast to the other load balancers, for networks that drop VRRP multicast', false),
+    }),
+    healthCheck: object('the keepalived vrrp_script running check_nginx.sh', {
+      intervalSeconds: integer('seconds between runs of check_nginx.sh', 1),
+      fall: integer('consecutive failures before the check counts as failed', 2),
+      rise: integer('consecutive successes before it counts as passing again', 2),
+      // FAULT on failure: measured to move the VIP in about 1 s (a weight of -20 took about 3.5 s).
+      weight: integer('priority change on failure: 0 puts the instance in FAULT, a negative value lowers the priority', 0),
+      timeoutSeconds: integer('seconds the check waits for the LB port to answer', 1),
+    }),
+    upstream: object("nginx's passive health check of each NodePort", {
+      maxFails: integer('failed attempts after which nginx stops using a node for failTimeoutSeconds', 1),
+      failTimeoutSeconds: integer('seconds a failed node is left out', 10),
+      // Measured: with nginx's 60 s default a node that drops packets failed 60 of 100 requests; with 300 ms, none.
+      connectTimeoutMs: integer('time nginx waits for a node to accept a connection before trying the next one', 300),
+    }),
+  }),
+  gateway: object('the NAT firewall between the networks', {
+    ...hostAccess('gateway'),
+    inside: NIC('internal', 'ens33', '192.168.10.1'),
+    outside: NIC('external', 'ens36', '12.0.0.1'),
+  }),
+  client: object('the outside client, on the external network', internalHost('client', '12.0.0.12')),
+  kubernetes: object('the Kubernetes cluster', {
+    version: string('Kubernetes minor release "1.N", optionally with a patch; picks the pkgs.k8s.io repository', '1.36'),
+    podCidr: string('network of the Pods', '10.244.0.0/16'),
+    serviceCidr: string('network of the Services', '10.96.0.0/12'),
+    kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel', KubeProxyMode.IPVS),
+    cni: oneOf(['flannel'], 'Pod network add-on; only flannel is supported', 'flannel'),
+    flannelVersion: string('pinned flannel release whose kube-flannel.yml is applied', 'v0.27.4'),
+    containerRuntime: oneOf(['containerd'], 'container runtime; only containerd is supported (dockershim was removed in 1.24)', 'containerd'),
+    apiServerPort: integer('port of the API server on the control plane', 6443),
+    joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join', '15m'),
+  }),
+  workload: object('the nginx Pods and their NodePort Service', {
+    name: string('name prefix of the Pods ("<name>-<worker>") and of the Service ("<name>-svc")', 'mcl-nginx'),
+    namespace: string('namespace of the Pods and the Service', 'default'),
+    image: string('container image of the Pods', 'nginx:1.14'),
+    appLabel: string('value of the `app` label shared by the Pods and selected by the Service', 'mcl-nginx'),
+    hostPath: string('directory on each worker mounted at the web root', '/data'),
+    mountPath: string('where the image serves files from', '/usr/share/nginx/html'),
+    containerPort: integer('port the container serves on', 80),
+    servicePort: integer('port of the Service', 80),
+    nodePort: integer('the NodePort, 30000-32767, on which every node serves the Service', 30000),
+  }),
+  provisioning: object('how Terraform pushes the files', {
+    resource: oneOf(ProvisionerResource, 'the Terraform resource that carries the provisioners', ProvisionerResource.NULL_RESOURCE),
+  }),
+});
+
+/** A config after merging and defaults: every field present. */
+export type ResolvedConfig = Infer<typeof CONFIG_SCHEMA>;
+
+/** Fields every host may set; the ones it leaves out come from here. */
+export type HostDefaults = ResolvedConfig['hostDefaults'];
+export type NetworksSpec = ResolvedConfig['networks'];
+export type VrrpSpec = ResolvedConfig['loadBalancer']['vrrp'];
+export type HealthCheckSpec = ResolvedConfig['loadBalancer']['healthCheck'];
+export type UpstreamSpec = ResolvedConfig['loadBalancer']['upstream'];
+export type GatewayNic = ResolvedConfig['gateway']['inside'];
+export type KubernetesSpec = ResolvedConfig['kubernetes'];
+export type WorkloadSpec = ResolvedConfig['workload'];
+export type ProvisioningSpec = ResolvedConfig['provisioning'];
