@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { vrrpMaster } from '../lib/render/keepalived';
-import { renderPage } from '../lib/render/pages';
 import { REMOTE_STAGING_DIR, StackName } from '../lib/render/bundles';
-import { serviceUrl } from '../lib/render/client-check';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, mustOnHost, onHost, onHostAsync, RunResult, sleep } from './exec';
 import { LabProject, pageTargets, synth, terraform, terraformAsync, varArgs, writeLabConfig } from './project';
@@ -47,18 +44,16 @@ export class LabChecks {
   }
 
   private get url(): string {
-    return serviceUrl(this.t);
+    return this.t.serviceUrl;
   }
 
   /** The MASTER by priority, and the BACKUP that takes over from it. */
   private get vrrpPair(): [string, string] {
-    const master = vrrpMaster(this.t);
-    const backup = [...this.t.loadBalancer.hosts].filter((h) => h.name !== master.name).sort((a, b) => b.priority - a.priority)[0];
-    return [master.name, backup.name];
+    return [this.t.loadBalancer.master.name, this.t.loadBalancer.backups[0].name];
   }
 
   private get pages(): string[] {
-    return this.t.workers.map((w) => renderPage(w).trim());
+    return this.t.workers.map((w) => w.page.trim());
   }
 
   /** Which load balancers hold the VIP now (a powered-off host holds nothing). */

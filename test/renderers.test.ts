@@ -1,7 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/render/directive-tree';
 import { gatewayRuleset } from '../lib/render/firewall';
-import { keepalivedConf, vrrpMaster } from '../lib/render/keepalived';
+import { keepalivedConf } from '../lib/render/keepalived';
 import { nginxConf, upstreamName } from '../lib/render/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/render/os-profiles';
 import { chainOf, printIptablesRestore } from '../lib/render/ruleset';
@@ -101,7 +101,7 @@ describe('load balancers', () => {
         return { name: h.name, state: valueOf(conf, 'vrrp_instance', 'state'), priority: Number(valueOf(conf, 'vrrp_instance', 'priority')) };
       });
       const masters = states.filter((s) => s.state === 'MASTER');
-      expect(masters.map((m) => m.name)).toEqual([vrrpMaster(f.topology).name]);
+      expect(masters.map((m) => m.name)).toEqual([f.topology.loadBalancer.master.name]);
       for (const other of states.filter((s) => s !== masters[0])) {
         expect(other.state).toBe('BACKUP');
         expect(other.priority).toBeLessThan(masters[0].priority);

@@ -36,7 +36,7 @@ export class HostProvisioner extends Construct {
     this.asset = new BundleAsset(this, 'files', { files: bundle.files });
 
     const remoteDir = remoteBundleDir(bundle);
-    const sudo = bundle.target.user === 'root' ? '' : 'sudo -n ';
+    const sudo = bundle.target.sudoPrefix;
     const connection: SSHProvisionerConnection = {
       type: 'ssh',
       host: bundle.target.address,

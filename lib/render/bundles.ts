@@ -1,4 +1,4 @@
-import { HostAccess, InternalHost, Topology } from '../topology';
+import { HostAccess, InternalHost, SudoPrefix, Topology } from '../topology';
 import { renderClientCheck } from './client-check';
 import { renderFirewallRules, renderSetupGateway } from './firewall';
 import { renderCheckNginx, renderKeepalivedConf } from './keepalived';
@@ -32,6 +32,8 @@ export interface SshTarget {
   readonly hostName: string;
   readonly address: string;
   readonly user: string;
+  /** How a root command is run there: '' for root, `sudo -n ` for any other user. */
+  readonly sudoPrefix: SudoPrefix;
 }
 
 /**
@@ -74,7 +76,7 @@ function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
 }
 
 function target(host: HostAccess, address: string): SshTarget {
-  return { hostName: host.name, address, user: host.sshUser };
+  return { hostName: host.name, address, user: host.sshUser, sudoPrefix: host.sudoPrefix };
 }
 
 /**

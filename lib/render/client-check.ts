@@ -1,16 +1,11 @@
 import { Topology } from '../topology';
 import { lines, scriptHeader } from './shell';
 
-/** The URL a client uses: the gateway's outside address on the LB port, as in the seed. */
-export function serviceUrl(t: Topology): string {
-  return `http://${t.gateway.outside.address}:${t.loadBalancer.listenPort}/`;
-}
-
 /** check-service.sh: fetches the service through the gateway, retrying a bounded number of times. */
 export function renderClientCheck(t: Topology): string {
   return lines(
-    scriptHeader(`Checks from ${t.client.name} that ${serviceUrl(t)} answers.`),
-    `url=${serviceUrl(t)}`,
+    scriptHeader(`Checks from ${t.client.name} that ${t.serviceUrl} answers.`),
+    `url=${t.serviceUrl}`,
     'attempts=${1:-10}',
     'for ((i = 1; i <= attempts; i++)); do',
     '  if page=$(curl -fsS --max-time 2 "$url"); then',

@@ -1,5 +1,4 @@
 import { LoadBalancerHost, Topology } from '../topology';
-import { prefixLengthOf } from '../topology/ipv4';
 import { BLANK, block, comment, ConfFile, directive, printKeepalivedConf, quoted } from './directive-tree';
 import { lines, scriptHeader } from './shell';
 
@@ -8,11 +7,6 @@ const CHECK_SCRIPT_NAME = 'check_nginx';
 export const CHECK_SCRIPT_PATH = '/etc/keepalived/check_nginx.sh';
 /** Unprivileged user keepalived runs the check as (enable_script_security). */
 export const SCRIPT_USER = 'keepalived_script';
-
-/** The load balancer that starts as MASTER: the one with the highest priority. */
-export function vrrpMaster(t: Topology): LoadBalancerHost {
-  return [...t.loadBalancer.hosts].sort((a, b) => b.priority - a.priority)[0];
-}
 
 /** The name of the VRRP instance: the workload's name in SNAKE_UPPER, then _VIP. */
 export function vrrpInstanceName(t: Topology): string {
@@ -28,7 +22,7 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
   const lb = t.loadBalancer;
   const check = lb.healthCheck;
   const peers = lb.hosts.filter((h) => h.name !== host.name);
-  const state = vrrpMaster(t).name === host.name ? 'MASTER' : 'BACKUP';
+  const state = lb.master.name === host.name ? 'MASTER' : 'BACKUP';
   return {
     nodes: [
       comment('keepalived.conf for a k8s-ha-edge load balancer. Generated from the topology.'),
@@ -59,7 +53,7 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
         directive('advert_int', [lb.vrrp.advertIntervalSeconds]),
         lb.vrrp.unicast && directive('unicast_src_ip', [host.address], { comment: 'Unicast adverts, for networks that drop VRRP multicast.' }),
         lb.vrrp.unicast && block('unicast_peer', [], peers.map((p) => directive(p.address))),
-        block('virtual_ipaddress', [], [directive(`${lb.vip}/${prefixLengthOf(t.networks.internal)}`, ['dev', host.interface])]),
+        block('virtual_ipaddress', [], [directive(`${lb.vip}/${lb.vipPrefixLength}`, ['dev', host.interface])]),
         block('track_script', [], [directive(CHECK_SCRIPT_NAME)]),
       ]),
     ],

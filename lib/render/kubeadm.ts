@@ -141,7 +141,6 @@ export function renderJoinWorker(worker: InternalHost): string {
  */
 export function renderJoinFromMaster(t: Topology, worker: InternalHost, workerScript: string): string {
   const master = t.controlPlane;
-  const sudo = (user: string) => (user === 'root' ? '' : 'sudo -n ');
   return lines(
     scriptHeader(`Joins ${worker.name} using a fresh token from ${master.name}. Runs on the operator's machine.`),
     ': "${SSH_PRIVATE_KEY_PATH:?set SSH_PRIVATE_KEY_PATH to the private key for the hosts}"',
@@ -154,7 +153,7 @@ export function renderJoinFromMaster(t: Topology, worker: InternalHost, workerSc
     `  echo ${shq(`${worker.name} has already joined`)}`,
     '  exit 0',
     'fi',
-    `ssh_to "$master" ${shq(`${sudo(master.sshUser)}kubeadm token create --ttl ${t.kubernetes.joinTokenTtl} --print-join-command`)} \\`,
-    `  | ssh_to "$worker" ${shq(`${sudo(worker.sshUser)}bash ${workerScript}`)}`,
+    `ssh_to "$master" ${shq(`${master.sudoPrefix}kubeadm token create --ttl ${t.kubernetes.joinTokenTtl} --print-join-command`)} \\`,
+    `  | ssh_to "$worker" ${shq(`${worker.sudoPrefix}bash ${workerScript}`)}`,
   );
 }
