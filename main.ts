@@ -3,11 +3,11 @@
  * Exit codes: 0 written, 2 bad input (nothing written), 1 unexpected failure, 130/143 interrupted.
  */
 import { parseSynthArgs, SynthArgs, UsageError, USAGE } from './lib/cli-args';
-import { writeDistTree } from './lib/dist-tree';
+import { writeDistTree } from './lib/plan/dist-tree';
 import { OutputBusyError } from './lib/output/lock';
 import { OutputTargetError } from './lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/synth';
-import { planSynth } from './lib/synth-plan';
+import { planSynth } from './lib/plan/synth-plan';
 import { loadTopology, TopologyError } from './lib/topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 import { synthStacks } from './constructs/tf/stacks-app';

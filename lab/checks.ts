@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REMOTE_STAGING_DIR, StackName } from '../lib/render/bundles';
+import { REMOTE_STAGING_DIR, StackName } from '../lib/plan/bundle';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, mustOnHost, onHost, onHostAsync, RunResult, sleep } from './exec';
 import { LabProject, pageTargets, synth, terraform, terraformAsync, varArgs, writeLabConfig } from './project';

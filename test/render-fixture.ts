@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
-import { Bundle } from '../lib/render/bundles';
-import { planSynth, SynthPlan } from '../lib/synth-plan';
+import { Bundle } from '../lib/plan/bundle';
+import { planSynth, SynthPlan } from '../lib/plan/synth-plan';
 import { loadTopology, LoadTopologyOptions, Topology } from '../lib/topology';
 
 export const CUSTOM_CONFIG = join(__dirname, '..', 'examples', 'custom-three-workers.yaml');

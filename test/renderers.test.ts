@@ -1,10 +1,10 @@
 import { parseAllDocuments } from 'yaml';
-import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/render/directive-tree';
-import { gatewayRuleset } from '../lib/render/firewall';
-import { keepalivedConf } from '../lib/render/keepalived';
-import { nginxConf, upstreamName } from '../lib/render/nginx';
-import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/render/os-profiles';
-import { chainOf, printIptablesRestore } from '../lib/render/ruleset';
+import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/formats/directive-tree';
+import { gatewayRuleset } from '../lib/gateway/firewall';
+import { keepalivedConf } from '../lib/load-balancer/keepalived';
+import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
+import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
+import { chainOf, printIptablesRestore } from '../lib/formats/ruleset';
 import { LoadBalancerHost, OsFamily } from '../lib/topology';
 import { CUSTOM_CONFIG, fileOf, renderFixture } from './render-fixture';
 

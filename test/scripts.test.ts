@@ -7,11 +7,11 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderCheckNginx } from '../lib/render/keepalived';
-import { renderApplyWorkload, renderJoinFromMaster, renderJoinWorker } from '../lib/render/kubeadm';
-import { renderPage, renderPushPage } from '../lib/render/pages';
-import { ensurePackages } from '../lib/render/packages';
-import { DEBIAN_PROFILE } from '../lib/render/os-profiles';
+import { renderCheckNginx } from '../lib/load-balancer/keepalived';
+import { renderApplyWorkload, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
+import { renderPage, renderPushPage } from '../lib/kubernetes/pages';
+import { ensurePackages } from '../lib/os-profiles/packages';
+import { DEBIAN_PROFILE } from '../lib/os-profiles';
 import { loadTopology } from '../lib/topology';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));

@@ -3,7 +3,7 @@ import { resource as nullResource, provider as nullProvider } from '@cdktf/provi
 import { DataResource, Testing } from 'cdktf';
 import { BundleStack, SSH_KEY_VARIABLE } from '../constructs/tf/bundle-stack';
 import { buildStacksApp } from '../constructs/tf/stacks-app';
-import { REMOTE_STAGING_DIR, StackName } from '../lib/render/bundles';
+import { REMOTE_STAGING_DIR, StackName } from '../lib/plan/bundle';
 import { ProvisionerResource } from '../lib/topology';
 import { CUSTOM_CONFIG, renderFixture } from './render-fixture';
 

@@ -19,7 +19,10 @@ import { CheckResult, describeFailure, run } from './checkers/common';
 import { checkIptablesRules } from './checkers/iptables';
 import { checkK8sManifest } from './checkers/k8s';
 import { checkKeepalivedConf } from './checkers/keepalived';
-import { checkNginxConf } from './checkers/nginx';
+import { renderNginxConf } from '../lib/load-balancer/nginx';
+import { osProfile } from '../lib/os-profiles';
+import { loadTopology, Topology } from '../lib/topology';
+import { CHECKING_NGINX, checkNginxConf } from './checkers/nginx';
 import { checkShellScript } from './checkers/shellcheck';
 import { checkTerraformStack } from './checkers/terraform';
 
@@ -55,14 +58,33 @@ interface Row {
 }
 
 /** Checks in table order: each file name (or path pattern) with its checker. */
-type Checker = (path: string) => CheckResult;
+type Checker = (path: string, rel: string, topology: Topology) => CheckResult;
 const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel: string) => boolean; readonly check: Checker }> = [
-  { kind: 'nginx', matches: (rel) => rel.endsWith('/nginx.conf'), check: checkNginxConf },
+  { kind: 'nginx', matches: (rel) => rel.endsWith('/nginx.conf'), check: checkNginxOfHost },
   { kind: 'keepalived', matches: (rel) => rel.endsWith('/keepalived.conf'), check: (file) => checkKeepalivedConf(file) },
   { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules'), check: checkIptablesRules },
   { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml'), check: checkK8sManifest },
   { kind: 'shellcheck', matches: (rel) => rel.endsWith('.sh'), check: checkShellScript },
 ];
+
+/**
+ * nginx -t on a load balancer's nginx.conf. A file rendered for a family whose nginx differs from
+ * the checking one (Debian's) is checked through its Debian twin: the same model printed with
+ * Debian's nginx facts, once the shipped file is proven to be that model printed with the host's own.
+ */
+function checkNginxOfHost(file: string, rel: string, t: Topology): CheckResult {
+  const hostName = rel.split('/')[1]; // dist/<host>/<bundle>/nginx.conf
+  const host = t.loadBalancer.hosts.find((h) => h.name === hostName);
+  if (!host) return { ok: false, tool: 'nginx -t', detail: `${rel}: no load balancer named ${hostName} in the topology` };
+  const shipped = renderNginxConf(t, osProfile(host).nginx);
+  const twin = renderNginxConf(t, CHECKING_NGINX);
+  if (shipped === twin) return checkNginxConf(file);
+  const tool = `nginx -t (Debian twin of the ${host.osFamily} model)`;
+  if (readFileSync(file, 'utf8') !== shipped) {
+    return { ok: false, tool, detail: `${rel} is not the nginx model printed with ${host.osFamily}'s profile, so its twin would prove nothing` };
+  }
+  return checkNginxConf(file, { text: twin, family: host.osFamily });
+}
 
 function filesUnder(root: string): string[] {
   return existsSync(root) ? listFiles(root).map((file) => join(root, file)) : [];
@@ -106,12 +128,13 @@ function validateVariant(variant: Variant, dir: string, rows: Row[], onRow: (row
     return result;
   });
   if (!synthOk) return;
+  const topology = loadTopology(variant.config ? { configPath: join(dir, 'config.yaml') } : {});
   const dist = join(dir, 'dist');
   const files = filesUnder(dist);
   for (const { kind, matches, check } of FILE_CHECKS) {
     for (const file of files) {
       const rel = relative(dir, file);
-      if (matches(rel)) add(rel, kind, () => check(file));
+      if (matches(rel)) add(rel, kind, () => check(file, rel, topology));
     }
   }
   const stacks = join(dir, 'cdktf.out', 'stacks');

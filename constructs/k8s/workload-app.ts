@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { PlannedFile } from '../../lib/synth-plan';
+import { PlannedFile } from '../../lib/plan/synth-plan';
 import { Topology } from '../../lib/topology';
 import { NginxPagesChart } from './nginx-pages-chart';
 

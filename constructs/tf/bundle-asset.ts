@@ -2,8 +2,8 @@ import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import { join, posix } from 'node:path';
-import { BundleFile } from '../../lib/render/bundles';
-import { writePlannedFile } from '../../lib/dist-tree';
+import { BundleFile } from '../../lib/plan/bundle';
+import { writePlannedFile } from '../../lib/plan/dist-tree';
 
 /**
  * The hash cdktf's TerraformAsset gives a directory holding these files: md5 over the file

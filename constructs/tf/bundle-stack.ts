@@ -2,7 +2,7 @@ import { provider as nullProvider } from '@cdktf/provider-null';
 import { IStackSynthesizer, ISynthesisSession, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { dirname, join } from 'node:path';
-import { Bundle, StackName } from '../../lib/render/bundles';
+import { Bundle, StackName } from '../../lib/plan/bundle';
 import { ProvisionerResource } from '../../lib/topology';
 import { HostProvisioner } from './host-provisioner';
 

@@ -4,7 +4,7 @@ import {
   SSHProvisionerConnection, TerraformResource, TerraformVariable,
 } from 'cdktf';
 import { Construct } from 'constructs';
-import { Bundle, remoteBundleDir } from '../../lib/render/bundles';
+import { Bundle, remoteBundleDir } from '../../lib/plan/bundle';
 import { ProvisionerResource } from '../../lib/topology';
 import { BundleAsset } from './bundle-asset';
 

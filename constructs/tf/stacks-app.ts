@@ -1,7 +1,7 @@
 import { App } from 'cdktf';
 import { mkdirSync } from 'node:fs';
-import { StackName } from '../../lib/render/bundles';
-import { SynthPlan } from '../../lib/synth-plan';
+import { StackName } from '../../lib/plan/bundle';
+import { SynthPlan } from '../../lib/plan/synth-plan';
 import { BundleStack } from './bundle-stack';
 
 /** Builds the cdktf app from the plan: one stack per StackName that has bundles. */

@@ -1,9 +1,11 @@
 /**
  * nginx.conf → `nginx -t` with Debian's nginx and libnginx-mod-stream.
  *
- * A file rendered for the rhel family loads modules from /usr/share/nginx/modules/*.conf and
- * runs as `user nginx;`. On Debian those two lines are mapped, and only those, to the Debian
- * equivalents (/etc/nginx/modules-enabled/*.conf, `user www-data;`); the table says so.
+ * A file rendered for another family (rhel: modules from /usr/share/nginx/modules/*.conf,
+ * `user nginx;`) cannot load in Debian's nginx. Its Debian twin is checked instead: the same
+ * nginx model printed with the Debian profile's nginx facts (see `nginxTwin` in validate/main.ts,
+ * which first proves the shipped file is that model printed with the host's own profile).
+ * The table says so.
  *
  * `nginx -t` opens every log file and writes the pid file, so it runs in a throwaway mount
  * (and network) namespace with an empty tmpfs over each directory it would write to:
@@ -11,47 +13,18 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { DEBIAN_PROFILE, OS_PROFILES } from '../../lib/render/os-profiles';
+import { DEBIAN_PROFILE } from '../../lib/os-profiles';
 import { CheckResult, describeFailure, guarded, meaningfulLines, missingTools, NAMESPACE_TOOLS, run, ToolNeed, which, withTempDir } from './common';
 
 export const NGINX_TOOLS: readonly ToolNeed[] = [{ command: 'nginx', provider: 'nginx' }, ...NAMESPACE_TOOLS];
 /** The profile of the nginx that runs the check: Debian's, as installed by install-tools.sh. */
-const CHECKING = DEBIAN_PROFILE.nginx;
+export const CHECKING_NGINX = DEBIAN_PROFILE.nginx;
 /** Where Debian's libnginx-mod-stream puts the module and its loader snippet. */
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-const STREAM_LOADER_DIR = dirname(CHECKING.moduleInclude);
-
-const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-
-/**
- * The only lines that differ between the families' nginx.conf (the profiles' nginx user and
- * module include), and the checking nginx's equivalent: taken from the profiles, never copied.
- */
-const RHEL_TO_DEBIAN: ReadonlyArray<{ readonly rhel: RegExp; readonly debian: string }> = Object.values(OS_PROFILES)
-  .filter((profile) => profile.nginx.user !== CHECKING.user || profile.nginx.moduleInclude !== CHECKING.moduleInclude)
-  .flatMap(({ nginx }) => [
-    { rhel: new RegExp(`^(\\s*)include\\s+${escaped(nginx.moduleInclude)};\\s*$`), debian: `include ${CHECKING.moduleInclude};` },
-    { rhel: new RegExp(`^(\\s*)user\\s+${escaped(nginx.user)};\\s*$`), debian: `user ${CHECKING.user};` },
-  ]);
+const STREAM_LOADER_DIR = dirname(CHECKING_NGINX.moduleInclude);
 
 /** Directories nginx -t writes to that are not named in the file (Debian's compiled-in paths). */
 const DEFAULT_WRITABLE_DIRS = ['/var/log/nginx', '/var/lib/nginx', '/run'];
-
-/** The file with the rhel-only lines replaced by Debian's; `mapped` counts the replaced lines. */
-export function mapRhelToDebian(text: string): { text: string; mapped: number } {
-  let mapped = 0;
-  const lines = text.split('\n').map((line) => {
-    for (const { rhel, debian } of RHEL_TO_DEBIAN) {
-      const match = rhel.exec(line);
-      if (match) {
-        mapped++;
-        return `${match[1]}${debian}`;
-      }
-    }
-    return line;
-  });
-  return { text: lines.join('\n'), mapped };
-}
 
 /** Directories of the log and pid files the configuration names (absolute paths only). */
 function writtenDirs(text: string): string[] {
@@ -76,15 +49,21 @@ function withoutTimestamp(line: string): string {
   return line.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: /, '$1 ');
 }
 
-/** `nginx -t` on one nginx.conf; never throws. */
-export function checkNginxConf(file: string): CheckResult {
-  let tool = 'nginx -t';
+/** What to test instead of a file that was rendered for another family. */
+export interface NginxTwin {
+  /** The same model printed with the checking nginx's profile. */
+  readonly text: string;
+  /** The family the shipped file was rendered for, for the table. */
+  readonly family: string;
+}
+
+/** `nginx -t` on one nginx.conf, or on its Debian twin when one is given; never throws. */
+export function checkNginxConf(file: string, twin?: NginxTwin): CheckResult {
+  const tool = twin ? `nginx -t (Debian twin of the ${twin.family} model)` : 'nginx -t';
   return guarded(tool, () => {
     const missing = missingTools(NGINX_TOOLS);
     if (missing) return { ok: false, tool, detail: missing };
-    const original = readFileSync(file, 'utf8');
-    const { text, mapped } = mapRhelToDebian(original);
-    if (mapped > 0) tool = 'nginx -t (rhel paths mapped)';
+    const text = twin ? twin.text : readFileSync(file, 'utf8');
     if (/^\s*stream\s*\{/m.test(text) && (!existsSync(STREAM_MODULE) || !existsSync(STREAM_LOADER_DIR))) {
       return { ok: false, tool, detail: `${STREAM_MODULE} not found: install the Debian package libnginx-mod-stream (bash validate/install-tools.sh)` };
     }
@@ -98,7 +77,7 @@ export function checkNginxConf(file: string): CheckResult {
       // Any [warn] or worse is a finding too, even when nginx exits 0.
       const problems = meaningfulLines(output).filter((l) => /\[(warn|error|crit|alert|emerg)\]/.test(l));
       const ok = result.status === 0 && problems.length === 0 && /test is successful/.test(output);
-      if (ok) return { ok, tool, detail: mapped > 0 ? `syntax ok, test successful (${mapped} rhel lines mapped)` : 'syntax ok, test successful' };
+      if (ok) return { ok, tool, detail: 'syntax ok, test successful' };
       const ordered = [...problems, ...meaningfulLines(output).filter((l) => !problems.includes(l))].map(withoutTimestamp);
       return { ok, tool, detail: describeFailure(result, ordered.join('\n')).split(copy).join(file) };
     });

@@ -1,8 +1,8 @@
 import { SSH_PORT, Topology } from '../topology';
-import { osProfile } from './os-profiles';
-import { ensurePackages, DISABLE_FIREWALLD } from './packages';
-import { printIptablesRestore, Rule, Ruleset } from './ruleset';
-import { INSTALL_IF_CHANGED, lines, scriptHeader } from './shell';
+import { osProfile } from '../os-profiles';
+import { ensurePackages, DISABLE_FIREWALLD } from '../os-profiles/packages';
+import { printIptablesRestore, Rule, Ruleset } from '../formats/ruleset';
+import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../formats/shell';
 
 const ICMP_ECHO_REQUEST = 8;
 

@@ -1,8 +1,8 @@
 import { LoadBalancerHost, Topology } from '../topology';
 import { CHECK_SCRIPT_PATH, SCRIPT_USER } from './keepalived';
-import { osProfile } from './os-profiles';
-import { ensurePackages } from './packages';
-import { INSTALL_IF_CHANGED, lines, scriptHeader } from './shell';
+import { osProfile } from '../os-profiles';
+import { ensurePackages } from '../os-profiles/packages';
+import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../formats/shell';
 
 /**
  * setup-lb.sh: installs nginx (with the stream module) and keepalived, and puts their

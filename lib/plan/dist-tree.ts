@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BundleFile, bundleDir } from './render/bundles';
+import { BundleFile, bundleDir } from './bundle';
 import { SynthPlan } from './synth-plan';
 
 /** Writes one file with an explicit mode: the umask of whoever synthesizes must not change what a host gets. */

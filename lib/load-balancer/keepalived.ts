@@ -1,6 +1,6 @@
 import { LoadBalancerHost, Topology } from '../topology';
-import { BLANK, block, comment, ConfFile, directive, printKeepalivedConf, quoted } from './directive-tree';
-import { lines, scriptHeader } from './shell';
+import { BLANK, block, comment, ConfFile, directive, printKeepalivedConf, quoted } from '../formats/directive-tree';
+import { lines, scriptHeader } from '../formats/shell';
 
 /** The vrrp_script that runs check_nginx.sh, tracked by the VRRP instance. */
 const CHECK_SCRIPT_NAME = 'check_nginx';

@@ -1,4 +1,4 @@
-import { KubernetesSpec, OsFamily } from '../../topology';
+import { KubernetesSpec, OsFamily } from '../topology';
 
 /** How a family's package manager is driven from a generated script (see ensurePackages). */
 export interface PackageManager {

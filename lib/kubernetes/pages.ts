@@ -1,5 +1,5 @@
 import { Topology, WorkerHost } from '../topology';
-import { lines, scriptHeader, shq } from './shell';
+import { lines, scriptHeader, shq } from '../formats/shell';
 
 /** The test page a worker serves: its own text, so a client can tell the workers apart. */
 export function renderPage(worker: WorkerHost): string {

@@ -1,8 +1,8 @@
 import { KubeProxyMode, KubernetesSpec } from '../topology';
 import { KUBE_PACKAGES, kubernetesPatch } from './kubernetes-repo';
-import { OsProfile } from './os-profiles';
-import { DISABLE_FIREWALLD, ensurePackages } from './packages';
-import { INSTALL_IF_CHANGED, lines, paragraph, scriptHeader } from './shell';
+import { OsProfile } from '../os-profiles';
+import { DISABLE_FIREWALLD, ensurePackages } from '../os-profiles/packages';
+import { INSTALL_IF_CHANGED, lines, paragraph, scriptHeader } from '../formats/shell';
 
 /** Kernel modules kube-proxy's IPVS mode needs besides the ones every node needs. */
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];

@@ -1,4 +1,4 @@
-import { OsFamily } from '../../topology';
+import { OsFamily } from '../topology';
 import { DEBIAN_PROFILE } from './debian';
 import { OsProfile } from './os-profile';
 import { RHEL_PROFILE } from './rhel';

@@ -1,5 +1,9 @@
-import { Bundle, planBundles } from './render/bundles';
-import { Topology } from './topology';
+import { clientBundles } from '../client/bundles';
+import { gatewayBundles } from '../gateway/bundles';
+import { kubernetesBundles } from '../kubernetes/bundles';
+import { loadBalancerBundles } from '../load-balancer/bundles';
+import { Topology } from '../topology';
+import { Bundle } from './bundle';
 
 /** A file that synth writes, with its content already rendered. */
 export interface PlannedFile {
@@ -17,6 +21,15 @@ export interface SynthPlan {
   readonly topology: Topology;
   readonly manifests: readonly PlannedFile[];
   readonly bundles: readonly Bundle[];
+}
+
+/**
+ * The whole provisioning plan: every file every host gets, grouped into bundles, each
+ * component contributing its own. A pure function of the topology; the constructs only
+ * turn it into resources. The order is the order of resources in each stack.
+ */
+export function planBundles(t: Topology, workloadManifest: PlannedFile): Bundle[] {
+  return [...kubernetesBundles(t, workloadManifest), ...loadBalancerBundles(t), ...gatewayBundles(t), ...clientBundles(t)];
 }
 
 /** Plans a synth from a topology and its synthesized workload manifest. */

@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { CLUSTER_DNS_DOMAIN, InternalHost, Topology } from '../topology';
 import { kubernetesMinor, kubernetesPatch } from './kubernetes-repo';
-import { lines, scriptHeader, shq } from './shell';
+import { lines, scriptHeader, shq } from '../formats/shell';
 
 /** kubeadm's config API: v1beta4 is the one kubeadm 1.31 and later accept without deprecation warnings. */
 export const KUBEADM_API_VERSION = 'kubeadm.k8s.io/v1beta4';

@@ -1,6 +1,6 @@
 import { Topology } from '../topology';
-import { BLANK, block, comment, ConfFile, directive, printNginxConf } from './directive-tree';
-import { NginxProfile } from './os-profiles';
+import { BLANK, block, comment, ConfFile, directive, printNginxConf } from '../formats/directive-tree';
+import { NginxProfile } from '../os-profiles';
 
 /** The upstream of every worker's NodePort; its servers are the workers, in topology order. */
 export function upstreamName(t: Topology): string {

@@ -1,5 +1,5 @@
-import { PackageManager } from './os-profiles/os-profile';
-import { shq } from './shell';
+import { PackageManager } from './os-profile';
+import { shq } from '../formats/shell';
 
 export interface EnsurePackagesOptions {
   /** Installer answers preseeded before the install, so it asks nothing (debconf on Debian). @default none */

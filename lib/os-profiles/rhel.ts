@@ -1,6 +1,6 @@
-import { OsFamily } from '../../topology';
-import { KUBE_PACKAGES, kubernetesRepoUrl } from '../kubernetes-repo';
-import { shq } from '../shell';
+import { OsFamily } from '../topology';
+import { KUBE_PACKAGES, kubernetesRepoUrl } from '../kubernetes/kubernetes-repo';
+import { shq } from '../formats/shell';
 import { OsProfile, PackageManager } from './os-profile';
 
 const dnf: PackageManager = {

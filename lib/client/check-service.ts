@@ -1,5 +1,5 @@
 import { Topology } from '../topology';
-import { lines, scriptHeader } from './shell';
+import { lines, scriptHeader } from '../formats/shell';
 
 /** check-service.sh: fetches the service through the gateway, retrying a bounded number of times. */
 export function renderClientCheck(t: Topology): string {

@@ -1,0 +1,17 @@
+import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
+import { Topology } from '../topology';
+import { renderFirewallRules, renderSetupGateway } from './firewall';
+
+/** The gateway stack: the ruleset and the script that applies it, reached on the inside address. */
+export function gatewayBundles(t: Topology): Bundle[] {
+  const gateway = t.gateway;
+  return [{
+    id: gateway.name,
+    stack: StackName.GATEWAY,
+    target: sshTarget(gateway, gateway.inside.address),
+    description: 'gateway: forwarding, SNAT and DNAT, filtering',
+    files: [file('firewall.rules', renderFirewallRules(t)), file('setup-gateway.sh', renderSetupGateway(t))],
+    run: 'setup-gateway.sh',
+    dependsOn: [],
+  }];
+}

@@ -1,0 +1,90 @@
+import { Bundle, BundleFile, bundleFile as file, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
+import { osProfile } from '../os-profiles';
+import { InternalHost, Topology } from '../topology';
+import { renderApplyWorkload, renderInitMaster, renderJoinFromMaster, renderJoinWorker, renderKubeadmConfig } from './kubeadm';
+import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
+import { renderPage, renderPushPage } from './pages';
+
+/** What every Kubernetes node gets before kubeadm: the same three files on the master and the workers. */
+function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
+  return [
+    file('modules-load.conf', renderModulesLoad(t.kubernetes)),
+    file('sysctl.conf', renderSysctl()),
+    file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host), host.name)),
+  ];
+}
+
+/** A script that runs other scripts of the bundle in order. */
+function sequence(...scripts: string[]): string {
+  return [
+    '#!/usr/bin/env bash',
+    '# Runs the bundle\'s steps in order; each is idempotent.',
+    'set -euo pipefail',
+    'cd "$(dirname "$0")"',
+    ...scripts.map((s) => `bash ./${s}`),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The k8s stack's bundles, in apply order: the control plane, each worker (join) and its
+ * page, then the workload once every worker and page is in place.
+ */
+export function kubernetesBundles(t: Topology, workloadManifest: { name: string; content: string }): Bundle[] {
+  const master = t.controlPlane;
+  const masterTarget = sshTarget(master, master.address);
+  const bundles: Bundle[] = [];
+
+  bundles.push({
+    id: master.name,
+    stack: StackName.K8S,
+    target: masterTarget,
+    description: 'control plane: node preparation, kubeadm init, flannel',
+    files: [
+      ...nodePreparation(t, master),
+      file('kubeadm-config.yaml', renderKubeadmConfig(t)),
+      file('init-master.sh', renderInitMaster(t, master.sshUser)),
+      file('setup.sh', sequence('prepare-node.sh', 'init-master.sh')),
+    ],
+    run: 'setup.sh',
+    dependsOn: [],
+  });
+
+  for (const worker of t.workers) {
+    const id = worker.name;
+    bundles.push({
+      id,
+      stack: StackName.K8S,
+      target: sshTarget(worker, worker.address),
+      description: 'worker: node preparation, then a join with a token created at apply time',
+      files: [
+        ...nodePreparation(t, worker),
+        file('join-worker.sh', renderJoinWorker(worker)),
+        file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
+      ],
+      run: 'prepare-node.sh',
+      runLocally: 'join-from-master.sh',
+      dependsOn: [master.name],
+    });
+    bundles.push({
+      id: `${worker.name}-page`,
+      stack: StackName.K8S,
+      target: sshTarget(worker, worker.address),
+      description: `test page served by the Pod on ${worker.name}`,
+      files: [file('index.html', renderPage(worker)), file('push-page.sh', renderPushPage(t, worker))],
+      run: 'push-page.sh',
+      dependsOn: [],
+    });
+  }
+
+  bundles.push({
+    id: 'workload',
+    stack: StackName.K8S,
+    target: masterTarget,
+    description: 'the nginx Pods and their NodePort Service, applied on the control plane',
+    files: [file(workloadManifest.name, workloadManifest.content), file('apply-workload.sh', renderApplyWorkload(t, workloadManifest.name))],
+    run: 'apply-workload.sh',
+    dependsOn: t.workers.flatMap((w) => [w.name, `${w.name}-page`]),
+  });
+  return bundles;
+}

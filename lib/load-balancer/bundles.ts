@@ -1,0 +1,24 @@
+import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
+import { osProfile } from '../os-profiles';
+import { Topology } from '../topology';
+import { renderCheckNginx, renderKeepalivedConf } from './keepalived';
+import { renderNginxConf } from './nginx';
+import { renderSetupLb } from './setup-lb';
+
+/** The lb stack: one bundle per load balancer (nginx stream proxy, keepalived, its check, setup). */
+export function loadBalancerBundles(t: Topology): Bundle[] {
+  return t.loadBalancer.hosts.map((lb) => ({
+    id: lb.name,
+    stack: StackName.LB,
+    target: sshTarget(lb, lb.address),
+    description: 'load balancer: nginx stream proxy and keepalived',
+    files: [
+      file('nginx.conf', renderNginxConf(t, osProfile(lb).nginx)),
+      file('keepalived.conf', renderKeepalivedConf(t, lb)),
+      file('check_nginx.sh', renderCheckNginx(t)),
+      file('setup-lb.sh', renderSetupLb(t, lb)),
+    ],
+    run: 'setup-lb.sh',
+    dependsOn: [],
+  }));
+}
