@@ -22,8 +22,8 @@ const BUNDLE = join(OUT_DIR, 'synth.js');
 const MANIFEST = join(OUT_DIR, 'inputs.json');
 /** Bumped when the manifest's shape or the bundle's options change in a way the hash of this file would miss. */
 const FORMAT = 1;
-/** File names whose appearance or removal next to a source can change how an import resolves. */
-const RESOLVABLE = /\.(ts|tsx|mts|cts|js|mjs|cjs|json)$/;
+/** File names whose appearance or removal next to a source can change how an extensionless import resolves. */
+const RESOLVABLE = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
 
 /** Files that shape the bundle without being one of its inputs. */
 const CONFIG_FILES = ['package.json', 'tsconfig.json', 'scripts/build-synth.js'];
