@@ -7,7 +7,6 @@ import { synthesize, SynthResult } from './lib/synth';
 import { loadTopology, TopologyError } from './lib/topology';
 import { synthWorkloadManifests } from './constructs/k8s/workload-app';
 import { renderHostFilesInto } from './constructs/host-files';
-import { synthStacks } from './constructs/tf/stacks-app';
 
 function main(argv: readonly string[]): number {
   try {
@@ -25,7 +24,10 @@ function main(argv: readonly string[]): number {
         synthWorkloadManifests(t, dir);
         renderHostFilesInto(t, dir);
       },
-      cdktf: synthStacks,
+      // Loaded only when stacks are asked for: cdktf is a third of the load, and `--only k8s`
+      // (and `cdk8s synth`) need none of it.
+      cdktf: (t, dir, hostFilesDir) =>
+        (require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app')).synthStacks(t, dir, hostFilesDir),
     });
     printSummary(args.configPath, result);
     return 0;
