@@ -10,7 +10,6 @@ import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/syn
 import { planSynth } from './lib/plan/synth-plan';
 import { loadTopology, TopologyError } from './lib/topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
-import { synthStacks } from './constructs/tf/stacks-app';
 
 /** The signal that interrupted the synth, if any; checked before anything is committed. */
 let interruptedBy: NodeJS.Signals | undefined;
@@ -33,6 +32,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const trees: OutputTree[] = [];
     if (args.distDir !== undefined) trees.push({ target: args.distDir, flag: '--dist', write: (dir) => writeDistTree(plan, dir) });
     if (args.cdktfOutDir !== undefined) {
+      // Loaded only when stacks are asked for: cdktf is a third of the load, and `--only k8s`
+      // (and `cdk8s synth`) need none of it.
+      const { synthStacks } = require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app');
       trees.push({ target: args.cdktfOutDir, flag: '--cdktf-out', write: (dir) => synthStacks(plan, dir), keepsTerraformState: true });
     }
     printSummary(args.configPath, await synthesize(trees, { interrupted: () => interruptedBy !== undefined }));

@@ -1,16 +1,48 @@
 /**
- * npm run bench: how long a synth takes and how much memory it needs, for the seed
- * topology and for larger ones. Each case runs main.ts in a fresh process, as a user
- * would, several times; the table reports the median wall time and the peak RSS.
+ * npm run bench: how long a synth takes, as a multiple of `node -e 0` measured in the same run,
+ * and how it scales with the topology.
+ *
+ * Every case runs in a fresh process, as a user would, into a fresh scratch directory (removed
+ * untimed). Runs are interleaved: each round runs every case once, and each case run is paired
+ * with a `node -e 0` run just before it; a case's ratio is the median of its per-pair ratios, so
+ * a machine shared with other work slows both halves of a pair alike. Peak RSS comes from one
+ * extra, untimed run per case.
+ *
+ * Writes BENCHMARKS.md and BENCHMARKS.json (BENCH_MD / BENCH_JSON to move them) and exits 1 when
+ * a threshold is exceeded. BENCH_RUNS (default 5) sets the rounds, BENCH_SCALE_RUNS (default 1)
+ * those of the 200- and 1000-worker cases.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 
 const repo = resolve(__dirname, '..');
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = positiveInt('BENCH_RUNS', 5);
+/** Rounds of the 200- and 1000-worker cases. */
+const SCALE_RUNS = positiveInt('BENCH_SCALE_RUNS', 1);
+const MD_PATH = resolve(process.env.BENCH_MD ?? join(repo, 'BENCHMARKS.md'));
+const JSON_PATH = resolve(process.env.BENCH_JSON ?? join(repo, 'BENCHMARKS.json'));
+
+/**
+ * Regressions that fail the run. The goal of issue 11 is a synth of the default topology within
+ * 4x `node -e 0`; the others keep the scale curve honest (linear, bounded memory).
+ */
+const THRESHOLDS = {
+  /** `npm run synth`'s program, default topology, over `node -e 0`. */
+  defaultRatio: Number(process.env.BENCH_MAX_RATIO ?? 4),
+  /** 1000 workers over 2 workers, wall time. */
+  scale1000Ratio: 40,
+  /** Peak RSS of the 1000-worker synth. */
+  scale1000RssMiB: 400,
+};
+
+function positiveInt(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: got ${process.env[name]}, expected a positive integer`);
+  return value;
+}
 
 /** A topology with `count` workers on a /16, so large counts fit. */
 function workersConfig(count: number): object {
@@ -26,53 +58,208 @@ function workersConfig(count: number): object {
   };
 }
 
-interface Sample { wallMs: number; maxRssMiB: number }
-
-function runOnce(cwd: string, args: string[]): Sample {
-  const start = process.hrtime.bigint();
-  const run = spawnSync(process.execPath, ['--import', require.resolve('tsx'), join(repo, 'bench', 'measure-synth.ts'), ...args], { cwd, encoding: 'utf8' });
-  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
-  const report = /BENCH (\{.*\})/.exec(run.stderr);
-  if (run.status !== 0 || !report) throw new Error(`synth failed in the benchmark: ${run.stderr}`);
-  return { wallMs, maxRssMiB: JSON.parse(report[1]).maxRssKiB / 1024 };
+interface Case {
+  readonly key: string;
+  readonly label: string;
+  /** Command and arguments; `out` is a fresh scratch directory for this run's output. */
+  readonly command: (out: string) => readonly [string, readonly string[]];
+  readonly group: 'startup' | 'scale';
+  readonly workers?: number;
+  /** Working directory. @default the run's scratch directory */
+  readonly cwd?: string;
+  /** Whether to take this case's peak RSS (not for wrappers such as npm, whose own RSS would be taken). */
+  readonly rss: boolean;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
+interface Run { wallMs: number; baselineMs: number }
 
-const cases: Array<{ name: string; config?: object; extra?: string[] }> = [
-  { name: 'seed topology (2 workers)' },
-  { name: 'seed, terraform_data', extra: ['--resource', 'terraform_data'] },
-  { name: '20 workers', config: workersConfig(20) },
-  { name: '200 workers', config: workersConfig(200) },
+const node = process.execPath;
+const launcher = join(repo, 'scripts', 'synth.js');
+const tsxCli = join(repo, 'node_modules', '.bin', 'tsx');
+const npmCli = process.env.npm_execpath && existsSync(process.env.npm_execpath) ? process.env.npm_execpath : undefined;
+const outputs = (out: string) => ['--dist', join(out, 'dist'), '--cdktf-out', join(out, 'cdktf.out')];
+const configDir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-bench-config-'));
+
+const baseline: Case = { key: 'node-e-0', label: '`node -e 0`', command: () => [node, ['-e', '0']], group: 'startup', rss: true };
+const cases: Case[] = [
+  { key: 'synth', label: '`npm run synth` program (`node scripts/synth.js`), default topology', command: (out) => [node, [launcher, ...outputs(out)]], group: 'startup', rss: true },
+  { key: 'synth-terraform-data', label: 'same, `--resource terraform_data`', command: (out) => [node, [launcher, '--resource', 'terraform_data', ...outputs(out)]], group: 'startup', rss: true },
+  { key: 'synth-only-k8s', label: 'same, `--only k8s`', command: (out) => [node, [launcher, '--only', 'k8s', '--dist', join(out, 'dist')]], group: 'startup', rss: true },
+  {
+    key: 'npm-run-synth',
+    label: '`npm run synth` whole (npm itself included)',
+    command: (out) => (npmCli ? [node, [npmCli, 'run', '--silent', 'synth', '--', ...outputs(out)]] : ['npm', ['run', '--silent', 'synth', '--', ...outputs(out)]]),
+    group: 'startup',
+    cwd: repo,
+    rss: false,
+  },
+  { key: 'tsx-main', label: 'before: `tsx main.ts` (the former `npm run synth`)', command: (out) => [tsxCli, [join(repo, 'main.ts'), ...outputs(out)]], group: 'startup', rss: false },
+  ...[2, 50, 200, 1000].map((workers): Case => {
+    const config = join(configDir, `workers-${workers}.yaml`);
+    writeFileSync(config, stringify(workersConfig(workers)));
+    return { key: `workers-${workers}`, label: `${workers} workers`, command: (out) => [node, [launcher, '--config', config, ...outputs(out)]], group: 'scale', workers, rss: true };
+  }),
 ];
 
-const results = cases.map(({ name, config, extra = [] }) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-bench-'));
-  try {
-    const args = [...extra];
-    if (config) {
-      writeFileSync(join(cwd, 'topology.yaml'), stringify(config));
-      args.push('--config', 'topology.yaml');
-    }
-    const samples = Array.from({ length: RUNS }, () => runOnce(cwd, args));
-    return {
-      name,
-      runs: RUNS,
-      medianWallMs: Math.round(median(samples.map((s) => s.wallMs))),
-      minWallMs: Math.round(Math.min(...samples.map((s) => s.wallMs))),
-      peakRssMiB: Math.round(Math.max(...samples.map((s) => s.maxRssMiB))),
-    };
-  } finally {
-    rmSync(cwd, { recursive: true, force: true });
-  }
-});
+const childEnv = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
 
-console.log(`synth benchmark: ${RUNS} runs per case, fresh process each (node --import tsx main.ts), node ${process.version}`);
-console.log(`${'case'.padEnd(28)} ${'median ms'.padStart(10)} ${'min ms'.padStart(8)} ${'peak RSS MiB'.padStart(13)}`);
-for (const r of results) {
-  console.log(`${r.name.padEnd(28)} ${String(r.medianWallMs).padStart(10)} ${String(r.minWallMs).padStart(8)} ${String(r.peakRssMiB).padStart(13)}`);
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const peakRssPreload = join(repo, 'bench', 'peak-rss.js');
+
+/**
+ * Runs one case in a fresh scratch directory; throws on failure. With `measureRss`, also its peak
+ * RSS: through GNU time when installed (the process itself is untouched), else through a preload
+ * (NODE_OPTIONS, which gives the launcher another code-cache key: only in untimed runs).
+ */
+function runOnce(c: Case, measureRss = false): { wallMs: number; rssMiB?: number } {
+  const out = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-bench-'));
+  try {
+    let [cmd, args] = c.command(out);
+    let env: NodeJS.ProcessEnv = childEnv;
+    if (measureRss && gnuTime) [cmd, args] = [gnuTime, ['-f', 'BENCH_RSS_KIB=%M', cmd, ...args]];
+    else if (measureRss) env = { ...childEnv, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${peakRssPreload}`.trim() };
+    const start = process.hrtime.bigint();
+    const run = spawnSync(cmd, args, { cwd: c.cwd ?? out, encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
+    const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+    if (run.status !== 0) throw new Error(`${c.label}: exit ${run.status ?? run.signal}: ${run.error ?? ''}${run.stderr}`);
+    if (!measureRss) return { wallMs };
+    const kib = [...run.stderr.matchAll(/BENCH_RSS_KIB=(\d+)|BENCH_RSS (\{.*\})/g)].map((m) => (m[1] ? Number(m[1]) : JSON.parse(m[2]).maxRssKiB as number));
+    return { wallMs, rssMiB: kib.length > 0 ? Math.max(...kib) / 1024 : undefined };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
-if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(results, null, 2)}\n`);
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+function sh(cmd: string, args: string[]): string {
+  const run = spawnSync(cmd, args, { cwd: repo, encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : '?';
+}
+
+const startedAt = new Date();
+const loadBefore = loadavg();
+const benchStart = Date.now();
+
+/** Rounds per case: the large topologies take seconds each, so they get fewer by default. */
+const roundsOf = (c: Case) => (c.group === 'scale' && (c.workers ?? 0) > 50 ? SCALE_RUNS : RUNS);
+/** Cases whose peak RSS is taken in their timed runs (seconds long: GNU time's exec is noise there). */
+const rssInTimedRuns = (c: Case) => c.group === 'scale' && gnuTime !== undefined;
+
+// Untimed: builds the bundle and its code cache if needed, warms the file cache, takes peak RSS.
+process.stderr.write('warm-up and peak RSS runs...\n');
+runOnce(cases[0]);
+const rss = new Map<string, number | undefined>();
+for (const c of [baseline, ...cases]) {
+  if (rssInTimedRuns(c)) continue;
+  if (c.rss) rss.set(c.key, runOnce(c, true).rssMiB);
+  else if (c.group === 'startup') runOnce(c);
+}
+
+const runs = new Map<string, Run[]>(cases.map((c) => [c.key, []]));
+const rounds = Math.max(RUNS, SCALE_RUNS);
+for (let round = 0; round < rounds; round++) {
+  process.stderr.write(`round ${round + 1}/${rounds}\n`);
+  for (const c of cases) {
+    if (round >= roundsOf(c)) continue;
+    const baselineMs = runOnce(baseline).wallMs;
+    const { wallMs, rssMiB } = runOnce(c, rssInTimedRuns(c));
+    runs.get(c.key)!.push({ wallMs, baselineMs });
+    if (rssMiB !== undefined) rss.set(c.key, Math.max(rss.get(c.key) ?? 0, rssMiB));
+  }
+}
+
+const results = cases.map((c) => {
+  const rs = runs.get(c.key)!;
+  return {
+    key: c.key,
+    label: c.label,
+    group: c.group,
+    workers: c.workers,
+    runs: rs.length,
+    medianMs: round1(median(rs.map((r) => r.wallMs))),
+    minMs: round1(Math.min(...rs.map((r) => r.wallMs))),
+    baselineMedianMs: round1(median(rs.map((r) => r.baselineMs))),
+    ratioToNodeE0: round2(median(rs.map((r) => r.wallMs / r.baselineMs))),
+    peakRssMiB: rss.get(c.key) === undefined ? undefined : Math.round(rss.get(c.key)!),
+  };
+});
+const byKey = new Map(results.map((r) => [r.key, r]));
+const two = byKey.get('workers-2')!;
+const scale = results.filter((r) => r.group === 'scale').map((r) => ({ ...r, ratioTo2Workers: round2(r.medianMs / two.medianMs) }));
+
+const checks = [
+  { what: 'default topology synth / `node -e 0` (median of paired ratios)', value: byKey.get('synth')!.ratioToNodeE0, max: THRESHOLDS.defaultRatio },
+  { what: '1000 workers / 2 workers (median wall)', value: scale.find((r) => r.workers === 1000)!.ratioTo2Workers, max: THRESHOLDS.scale1000Ratio },
+  { what: '1000 workers peak RSS MiB', value: scale.find((r) => r.workers === 1000)!.peakRssMiB ?? 0, max: THRESHOLDS.scale1000RssMiB },
+].map((c) => ({ ...c, ok: c.value <= c.max }));
+
+const environment = {
+  date: startedAt.toISOString(),
+  durationS: Math.round((Date.now() - benchStart) / 1000),
+  command: `${Object.entries(process.env).filter(([k]) => /^BENCH_/.test(k)).map(([k, v]) => `${k}=${v} `).join('')}npm run bench`,
+  git: `${sh('git', ['rev-parse', '--short', 'HEAD'])}${sh('git', ['status', '--porcelain']) ? ' (with uncommitted changes)' : ''}`,
+  nproc: cpus().length,
+  cpu: cpus()[0]?.model ?? '?',
+  memoryGiB: round1(totalmem() / 2 ** 30),
+  kernel: release(),
+  node: process.version,
+  npm: sh(npmCli ? node : 'npm', npmCli ? [npmCli, '--version'] : ['--version']),
+  loadAverageBefore: loadBefore.map(round2),
+  loadAverageAfter: loadavg().map(round2),
+  nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ? 'set (node loads these certificates at every start-up, `node -e 0` included)' : 'not set',
+  runs: RUNS,
+  scaleRuns: SCALE_RUNS,
+};
+
+const table = (header: string[], rows: Array<Array<string | number | undefined>>) =>
+  [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((x) => x ?? '–').join(' | ')} |`)].join('\n');
+
+const startup = results.filter((r) => r.group === 'startup');
+const md = `# Benchmarks
+
+Generated by \`${environment.command}\` (bench/main.ts) on ${environment.date}; do not edit by hand.
+
+Machine: ${environment.nproc} CPUs (${environment.cpu}), ${environment.memoryGiB} GiB memory, Linux ${environment.kernel};
+node ${environment.node}, npm ${environment.npm}; commit ${environment.git}.
+Load average before/after: ${environment.loadAverageBefore.join(' ')} / ${environment.loadAverageAfter.join(' ')}. NODE_EXTRA_CA_CERTS ${environment.nodeExtraCaCerts}.
+Run took ${environment.durationS} s.
+
+Each case is a fresh process writing into a fresh directory. "× node -e 0" is the median, over
+the case's interleaved rounds (${RUNS}; ${SCALE_RUNS} for 200 and 1000 workers), of its wall time divided by that
+of a \`node -e 0\` run just before it. Peak RSS: ${gnuTime ? 'GNU time' : 'process.resourceUsage() in a preload'}.
+
+## Start-up cases (default topology unless said)
+
+${table(['case', 'median ms', 'min ms', '`node -e 0` median ms', '× `node -e 0`', 'peak RSS MiB'], [
+  ['`node -e 0`', byKey.get('synth')!.baselineMedianMs, undefined, byKey.get('synth')!.baselineMedianMs, 1, rss.get('node-e-0') === undefined ? undefined : Math.round(rss.get('node-e-0')!)],
+  ...startup.map((r) => [r.label, r.medianMs, r.minMs, r.baselineMedianMs, r.ratioToNodeE0, r.peakRssMiB]),
+])}
+
+## Scale (\`node scripts/synth.js --config <N workers>\`)
+
+${table(['workers', 'runs', 'median ms', 'min ms', '× 2 workers', '× `node -e 0`', 'peak RSS MiB'], scale.map((r) => [r.workers, r.runs, r.medianMs, r.minMs, r.ratioTo2Workers, r.ratioToNodeE0, r.peakRssMiB]))}
+
+## Thresholds (the run exits 1 when one fails)
+
+${table(['check', 'measured', 'threshold', 'result'], checks.map((c) => [c.what, c.value, `≤ ${c.max}`, c.ok ? 'pass' : '**FAIL**']))}
+`;
+
+writeFileSync(MD_PATH, md);
+writeFileSync(JSON_PATH, `${JSON.stringify({ environment, thresholds: THRESHOLDS, startup, scale, checks }, null, 2)}\n`);
+rmSync(configDir, { recursive: true, force: true });
+
+console.log(md);
+console.log(`wrote ${MD_PATH} and ${JSON_PATH}`);
+const failed = checks.filter((c) => !c.ok);
+if (failed.length > 0) {
+  for (const c of failed) console.error(`threshold exceeded: ${c.what}: ${c.value} > ${c.max}`);
+  process.exitCode = 1;
+}

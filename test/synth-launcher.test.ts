@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { listFiles } from '../lib/kernel/files';
+
+const repo = resolve(__dirname, '..');
+const env = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
+
+/** Every file under `root` with its mode and content hash. */
+function treeDigest(root: string): Record<string, string> {
+  const digest: Record<string, string> = {};
+  for (const file of listFiles(root)) {
+    const path = join(root, file);
+    digest[file] = `${(statSync(path).mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  }
+  return digest;
+}
+
+/** Synthesizes with `command` into a scratch directory and returns the digests of both trees. */
+function synthWith(command: string[], args: string[]) {
+  const cwd = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-launcher-'));
+  const run = spawnSync(command[0], [...command.slice(1), ...args], { cwd, env, encoding: 'utf8' });
+  expect(run.stderr.replace(/^building build\/synth\/synth\.js \(.*\)\n/, '')).toBe('');
+  expect(run.status).toBe(0);
+  return { stdout: run.stdout, dist: treeDigest(join(cwd, 'dist')), tf: treeDigest(join(cwd, 'cdktf.out')) };
+}
+
+// npm run synth runs the bundle (scripts/synth.js); it must write exactly what main.ts does from source.
+describe.each([
+  ['the seed topology', []],
+  ['a custom topology with terraform_data', ['--config', join(repo, 'examples', 'custom-three-workers.yaml'), '--resource', 'terraform_data']],
+])('scripts/synth.js on %s', (_name, args) => {
+  test('writes the same bytes as tsx main.ts', () => {
+    const bundled = synthWith([process.execPath, join(repo, 'scripts', 'synth.js')], args);
+    const fromSource = synthWith([join(repo, 'node_modules', '.bin', 'tsx'), join(repo, 'main.ts')], args);
+    expect(bundled.dist).toEqual(fromSource.dist);
+    expect(bundled.tf).toEqual(fromSource.tf);
+    expect(bundled.stdout.replace(/\/tmp\/\S+/g, '')).toEqual(fromSource.stdout.replace(/\/tmp\/\S+/g, ''));
+  });
+});
