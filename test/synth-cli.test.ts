@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { listFiles } from '../lib/kernel/files';
+import { treeDigest } from './trees';
 
 const repo = resolve(__dirname, '..');
 const tsx = join(repo, 'node_modules', '.bin', 'tsx');
@@ -14,15 +13,6 @@ function synth(cwd: string, ...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** Every file under `root` with its mode and content hash: equal maps mean byte-identical trees. */
-function treeDigest(root: string): Record<string, string> {
-  const digest: Record<string, string> = {};
-  for (const file of listFiles(root)) {
-    const path = join(root, file);
-    digest[file] = `${(statSync(path).mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
-  }
-  return digest;
-}
 
 function allText(root: string): string {
   return Object.keys(treeDigest(root)).map((f) => readFileSync(join(root, f), 'utf8')).join('\n');

@@ -1,22 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { listFiles } from '../lib/kernel/files';
+import { treeDigest } from './trees';
 
 const repo = resolve(__dirname, '..');
 const env = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
 
-/** Every file under `root` with its mode and content hash. */
-function treeDigest(root: string): Record<string, string> {
-  const digest: Record<string, string> = {};
-  for (const file of listFiles(root)) {
-    const path = join(root, file);
-    digest[file] = `${(statSync(path).mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
-  }
-  return digest;
-}
 
 /** Synthesizes with `command` into a scratch directory and returns the digests of both trees. */
 function synthWith(command: string[], args: string[]) {

@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
+import { writeTree } from './trees';
 
 const repo = resolve(__dirname, '..');
 const tsx = join(repo, 'node_modules', '.bin', 'tsx');
@@ -117,12 +118,6 @@ describe('GIVEN synths that die, are interrupted, or run at the same time', () =
   });
 });
 
-function writeTree(dir: string, files: Record<string, string>): void {
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), content);
-  }
-}
 
 test('the helpers above see what they should', () => {
   const dir = scratch();

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
+import { writeTree } from './trees';
 import { OUTPUT_MARKER } from '../lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted } from '../lib/synth';
 
@@ -15,12 +16,6 @@ function snapshot(root: string): Record<string, string> {
   return Object.fromEntries(listFiles(root).map((f) => [f, readFileSync(join(root, f), 'utf8')]));
 }
 
-function writeTree(dir: string, files: Record<string, string>): void {
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), content);
-  }
-}
 
 describe('GIVEN a previous synth output WHEN the next synth fails half-way', () => {
   const root = scratch();

@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { listFiles } from '../lib/kernel/files';
+
+/** Every file under `root` with its mode and content hash: equal maps mean byte-identical trees. */
+export function treeDigest(root: string): Record<string, string> {
+  const digest: Record<string, string> = {};
+  for (const file of listFiles(root)) {
+    const path = join(root, file);
+    digest[file] = `${(statSync(path).mode & 0o777).toString(8)} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  }
+  return digest;
+}
+
+/** Writes `files` (path relative to `dir` → content) below `dir`, creating directories. */
+export function writeTree(dir: string, files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+}
