@@ -8,6 +8,7 @@ import { OutputBusyError } from './lib/output/lock';
 import { OutputTargetError } from './lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/synth';
 import { planSynth } from './lib/plan/synth-plan';
+import { topologyDiagram } from './lib/diagram';
 import { loadTopology, TopologyError } from './lib/topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 
@@ -28,7 +29,9 @@ async function main(argv: readonly string[]): Promise<number> {
       configPath: args.configPath,
       overrides: args.resource ? { provisioning: { resource: args.resource } } : undefined,
     });
-    const plan = planSynth(topology, synthWorkloadManifest(topology));
+    // The picture is for the review tree; the stacks (--only tf, cdktf synth) do not need it.
+    const diagram = args.distDir !== undefined ? await topologyDiagram(topology) : [];
+    const plan = planSynth(topology, synthWorkloadManifest(topology), diagram);
     const trees: OutputTree[] = [];
     if (args.distDir !== undefined) trees.push({ target: args.distDir, flag: '--dist', write: (dir) => writeDistTree(plan, dir) });
     if (args.cdktfOutDir !== undefined) {

@@ -13,12 +13,13 @@ export interface PlannedFile {
 }
 
 /**
- * Everything one synth writes, computed once and in memory: the Kubernetes manifests at the
- * top of dist/, and the bundles every host gets. The dist/ writer and the Terraform stacks
+ * Everything one synth writes, computed once and in memory: the files at the top of dist/
+ * (the Kubernetes manifests, the topology picture), and the bundles every host gets. The dist/ writer and the Terraform stacks
  * both take this plan; neither renders nor reads back what the other wrote.
  */
 export interface SynthPlan {
   readonly topology: Topology;
+  /** Files at the top of dist/, for review: the workload manifests and the topology diagram. */
   readonly manifests: readonly PlannedFile[];
   readonly bundles: readonly Bundle[];
 }
@@ -32,7 +33,10 @@ export function planBundles(t: Topology, workloadManifest: PlannedFile): Bundle[
   return [...kubernetesBundles(t, workloadManifest), ...loadBalancerBundles(t), ...gatewayBundles(t), ...clientBundles(t)];
 }
 
-/** Plans a synth from a topology and its synthesized workload manifest. */
-export function planSynth(topology: Topology, workloadManifest: PlannedFile): SynthPlan {
-  return { topology, manifests: [workloadManifest], bundles: planBundles(topology, workloadManifest) };
+/**
+ * Plans a synth from a topology, its synthesized workload manifest and, when given, the
+ * picture of the site (`topology.dot` and its rendering `topology.svg`).
+ */
+export function planSynth(topology: Topology, workloadManifest: PlannedFile, diagram: readonly PlannedFile[] = []): SynthPlan {
+  return { topology, manifests: [workloadManifest, ...diagram], bundles: planBundles(topology, workloadManifest) };
 }

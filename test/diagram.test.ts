@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { topologyDiagram, topologyDot } from '../lib/diagram';
+import { GRAPHVIZ_VERSION } from '../lib/diagram/render-svg';
+import { loadTopology } from '../lib/topology';
+import { CUSTOM_CONFIG } from './render-fixture';
+
+/** The text a person sees in an SVG: every <text> element's content, entities decoded. */
+function svgTexts(svg: string): string[] {
+  const decode = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#45;/g, '-').replace(/&#160;/g, ' ').replace(/&amp;/g, '&');
+  return [...svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g)].map((m) => decode(m[1]));
+}
+
+describe('GIVEN the custom topology WHEN its picture is drawn', () => {
+  const t = loadTopology({ configPath: CUSTOM_CONFIG });
+  let texts: string[] = [];
+  let svg = '';
+  beforeAll(async () => {
+    const files = await topologyDiagram(t);
+    expect(files.map((f) => f.name)).toEqual(['topology.dot', 'topology.svg']);
+    svg = files[1].content;
+    texts = svgTexts(svg);
+  });
+
+  test('THEN it is an SVG document', () => {
+    expect(svg).toMatch(/^<\?xml[^>]*>\s*<!DOCTYPE svg/);
+    expect(svg).toMatch(/<\/svg>\s*$/);
+  });
+
+  test('THEN every host appears with its name and every address', () => {
+    const all = texts.join('\n');
+    const hosts = [t.controlPlane, ...t.workers, ...t.loadBalancer.hosts, t.client];
+    for (const host of hosts) {
+      expect(texts).toContain(host.name);
+      expect(all).toContain(host.address);
+    }
+    expect(texts).toContain(t.gateway.name);
+    expect(all).toContain(`${t.gateway.outside.interface} ${t.gateway.outside.address}`);
+    expect(all).toContain(`${t.gateway.inside.interface} ${t.gateway.inside.address}`);
+  });
+
+  test('THEN it shows the VIP on the MASTER, and both NAT rules', () => {
+    const lb = t.loadBalancer;
+    expect(texts).toContain(`VIP ${lb.vip}`);
+    expect(texts).toContain(`on ${lb.master.name} (MASTER)`);
+    expect(texts).toContain(`DNAT ${t.gateway.outside.address}:${lb.listenPort} → ${lb.vip}:${lb.listenPort}`);
+    expect(texts).toContain(`SNAT ${t.networks.internal} → ${t.gateway.outside.address}`);
+    for (const w of t.workers) expect(texts).toContain(`Pod ${t.workload.name}-${w.name}`);
+  });
+
+  test('THEN no address of the seed topology leaks into it', () => {
+    expect(svg).not.toContain('192.168.10.');
+    expect(svg).not.toContain('12.0.0.1');
+  });
+});
+
+describe('the default picture', () => {
+  test('docs/topology.svg, which the README shows, is the one synth draws for the default topology', async () => {
+    const [, svg] = await topologyDiagram(loadTopology());
+    expect(readFileSync(join(__dirname, '..', 'docs', 'topology.svg'), 'utf8')).toBe(svg.content);
+  });
+
+  test('a host named like a DOT keyword or with quotes cannot break the graph source', () => {
+    const dot = topologyDot(loadTopology({ overrides: { workers: [{ name: 'node', address: '192.168.10.20', page: 'say "hi" <b>\\' }] } }));
+    expect(dot).toContain('"host:node"');
+    expect(dot).toContain('page &quot;say &quot;hi&quot; &lt;b&gt;\\&quot;');
+  });
+
+  test('the Graphviz build in the cache key is the one installed', () => {
+    expect((require('@viz-js/viz') as { graphvizVersion: string }).graphvizVersion).toBe(GRAPHVIZ_VERSION);
+  });
+});
