@@ -15,11 +15,12 @@ function isMapping(value: Json): value is Record<string, Json> {
 /** Deep merge: mappings merge key by key, lists and scalars in `override` replace. */
 export function deepMerge(base: Json, override: Json): Json {
   if (!isMapping(base) || !isMapping(override)) return override;
-  const merged: Record<string, Json> = { ...base };
+  // A Map and Object.fromEntries: a key such as `__proto__` stays a plain key, never a prototype.
+  const merged = new Map<string, Json>(Object.entries(base));
   for (const [key, value] of Object.entries(override)) {
-    merged[key] = key in base ? deepMerge(base[key], value) : value;
+    merged.set(key, merged.has(key) ? deepMerge(merged.get(key), value) : value);
   }
-  return merged;
+  return Object.fromEntries(merged);
 }
 
 /**
