@@ -28,3 +28,4 @@ export { CLUSTER_DNS_DOMAIN, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './def
 export { loadTopology, readConfigFile, deepMerge } from './load';
 export type { LoadTopologyOptions } from './load';
 export { DEFAULT_NAMESPACE, NULL_PROVIDER_ID, pageBundleId, podName, serviceName, WORKLOAD_BUNDLE_ID } from './names';
+export { topologyWarnings } from './warnings';
