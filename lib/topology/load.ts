@@ -80,7 +80,7 @@ export function readConfigFile(path: string): Json {
     return parsed ?? {};
   } catch (error) {
     const reason = withLineAndColumn((error as Error).message.split('\n')[0], text);
-    throw new TopologyError(path, [{ path: '(file)', got: `unparsable ${format} (${reason})`, expected: `a ${format} mapping` }]);
+    throw new TopologyError(path, [{ path: '(file)', got: `unparsable ${format} (${reason})`, expected: format === 'JSON' ? 'a JSON mapping' : 'a YAML or JSON mapping' }]);
   }
 }
 

@@ -46,7 +46,7 @@ const IMAGE_REFERENCE = (() => {
 /** The reference grammar limits the name to 255 characters; the bound also keeps the regex fast. */
 const IMAGE_REFERENCE_MAX = 255 + 1 + 128 + 1 + 200;
 
-const INTERFACE_EXPECTED = 'a Linux interface name: 1-15 characters of A-Z a-z 0-9 _ . -, not "." or ".."';
+const INTERFACE_EXPECTED = 'a Linux interface name of 1-15 characters (A-Z a-z 0-9 _ . -), not "." or ".."';
 
 /** Why a hostPath cannot serve the pages, or undefined when it can. */
 function hostPathProblem(path: string): string | undefined {
