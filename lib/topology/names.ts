@@ -32,3 +32,9 @@ export function pageBundleId(workerName: string): string {
 
 /** Id of the null provider's construct in each stack that uses null_resource. */
 export const NULL_PROVIDER_ID = 'null';
+
+/**
+ * The one lowercase DNS label that is a member of Object.prototype: the constructs library keeps
+ * a construct's children in a plain object, so a child named `constructor` is "already there".
+ */
+export const PROTOTYPE_MEMBER_ID = 'constructor';

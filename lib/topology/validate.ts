@@ -2,7 +2,7 @@ import { ResolvedConfig } from './config-schema';
 import { CONTROL_PLANE_RESERVED_PORTS, LOAD_BALANCER_RESERVED_PORTS, NODE_PORT_RANGE, SUPPORTED_KUBERNETES_MINORS, SYSTEM_DIRECTORIES } from './defaults';
 import { show, TopologyProblem } from './errors';
 import { formatCidr, Ipv4Network } from './ipv4';
-import { NULL_PROVIDER_ID, pageBundleId, podName, serviceName, WORKLOAD_BUNDLE_ID } from './names';
+import { NULL_PROVIDER_ID, pageBundleId, podName, PROTOTYPE_MEMBER_ID, serviceName, WORKLOAD_BUNDLE_ID } from './names';
 import {
   addressIn,
   applyRules,
@@ -277,12 +277,13 @@ function hostNames(t: ResolvedConfig): Located<string>[] {
 
 /**
  * Host names are bundle ids (Terraform resource names) and construct ids: one must not be the id
- * of another bundle (`workload`, `<worker>-page`) or of a stack's provider (`null`).
+ * of another bundle (`workload`, `<worker>-page`), of a stack's provider (`null`), or `constructor`.
  */
 function reservedHostNames(t: ResolvedConfig): TopologyProblem[] {
   const taken = new Map<string, string>([
     [WORKLOAD_BUNDLE_ID, 'the id of the bundle that applies the workload'],
-    [NULL_PROVIDER_ID, "the id of the null provider in each stack"],
+    [NULL_PROVIDER_ID, 'the id of the null provider in each stack'],
+    [PROTOTYPE_MEMBER_ID, 'a name the constructs library mistakes for an existing construct (a member of every JavaScript object)'],
     ...t.workers.map((w, i): [string, string] => [pageBundleId(w.name), `the id of workers[${i}]'s page bundle`]),
   ]);
   return hostNames(t)
