@@ -9,7 +9,7 @@ import { OutputTargetError } from './lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/synth';
 import { planSynth } from './lib/plan/synth-plan';
 import { topologyDiagram } from './lib/diagram';
-import { loadTopology, TopologyError } from './lib/topology';
+import { loadTopology, TopologyError, topologyWarnings } from './lib/topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 
 /** The signal that interrupted the synth, if any; checked before anything is committed. */
@@ -29,6 +29,7 @@ async function main(argv: readonly string[]): Promise<number> {
       configPath: args.configPath,
       overrides: args.resource ? { provisioning: { resource: args.resource } } : undefined,
     });
+    for (const warning of topologyWarnings(topology)) console.error(`warning: ${warning}`);
     // The picture is for the review tree; the stacks (--only tf, cdktf synth) do not need it.
     const diagram = args.distDir !== undefined ? await topologyDiagram(topology) : [];
     const plan = planSynth(topology, synthWorkloadManifest(topology), diagram);

@@ -7,7 +7,9 @@
  * terraform init + validate. Prints one table row per check and exits 1 if any check failed.
  * Tools come from Debian packages: `bash validate/install-tools.sh` installs them.
  *
- * Usage: npm run validate [-- --variant NAME]... [--keep] [--verbose]
+ * Usage: npm run validate [-- --variant NAME]... [--config FILE [--os rhel|debian]] [--keep] [--verbose]
+ * `--config FILE` checks the user's own topology instead of the built-in variants: once as written,
+ * or with every host's family set to `--os`.
  * Exit codes: 0 every check passed, 1 a check failed, 2 bad arguments.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,12 +36,12 @@ interface Variant {
   readonly name: string;
   /** The config file's content, or undefined for the built-in defaults. */
   readonly config?: () => string;
+  /** The config file's extension, which says how synth parses it. @default yaml */
+  readonly extension?: 'yaml' | 'json';
 }
 
 function customWithFamily(family: 'rhel' | 'debian'): string {
-  const config = parseYaml(readFileSync(CUSTOM_EXAMPLE, 'utf8')) as Record<string, any>;
-  config.hostDefaults = { ...(config.hostDefaults ?? {}), osFamily: family };
-  return stringifyYaml(config);
+  return stringifyYaml(withOsFamily(parseYaml(readFileSync(CUSTOM_EXAMPLE, 'utf8')) as Record<string, any>, family));
 }
 
 export const VARIANTS: readonly Variant[] = [
@@ -96,11 +98,15 @@ function timed(body: () => CheckResult): { result: CheckResult; seconds: number 
   return { result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
 }
 
+function configFileOf(variant: Variant, dir: string): string {
+  return join(dir, `config.${variant.extension ?? 'yaml'}`);
+}
+
 /** Synthesizes one variant into `dir`; a failed synth is a failed row. */
 function synthVariant(variant: Variant, dir: string): CheckResult {
   const args = [join(REPO, 'main.ts'), '--dist', join(dir, 'dist'), '--cdktf-out', join(dir, 'cdktf.out'), '--resource', 'terraform_data'];
   if (variant.config) {
-    const configPath = join(dir, 'config.yaml');
+    const configPath = configFileOf(variant, dir);
     writeFileSync(configPath, variant.config());
     args.push('--config', configPath);
   }
@@ -128,7 +134,7 @@ function validateVariant(variant: Variant, dir: string, rows: Row[], onRow: (row
     return result;
   });
   if (!synthOk) return;
-  const topology = loadTopology(variant.config ? { configPath: join(dir, 'config.yaml') } : {});
+  const topology = loadTopology(variant.config ? { configPath: configFileOf(variant, dir) } : {});
   const dist = join(dir, 'dist');
   const files = filesUnder(dist);
   for (const { kind, matches, check } of FILE_CHECKS) {
@@ -143,20 +149,54 @@ function validateVariant(variant: Variant, dir: string, rows: Row[], onRow: (row
   }
 }
 
+/**
+ * The user's own topology as a variant: the file as written, or with every host's osFamily set to
+ * `family` (hostDefaults and each host that names its own). The file keeps its format (JSON stays JSON).
+ */
+export function userVariant(configPath: string, family?: 'rhel' | 'debian'): Variant {
+  const text = readFileSync(configPath, 'utf8');
+  const name = `${configPath}${family ? `/${family}` : ''}`;
+  const extension = configPath.toLowerCase().endsWith('.json') ? 'json' : 'yaml';
+  if (!family) return { name, config: () => text, extension };
+  return {
+    name,
+    extension,
+    config: () => {
+      const config = (extension === 'json' ? JSON.parse(text) : parseYaml(text)) as Record<string, any> | null;
+      const withFamily = withOsFamily(config ?? {}, family);
+      return extension === 'json' ? JSON.stringify(withFamily, null, 2) : stringifyYaml(withFamily);
+    },
+  };
+}
+
+/** Every place a config names an osFamily, set to `family`; hostDefaults always. */
+function withOsFamily(config: Record<string, any>, family: string): Record<string, any> {
+  const set = (host: unknown) => (host && typeof host === 'object' && 'osFamily' in host ? { ...host, osFamily: family } : host);
+  const out: Record<string, any> = { ...config, hostDefaults: { ...(config.hostDefaults ?? {}), osFamily: family } };
+  for (const key of ['controlPlane', 'gateway', 'client']) if (key in out) out[key] = set(out[key]);
+  if (Array.isArray(out.workers)) out.workers = out.workers.map(set);
+  if (out.loadBalancer && Array.isArray(out.loadBalancer.hosts)) out.loadBalancer = { ...out.loadBalancer, hosts: out.loadBalancer.hosts.map(set) };
+  return out;
+}
+
 interface Options {
   readonly variants: readonly Variant[];
   readonly keep: boolean;
   readonly verbose: boolean;
 }
 
-const USAGE = `usage: npm run validate [-- [--variant NAME]... [--keep] [--verbose]]
+const USAGE = `usage: npm run validate [-- [--variant NAME]... [--config FILE [--os rhel|debian]] [--keep] [--verbose]]
   --variant NAME  only this variant (repeatable): ${VARIANTS.map((v) => v.name).join(', ')}
+  --config FILE   check your own topology (YAML or JSON) instead of the built-in variants
+  --os FAMILY     with --config: every host as rhel or debian (repeatable; default: the file as written)
   --keep          keep the synthesized output (its directory is printed)
   --verbose       print each passing check's detail too
 Missing tools: bash validate/install-tools.sh (Debian packages nginx, libnginx-mod-stream, keepalived, iptables, shellcheck).`;
 
 function parseArgs(argv: readonly string[]): Options | string {
   const names: string[] = [];
+  const families: Array<'rhel' | 'debian'> = [];
+  let configPath: string | undefined;
   let keep = false;
   let verbose = false;
   for (let i = 0; i < argv.length; i++) {
@@ -165,9 +205,22 @@ function parseArgs(argv: readonly string[]): Options | string {
     else if (arg === '--verbose' || arg === '-v') verbose = true;
     else if (arg === '--variant' && i + 1 < argv.length) names.push(argv[++i]);
     else if (arg.startsWith('--variant=')) names.push(arg.slice('--variant='.length));
-    else if (arg === '--help' || arg === '-h') return 'help';
+    else if (arg === '--config' && i + 1 < argv.length) configPath = argv[++i];
+    else if (arg === '--os' && i + 1 < argv.length) {
+      const family = argv[++i];
+      if (family !== 'rhel' && family !== 'debian') return `--os: got ${JSON.stringify(family)}, expected rhel or debian`;
+      families.push(family);
+    } else if (arg === '--help' || arg === '-h') return 'help';
     else return `unknown argument: ${arg}`;
   }
+  if (configPath !== undefined) {
+    if (names.length > 0) return '--variant: got a variant with --config, expected one or the other';
+    if (!existsSync(configPath)) return `--config: got ${JSON.stringify(configPath)} (no such file), expected a YAML or JSON file`;
+    const absolute = resolve(configPath);
+    const variants = families.length > 0 ? families.map((f) => userVariant(absolute, f)) : [userVariant(absolute)];
+    return { variants, keep, verbose };
+  }
+  if (families.length > 0) return '--os: got a family without --config, expected --config FILE too';
   const unknown = names.filter((n) => !VARIANTS.some((v) => v.name === n));
   if (unknown.length > 0) return `unknown variant: ${unknown.join(', ')}`;
   return { variants: names.length > 0 ? VARIANTS.filter((v) => names.includes(v.name)) : VARIANTS, keep, verbose };

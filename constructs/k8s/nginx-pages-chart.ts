@@ -1,7 +1,7 @@
 import { ApiObject, Chart, ChartProps, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { WorkerHost, WorkloadSpec } from '../../lib/topology';
+import { DEFAULT_NAMESPACE, podName, serviceName, WorkerHost, WorkloadSpec } from '../../lib/topology';
 
 export interface NginxPagesChartProps extends ChartProps {
   /** The Pods' image, names, label, hostPath and ports, and the Service's NodePort. */
@@ -25,6 +25,8 @@ export class NginxPagesChart extends Chart {
   /** The Pods, in the order of `props.workers`. */
   public readonly pods: readonly kplus.Pod[];
   public readonly service: kplus.Service;
+  /** The namespace of the Pods and the Service, when it is not `default` (which always exists). */
+  public readonly namespaceObject?: kplus.Namespace;
 
   constructor(scope: Construct, id: string, props: NginxPagesChartProps) {
     super(scope, id, { ...props, namespace: props.namespace ?? props.workload.namespace });
@@ -33,10 +35,21 @@ export class NginxPagesChart extends Chart {
       throw new Error('NginxPagesChart: workers: got an empty list, expected at least one worker');
     }
 
+    // First in the manifest: `kubectl apply -f` creates objects in file order, so the
+    // namespace exists before the Pods and the Service in it. `default` always exists.
+    const namespace = props.namespace ?? workload.namespace;
+    if (namespace !== DEFAULT_NAMESPACE) {
+      this.namespaceObject = new kplus.Namespace(this, 'Namespace', { metadata: { name: namespace } });
+      // A Namespace is cluster-scoped: the chart's namespace does not belong on it, nor does an empty spec.
+      ApiObject.of(this.namespaceObject).addJsonPatch(JsonPatch.remove('/metadata/namespace'), JsonPatch.remove('/spec'));
+    }
+
     this.pods = props.workers.map((worker) => this.podFor(worker, workload));
 
-    this.service = new kplus.Service(this, 'service', {
-      metadata: { name: `${workload.name}-svc` },
+    // Construct ids of the chart's own objects are capitalised: a worker's id (its host name, a
+    // lowercase DNS label) can never take one of them.
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: { name: serviceName(workload) },
       type: kplus.ServiceType.NODE_PORT,
       ports: [{
         name: 'http',
@@ -52,13 +65,13 @@ export class NginxPagesChart extends Chart {
   }
 
   private podFor(worker: WorkerHost, workload: WorkloadSpec): kplus.Pod {
-    const page = kplus.Volume.fromHostPath(this, `${worker.name}-page-volume`, 'page', {
+    const page = kplus.Volume.fromHostPath(this, `${worker.name}-PageVolume`, 'page', {
       path: workload.hostPath,
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     });
     const pod = new kplus.Pod(this, worker.name, {
       metadata: {
-        name: `${workload.name}-${worker.name}`,
+        name: podName(workload, worker.name),
         labels: { [APP_LABEL_KEY]: workload.appLabel },
       },
       // nginx:1.14's master process runs as root and drops to the nginx user itself.

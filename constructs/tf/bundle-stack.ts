@@ -3,7 +3,7 @@ import { IStackSynthesizer, ISynthesisSession, LocalBackend, TerraformStack, Ter
 import { Construct } from 'constructs';
 import { dirname, join } from 'node:path';
 import { Bundle, StackName } from '../../lib/plan/bundle';
-import { ProvisionerResource } from '../../lib/topology';
+import { NULL_PROVIDER_ID, ProvisionerResource } from '../../lib/topology';
 import { HostProvisioner } from './host-provisioner';
 
 export interface BundleStackProps {
@@ -27,7 +27,7 @@ export class BundleStack extends TerraformStack {
     super(scope, id);
     // Relative to the stack directory, so cdktf.out holds no path of the build machine.
     new LocalBackend(this, { path: 'terraform.tfstate' });
-    if (props.resource === ProvisionerResource.NULL_RESOURCE) new nullProvider.NullProvider(this, 'null');
+    if (props.resource === ProvisionerResource.NULL_RESOURCE) new nullProvider.NullProvider(this, NULL_PROVIDER_ID);
 
     const sshPrivateKeyPath = new TerraformVariable(this, SSH_KEY_VARIABLE, {
       type: 'string',

@@ -1,6 +1,6 @@
 import { Bundle, BundleFile, bundleFile as file, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
 import { osProfile } from '../os-profiles';
-import { InternalHost, Topology } from '../topology';
+import { InternalHost, pageBundleId, Topology, WORKLOAD_BUNDLE_ID } from '../topology';
 import { renderApplyWorkload, renderInitMaster, renderJoinFromMaster, renderJoinWorker, renderKubeadmConfig } from './kubeadm';
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
 import { renderPage, renderPushPage } from './pages';
@@ -67,7 +67,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       dependsOn: [master.name],
     });
     bundles.push({
-      id: `${worker.name}-page`,
+      id: pageBundleId(worker.name),
       stack: StackName.K8S,
       target: sshTarget(worker, worker.address),
       description: `test page served by the Pod on ${worker.name}`,
@@ -78,13 +78,13 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
   }
 
   bundles.push({
-    id: 'workload',
+    id: WORKLOAD_BUNDLE_ID,
     stack: StackName.K8S,
     target: masterTarget,
     description: 'the nginx Pods and their NodePort Service, applied on the control plane',
     files: [file(workloadManifest.name, workloadManifest.content), file('apply-workload.sh', renderApplyWorkload(t, workloadManifest.name))],
     run: 'apply-workload.sh',
-    dependsOn: t.workers.flatMap((w) => [w.name, `${w.name}-page`]),
+    dependsOn: t.workers.flatMap((w) => [w.name, pageBundleId(w.name)]),
   });
   return bundles;
 }

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { CLUSTER_DNS_DOMAIN, InternalHost, Topology } from '../topology';
+import { CLUSTER_DNS_DOMAIN, DEFAULT_NAMESPACE, InternalHost, podName, Topology } from '../topology';
 import { kubernetesMinor, kubernetesPatch } from './kubernetes-repo';
 import { lines, scriptHeader, shq } from '../formats/shell';
 
@@ -105,10 +105,25 @@ export function renderApplyWorkload(t: Topology, manifest: string): string {
     '  done',
     '  kubectl wait --for=condition=Ready "node/$node" --timeout=600s',
     'done',
-    `if ! kubectl apply -f ${shq(manifest)}; then`,
-    `  kubectl replace --force -f ${shq(manifest)}`,
-    'fi',
+    ...applyOrReplace(t, manifest),
   );
+}
+
+/**
+ * Applies the manifest; when that fails (a Pod changed, and Pods are immutable) the Pods are
+ * replaced. In `default` that is `kubectl replace --force` of the file. A manifest that creates its
+ * namespace must not be force-replaced (deleting the Namespace deletes everything in it and stays
+ * Terminating for a while): the Pods are deleted by name and the file applied again.
+ */
+function applyOrReplace(t: Topology, manifest: string): string[] {
+  const namespace = t.workload.namespace;
+  const fallback = namespace === DEFAULT_NAMESPACE
+    ? [`  kubectl replace --force -f ${shq(manifest)}`]
+    : [
+      `  kubectl delete pod --namespace ${shq(namespace)} --ignore-not-found --wait ${t.workers.map((w) => shq(podName(t.workload, w.name))).join(' ')}`,
+      `  kubectl apply -f ${shq(manifest)}`,
+    ];
+  return [`if ! kubectl apply -f ${shq(manifest)}; then`, ...fallback, 'fi'];
 }
 
 /**

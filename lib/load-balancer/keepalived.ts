@@ -23,6 +23,7 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
   const check = lb.healthCheck;
   const peers = lb.hosts.filter((h) => h.name !== host.name);
   const state = lb.master.name === host.name ? 'MASTER' : 'BACKUP';
+  const unicast = lb.vrrp.unicast && peers.length > 0;
   return {
     nodes: [
       comment('keepalived.conf for a k8s-ha-edge load balancer. Generated from the topology.'),
@@ -51,8 +52,9 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
         directive('virtual_router_id', [lb.vrrp.routerId]),
         directive('priority', [host.priority]),
         directive('advert_int', [lb.vrrp.advertIntervalSeconds]),
-        lb.vrrp.unicast && directive('unicast_src_ip', [host.address], { comment: 'Unicast adverts, for networks that drop VRRP multicast.' }),
-        lb.vrrp.unicast && block('unicast_peer', [], peers.map((p) => directive(p.address))),
+        // With no peer there is nobody to advertise to: an empty unicast_peer block fails keepalived's config test.
+        unicast && directive('unicast_src_ip', [host.address], { comment: 'Unicast adverts, for networks that drop VRRP multicast.' }),
+        unicast && block('unicast_peer', [], peers.map((p) => directive(p.address))),
         block('virtual_ipaddress', [], [directive(`${lb.vip}/${lb.vipPrefixLength}`, ['dev', host.interface])]),
         block('track_script', [], [directive(CHECK_SCRIPT_NAME)]),
       ]),

@@ -19,3 +19,31 @@ export const LOAD_BALANCER_RESERVED_PORTS: ReadonlyMap<number, string> = new Map
 
 /** The range the API server accepts for a NodePort (--service-node-port-range default). */
 export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
+
+/**
+ * TCP ports the control plane already uses, which the API server port must not take
+ * (kubeadm's defaults; kube-proxy and the kubelet run on the control plane too).
+ */
+export const CONTROL_PLANE_RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
+  [SSH_PORT, 'SSH'],
+  [2379, "etcd's client port"],
+  [2380, "etcd's peer port"],
+  [10248, "the kubelet's healthz port"],
+  [10249, "kube-proxy's metrics port"],
+  [10250, "the kubelet's API"],
+  [10256, "kube-proxy's health port"],
+  [10257, "kube-controller-manager's port"],
+  [10259, "kube-scheduler's port"],
+]);
+
+/**
+ * Directories a workload's hostPath must not be: the Pods mount it and push-page.sh writes
+ * index.html into it, on every worker. `subtree`: nothing below it either.
+ */
+export const SYSTEM_DIRECTORIES: ReadonlyArray<{ readonly path: string; readonly subtree: boolean }> = [
+  ...['/', '/home', '/mnt', '/media', '/opt', '/srv', '/tmp', '/var', '/var/lib', '/var/log', '/var/tmp']
+    .map((path) => ({ path, subtree: false })),
+  ...['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr',
+    '/var/lib/kubelet', '/var/lib/etcd', '/var/lib/containerd', '/var/run']
+    .map((path) => ({ path, subtree: true })),
+];

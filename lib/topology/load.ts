@@ -15,32 +15,81 @@ function isMapping(value: Json): value is Record<string, Json> {
 /** Deep merge: mappings merge key by key, lists and scalars in `override` replace. */
 export function deepMerge(base: Json, override: Json): Json {
   if (!isMapping(base) || !isMapping(override)) return override;
-  const merged: Record<string, Json> = { ...base };
+  // A Map and Object.fromEntries: a key such as `__proto__` stays a plain key, never a prototype.
+  const merged = new Map<string, Json>(Object.entries(base));
   for (const [key, value] of Object.entries(override)) {
-    merged[key] = key in base ? deepMerge(base[key], value) : value;
+    merged.set(key, merged.has(key) ? deepMerge(merged.get(key), value) : value);
   }
-  return merged;
+  return Object.fromEntries(merged);
+}
+
+/** The format a config file is parsed as: JSON for `.json`, YAML otherwise. */
+export function configFormat(path: string): 'JSON' | 'YAML' {
+  return path.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML';
 }
 
 /**
- * Reads a YAML or JSON config file (JSON is YAML). Any failure to read or parse
- * is a TopologyError naming the file, so the CLI reports it like any other bad input.
+ * The file's bytes as text. Bytes that are not UTF-8 are an error naming where they are: decoding
+ * them would silently turn a worker's page into U+FFFD replacement characters.
+ */
+function decodeUtf8(path: string, bytes: Uint8Array): string {
+  try {
+    // ignoreBOM: a byte-order mark stays in the text, as readFileSync(path, 'utf8') kept it.
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const line = bytes.subarray(0, offset).filter((b) => b === 0x0a).length + 1;
+    throw new TopologyError(path, [{ path: '(file)', got: `bytes that are not UTF-8 (at byte ${offset}, line ${line})`, expected: 'a UTF-8 text file' }]);
+  }
+}
+
+/** Offset of the first byte that starts no valid UTF-8 sequence (found by decoding growing prefixes' last character). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let offset = 0;
+  while (offset < bytes.length) {
+    const lead = bytes[offset];
+    const size = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+    try {
+      decoder.decode(bytes.subarray(offset, offset + size));
+    } catch {
+      return offset;
+    }
+    offset += size;
+  }
+  return offset;
+}
+
+/**
+ * Reads a YAML or JSON config file: `.json` with JSON.parse (its errors give a position),
+ * anything else as YAML. Any failure to read, decode or parse is a TopologyError naming the
+ * file and the format it was read as, so the CLI reports it like any other bad input.
  */
 export function readConfigFile(path: string): Json {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new TopologyError(path, [{ path: '--config', got: `${show(path)} (${reason})`, expected: 'a readable YAML or JSON file' }]);
   }
+  const text = decodeUtf8(path, bytes);
+  const format = configFormat(path);
   try {
-    const parsed = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    const parsed = format === 'JSON' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, uniqueKeys: true });
     return parsed ?? {};
   } catch (error) {
-    const reason = (error as Error).message.split('\n')[0];
-    throw new TopologyError(path, [{ path: '(file)', got: `unparsable YAML (${reason})`, expected: 'a YAML or JSON mapping' }]);
+    const reason = withLineAndColumn((error as Error).message.split('\n')[0], text);
+    throw new TopologyError(path, [{ path: '(file)', got: `unparsable ${format} (${reason})`, expected: format === 'JSON' ? 'a JSON mapping' : 'a YAML or JSON mapping' }]);
   }
+}
+
+/** JSON.parse says "at position N" (Node 20): add the line and column a person looks for. */
+function withLineAndColumn(reason: string, text: string): string {
+  const position = /at position (\d+)$/.exec(reason);
+  if (!position) return reason;
+  const before = text.slice(0, Number(position[1])).split('\n');
+  return `${reason} (line ${before.length} column ${before[before.length - 1].length + 1})`;
 }
 
 export interface LoadTopologyOptions {

@@ -164,18 +164,44 @@ function checkObject(node: ObjectNode<Fields>, value: unknown, mode: ShapeMode, 
   const problems: TopologyProblem[] = [];
   const known = Object.keys(node.fields);
   for (const [key, child] of Object.entries(value)) {
-    const childNode = node.fields[key];
+    // Own fields only: `constructor`, `toString` or `__proto__` must not reach Object.prototype's.
+    const childNode = Object.hasOwn(node.fields, key) ? node.fields[key] : undefined;
     if (childNode === undefined) {
-      problems.push({ path: join(path, key), got: 'an unknown key', expected: `one of ${known.join(', ')}` });
+      const near = closest(key, known);
+      const hint = near === undefined ? '' : ` (did you mean ${near}?)`;
+      problems.push({ path: join(path, key), got: 'an unknown key', expected: `one of ${known.join(', ')}${hint}` });
     } else {
       problems.push(...checkShape(childNode, child, mode, join(path, key)));
     }
   }
   for (const [key, childNode] of Object.entries(node.fields)) {
     const required = mode === 'complete' || (isItem && isLeaf(childNode) && childNode.default.kind === 'required');
-    if (required && !(key in value)) problems.push({ path: join(path, key), got: 'nothing', expected: 'a value (required)' });
+    if (required && !Object.hasOwn(value, key)) problems.push({ path: join(path, key), got: 'nothing', expected: 'a value (required)' });
   }
   return problems;
+}
+
+/** Edits (insertions, deletions, substitutions) that turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** The known key within 2 edits of `key` (case ignored), the nearest first; undefined when none is. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
 }
 
 /** True when `value` is a complete, well-typed value of `node`: the shape check is the type guard. */
@@ -203,7 +229,7 @@ export function defaultsOf(node: Node): unknown {
 
 /** The value at a dotted path such as `hostDefaults.osFamily`, or undefined. */
 export function valueAt(root: unknown, path: string): unknown {
-  return path.split('.').reduce<unknown>((value, key) => (isMapping(value) ? value[key] : undefined), root);
+  return path.split('.').reduce<unknown>((value, key) => (isMapping(value) && Object.hasOwn(value, key) ? value[key] : undefined), root);
 }
 
 /**
@@ -215,7 +241,7 @@ export function fillDefaults(node: Node, value: unknown, root: unknown): unknown
   if (node.kind !== 'object' || !isMapping(value)) return value;
   const filled: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(node.fields)) {
-    if (key in value) {
+    if (Object.hasOwn(value, key)) {
       filled[key] = fillDefaults(child, value[key], root);
     } else if (isLeaf(child)) {
       const missing = leafDefault(child.default, value, root);

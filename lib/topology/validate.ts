@@ -1,7 +1,8 @@
 import { ResolvedConfig } from './config-schema';
-import { LOAD_BALANCER_RESERVED_PORTS, NODE_PORT_RANGE, SUPPORTED_KUBERNETES_MINORS } from './defaults';
-import { TopologyProblem } from './errors';
+import { CONTROL_PLANE_RESERVED_PORTS, LOAD_BALANCER_RESERVED_PORTS, NODE_PORT_RANGE, SUPPORTED_KUBERNETES_MINORS, SYSTEM_DIRECTORIES } from './defaults';
+import { show, TopologyProblem } from './errors';
 import { formatCidr, Ipv4Network } from './ipv4';
+import { NULL_PROVIDER_ID, pageBundleId, podName, PROTOTYPE_MEMBER_ID, serviceName, WORKLOAD_BUNDLE_ID } from './names';
 import {
   addressIn,
   applyRules,
@@ -16,18 +17,50 @@ import {
   RuleTable,
 } from './rules';
 
-/** RFC 1123 label: what Kubernetes accepts as a node name segment and a Pod name. */
+/** RFC 1123 label (Kubernetes' DNS-1123 label): node names, Pod names, namespaces. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
-const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+/** RFC 1035 label (Kubernetes' DNS-1035 label): Service names; a letter first. */
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/**
+ * Linux interface names (the kernel's dev_valid_name): 1-15 bytes, not "." or "..", no "/",
+ * ":" or whitespace; narrowed here to the characters that need no quoting in any file.
+ */
+const INTERFACE_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$/;
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const ABSOLUTE_PATH = /^\/[^\0\s]*$/;
-const KUBERNETES_VERSION = /^1\.([0-9]+)(\.[0-9]+)?$/;
+/** 1.N or 1.N.P, without leading zeros (1.036 is not 1.36). */
+const KUBERNETES_VERSION = /^1\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$/;
 const SEMVER_TAG = /^v[0-9]+\.[0-9]+\.[0-9]+$/;
 const DURATION = /^[1-9][0-9]*(s|m|h)$/;
 
-const INTERFACE_EXPECTED = 'a Linux interface name of 1-15 characters';
+/** An image reference by the grammar of distribution/reference: [domain[:port]/]path[:tag][@digest]. */
+const IMAGE_REFERENCE = (() => {
+  const domainComponent = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+  const domain = `${domainComponent}(?:\\.${domainComponent})*(?::[0-9]+)?`;
+  const pathComponent = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+  const tag = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+  const digest = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+  return new RegExp(`^(?:${domain}/)?${pathComponent}(?:/${pathComponent})*(?::${tag})?(?:@${digest})?$`);
+})();
+/** The reference grammar limits the name to 255 characters; the bound also keeps the regex fast. */
+const IMAGE_REFERENCE_MAX = 255 + 1 + 128 + 1 + 200;
+
+const INTERFACE_EXPECTED = 'a Linux interface name of 1-15 characters (A-Z a-z 0-9 _ . -), not "." or ".."';
+
+/** Why a hostPath cannot serve the pages, or undefined when it can. */
+function hostPathProblem(path: string): string | undefined {
+  if (!ABSOLUTE_PATH.test(path)) return 'an absolute path';
+  const segments = path.split('/').slice(1);
+  if (path !== '/' && segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    return 'a normalised absolute path (no "..", ".", "//" or trailing "/")';
+  }
+  const system = SYSTEM_DIRECTORIES.find((d) => path === d.path || (d.subtree && path.startsWith(`${d.path}/`)));
+  if (system) {
+    return `a directory of its own, not the system directory ${system.path}${system.subtree ? ' or anything below it' : ''} (the Pods mount it and index.html is written into it)`;
+  }
+  return undefined;
+}
 
 /** The config with its networks parsed once: the subject of the section tables. */
 interface Subject {
@@ -116,11 +149,31 @@ const LOAD_BALANCER: RuleTable<Subject> = [
   inRange('loadBalancer.healthCheck.fall', (s) => s.t.loadBalancer.healthCheck.fall, 1, 100),
   inRange('loadBalancer.healthCheck.rise', (s) => s.t.loadBalancer.healthCheck.rise, 1, 100),
   inRange('loadBalancer.healthCheck.weight', (s) => s.t.loadBalancer.healthCheck.weight, -253, 253, 'a keepalived weight'),
+  {
+    // A failed load balancer must end below every healthy one, or it keeps the VIP while nginx is down.
+    path: 'loadBalancer.healthCheck.weight',
+    value: (s) => s.t.loadBalancer.healthCheck.weight,
+    fails: (s) => {
+      const weight = s.t.loadBalancer.healthCheck.weight;
+      return weight !== 0 && Math.abs(weight) <= prioritySpread(s.t);
+    },
+    expected: (s) => {
+      const spread = prioritySpread(s.t);
+      return `0 (FAULT on failure) or a weight whose size exceeds the priority spread ${spread} of the load balancers (e.g. ${-(spread + 1)}); `
+        + 'otherwise the MASTER keeps the VIP when its nginx dies';
+    },
+  },
   inRange('loadBalancer.healthCheck.timeoutSeconds', (s) => s.t.loadBalancer.healthCheck.timeoutSeconds, 1, 3600),
   inRange('loadBalancer.upstream.maxFails', (s) => s.t.loadBalancer.upstream.maxFails, 0, 100),
   inRange('loadBalancer.upstream.failTimeoutSeconds', (s) => s.t.loadBalancer.upstream.failTimeoutSeconds, 1, 3600),
   inRange('loadBalancer.upstream.connectTimeoutMs', (s) => s.t.loadBalancer.upstream.connectTimeoutMs, 1, 60000, 'milliseconds'),
 ];
+
+/** Highest minus lowest priority of the load balancers: what a weight must exceed to move the VIP. */
+function prioritySpread(t: ResolvedConfig): number {
+  const priorities = t.loadBalancer.hosts.map((h) => h.priority);
+  return priorities.length < 2 ? 0 : Math.max(...priorities) - Math.min(...priorities);
+}
 
 const SUPPORTED_MINORS_TEXT = SUPPORTED_KUBERNETES_MINORS.map((minor) => `1.${minor}`).join(', ');
 
@@ -140,6 +193,12 @@ const KUBERNETES: RuleTable<Subject> = [
   matching('kubernetes.flannelVersion', (s) => s.t.kubernetes.flannelVersion, SEMVER_TAG, 'a flannel release tag such as v0.27.4'),
   matching('kubernetes.joinTokenTtl', (s) => s.t.kubernetes.joinTokenTtl, DURATION, 'a positive duration such as 15m, 1h'),
   inRange('kubernetes.apiServerPort', (s) => s.t.kubernetes.apiServerPort, 1, 65535, 'a TCP port'),
+  {
+    path: 'kubernetes.apiServerPort',
+    value: (s) => s.t.kubernetes.apiServerPort,
+    fails: (s) => apiServerPortClash(s.t) !== undefined,
+    expected: (s) => `a port the control plane does not already use (${s.t.kubernetes.apiServerPort} is ${apiServerPortClash(s.t)})`,
+  },
   cidr('kubernetes.podCidr', (s) => s.t.kubernetes.podCidr),
   cidr('kubernetes.serviceCidr', (s) => s.t.kubernetes.serviceCidr),
   notOverlapping('kubernetes.podCidr', (s) => shown(s.pods), (s) => s.pods,
@@ -154,19 +213,51 @@ const KUBERNETES: RuleTable<Subject> = [
     'networks.external', (s) => s.external, (s) => s.t.networks.external),
 ];
 
+/** What already uses the API server's port on the control plane, or undefined. */
+function apiServerPortClash(t: ResolvedConfig): string | undefined {
+  const port = t.kubernetes.apiServerPort;
+  if (port === t.workload.nodePort) return 'workload.nodePort, served by kube-proxy on every node';
+  if (port >= NODE_PORT_RANGE.min && port <= NODE_PORT_RANGE.max) return `in the NodePort range ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`;
+  return CONTROL_PLANE_RESERVED_PORTS.get(port);
+}
+
+/** The final object names, each with the Kubernetes rule it must pass (the API server's own). */
+function workloadNameRules(): RuleTable<Subject> {
+  const longestWorker = (s: Subject) => s.t.workers.reduce((a, w) => (w.name.length > a.length ? w.name : a), '');
+  return [
+    {
+      path: 'workload.name',
+      value: (s) => s.t.workload.name,
+      fails: (s) => !DNS_1035_LABEL.test(serviceName(s.t.workload)),
+      expected: (s) => `a name whose Service name ${JSON.stringify(serviceName(s.t.workload))} is a DNS-1035 label (a-z first, then a-z, 0-9, "-", at most 63 characters)`,
+    },
+    {
+      path: 'workload.name',
+      value: (s) => s.t.workload.name,
+      fails: (s) => s.t.workers.some((w) => !DNS_LABEL.test(podName(s.t.workload, w.name))),
+      expected: (s) => `a name short enough that the Pod name ${JSON.stringify(podName(s.t.workload, longestWorker(s)))} is a DNS-1123 label (at most 63 characters)`,
+    },
+  ];
+}
+
 const WORKLOAD: RuleTable<Subject> = [
   matching('workload.name', (s) => s.t.workload.name, DNS_LABEL, 'a lowercase RFC 1123 label'),
+  ...workloadNameRules(),
+  matching('workload.namespace', (s) => s.t.workload.namespace, DNS_LABEL, 'a Kubernetes namespace name (a DNS-1123 label: a-z, 0-9, "-", at most 63 characters)'),
   {
-    path: 'workload.name',
-    value: (s) => s.t.workload.name,
-    fails: (s) => s.t.workload.name.length + 1 + Math.max(...s.t.workers.map((w) => w.name.length), 0) > 63,
-    expected: 'a name short enough that "<name>-<worker>" fits in 63 characters',
+    path: 'workload.image',
+    value: (s) => s.t.workload.image,
+    fails: (s) => s.t.workload.image.length > IMAGE_REFERENCE_MAX || !IMAGE_REFERENCE.test(s.t.workload.image),
+    expected: 'a container image reference such as nginx:1.14 or registry.example:5000/team/nginx:1.27@sha256:<digest>',
   },
-  matching('workload.namespace', (s) => s.t.workload.namespace, DNS_LABEL, 'a Kubernetes namespace name'),
-  matching('workload.image', (s) => s.t.workload.image, /^[^\s]+$/, 'a container image reference'),
   matching('workload.appLabel', (s) => s.t.workload.appLabel, LABEL_VALUE, 'a Kubernetes label value (at most 63 characters)'),
   { path: 'workload.appLabel', value: (s) => s.t.workload.appLabel, fails: (s) => s.t.workload.appLabel === '', expected: 'a non-empty label value' },
-  matching('workload.hostPath', (s) => s.t.workload.hostPath, ABSOLUTE_PATH, 'an absolute path'),
+  {
+    path: 'workload.hostPath',
+    value: (s) => s.t.workload.hostPath,
+    fails: (s) => hostPathProblem(s.t.workload.hostPath) !== undefined,
+    expected: (s) => hostPathProblem(s.t.workload.hostPath) ?? '',
+  },
   matching('workload.mountPath', (s) => s.t.workload.mountPath, ABSOLUTE_PATH, 'an absolute path'),
   inRange('workload.containerPort', (s) => s.t.workload.containerPort, 1, 65535, 'a TCP port'),
   inRange('workload.servicePort', (s) => s.t.workload.servicePort, 1, 65535, 'a TCP port'),
@@ -182,6 +273,22 @@ function hostNames(t: ResolvedConfig): Located<string>[] {
     { path: 'gateway.name', value: t.gateway.name },
     { path: 'client.name', value: t.client.name },
   ];
+}
+
+/**
+ * Host names are bundle ids (Terraform resource names) and construct ids: one must not be the id
+ * of another bundle (`workload`, `<worker>-page`), of a stack's provider (`null`), or `constructor`.
+ */
+function reservedHostNames(t: ResolvedConfig): TopologyProblem[] {
+  const taken = new Map<string, string>([
+    [WORKLOAD_BUNDLE_ID, 'the id of the bundle that applies the workload'],
+    [NULL_PROVIDER_ID, 'the id of the null provider in each stack'],
+    [PROTOTYPE_MEMBER_ID, 'a name the constructs library mistakes for an existing construct (a member of every JavaScript object)'],
+    ...t.workers.map((w, i): [string, string] => [pageBundleId(w.name), `the id of workers[${i}]'s page bundle`]),
+  ]);
+  return hostNames(t)
+    .filter(({ value }) => taken.has(value))
+    .map(({ path, value }) => ({ path, got: show(value), expected: `a host name other than ${taken.get(value)}` }));
 }
 
 /** Every address and the VIP with its path, in config order. */
@@ -222,6 +329,7 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
     ...applyRules('client', inConfig(t.client), EXTERNAL_HOST),
     ...applyRules('', s, VIP),
     ...distinct(hostNames(t), (first) => `a host name not already used by ${first}`),
+    ...reservedHostNames(t),
     ...distinct(addresses(t), (first) => `an address not already used by ${first}`),
     ...applyRules('', s, LOAD_BALANCER),
     ...applyRules('', s, KUBERNETES),
