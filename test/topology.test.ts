@@ -43,7 +43,13 @@ describe('the default topology', () => {
     expect(t.kubernetes.podCidr).toBe('10.244.0.0/16');
     expect(t.kubernetes.kubeProxyMode).toBe(KubeProxyMode.IPVS);
     expect(t.kubernetes.containerRuntime).toBe('containerd');
-    expect(t.workload.image).toBe('nginx:1.14');
+    expect(t.workload.image).toBe('nginx:1.30.1');
+  });
+
+  test('the Pods default to a maintained, pinned nginx; the seed\'s end-of-life tag is still possible through the config', () => {
+    expect(t.workload.image).not.toBe('nginx:1.14');
+    expect(t.workload.image).toMatch(/^nginx:1\.(2[89]|3[0-9])\.[0-9]+$/);
+    expect(loadTopology({ overrides: { workload: { image: 'nginx:1.14' } } }).workload.image).toBe('nginx:1.14');
   });
 
   test('has no 192.168.160.x address anywhere', () => {

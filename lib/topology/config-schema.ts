@@ -118,7 +118,9 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
   workload: object('the nginx Pods and their NodePort Service', {
     name: string('name prefix of the Pods ("<name>-<worker>") and of the Service ("<name>-svc")', 'mcl-nginx'),
     namespace: string('namespace of the Pods and the Service', 'default'),
-    image: string('container image of the Pods', 'nginx:1.14'),
+    // nginx 1.30 is the stable branch; 1.30.1 fixes CVE-2026-42945 (every release before it is affected).
+    // The seed's nginx:1.14 (end of life since 2019) is still accepted.
+    image: string('container image of the Pods: a pinned tag of a maintained release', 'nginx:1.30.1'),
     appLabel: string('value of the `app` label shared by the Pods and selected by the Service', 'mcl-nginx'),
     hostPath: string('directory on each worker mounted at the web root', '/data'),
     mountPath: string('where the image serves files from', '/usr/share/nginx/html'),
