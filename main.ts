@@ -8,7 +8,7 @@ import { OutputBusyError } from './lib/output/lock';
 import { OutputTargetError } from './lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/synth';
 import { planSynth } from './lib/plan/synth-plan';
-import { loadTopology, TopologyError } from './lib/topology';
+import { formatWarning, loadTopology, topologyWarnings, TopologyError } from './lib/topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 
 /** The signal that interrupted the synth, if any; checked before anything is committed. */
@@ -28,6 +28,8 @@ async function main(argv: readonly string[]): Promise<number> {
       configPath: args.configPath,
       overrides: args.resource ? { provisioning: { resource: args.resource } } : undefined,
     });
+    // Valid but worth hearing about (a deprecated mode, an unverified download): stderr, at synth time.
+    for (const warning of topologyWarnings(topology)) console.error(formatWarning(warning));
     const plan = planSynth(topology, synthWorkloadManifest(topology));
     const trees: OutputTree[] = [];
     if (args.distDir !== undefined) trees.push({ target: args.distDir, flag: '--dist', write: (dir) => writeDistTree(plan, dir) });

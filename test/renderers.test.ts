@@ -5,7 +5,7 @@ import { keepalivedConf } from '../lib/load-balancer/keepalived';
 import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
 import { chainOf, printIptablesRestore } from '../lib/formats/ruleset';
-import { LoadBalancerHost, OsFamily } from '../lib/topology';
+import { LoadBalancerHost, OsFamily, topologyWarnings } from '../lib/topology';
 import { CUSTOM_CONFIG, fileOf, renderFixture } from './render-fixture';
 
 type Fixture = ReturnType<typeof renderFixture>;
@@ -199,14 +199,14 @@ describe('Kubernetes hosts', () => {
   const config = parseAllDocuments(fileOf(seed.bundles, 'master', 'kubeadm-config.yaml')).map((d) => d.toJS());
   const byKind = Object.fromEntries(config.map((d) => [d.kind, d]));
 
-  test('kubeadm config: v1beta4, advertise address, pod and service CIDR, systemd cgroups, ipvs', () => {
+  test('kubeadm config: v1beta4, advertise address, pod and service CIDR, systemd cgroups, nftables by default', () => {
     expect(Object.keys(byKind).sort()).toEqual(['ClusterConfiguration', 'InitConfiguration', 'KubeProxyConfiguration', 'KubeletConfiguration']);
     expect(byKind.InitConfiguration.apiVersion).toBe('kubeadm.k8s.io/v1beta4');
     expect(byKind.InitConfiguration.localAPIEndpoint).toEqual({ advertiseAddress: '192.168.10.10', bindPort: 6443 });
     expect(byKind.ClusterConfiguration.networking).toMatchObject({ podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' });
     expect(byKind.ClusterConfiguration.kubernetesVersion).toBe('stable-1.36');
     expect(byKind.KubeletConfiguration.cgroupDriver).toBe('systemd');
-    expect(byKind.KubeProxyConfiguration.mode).toBe('ipvs');
+    expect(byKind.KubeProxyConfiguration.mode).toBe('nftables');
   });
 
   test('kubeadm config carries no token value, only a TTL', () => {
@@ -229,7 +229,7 @@ describe('Kubernetes hosts', () => {
       expect(script).toMatch(/sed .*swap.*\/etc\/fstab/);
       expect(script).toContain('SystemdCgroup = true');
       expect(script).toContain('pkgs.k8s.io/core:/stable:/v1.36/');
-      expect(script).toMatch(/for module in overlay br_netfilter ip_vs /);
+      expect(script).toMatch(/for module in overlay br_netfilter; do/);
       expect(script).not.toMatch(/docker-ce |dockerd|apt\.kubernetes\.io|packages\.cloud\.google\.com/);
     }
     expect(rhel).toContain('setenforce 0');
@@ -244,6 +244,16 @@ describe('Kubernetes hosts', () => {
     expect(script).toMatch(/for module in overlay br_netfilter; do/);
     expect(script).not.toContain('ipvsadm');
     expect(fileOf(custom.bundles, 'cp1', 'kubeadm-config.yaml')).toContain('mode: nftables');
+    const ipvs = renderFixture({ overrides: { kubernetes: { kubeProxyMode: 'ipvs' } } });
+    expect(fileOf(ipvs.bundles, 'node01', 'prepare-node.sh')).toMatch(/for module in overlay br_netfilter ip_vs /);
+    expect(fileOf(ipvs.bundles, 'node01', 'prepare-node.sh')).toMatch(/packages=\(.*ipvsadm/);
+  });
+
+  test('ipvs (deprecated since 1.35, KEP-5495) is still possible, with a warning; the default earns none', () => {
+    expect(topologyWarnings(seed.topology).map((w) => w.path)).not.toContain('kubernetes.kubeProxyMode');
+    const ipvs = renderFixture({ overrides: { kubernetes: { kubeProxyMode: 'ipvs' } } }).topology;
+    const [warning] = topologyWarnings(ipvs).filter((w) => w.path === 'kubernetes.kubeProxyMode');
+    expect(warning.message).toMatch(/deprecated since Kubernetes 1\.35 \(KEP-5495\)[\s\S]*nftables/);
   });
 
   test('workers join with a fresh token and the CA hash, never the unsafe skip, and only once', () => {

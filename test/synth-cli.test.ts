@@ -163,3 +163,14 @@ describe('a custom topology: another subnet, three workers, another VIP, LB port
     expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['.k8s-ha-edge-output', 'cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'w1', 'w2', 'w3', 'workload.k8s.yaml']);
   });
 });
+
+describe('warnings at synth time', () => {
+  test('kube-proxy in ipvs mode is synthesized, with a deprecation warning on stderr (KEP-5495)', () => {
+    const cwd = scratch();
+    writeFileSync(join(cwd, 'ipvs.yaml'), 'kubernetes:\n  kubeProxyMode: ipvs\n');
+    const run = synth(cwd, '--config', join(cwd, 'ipvs.yaml'), '--only', 'k8s');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^warning: kubernetes\.kubeProxyMode: ipvs is deprecated since Kubernetes 1\.35 \(KEP-5495\)/m);
+    expect(readFileSync(join(cwd, 'dist', 'master', 'master', 'kubeadm-config.yaml'), 'utf8')).toContain('mode: ipvs');
+  });
+});

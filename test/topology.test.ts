@@ -41,7 +41,7 @@ describe('the default topology', () => {
     expect(t.client.address).toBe('12.0.0.12');
     expect(t.loadBalancer.vrrp.routerId).toBe(51);
     expect(t.kubernetes.podCidr).toBe('10.244.0.0/16');
-    expect(t.kubernetes.kubeProxyMode).toBe(KubeProxyMode.IPVS);
+    expect(t.kubernetes.kubeProxyMode).toBe(KubeProxyMode.NFTABLES);
     expect(t.kubernetes.containerRuntime).toBe('containerd');
     expect(t.workload.image).toBe('nginx:1.30.1');
   });
@@ -153,7 +153,7 @@ describe('invalid input is rejected with the path, the value and what was expect
     ['worker without an address', { workers: [{ name: 'node01' }] }, /workers\[0\]\.address: got nothing, expected a value \(required\)/],
     ['unknown OS family', { hostDefaults: { osFamily: 'centos' } }, /hostDefaults\.osFamily: got "centos", expected one of rhel, debian/],
     ['unknown kube-proxy mode', { kubernetes: { kubeProxyMode: 'userspace' } },
-      /kubernetes\.kubeProxyMode: got "userspace", expected one of ipvs, nftables, iptables/],
+      /kubernetes\.kubeProxyMode: got "userspace", expected one of nftables, iptables, ipvs/],
     ['the seed\'s Kubernetes version', { kubernetes: { version: '1.20' } },
       /kubernetes\.version: got "1\.20", expected a supported Kubernetes minor: 1\.35, 1\.36, 1\.37/],
     ['a version string that is not one', { kubernetes: { version: 'latest' } },

@@ -17,9 +17,11 @@ export enum OsFamily {
 
 /** How kube-proxy programs Services into the kernel. */
 export enum KubeProxyMode {
-  IPVS = 'ipvs',
+  /** nftables: upstream's recommended mode (GA in 1.33); needs kernel 5.13 or later. */
   NFTABLES = 'nftables',
   IPTABLES = 'iptables',
+  /** Deprecated since 1.35 (KEP-5495); synth warns when it is chosen. */
+  IPVS = 'ipvs',
 }
 
 /** Which Terraform resource carries the provisioners. */
@@ -108,7 +110,8 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     version: string('Kubernetes minor release "1.N", optionally with a patch; picks the pkgs.k8s.io repository', '1.36'),
     podCidr: string('network of the Pods', '10.244.0.0/16'),
     serviceCidr: string('network of the Services', '10.96.0.0/12'),
-    kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel', KubeProxyMode.IPVS),
+    // ipvs was the seed's mode; it is deprecated since 1.35 (KEP-5495) and synth warns when it is chosen.
+    kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel', KubeProxyMode.NFTABLES),
     cni: oneOf(['flannel'], 'Pod network add-on; only flannel is supported', 'flannel'),
     flannelVersion: string('pinned flannel release whose kube-flannel.yml is applied', 'v0.27.4'),
     containerRuntime: oneOf(['containerd'], 'container runtime; only containerd is supported (dockershim was removed in 1.24)', 'containerd'),

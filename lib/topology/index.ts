@@ -23,6 +23,8 @@ export type {
   WorkerHost,
 } from './topology';
 export { TopologyError } from './errors';
+export { formatWarning, topologyWarnings } from './warnings';
+export type { TopologyWarning } from './warnings';
 export type { TopologyProblem } from './errors';
 export { CLUSTER_DNS_DOMAIN, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
 export { loadTopology, readConfigFile, deepMerge } from './load';
