@@ -227,7 +227,8 @@ describe('Kubernetes hosts', () => {
     for (const script of [rhel, debian]) {
       expect(script).toContain('swapoff -a');
       expect(script).toMatch(/sed .*swap.*\/etc\/fstab/);
-      expect(script).toContain('SystemdCgroup = true');
+      expect(script).toContain('/etc/containerd/conf.d/k8s-ha-edge.toml');
+      expect(script).not.toContain('containerd config default');
       expect(script).toContain('pkgs.k8s.io/core:/stable:/v1.36/');
       expect(script).toMatch(/for module in overlay br_netfilter; do/);
       expect(script).not.toMatch(/docker-ce |dockerd|apt\.kubernetes\.io|packages\.cloud\.google\.com/);
@@ -236,7 +237,22 @@ describe('Kubernetes hosts', () => {
     expect(rhel).toContain('exclude=kubelet kubeadm kubectl');
     expect(debian).not.toContain('setenforce');
     expect(debian).toContain('apt-mark hold kubelet kubeadm kubectl');
+    // Docker's repository of the host's distribution (linux/debian or linux/ubuntu), not always Debian's.
+    expect(debian).toContain('https://download.docker.com/linux/$ID $VERSION_CODENAME stable');
+    expect(debian).not.toContain('download.docker.com/linux/debian');
     expect(fileOf(seed.bundles, 'node01', 'sysctl.conf')).toMatch(/net\.bridge\.bridge-nf-call-iptables = 1\n[\s\S]*net\.ipv4\.ip_forward = 1/);
+  });
+
+  test('containerd: a config-version-3 drop-in with systemd cgroups and the pause image of kubeadm; the main config is only written where absent or stock', () => {
+    const dropIn = fileOf(seed.bundles, 'node01', 'containerd-k8s.toml');
+    expect(dropIn).toMatch(/^version = 3$/m);
+    expect(dropIn).toContain("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true");
+    expect(dropIn).toContain("[plugins.'io.containerd.cri.v1.images'.pinned_images]\n  sandbox = '@SANDBOX_IMAGE@'");
+    expect(fileOf(seed.bundles, 'master', 'containerd-config.toml')).toContain("imports = ['/etc/containerd/conf.d/*.toml']");
+    const prepare = fileOf(seed.bundles, 'master', 'prepare-node.sh');
+    expect(prepare).toContain('kubeadm config images list --kubernetes-version "$kubeadm_version"');
+    expect(prepare.indexOf('containerd_minimum=2.2.0')).toBeGreaterThan(prepare.indexOf("packages=(containerd.io)"));
+    expect(fileOf(custom.bundles, 'w1', 'prepare-node.sh')).toContain('containerd_minimum=2.1.5');
   });
 
   test('ip_vs modules and tools only in ipvs mode', () => {

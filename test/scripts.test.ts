@@ -3,7 +3,7 @@
  * on PATH where the real ones would change a machine, and only loopback for the network.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,12 @@ import { renderCheckNginx } from '../lib/load-balancer/keepalived';
 import { renderApplyWorkload, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
 import { renderPage, renderPushPage } from '../lib/kubernetes/pages';
 import { ensurePackages } from '../lib/os-profiles/packages';
-import { DEBIAN_PROFILE } from '../lib/os-profiles';
+import { DEBIAN_PROFILE, RHEL_PROFILE } from '../lib/os-profiles';
 import { loadTopology } from '../lib/topology';
+import { renderFixture } from './render-fixture';
+import { cgroupV2Check, kubeadmVersionCheck } from '../lib/kubernetes/node-prep';
+import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
+import { INSTALL_IF_CHANGED } from '../lib/formats/shell';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -211,5 +215,211 @@ describe('apply-workload.sh', () => {
   test('fails when a node never becomes Ready', () => {
     const { bin } = fakeBin({ kubectl: '[ "$1" != wait ]' });
     expect(bash(join(bundle, 'apply-workload.sh'), { path: bin }).code).not.toBe(0);
+  });
+});
+
+/** A snippet of a generated script as a script of its own, in strict mode like the whole. */
+function snippet(...parts: string[]): string {
+  return script(['#!/usr/bin/env bash', 'set -euo pipefail', ...parts, ''].join('\n'));
+}
+
+describe('prepare-node.sh: cgroup v2 is checked first', () => {
+  const stat = (fs: string) => fakeBin({ stat: `echo "stat $*" >> "$LOG"; echo ${fs}` });
+
+  test.each([
+    ['rhel', RHEL_PROFILE, 'grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1'],
+    ['debian', DEBIAN_PROFILE, 'update-grub'],
+  ])('on cgroup v1 (%s) it stops with what to do', (_family, profile, remedy) => {
+    const { bin, log } = stat('tmpfs');
+    const run = bash(snippet(cgroupV2Check(profile, 'node01'), 'echo reached'), { path: bin });
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain('reached');
+    expect(run.stderr).toContain('node01 mounts /sys/fs/cgroup as tmpfs, not cgroup2fs');
+    expect(run.stderr).toContain('failCgroupV1');
+    expect(run.stderr).toContain(remedy);
+    expect(readFileSync(log, 'utf8')).toBe('stat -fc %T /sys/fs/cgroup\n');
+  });
+
+  test('on cgroup v2 it goes on', () => {
+    const { bin } = stat('cgroup2fs');
+    const run = bash(snippet(cgroupV2Check(RHEL_PROFILE, 'node01'), 'echo reached'), { path: bin });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('reached\n');
+  });
+
+  test('the check comes before the script changes anything', () => {
+    const prepare = renderFixture().bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'prepare-node.sh')!.content;
+    const commands = prepare.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
+    expect(commands[0]).toBe('cgroup_fs=$(stat -fc %T /sys/fs/cgroup)');
+  });
+});
+
+describe('prepare-node.sh: containerd must be as new as containerd\'s release table asks for the chosen Kubernetes', () => {
+  const containerd = (version: string) => fakeBin({ containerd: `echo '${version}'` });
+  const check = (k8s: string, profile = RHEL_PROFILE) =>
+    snippet(containerdVersionCheck(loadTopology({ overrides: { kubernetes: { version: k8s } } }).kubernetes, profile), 'echo reached');
+
+  test.each([
+    ['1.36', 'containerd containerd.io 2.1.4 05044ec0a9a75232cad458027ca83437aae3f4da', '2.2.0', 'dnf upgrade -y containerd.io'],
+    ['1.35', 'containerd github.com/containerd/containerd 1.7.28~ds1 1.7.28~ds1-1', '2.1.5', 'dnf upgrade -y containerd.io'],
+    ['1.37', 'containerd github.com/containerd/containerd/v2 v2.1.9 abc', '2.2.0', 'dnf upgrade -y containerd.io'],
+  ])('Kubernetes %s with "%s" stops, naming the minimum (%s) and the upgrade', (k8s, version, minimum, upgrade) => {
+    const { bin } = containerd(version);
+    const run = bash(check(k8s), { path: bin });
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain('reached');
+    expect(run.stderr).toContain(`Kubernetes ${k8s} needs containerd ${minimum} or later`);
+    expect(run.stderr).toContain(upgrade);
+  });
+
+  test.each([
+    ['1.36', 'containerd containerd.io 2.2.0 1c4457e00facac03ce1d75f7b6777a7a851e5c41'],
+    ['1.36', 'containerd github.com/containerd/containerd/v2 v2.3.2 abc'],
+    ['1.35', 'containerd containerd.io 2.1.5 abc'],
+    ['1.36.2', 'containerd containerd.io 2.10.0 abc'],
+  ])('Kubernetes %s with "%s" goes on', (k8s, version) => {
+    const { bin } = containerd(version);
+    const run = bash(check(k8s), { path: bin });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('reached\n');
+  });
+
+  test('a version it cannot read stops the script', () => {
+    const { bin } = containerd('containerd something unexpected');
+    const run = bash(check('1.36', DEBIAN_PROFILE), { path: bin });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('cannot read the containerd version');
+  });
+});
+
+describe('prepare-node.sh: the installed kubeadm must be the topology\'s version', () => {
+  const kubeadm = (version: string) => fakeBin({ kubeadm: `echo '${version}'` });
+  const check = (k8s: string) => snippet(kubeadmVersionCheck(loadTopology({ overrides: { kubernetes: { version: k8s } } }).kubernetes), 'echo "ok $kubeadm_version"');
+
+  test.each([['1.36', 'v1.36.3'], ['1.36.2', 'v1.36.2'], ['1.35', 'v1.35.0']])('%s with %s installed goes on', (k8s, installed) => {
+    const run = bash(check(k8s), { path: kubeadm(installed).bin });
+    expect(run.stdout).toBe(`ok ${installed}\n`);
+  });
+
+  test.each([['1.37', 'v1.36.3'], ['1.36.3', 'v1.36.2'], ['1.36', 'v1.35.4']])('a changed version (%s, %s installed) stops and names kubeadm upgrade', (k8s, installed) => {
+    const run = bash(check(k8s), { path: kubeadm(installed).bin });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`kubeadm ${installed} is installed, but kubernetes.version is ${k8s}`);
+    expect(run.stderr).toContain('kubeadm upgrade');
+  });
+});
+
+describe('prepare-node.sh: containerd\'s config, only what k8s-ha-edge owns', () => {
+  const PAUSE = 'registry.k8s.io/pause:3.10.1';
+  /**
+   * The configure step with /etc/containerd moved under a scratch root (the one change to the
+   * generated texts), the bundle's two containerd files beside it, and stand-ins for kubeadm and systemctl.
+   */
+  function setup(existing?: string) {
+    const root = mkdtempSync(join(dir, 'containerd-'));
+    const etc = join(root, 'etc', 'containerd');
+    mkdirSync(etc, { recursive: true });
+    if (existing !== undefined) writeFileSync(join(etc, 'config.toml'), existing);
+    writeFileSync(join(root, 'containerd-config.toml'), renderContainerdMainConfig().split('/etc/containerd').join(etc));
+    writeFileSync(join(root, 'containerd-k8s.toml'), renderContainerdDropIn());
+    const body = containerdConfigure().split('/etc/containerd').join(etc);
+    const path = join(root, 'configure.sh');
+    writeFileSync(path, ['#!/usr/bin/env bash', 'set -euo pipefail', 'cd "$(dirname "$0")"', INSTALL_IF_CHANGED, 'kubeadm_version=v1.36.3', body, ''].join('\n'));
+    const fake = fakeBin({
+      kubeadm: [
+        'echo "kubeadm $*" >> "$LOG"',
+        'printf "%s\\n" registry.k8s.io/kube-apiserver:v1.36.3 registry.k8s.io/coredns/coredns:v1.12.1 ' + PAUSE + ' registry.k8s.io/etcd:3.6.4-0',
+      ].join('\n'),
+      systemctl: 'echo "systemctl $*" >> "$LOG"',
+    });
+    const run = () => bash(path, { path: fake.bin });
+    const read = (name: string) => readFileSync(join(etc, name), 'utf8');
+    const calls = () => (existsSync(fake.log) ? readFileSync(fake.log, 'utf8') : '');
+    return { etc, run, read, calls, log: fake.log };
+  }
+
+  test('no config.toml: a minimal one importing conf.d, and the drop-in with kubeadm\'s pause image; a second run restarts nothing', () => {
+    const host = setup();
+    const first = host.run();
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(host.read('config.toml')).toMatch(/^version = 3\nimports = \['\/.*\/conf\.d\/\*\.toml'\]$/m);
+    const dropIn = host.read('conf.d/k8s-ha-edge.toml');
+    expect(dropIn).toContain(`sandbox = '${PAUSE}'`);
+    expect(dropIn).toContain('SystemdCgroup = true');
+    expect(host.calls()).toContain('kubeadm config images list --kubernetes-version v1.36.3');
+    expect(host.calls()).toContain('systemctl restart containerd');
+    writeFileSync(host.log, '');
+    expect(host.run().code).toBe(0);
+    expect(host.calls()).not.toContain('restart');
+  });
+
+  test('the package\'s stock config.toml (it disables CRI) is replaced', () => {
+    const host = setup('#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = ["cri"]\n\n#root = "/var/lib/containerd"\n');
+    expect(host.run().code).toBe(0);
+    expect(host.read('config.toml')).not.toContain('disabled_plugins');
+    expect(host.read('config.toml')).toContain('imports = [');
+  });
+
+  test('a config.toml with local settings is kept: only an imports line is added (with a backup), and the drop-in written', () => {
+    const local = 'version = 3\n\n[plugins.\'io.containerd.cri.v1.images\'.registry]\n  config_path = \'/etc/containerd/certs.d\'\n';
+    const host = setup(local);
+    const run = host.run();
+    expect(run.stderr).toBe('');
+    expect(host.read('config.toml')).toMatch(/^imports = \[.*conf\.d\/\*\.toml'\]\n/);
+    expect(host.read('config.toml')).toContain(local);
+    expect(host.read('config.toml.k8s-ha-edge.bak')).toBe(local);
+    expect(host.read('conf.d/k8s-ha-edge.toml')).toContain(PAUSE);
+    // The next run finds its imports and changes nothing.
+    writeFileSync(host.log, '');
+    const before = host.read('config.toml');
+    expect(host.run().code).toBe(0);
+    expect(host.read('config.toml')).toBe(before);
+    expect(host.calls()).not.toContain('restart');
+  });
+
+  test.each([
+    ['a config version 2 file', 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "x"\n', 'config version 2', 'containerd config migrate'],
+    ['a file that disables CRI among local settings', 'version = 3\ndisabled_plugins = ["cri", "io.containerd.x"]\nroot = "/data/containerd"\n', 'disables the CRI plugin', 'disabled_plugins'],
+    ['imports without conf.d', 'version = 3\nimports = ["/etc/other/*.toml"]\n', 'has its own imports without', 'conf.d/*.toml'],
+  ])('%s stops with what to do, and the file is left as it was', (_name, existing, problem, remedy) => {
+    const host = setup(existing);
+    const run = host.run();
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(problem);
+    expect(run.stderr).toContain(remedy);
+    expect(host.read('config.toml')).toBe(existing);
+    expect(existsSync(join(host.etc, 'conf.d', 'k8s-ha-edge.toml'))).toBe(false);
+  });
+});
+
+describe('prepare-node.sh on Debian and Ubuntu: containerd.io from Docker\'s repository of the distribution', () => {
+  /** The repository step with /etc moved under a scratch root, and stand-in curl and apt-get. */
+  function run(osRelease: string) {
+    const root = mkdtempSync(join(dir, 'apt-'));
+    mkdirSync(join(root, 'etc', 'apt', 'sources.list.d'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'os-release'), osRelease);
+    const { bin, log } = fakeBin({
+      curl: 'echo "curl $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo key > "$2"; fi; shift; done',
+      'apt-get': 'echo "apt-get $*" >> "$LOG"',
+    });
+    const body = DEBIAN_PROFILE.containerdRepository.split('/etc/').join(`${root}/etc/`);
+    const result = bash(snippet(INSTALL_IF_CHANGED, body), { path: bin });
+    const list = join(root, 'etc', 'apt', 'sources.list.d', 'docker.list');
+    return { result, list: existsSync(list) ? readFileSync(list, 'utf8') : undefined, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  }
+
+  test.each([['ubuntu', 'noble'], ['debian', 'bookworm']])('ID=%s uses linux/%s with its code name', (id, codename) => {
+    const { result, list, calls } = run(`ID=${id}\nVERSION_CODENAME=${codename}\n`);
+    expect(result.stderr).toBe('');
+    expect(list).toContain(`https://download.docker.com/linux/${id} ${codename} stable`);
+    expect(calls).toContain(`https://download.docker.com/linux/${id}/gpg`);
+  });
+
+  test('a distribution Docker does not publish for stops with a clear message', () => {
+    const { result, list } = run('ID=linuxmint\nID_LIKE=ubuntu\nVERSION_CODENAME=wilma\n');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no containerd.io repository for ID=linuxmint');
+    expect(list).toBeUndefined();
   });
 });

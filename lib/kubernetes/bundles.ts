@@ -3,6 +3,7 @@ import { osProfile } from '../os-profiles';
 import { InternalHost, Topology } from '../topology';
 import { renderApplyWorkload, renderInitMaster, renderJoinFromMaster, renderJoinWorker, renderKubeadmConfig } from './kubeadm';
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
+import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd';
 import { renderPage, renderPushPage } from './pages';
 
 /** What every Kubernetes node gets before kubeadm: the same three files on the master and the workers. */
@@ -10,6 +11,8 @@ function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
   return [
     file('modules-load.conf', renderModulesLoad(t.kubernetes)),
     file('sysctl.conf', renderSysctl()),
+    file('containerd-config.toml', renderContainerdMainConfig()),
+    file('containerd-k8s.toml', renderContainerdDropIn()),
     file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host), host.name)),
   ];
 }
