@@ -204,7 +204,9 @@ describe('Kubernetes hosts', () => {
     expect(byKind.InitConfiguration.apiVersion).toBe('kubeadm.k8s.io/v1beta4');
     expect(byKind.InitConfiguration.localAPIEndpoint).toEqual({ advertiseAddress: '192.168.10.10', bindPort: 6443 });
     expect(byKind.ClusterConfiguration.networking).toMatchObject({ podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' });
-    expect(byKind.ClusterConfiguration.kubernetesVersion).toBe('stable-1.36');
+    // Not stable-1.36 (resolved online at init, whatever kubeadm is installed): init-master.sh fills in the installed kubeadm's version.
+    expect(byKind.ClusterConfiguration.kubernetesVersion).toBe('@KUBEADM_VERSION@');
+    expect(byKind.ClusterConfiguration.controlPlaneEndpoint).toBe('192.168.10.10:6443');
     expect(byKind.KubeletConfiguration.cgroupDriver).toBe('systemd');
     expect(byKind.KubeProxyConfiguration.mode).toBe('nftables');
   });
@@ -216,7 +218,8 @@ describe('Kubernetes hosts', () => {
 
   test('a patch version pins kubeadm and the packages to it', () => {
     const pinned = renderFixture({ overrides: { kubernetes: { version: '1.35.3' }, hostDefaults: { osFamily: 'debian' } } });
-    expect(fileOf(pinned.bundles, 'master', 'kubeadm-config.yaml')).toContain('kubernetesVersion: v1.35.3');
+    expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toMatch(/case "\$kubeadm_version" in\n  v1\.35\.3\) ;;/);
+    expect(fileOf(pinned.bundles, 'master', 'check-cluster.sh')).toMatch(/case "\$running" in\n  v1\.35\.3\) ;;/);
     expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toContain("'kubelet=1.35.3-*'");
     expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toContain('https://pkgs.k8s.io/core:/stable:/v1.35/deb/');
   });
@@ -284,10 +287,31 @@ describe('Kubernetes hosts', () => {
 
   test('init is skipped when the cluster exists; flannel is pinned and gets the pod CIDR', () => {
     const init = fileOf(custom.bundles, 'cp1', 'init-master.sh');
-    expect(init).toMatch(/if \[ ! -f \/etc\/kubernetes\/admin\.conf \]; then\n\s+.*\n\s+kubeadm init --config kubeadm-config\.yaml/);
-    expect(init).toContain('https://github.com/flannel-io/flannel/releases/download/v0.27.4/kube-flannel.yml');
+    expect(init).toMatch(/if \[ ! -f \/etc\/kubernetes\/admin\.conf \]; then\n(\s+.*\n)+?\s+kubeadm init --config kubeadm-config\.applied\.yaml --skip-token-print\nelse\n/);
+    expect(init).toContain('https://github.com/flannel-io/flannel/releases/download/v0.28.9/kube-flannel.yml');
+    expect(init.indexOf('sha256sum -c --quiet kube-flannel.sha256')).toBeGreaterThan(init.indexOf('curl -fsSL'));
+    expect(init.indexOf('sha256sum -c')).toBeLessThan(init.indexOf('kubectl apply -f kube-flannel.yml'));
     expect(init).toContain('"Network": "10.244.0.0/16"#"Network": "10.244.0.0/16"');
     expect(init).toContain("install -m 0600 -o ops /etc/kubernetes/admin.conf /home/ops/.kube/config");
+  });
+
+  test('controlPlaneEndpoint: the master\'s address by default, or a DNS name for a control plane that may grow', () => {
+    const named = renderFixture({ overrides: { kubernetes: { controlPlaneEndpoint: 'k8s-api.example.internal' } } });
+    const cluster = parseAllDocuments(fileOf(named.bundles, 'master', 'kubeadm-config.yaml')).map((d) => d.toJS()).find((d) => d.kind === 'ClusterConfiguration');
+    expect(cluster.controlPlaneEndpoint).toBe('k8s-api.example.internal:6443');
+    expect(fileOf(named.bundles, 'master', 'check-cluster.sh')).toContain('!= k8s-api.example.internal:6443');
+    expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe('10.20.0.11');
+  });
+
+  test('flannel: the digest from the topology is what sha256sum -c checks; without one, init-master.sh stops before kubeadm init', () => {
+    const digest = 'e8'.repeat(32);
+    const pinned = renderFixture({ overrides: { kubernetes: { flannelManifestSha256: digest } } });
+    expect(fileOf(pinned.bundles, 'master', 'kube-flannel.sha256')).toBe(`${digest}  kube-flannel.yml\n`);
+    expect(fileOf(pinned.bundles, 'master', 'init-master.sh')).not.toContain('flannelManifestSha256 is not set');
+    const unset = fileOf(seed.bundles, 'master', 'init-master.sh');
+    expect(unset.indexOf('exit 1')).toBeLessThan(unset.indexOf('kubeadm init'));
+    expect(topologyWarnings(seed.topology).map((w) => w.path)).toContain('kubernetes.flannelManifestSha256');
+    expect(topologyWarnings(pinned.topology).map((w) => w.path)).not.toContain('kubernetes.flannelManifestSha256');
   });
 
   test('each worker gets its own page, pushed to the hostPath', () => {

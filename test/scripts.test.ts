@@ -8,7 +8,7 @@ import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderCheckNginx } from '../lib/load-balancer/keepalived';
-import { renderApplyWorkload, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
+import { renderApplyWorkload, renderCheckCluster, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
 import { renderPage, renderPushPage } from '../lib/kubernetes/pages';
 import { ensurePackages } from '../lib/os-profiles/packages';
 import { DEBIAN_PROFILE, RHEL_PROFILE } from '../lib/os-profiles';
@@ -421,5 +421,115 @@ describe('prepare-node.sh on Debian and Ubuntu: containerd.io from Docker\'s rep
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no containerd.io repository for ID=linuxmint');
     expect(list).toBeUndefined();
+  });
+});
+
+/** A tiny stand-in for the release's kube-flannel.yml, with flannel's default network. */
+const FLANNEL_MANIFEST = 'kind: ConfigMap\ndata:\n  net-conf.json: |\n    {\n      "Network": "10.244.0.0/16"\n    }\n';
+const sha256 = (text: string) => require('node:crypto').createHash('sha256').update(text).digest('hex') as string;
+
+(existsSync('/etc/kubernetes/admin.conf') ? describe.skip : describe)('init-master.sh (a machine without a cluster: the init path)', () => {
+  /** The master bundle's files in a scratch directory, with stand-ins for kubeadm, kubectl, curl and install. */
+  function master(flannelManifestSha256: string, download = FLANNEL_MANIFEST) {
+    const local = loadTopology({ overrides: { kubernetes: { flannelManifestSha256, podCidr: '10.32.0.0/16' } } });
+    const files = renderFixture({ overrides: { kubernetes: { flannelManifestSha256, podCidr: '10.32.0.0/16' } } }).bundles.find((b) => b.id === 'master')!.files;
+    const bundle = mkdtempSync(join(dir, 'master-'));
+    for (const f of files) writeFileSync(join(bundle, f.name), f.content);
+    const { bin, log } = fakeBin({
+      kubeadm: [
+        'echo "kubeadm $*" >> "$LOG"',
+        'if [ "$1" = version ]; then echo v1.36.3; fi',
+        'if [ "$1" = init ]; then grep "^kubernetesVersion" "$3" >> "$LOG"; fi',
+      ].join('\n'),
+      kubectl: 'echo "kubectl $*" >> "$LOG"; if [ "$1" = apply ]; then grep Network "$3" >> "$LOG"; fi',
+      curl: `echo "curl $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then printf '%s' '${download.replace(/'/g, "'\\''")}' > "$2"; fi; shift; done`,
+      install: 'echo "install $*" >> "$LOG"',
+    });
+    const run = bash(join(bundle, 'init-master.sh'), { path: bin });
+    return { run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '', local };
+  }
+
+  test('kubeadm init reads the config with the installed kubeadm\'s version, and flannel is applied once its sha256 matches', () => {
+    const { run, calls } = master(sha256(FLANNEL_MANIFEST));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(calls).toContain('kubeadm init --config kubeadm-config.applied.yaml --skip-token-print\nkubernetesVersion: "v1.36.3"\n');
+    expect(calls).toContain('kubectl apply -f kube-flannel.yml\n      "Network": "10.32.0.0/16"\n');
+  });
+
+  test('a manifest that does not match the digest is not applied', () => {
+    const { run, calls } = master(sha256(FLANNEL_MANIFEST), `${FLANNEL_MANIFEST}# tampered\n`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('does not have the sha256 that kubernetes.flannelManifestSha256 gives; nothing was applied');
+    expect(calls).not.toContain('kubectl apply');
+  });
+
+  test('without a digest it stops before kubeadm init, saying how to get one', () => {
+    const { run, calls } = master('');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('kubernetes.flannelManifestSha256 is not set');
+    expect(run.stderr).toContain('curl -fsSL https://github.com/flannel-io/flannel/releases/download/v0.28.9/kube-flannel.yml | sha256sum');
+    expect(calls).toBe('');
+  });
+});
+
+describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming the field and the remedy', () => {
+  const CLUSTER = {
+    kubernetesVersion: 'v1.36.3', controlPlaneEndpoint: '192.168.10.10:6443', podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12',
+  };
+  /** The ConfigMaps and nodes of a running cluster, as kubectl prints them. */
+  function cluster(over: Partial<typeof CLUSTER> & { mode?: string; nodes?: string } = {}) {
+    const c = { ...CLUSTER, ...over };
+    const clusterConfiguration = [
+      'apiServer: {}', 'apiVersion: kubeadm.k8s.io/v1beta4', `controlPlaneEndpoint: ${c.controlPlaneEndpoint}`, 'kind: ClusterConfiguration',
+      `kubernetesVersion: ${c.kubernetesVersion}`, 'networking:', '  dnsDomain: cluster.local', `  podSubnet: ${c.podSubnet}`, `  serviceSubnet: ${c.serviceSubnet}`,
+    ].join('\n');
+    const proxy = ['apiVersion: kubeproxy.config.k8s.io/v1alpha1', 'ipvs:', '  scheduler: ""', 'kind: KubeProxyConfiguration', `mode: ${over.mode ?? 'nftables'}`, 'nftables:', '  syncPeriod: 0s'].join('\n');
+    const nodes = over.nodes ?? 'master 10.244.0.0/24\nnode01 10.244.1.0/24\nnode02 10.244.2.0/24\n';
+    const { bin } = fakeBin({
+      kubectl: [
+        'case "$*" in',
+        `  *"configmap kubeadm-config"*) printf '%s' '${clusterConfiguration}' ;;`,
+        `  *"configmap kube-proxy"*) printf '%s' '${proxy}' ;;`,
+        `  *"get nodes"*) printf '%s' '${nodes}' ;;`,
+        '  *) exit 1 ;;',
+        'esac',
+      ].join('\n'),
+    });
+    return bash(script(renderCheckCluster(t)), { path: bin });
+  }
+
+  test('a cluster as the topology wants passes', () => {
+    const run = cluster();
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('check-cluster.sh: the running cluster matches the topology\n');
+  });
+
+  test.each([
+    ['kubernetes.version', { kubernetesVersion: 'v1.35.4' }, 'kubeadm upgrade apply'],
+    ['kubernetes.serviceCidr', { serviceSubnet: '10.112.0.0/12' }, 'rebuild the cluster'],
+    ['kubernetes.podCidr', { podSubnet: '10.32.0.0/16' }, 'rebuild the cluster'],
+    ['kubernetes.podCidr', { nodes: 'master 10.244.0.0/24\nnode01 10.32.1.0/24\n' }, 'on node node01'],
+    ['kubernetes.controlPlaneEndpoint', { controlPlaneEndpoint: 'old-api:6443' }, 'certificates'],
+    ['kubernetes.kubeProxyMode', { mode: 'ipvs' }, 'rollout restart daemonset kube-proxy'],
+    ['kubernetes.kubeProxyMode', { mode: '""' }, 'has iptables'],
+  ])('%s (%j)', (field, over, remedy) => {
+    const run = cluster(over);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`check-cluster.sh: ${field}: the topology wants`);
+    expect(run.stderr).toContain(remedy);
+    expect(run.stderr).toContain('were NOT applied');
+    expect(run.stdout).not.toContain('matches');
+  });
+
+  test('every difference is named, not only the first', () => {
+    const run = cluster({ kubernetesVersion: 'v1.37.0', serviceSubnet: '10.112.0.0/12', mode: 'iptables' });
+    expect(run.stderr.match(/^check-cluster\.sh: kubernetes\./gm)).toHaveLength(3);
+    expect(run.stderr).toContain('3 setting(s)');
+  });
+
+  test('init-master.sh runs the check whenever the cluster exists, before anything else is applied', () => {
+    const init = renderFixture().bundles.find((b) => b.id === 'master')!.files.find((f) => f.name === 'init-master.sh')!.content;
+    expect(init).toMatch(/^else\n(  #.*\n)?  bash \.\/check-cluster\.sh\nfi$/m);
   });
 });

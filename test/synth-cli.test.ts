@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
+import { DEFAULT_SYNTH_STDERR } from './render-fixture';
 
 const repo = resolve(__dirname, '..');
 const tsx = join(repo, 'node_modules', '.bin', 'tsx');
@@ -40,7 +41,7 @@ describe('npm run synth', () => {
   const first = synth(cwd);
 
   test('writes dist/ and cdktf.out/ and prints a summary', () => {
-    expect(first.stderr).toBe('');
+    expect(first.stderr).toBe(DEFAULT_SYNTH_STDERR);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/synthesized the topology from the built-in defaults/);
     expect(first.stdout).toMatch(/dist\/ \(\d+ files\)/);
@@ -94,7 +95,7 @@ describe('npm run synth', () => {
     const elsewhere = scratch();
     const path = (process.env.PATH ?? '').split(':').filter((dir) => !existsSync(join(dir, 'terraform'))).join(':');
     const run = spawnSync(tsx, [join(repo, 'main.ts'), '--resource', 'terraform_data'], { cwd: elsewhere, encoding: 'utf8', env: { ...process.env, PATH: path } });
-    expect(run.stderr).toBe('');
+    expect(run.stderr).toBe(DEFAULT_SYNTH_STDERR);
     expect(run.status).toBe(0);
     expect(readFileSync(join(elsewhere, 'cdktf.out', 'stacks', 'lb', 'cdk.tf.json'), 'utf8')).toContain('"terraform_data"');
   });

@@ -1,7 +1,9 @@
 import { Bundle, BundleFile, bundleFile as file, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
 import { osProfile } from '../os-profiles';
 import { InternalHost, Topology } from '../topology';
-import { renderApplyWorkload, renderInitMaster, renderJoinFromMaster, renderJoinWorker, renderKubeadmConfig } from './kubeadm';
+import {
+  renderApplyWorkload, renderCheckCluster, renderFlannelChecksum, renderInitMaster, renderJoinFromMaster, renderJoinWorker, renderKubeadmConfig,
+} from './kubeadm';
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
 import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd';
 import { renderPage, renderPushPage } from './pages';
@@ -46,6 +48,8 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
     files: [
       ...nodePreparation(t, master),
       file('kubeadm-config.yaml', renderKubeadmConfig(t)),
+      file('check-cluster.sh', renderCheckCluster(t)),
+      file('kube-flannel.sha256', renderFlannelChecksum(t)),
       file('init-master.sh', renderInitMaster(t, master.sshUser)),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh')),
     ],

@@ -113,9 +113,14 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     // ipvs was the seed's mode; it is deprecated since 1.35 (KEP-5495) and synth warns when it is chosen.
     kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel', KubeProxyMode.NFTABLES),
     cni: oneOf(['flannel'], 'Pod network add-on; only flannel is supported', 'flannel'),
-    flannelVersion: string('pinned flannel release whose kube-flannel.yml is applied', 'v0.27.4'),
+    // v0.28.9 (August 2026) is the newest tag of flannel-io/flannel found here.
+    flannelVersion: string('pinned flannel release whose kube-flannel.yml is applied', 'v0.28.9'),
+    // No digest of v0.28.9's release asset could be verified here (no network): empty, the master refuses to
+    // apply flannel until one is set, and synth warns. See the README for how to get it.
+    flannelManifestSha256: string("sha256 (64 hex digits) of the release's kube-flannel.yml, verified on the master before it is applied; empty: flannel is not applied", ''),
     containerRuntime: oneOf(['containerd'], 'container runtime; only containerd is supported (dockershim was removed in 1.24)', 'containerd'),
     apiServerPort: integer('port of the API server on the control plane', 6443),
+    controlPlaneEndpoint: string('DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server; a name lets the control plane grow to several masters later', inherit('controlPlane.address')),
     joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join', '15m'),
   }),
   workload: object('the nginx Pods and their NodePort Service', {

@@ -26,6 +26,6 @@ export { TopologyError } from './errors';
 export { formatWarning, topologyWarnings } from './warnings';
 export type { TopologyWarning } from './warnings';
 export type { TopologyProblem } from './errors';
-export { CLUSTER_DNS_DOMAIN, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
+export { CLUSTER_DNS_DOMAIN, flannelManifestUrlOf, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
 export { loadTopology, readConfigFile, deepMerge } from './load';
 export type { LoadTopologyOptions } from './load';

@@ -26,6 +26,9 @@ const ABSOLUTE_PATH = /^\/[^\0\s]*$/;
 const KUBERNETES_VERSION = /^1\.([0-9]+)(\.[0-9]+)?$/;
 const SEMVER_TAG = /^v[0-9]+\.[0-9]+\.[0-9]+$/;
 const DURATION = /^[1-9][0-9]*(s|m|h)$/;
+const SHA256_OR_EMPTY = /^([0-9a-f]{64})?$/;
+/** A DNS name (RFC 1123 labels, dot-separated) or a dotted IPv4 address: both fit this. */
+const HOST_NAME_OR_ADDRESS = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
 
 const INTERFACE_EXPECTED = 'a Linux interface name of 1-15 characters';
 
@@ -137,7 +140,11 @@ const KUBERNETES: RuleTable<Subject> = [
     },
     expected: `a supported Kubernetes minor: ${SUPPORTED_MINORS_TEXT} (optionally with a patch, e.g. 1.${SUPPORTED_KUBERNETES_MINORS[0]}.2)`,
   },
-  matching('kubernetes.flannelVersion', (s) => s.t.kubernetes.flannelVersion, SEMVER_TAG, 'a flannel release tag such as v0.27.4'),
+  matching('kubernetes.flannelVersion', (s) => s.t.kubernetes.flannelVersion, SEMVER_TAG, 'a flannel release tag such as v0.28.9'),
+  matching('kubernetes.flannelManifestSha256', (s) => s.t.kubernetes.flannelManifestSha256, SHA256_OR_EMPTY,
+    'a sha256 digest in 64 lowercase hex digits (curl -fsSL <manifest URL> | sha256sum), or empty'),
+  matching('kubernetes.controlPlaneEndpoint', (s) => s.t.kubernetes.controlPlaneEndpoint, HOST_NAME_OR_ADDRESS,
+    'a DNS name or an IPv4 address without a port (the port is kubernetes.apiServerPort)'),
   matching('kubernetes.joinTokenTtl', (s) => s.t.kubernetes.joinTokenTtl, DURATION, 'a positive duration such as 15m, 1h'),
   inRange('kubernetes.apiServerPort', (s) => s.t.kubernetes.apiServerPort, 1, 65535, 'a TCP port'),
   cidr('kubernetes.podCidr', (s) => s.t.kubernetes.podCidr),
