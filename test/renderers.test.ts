@@ -279,7 +279,7 @@ describe('Kubernetes hosts', () => {
     const local = fileOf(seed.bundles, 'node02', 'join-from-master.sh');
     const remote = fileOf(seed.bundles, 'node02', 'join-worker.sh');
     expect(local).toContain('kubeadm token create --ttl 15m --print-join-command');
-    expect(local).toContain('ssh_to "$worker" test -f /etc/kubernetes/kubelet.conf');
+    expect(local).toContain('if to_worker test -f /etc/kubernetes/kubelet.conf; then');
     expect(remote).toContain('--discovery-token-ca-cert-hash sha256:[0-9a-f]{64}');
     expect(remote).toMatch(/if \[ -f \/etc\/kubernetes\/kubelet\.conf \]; then[\s\S]*exit 0/);
     expect(`${local}\n${remote}`).not.toContain('unsafe-skip');

@@ -533,3 +533,48 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
     expect(init).toMatch(/^else\n(  #.*\n)?  bash \.\/check-cluster\.sh\nfi$/m);
   });
 });
+
+(spawnSync('ssh-keygen', ['-?']).error === undefined ? describe : describe.skip)('join-from-master.sh with host keys in the topology', () => {
+  const { hostKeyLine } = require('./host-keys') as typeof import('./host-keys');
+  const masterKey = hostKeyLine('root@master');
+  const workerKey = hostKeyLine('root@node01');
+
+  function bundleFor(overrides: object) {
+    const fixture = renderFixture({ overrides });
+    const bundle = mkdtempSync(join(dir, 'join-'));
+    for (const f of fixture.bundles.find((b) => b.id === 'node01')!.files) writeFileSync(join(bundle, f.name), f.content);
+    /** ssh stand-in: logs every argument; the worker has joined (so no token is created). */
+    const { bin, log } = fakeBin({ ssh: 'echo "ssh $*" >> "$LOG"; exit 0' });
+    const run = bash(join(bundle, 'join-from-master.sh'), { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } });
+    return { bundle, run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  }
+
+  test('both keys given: a known_hosts in the bundle, and ssh checks strictly against it alone', () => {
+    const { bundle, run, calls } = bundleFor({ controlPlane: { hostKey: masterKey }, workers: [{ name: 'node01', address: '192.168.10.20', hostKey: workerKey }] });
+    expect(run.code).toBe(0);
+    const knownHosts = join(bundle, 'known_hosts');
+    expect(readFileSync(knownHosts, 'utf8').split('\n').filter(Boolean)).toEqual([
+      `192.168.10.10 ${masterKey.split(' ').slice(0, 2).join(' ')}`,
+      `192.168.10.20 ${workerKey.split(' ').slice(0, 2).join(' ')}`,
+    ]);
+    expect(calls).toContain(`-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o GlobalKnownHostsFile=/dev/null root@192.168.10.20 test -f /etc/kubernetes/kubelet.conf`);
+    expect(calls).not.toContain('accept-new');
+    // OpenSSH itself reads the file and finds each host's key in it.
+    for (const address of ['192.168.10.10', '192.168.10.20']) {
+      const found = spawnSync('ssh-keygen', ['-F', address, '-f', knownHosts], { encoding: 'utf8' });
+      expect(found.status).toBe(0);
+    }
+  });
+
+  test('no keys: no known_hosts, and trust on first use as before', () => {
+    const { bundle, calls } = bundleFor({});
+    expect(existsSync(join(bundle, 'known_hosts'))).toBe(false);
+    expect(calls).toContain('-o StrictHostKeyChecking=accept-new root@192.168.10.20 test -f');
+  });
+
+  test('the master\'s key given, the worker\'s not: strict for the master only', () => {
+    const script = renderFixture({ overrides: { controlPlane: { hostKey: masterKey } } }).bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'join-from-master.sh')!.content;
+    expect(script).toContain("to_master() { ssh_to -o StrictHostKeyChecking=yes");
+    expect(script).toContain("to_worker() { ssh_to -o StrictHostKeyChecking=accept-new");
+  });
+});

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
 import { KubeProxyMode, loadTopology, OsFamily, TopologyError } from '../lib/topology';
 
 const scratch = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-topology-'));
@@ -156,6 +157,10 @@ describe('invalid input is rejected with the path, the value and what was expect
       /kubernetes\.flannelManifestSha256: got "sha256:abc", expected a sha256 digest in 64 lowercase hex digits/],
     ['a control plane endpoint with a port', { kubernetes: { controlPlaneEndpoint: 'api.example.internal:6443' } },
       /kubernetes\.controlPlaneEndpoint: got "api\.example\.internal:6443", expected a DNS name or an IPv4 address without a port/],
+    ['a host key that is not a key line', { controlPlane: { hostKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIA' } },
+      /controlPlane\.hostKey: got "AAAAC3NzaC1lZDI1NTE5AAAAIA", expected an SSH public key line/],
+    ['a host key whose blob is of another type', { gateway: { hostKey: 'ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' } },
+      /gateway\.hostKey: got "ssh-rsa AAAA.*", expected an SSH public key line/],
     ['unknown kube-proxy mode', { kubernetes: { kubeProxyMode: 'userspace' } },
       /kubernetes\.kubeProxyMode: got "userspace", expected one of nftables, iptables, ipvs/],
     ['the seed\'s Kubernetes version', { kubernetes: { version: '1.20' } },
@@ -205,5 +210,15 @@ describe('invalid input is rejected with the path, the value and what was expect
 
   test('a file that is a list, not a mapping', () => {
     expect(() => loadTopology({ configPath: configFile('- a\n- b\n') })).toThrow(/\(top level\): got \["a","b"\], expected a mapping/);
+  });
+});
+
+(HAS_SSH_KEYGEN ? describe : describe.skip)('host keys', () => {
+  test('a key line from ssh-keygen is accepted on any host; its comment is kept in the config but never part of the key', () => {
+    const line = hostKeyLine('root@master');
+    const t = loadTopology({ overrides: { controlPlane: { hostKey: line }, gateway: { hostKey: line } } });
+    expect(t.controlPlane.hostKey).toBe(line);
+    expect(t.gateway.hostKey).toBe(line);
+    expect(t.workers[0].hostKey).toBe('');
   });
 });

@@ -2,7 +2,8 @@ import { Bundle, BundleFile, bundleFile as file, REMOTE_STAGING_DIR, sshTarget, 
 import { osProfile } from '../os-profiles';
 import { InternalHost, Topology } from '../topology';
 import {
-  renderApplyWorkload, renderCheckCluster, renderFlannelChecksum, renderInitMaster, renderJoinFromMaster, renderJoinWorker, renderKubeadmConfig,
+  KNOWN_HOSTS_FILE, renderApplyWorkload, renderCheckCluster, renderFlannelChecksum, renderInitMaster, renderJoinFromMaster, renderJoinKnownHosts,
+  renderJoinWorker, renderKubeadmConfig,
 } from './kubeadm';
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
 import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd';
@@ -59,6 +60,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
 
   for (const worker of t.workers) {
     const id = worker.name;
+    const knownHosts = renderJoinKnownHosts(t, worker);
     bundles.push({
       id,
       stack: StackName.K8S,
@@ -68,6 +70,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
         ...nodePreparation(t, worker),
         file('join-worker.sh', renderJoinWorker(worker)),
         file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
+        ...(knownHosts !== undefined ? [file(KNOWN_HOSTS_FILE, knownHosts)] : []),
       ],
       run: 'prepare-node.sh',
       runLocally: 'join-from-master.sh',

@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { CLUSTER_DNS_DOMAIN, flannelManifestUrlOf, InternalHost, Topology } from '../topology';
 import { kubernetesMinor, kubernetesPatch } from './kubernetes-repo';
 import { lines, scriptHeader, shq } from '../formats/shell';
+import { hostKeyOf } from '../plan/bundle';
 
 /** kubeadm's config API: v1beta4 is the one kubeadm 1.31 and later accept without deprecation warnings. */
 export const KUBEADM_API_VERSION = 'kubeadm.k8s.io/v1beta4';
@@ -274,19 +275,33 @@ export function renderJoinWorker(worker: InternalHost): string {
  */
 export function renderJoinFromMaster(t: Topology, worker: InternalHost, workerScript: string): string {
   const master = t.controlPlane;
+  /** Strict checking against the bundle's known_hosts when the topology has the host's key; else trust on first use. */
+  const hostKeyOptions = (host: InternalHost) => (host.hostKey !== ''
+    ? '-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$known_hosts" -o GlobalKnownHostsFile=/dev/null'
+    : '-o StrictHostKeyChecking=accept-new');
   return lines(
     scriptHeader(`Joins ${worker.name} using a fresh token from ${master.name}. Runs on the operator's machine.`),
     ': "${SSH_PRIVATE_KEY_PATH:?set SSH_PRIVATE_KEY_PATH to the private key for the hosts}"',
+    (master.hostKey !== '' || worker.hostKey !== '') && `known_hosts="$(cd "$(dirname "$0")" && pwd)/${KNOWN_HOSTS_FILE}"`,
     'ssh_to() {',
-    '  ssh -i "$SSH_PRIVATE_KEY_PATH" -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 "$@"',
+    '  ssh -i "$SSH_PRIVATE_KEY_PATH" -o BatchMode=yes -o ConnectTimeout=10 "$@"',
     '}',
-    `worker=${shq(`${worker.sshUser}@${worker.address}`)}`,
-    `master=${shq(`${master.sshUser}@${master.address}`)}`,
-    `if ssh_to "$worker" test -f ${KUBELET_KUBECONFIG}; then`,
+    `to_worker() { ssh_to ${hostKeyOptions(worker)} ${shq(`${worker.sshUser}@${worker.address}`)} "$@"; }`,
+    `to_master() { ssh_to ${hostKeyOptions(master)} ${shq(`${master.sshUser}@${master.address}`)} "$@"; }`,
+    `if to_worker test -f ${KUBELET_KUBECONFIG}; then`,
     `  echo ${shq(`${worker.name} has already joined`)}`,
     '  exit 0',
     'fi',
-    `ssh_to "$master" ${shq(`${master.sudoPrefix}kubeadm token create --ttl ${t.kubernetes.joinTokenTtl} --print-join-command`)} \\`,
-    `  | ssh_to "$worker" ${shq(`${worker.sudoPrefix}bash ${workerScript}`)}`,
+    `to_master ${shq(`${master.sudoPrefix}kubeadm token create --ttl ${t.kubernetes.joinTokenTtl} --print-join-command`)} \\`,
+    `  | to_worker ${shq(`${worker.sudoPrefix}bash ${workerScript}`)}`,
   );
+}
+
+/** The known_hosts file beside join-from-master.sh: the host keys the topology gives for the master and the worker. */
+export const KNOWN_HOSTS_FILE = 'known_hosts';
+
+/** known_hosts lines ("address type base64") of the master and the worker, or undefined when neither has a key. */
+export function renderJoinKnownHosts(t: Topology, worker: InternalHost): string | undefined {
+  const known = [t.controlPlane, worker].filter((h) => h.hostKey !== '').map((h) => `${h.address} ${hostKeyOf(h.hostKey)}`);
+  return known.length > 0 ? lines(...known) : undefined;
 }

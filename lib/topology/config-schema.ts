@@ -37,6 +37,7 @@ const hostAccess = (name: string | Default<string>) => ({
   name: string('host name; also the node name in Kubernetes and the Terraform resource id', name),
   osFamily: oneOf(OsFamily, 'package family of the operating system', inherit('hostDefaults.osFamily')),
   sshUser: string('user for SSH; a non-root user must have passwordless sudo', inherit('hostDefaults.sshUser')),
+  hostKey: string("the host's SSH public host key, one line as in /etc/ssh/ssh_host_ed25519_key.pub; when given, every SSH connection to the host verifies it strictly; empty: not verified", ''),
 });
 
 /** A host with one NIC on the internal network (or, for the client, the external one). */
