@@ -9,7 +9,7 @@ import { OutputTargetError } from './lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/synth';
 import { planSynth } from './lib/plan/synth-plan';
 import { topologyDiagram } from './lib/diagram';
-import { loadTopology, TopologyError, topologyWarnings } from './lib/topology';
+import { formatWarning, loadTopology, topologyWarnings, TopologyError } from './lib/topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 
 /** The signal that interrupted the synth, if any; checked before anything is committed. */
@@ -29,7 +29,8 @@ async function main(argv: readonly string[]): Promise<number> {
       configPath: args.configPath,
       overrides: args.resource ? { provisioning: { resource: args.resource } } : undefined,
     });
-    for (const warning of topologyWarnings(topology)) console.error(`warning: ${warning}`);
+    // Valid but worth hearing about (a deprecated mode, an unverified download, no HA): stderr, at synth time.
+    for (const warning of topologyWarnings(topology)) console.error(formatWarning(warning));
     // The picture is for the review tree; the stacks (--only tf, cdktf synth) do not need it.
     const diagram = args.distDir !== undefined ? await topologyDiagram(topology) : [];
     const plan = planSynth(topology, synthWorkloadManifest(topology), diagram);

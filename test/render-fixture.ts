@@ -2,7 +2,13 @@ import { join } from 'node:path';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { Bundle } from '../lib/plan/bundle';
 import { planSynth, SynthPlan } from '../lib/plan/synth-plan';
-import { loadTopology, LoadTopologyOptions, Topology } from '../lib/topology';
+import { formatWarning, loadTopology, LoadTopologyOptions, Topology, topologyWarnings } from '../lib/topology';
+
+/**
+ * What a synth of the default topology prints on stderr: its warnings (today the unset flannel
+ * digest, which no one could verify here), and nothing else.
+ */
+export const DEFAULT_SYNTH_STDERR = topologyWarnings(loadTopology()).map((w) => `${formatWarning(w)}\n`).join('');
 
 export const CUSTOM_CONFIG = join(__dirname, '..', 'examples', 'custom-three-workers.yaml');
 

@@ -5,7 +5,7 @@ import { keepalivedConf } from '../lib/load-balancer/keepalived';
 import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
 import { chainOf, printIptablesRestore } from '../lib/formats/ruleset';
-import { LoadBalancerHost, OsFamily } from '../lib/topology';
+import { LoadBalancerHost, OsFamily, topologyWarnings } from '../lib/topology';
 import { CUSTOM_CONFIG, fileOf, renderFixture } from './render-fixture';
 
 type Fixture = ReturnType<typeof renderFixture>;
@@ -199,14 +199,16 @@ describe('Kubernetes hosts', () => {
   const config = parseAllDocuments(fileOf(seed.bundles, 'master', 'kubeadm-config.yaml')).map((d) => d.toJS());
   const byKind = Object.fromEntries(config.map((d) => [d.kind, d]));
 
-  test('kubeadm config: v1beta4, advertise address, pod and service CIDR, systemd cgroups, ipvs', () => {
+  test('kubeadm config: v1beta4, advertise address, pod and service CIDR, systemd cgroups, nftables by default', () => {
     expect(Object.keys(byKind).sort()).toEqual(['ClusterConfiguration', 'InitConfiguration', 'KubeProxyConfiguration', 'KubeletConfiguration']);
     expect(byKind.InitConfiguration.apiVersion).toBe('kubeadm.k8s.io/v1beta4');
     expect(byKind.InitConfiguration.localAPIEndpoint).toEqual({ advertiseAddress: '192.168.10.10', bindPort: 6443 });
     expect(byKind.ClusterConfiguration.networking).toMatchObject({ podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' });
-    expect(byKind.ClusterConfiguration.kubernetesVersion).toBe('stable-1.36');
+    // Not stable-1.36 (resolved online at init, whatever kubeadm is installed): init-master.sh fills in the installed kubeadm's version.
+    expect(byKind.ClusterConfiguration.kubernetesVersion).toBe('@KUBEADM_VERSION@');
+    expect(byKind.ClusterConfiguration.controlPlaneEndpoint).toBe('192.168.10.10:6443');
     expect(byKind.KubeletConfiguration.cgroupDriver).toBe('systemd');
-    expect(byKind.KubeProxyConfiguration.mode).toBe('ipvs');
+    expect(byKind.KubeProxyConfiguration.mode).toBe('nftables');
   });
 
   test('kubeadm config carries no token value, only a TTL', () => {
@@ -216,7 +218,8 @@ describe('Kubernetes hosts', () => {
 
   test('a patch version pins kubeadm and the packages to it', () => {
     const pinned = renderFixture({ overrides: { kubernetes: { version: '1.35.3' }, hostDefaults: { osFamily: 'debian' } } });
-    expect(fileOf(pinned.bundles, 'master', 'kubeadm-config.yaml')).toContain('kubernetesVersion: v1.35.3');
+    expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toMatch(/case "\$kubeadm_version" in\n  v1\.35\.3\) ;;/);
+    expect(fileOf(pinned.bundles, 'master', 'check-cluster.sh')).toMatch(/case "\$running" in\n  v1\.35\.3\) ;;/);
     expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toContain("'kubelet=1.35.3-*'");
     expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toContain('https://pkgs.k8s.io/core:/stable:/v1.35/deb/');
   });
@@ -227,16 +230,32 @@ describe('Kubernetes hosts', () => {
     for (const script of [rhel, debian]) {
       expect(script).toContain('swapoff -a');
       expect(script).toMatch(/sed .*swap.*\/etc\/fstab/);
-      expect(script).toContain('SystemdCgroup = true');
+      expect(script).toContain('/etc/containerd/conf.d/k8s-ha-edge.toml');
+      expect(script).not.toContain('containerd config default');
       expect(script).toContain('pkgs.k8s.io/core:/stable:/v1.36/');
-      expect(script).toMatch(/for module in overlay br_netfilter ip_vs /);
+      expect(script).toMatch(/for module in overlay br_netfilter; do/);
       expect(script).not.toMatch(/docker-ce |dockerd|apt\.kubernetes\.io|packages\.cloud\.google\.com/);
     }
     expect(rhel).toContain('setenforce 0');
     expect(rhel).toContain('exclude=kubelet kubeadm kubectl');
     expect(debian).not.toContain('setenforce');
     expect(debian).toContain('apt-mark hold kubelet kubeadm kubectl');
+    // Docker's repository of the host's distribution (linux/debian or linux/ubuntu), not always Debian's.
+    expect(debian).toContain('https://download.docker.com/linux/$ID $VERSION_CODENAME stable');
+    expect(debian).not.toContain('download.docker.com/linux/debian');
     expect(fileOf(seed.bundles, 'node01', 'sysctl.conf')).toMatch(/net\.bridge\.bridge-nf-call-iptables = 1\n[\s\S]*net\.ipv4\.ip_forward = 1/);
+  });
+
+  test('containerd: a config-version-3 drop-in with systemd cgroups and the pause image of kubeadm; the main config is only written where absent or stock', () => {
+    const dropIn = fileOf(seed.bundles, 'node01', 'containerd-k8s.toml');
+    expect(dropIn).toMatch(/^version = 3$/m);
+    expect(dropIn).toContain("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true");
+    expect(dropIn).toContain("[plugins.'io.containerd.cri.v1.images'.pinned_images]\n  sandbox = '@SANDBOX_IMAGE@'");
+    expect(fileOf(seed.bundles, 'master', 'containerd-config.toml')).toContain("imports = ['/etc/containerd/conf.d/*.toml']");
+    const prepare = fileOf(seed.bundles, 'master', 'prepare-node.sh');
+    expect(prepare).toContain('kubeadm config images list --kubernetes-version "$kubeadm_version"');
+    expect(prepare.indexOf('containerd_minimum=2.2.0')).toBeGreaterThan(prepare.indexOf("packages=(containerd.io)"));
+    expect(fileOf(custom.bundles, 'w1', 'prepare-node.sh')).toContain('containerd_minimum=2.1.5');
   });
 
   test('ip_vs modules and tools only in ipvs mode', () => {
@@ -244,13 +263,23 @@ describe('Kubernetes hosts', () => {
     expect(script).toMatch(/for module in overlay br_netfilter; do/);
     expect(script).not.toContain('ipvsadm');
     expect(fileOf(custom.bundles, 'cp1', 'kubeadm-config.yaml')).toContain('mode: nftables');
+    const ipvs = renderFixture({ overrides: { kubernetes: { kubeProxyMode: 'ipvs' } } });
+    expect(fileOf(ipvs.bundles, 'node01', 'prepare-node.sh')).toMatch(/for module in overlay br_netfilter ip_vs /);
+    expect(fileOf(ipvs.bundles, 'node01', 'prepare-node.sh')).toMatch(/packages=\(.*ipvsadm/);
+  });
+
+  test('ipvs (deprecated since 1.35, KEP-5495) is still possible, with a warning; the default earns none', () => {
+    expect(topologyWarnings(seed.topology).map((w) => w.path)).not.toContain('kubernetes.kubeProxyMode');
+    const ipvs = renderFixture({ overrides: { kubernetes: { kubeProxyMode: 'ipvs' } } }).topology;
+    const [warning] = topologyWarnings(ipvs).filter((w) => w.path === 'kubernetes.kubeProxyMode');
+    expect(warning.message).toMatch(/deprecated since Kubernetes 1\.35 \(KEP-5495\)[\s\S]*nftables/);
   });
 
   test('workers join with a fresh token and the CA hash, never the unsafe skip, and only once', () => {
     const local = fileOf(seed.bundles, 'node02', 'join-from-master.sh');
     const remote = fileOf(seed.bundles, 'node02', 'join-worker.sh');
     expect(local).toContain('kubeadm token create --ttl 15m --print-join-command');
-    expect(local).toContain('ssh_to "$worker" test -f /etc/kubernetes/kubelet.conf');
+    expect(local).toContain('if to_worker test -f /etc/kubernetes/kubelet.conf; then');
     expect(remote).toContain('--discovery-token-ca-cert-hash sha256:[0-9a-f]{64}');
     expect(remote).toMatch(/if \[ -f \/etc\/kubernetes\/kubelet\.conf \]; then[\s\S]*exit 0/);
     expect(`${local}\n${remote}`).not.toContain('unsafe-skip');
@@ -258,10 +287,31 @@ describe('Kubernetes hosts', () => {
 
   test('init is skipped when the cluster exists; flannel is pinned and gets the pod CIDR', () => {
     const init = fileOf(custom.bundles, 'cp1', 'init-master.sh');
-    expect(init).toMatch(/if \[ ! -f \/etc\/kubernetes\/admin\.conf \]; then\n\s+.*\n\s+kubeadm init --config kubeadm-config\.yaml/);
-    expect(init).toContain('https://github.com/flannel-io/flannel/releases/download/v0.27.4/kube-flannel.yml');
+    expect(init).toMatch(/if \[ ! -f \/etc\/kubernetes\/admin\.conf \]; then\n(\s+.*\n)+?\s+kubeadm init --config kubeadm-config\.applied\.yaml --skip-token-print\nelse\n/);
+    expect(init).toContain('https://github.com/flannel-io/flannel/releases/download/v0.28.9/kube-flannel.yml');
+    expect(init.indexOf('sha256sum -c --quiet kube-flannel.sha256')).toBeGreaterThan(init.indexOf('curl -fsSL'));
+    expect(init.indexOf('sha256sum -c')).toBeLessThan(init.indexOf('kubectl apply -f kube-flannel.yml'));
     expect(init).toContain('"Network": "10.244.0.0/16"#"Network": "10.244.0.0/16"');
     expect(init).toContain("install -m 0600 -o ops /etc/kubernetes/admin.conf /home/ops/.kube/config");
+  });
+
+  test('controlPlaneEndpoint: the master\'s address by default, or a DNS name for a control plane that may grow', () => {
+    const named = renderFixture({ overrides: { kubernetes: { controlPlaneEndpoint: 'k8s-api.example.internal' } } });
+    const cluster = parseAllDocuments(fileOf(named.bundles, 'master', 'kubeadm-config.yaml')).map((d) => d.toJS()).find((d) => d.kind === 'ClusterConfiguration');
+    expect(cluster.controlPlaneEndpoint).toBe('k8s-api.example.internal:6443');
+    expect(fileOf(named.bundles, 'master', 'check-cluster.sh')).toContain('!= k8s-api.example.internal:6443');
+    expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe('10.20.0.11');
+  });
+
+  test('flannel: the digest from the topology is what sha256sum -c checks; without one, init-master.sh stops before kubeadm init', () => {
+    const digest = 'e8'.repeat(32);
+    const pinned = renderFixture({ overrides: { kubernetes: { flannelManifestSha256: digest } } });
+    expect(fileOf(pinned.bundles, 'master', 'kube-flannel.sha256')).toBe(`${digest}  kube-flannel.yml\n`);
+    expect(fileOf(pinned.bundles, 'master', 'init-master.sh')).not.toContain('flannelManifestSha256 is not set');
+    const unset = fileOf(seed.bundles, 'master', 'init-master.sh');
+    expect(unset.indexOf('exit 1')).toBeLessThan(unset.indexOf('kubeadm init'));
+    expect(topologyWarnings(seed.topology).map((w) => w.path)).toContain('kubernetes.flannelManifestSha256');
+    expect(topologyWarnings(pinned.topology).map((w) => w.path)).not.toContain('kubernetes.flannelManifestSha256');
   });
 
   test('each worker gets its own page, pushed to the hostPath', () => {

@@ -3,16 +3,20 @@
  * on PATH where the real ones would change a machine, and only loopback for the network.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderCheckNginx } from '../lib/load-balancer/keepalived';
-import { renderApplyWorkload, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
+import { renderApplyWorkload, renderCheckCluster, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
 import { renderPage, renderPushPage } from '../lib/kubernetes/pages';
 import { ensurePackages } from '../lib/os-profiles/packages';
-import { DEBIAN_PROFILE } from '../lib/os-profiles';
+import { DEBIAN_PROFILE, RHEL_PROFILE } from '../lib/os-profiles';
 import { loadTopology } from '../lib/topology';
+import { renderFixture } from './render-fixture';
+import { cgroupV2Check, kubeadmVersionCheck } from '../lib/kubernetes/node-prep';
+import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
+import { INSTALL_IF_CHANGED } from '../lib/formats/shell';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -211,5 +215,366 @@ describe('apply-workload.sh', () => {
   test('fails when a node never becomes Ready', () => {
     const { bin } = fakeBin({ kubectl: '[ "$1" != wait ]' });
     expect(bash(join(bundle, 'apply-workload.sh'), { path: bin }).code).not.toBe(0);
+  });
+});
+
+/** A snippet of a generated script as a script of its own, in strict mode like the whole. */
+function snippet(...parts: string[]): string {
+  return script(['#!/usr/bin/env bash', 'set -euo pipefail', ...parts, ''].join('\n'));
+}
+
+describe('prepare-node.sh: cgroup v2 is checked first', () => {
+  const stat = (fs: string) => fakeBin({ stat: `echo "stat $*" >> "$LOG"; echo ${fs}` });
+
+  test.each([
+    ['rhel', RHEL_PROFILE, 'grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1'],
+    ['debian', DEBIAN_PROFILE, 'update-grub'],
+  ])('on cgroup v1 (%s) it stops with what to do', (_family, profile, remedy) => {
+    const { bin, log } = stat('tmpfs');
+    const run = bash(snippet(cgroupV2Check(profile, 'node01'), 'echo reached'), { path: bin });
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain('reached');
+    expect(run.stderr).toContain('node01 mounts /sys/fs/cgroup as tmpfs, not cgroup2fs');
+    expect(run.stderr).toContain('failCgroupV1');
+    expect(run.stderr).toContain(remedy);
+    expect(readFileSync(log, 'utf8')).toBe('stat -fc %T /sys/fs/cgroup\n');
+  });
+
+  test('on cgroup v2 it goes on', () => {
+    const { bin } = stat('cgroup2fs');
+    const run = bash(snippet(cgroupV2Check(RHEL_PROFILE, 'node01'), 'echo reached'), { path: bin });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('reached\n');
+  });
+
+  test('the check comes before the script changes anything', () => {
+    const prepare = renderFixture().bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'prepare-node.sh')!.content;
+    const commands = prepare.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
+    expect(commands[0]).toBe('cgroup_fs=$(stat -fc %T /sys/fs/cgroup)');
+  });
+});
+
+describe('prepare-node.sh: containerd must be as new as containerd\'s release table asks for the chosen Kubernetes', () => {
+  const containerd = (version: string) => fakeBin({ containerd: `echo '${version}'` });
+  const check = (k8s: string, profile = RHEL_PROFILE) =>
+    snippet(containerdVersionCheck(loadTopology({ overrides: { kubernetes: { version: k8s } } }).kubernetes, profile), 'echo reached');
+
+  test.each([
+    ['1.36', 'containerd containerd.io 2.1.4 05044ec0a9a75232cad458027ca83437aae3f4da', '2.2.0', 'dnf upgrade -y containerd.io'],
+    ['1.35', 'containerd github.com/containerd/containerd 1.7.28~ds1 1.7.28~ds1-1', '2.1.5', 'dnf upgrade -y containerd.io'],
+    ['1.37', 'containerd github.com/containerd/containerd/v2 v2.1.9 abc', '2.2.0', 'dnf upgrade -y containerd.io'],
+  ])('Kubernetes %s with "%s" stops, naming the minimum (%s) and the upgrade', (k8s, version, minimum, upgrade) => {
+    const { bin } = containerd(version);
+    const run = bash(check(k8s), { path: bin });
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain('reached');
+    expect(run.stderr).toContain(`Kubernetes ${k8s} needs containerd ${minimum} or later`);
+    expect(run.stderr).toContain(upgrade);
+  });
+
+  test.each([
+    ['1.36', 'containerd containerd.io 2.2.0 1c4457e00facac03ce1d75f7b6777a7a851e5c41'],
+    ['1.36', 'containerd github.com/containerd/containerd/v2 v2.3.2 abc'],
+    ['1.35', 'containerd containerd.io 2.1.5 abc'],
+    ['1.36.2', 'containerd containerd.io 2.10.0 abc'],
+  ])('Kubernetes %s with "%s" goes on', (k8s, version) => {
+    const { bin } = containerd(version);
+    const run = bash(check(k8s), { path: bin });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('reached\n');
+  });
+
+  test('a version it cannot read stops the script', () => {
+    const { bin } = containerd('containerd something unexpected');
+    const run = bash(check('1.36', DEBIAN_PROFILE), { path: bin });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('cannot read the containerd version');
+  });
+});
+
+describe('prepare-node.sh: the installed kubeadm must be the topology\'s version', () => {
+  const kubeadm = (version: string) => fakeBin({ kubeadm: `echo '${version}'` });
+  const check = (k8s: string) => snippet(kubeadmVersionCheck(loadTopology({ overrides: { kubernetes: { version: k8s } } }).kubernetes), 'echo "ok $kubeadm_version"');
+
+  test.each([['1.36', 'v1.36.3'], ['1.36.2', 'v1.36.2'], ['1.35', 'v1.35.0']])('%s with %s installed goes on', (k8s, installed) => {
+    const run = bash(check(k8s), { path: kubeadm(installed).bin });
+    expect(run.stdout).toBe(`ok ${installed}\n`);
+  });
+
+  test.each([['1.37', 'v1.36.3'], ['1.36.3', 'v1.36.2'], ['1.36', 'v1.35.4']])('a changed version (%s, %s installed) stops and names kubeadm upgrade', (k8s, installed) => {
+    const run = bash(check(k8s), { path: kubeadm(installed).bin });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`kubeadm ${installed} is installed, but kubernetes.version is ${k8s}`);
+    expect(run.stderr).toContain('kubeadm upgrade');
+  });
+});
+
+describe('prepare-node.sh: containerd\'s config, only what k8s-ha-edge owns', () => {
+  const PAUSE = 'registry.k8s.io/pause:3.10.1';
+  /**
+   * The configure step with /etc/containerd moved under a scratch root (the one change to the
+   * generated texts), the bundle's two containerd files beside it, and stand-ins for kubeadm and systemctl.
+   */
+  function setup(existing?: string) {
+    const root = mkdtempSync(join(dir, 'containerd-'));
+    const etc = join(root, 'etc', 'containerd');
+    mkdirSync(etc, { recursive: true });
+    if (existing !== undefined) writeFileSync(join(etc, 'config.toml'), existing);
+    writeFileSync(join(root, 'containerd-config.toml'), renderContainerdMainConfig().split('/etc/containerd').join(etc));
+    writeFileSync(join(root, 'containerd-k8s.toml'), renderContainerdDropIn());
+    const body = containerdConfigure().split('/etc/containerd').join(etc);
+    const path = join(root, 'configure.sh');
+    writeFileSync(path, ['#!/usr/bin/env bash', 'set -euo pipefail', 'cd "$(dirname "$0")"', INSTALL_IF_CHANGED, 'kubeadm_version=v1.36.3', body, ''].join('\n'));
+    const fake = fakeBin({
+      kubeadm: [
+        'echo "kubeadm $*" >> "$LOG"',
+        'printf "%s\\n" registry.k8s.io/kube-apiserver:v1.36.3 registry.k8s.io/coredns/coredns:v1.12.1 ' + PAUSE + ' registry.k8s.io/etcd:3.6.4-0',
+      ].join('\n'),
+      systemctl: 'echo "systemctl $*" >> "$LOG"',
+    });
+    const run = () => bash(path, { path: fake.bin });
+    const read = (name: string) => readFileSync(join(etc, name), 'utf8');
+    const calls = () => (existsSync(fake.log) ? readFileSync(fake.log, 'utf8') : '');
+    return { etc, run, read, calls, log: fake.log };
+  }
+
+  test('no config.toml: a minimal one importing conf.d, and the drop-in with kubeadm\'s pause image; a second run restarts nothing', () => {
+    const host = setup();
+    const first = host.run();
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(host.read('config.toml')).toMatch(/^version = 3\nimports = \['\/.*\/conf\.d\/\*\.toml'\]$/m);
+    const dropIn = host.read('conf.d/k8s-ha-edge.toml');
+    expect(dropIn).toContain(`sandbox = '${PAUSE}'`);
+    expect(dropIn).toContain('SystemdCgroup = true');
+    expect(host.calls()).toContain('kubeadm config images list --kubernetes-version v1.36.3');
+    expect(host.calls()).toContain('systemctl restart containerd');
+    writeFileSync(host.log, '');
+    expect(host.run().code).toBe(0);
+    expect(host.calls()).not.toContain('restart');
+  });
+
+  test('the package\'s stock config.toml (it disables CRI) is replaced', () => {
+    const host = setup('#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = ["cri"]\n\n#root = "/var/lib/containerd"\n');
+    expect(host.run().code).toBe(0);
+    expect(host.read('config.toml')).not.toContain('disabled_plugins');
+    expect(host.read('config.toml')).toContain('imports = [');
+  });
+
+  test('a config.toml with local settings is kept: only an imports line is added (with a backup), and the drop-in written', () => {
+    const local = 'version = 3\n\n[plugins.\'io.containerd.cri.v1.images\'.registry]\n  config_path = \'/etc/containerd/certs.d\'\n';
+    const host = setup(local);
+    const run = host.run();
+    expect(run.stderr).toBe('');
+    expect(host.read('config.toml')).toMatch(/^imports = \[.*conf\.d\/\*\.toml'\]\n/);
+    expect(host.read('config.toml')).toContain(local);
+    expect(host.read('config.toml.k8s-ha-edge.bak')).toBe(local);
+    expect(host.read('conf.d/k8s-ha-edge.toml')).toContain(PAUSE);
+    // The next run finds its imports and changes nothing.
+    writeFileSync(host.log, '');
+    const before = host.read('config.toml');
+    expect(host.run().code).toBe(0);
+    expect(host.read('config.toml')).toBe(before);
+    expect(host.calls()).not.toContain('restart');
+  });
+
+  test.each([
+    ['a config version 2 file', 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "x"\n', 'config version 2', 'containerd config migrate'],
+    ['a file that disables CRI among local settings', 'version = 3\ndisabled_plugins = ["cri", "io.containerd.x"]\nroot = "/data/containerd"\n', 'disables the CRI plugin', 'disabled_plugins'],
+    ['imports without conf.d', 'version = 3\nimports = ["/etc/other/*.toml"]\n', 'has its own imports without', 'conf.d/*.toml'],
+  ])('%s stops with what to do, and the file is left as it was', (_name, existing, problem, remedy) => {
+    const host = setup(existing);
+    const run = host.run();
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(problem);
+    expect(run.stderr).toContain(remedy);
+    expect(host.read('config.toml')).toBe(existing);
+    expect(existsSync(join(host.etc, 'conf.d', 'k8s-ha-edge.toml'))).toBe(false);
+  });
+});
+
+describe('prepare-node.sh on Debian and Ubuntu: containerd.io from Docker\'s repository of the distribution', () => {
+  /** The repository step with /etc moved under a scratch root, and stand-in curl and apt-get. */
+  function run(osRelease: string) {
+    const root = mkdtempSync(join(dir, 'apt-'));
+    mkdirSync(join(root, 'etc', 'apt', 'sources.list.d'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'os-release'), osRelease);
+    const { bin, log } = fakeBin({
+      curl: 'echo "curl $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo key > "$2"; fi; shift; done',
+      'apt-get': 'echo "apt-get $*" >> "$LOG"',
+    });
+    const body = DEBIAN_PROFILE.containerdRepository.split('/etc/').join(`${root}/etc/`);
+    const result = bash(snippet(INSTALL_IF_CHANGED, body), { path: bin });
+    const list = join(root, 'etc', 'apt', 'sources.list.d', 'docker.list');
+    return { result, list: existsSync(list) ? readFileSync(list, 'utf8') : undefined, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  }
+
+  test.each([['ubuntu', 'noble'], ['debian', 'bookworm']])('ID=%s uses linux/%s with its code name', (id, codename) => {
+    const { result, list, calls } = run(`ID=${id}\nVERSION_CODENAME=${codename}\n`);
+    expect(result.stderr).toBe('');
+    expect(list).toContain(`https://download.docker.com/linux/${id} ${codename} stable`);
+    expect(calls).toContain(`https://download.docker.com/linux/${id}/gpg`);
+  });
+
+  test('a distribution Docker does not publish for stops with a clear message', () => {
+    const { result, list } = run('ID=linuxmint\nID_LIKE=ubuntu\nVERSION_CODENAME=wilma\n');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no containerd.io repository for ID=linuxmint');
+    expect(list).toBeUndefined();
+  });
+});
+
+/** A tiny stand-in for the release's kube-flannel.yml, with flannel's default network. */
+const FLANNEL_MANIFEST = 'kind: ConfigMap\ndata:\n  net-conf.json: |\n    {\n      "Network": "10.244.0.0/16"\n    }\n';
+const sha256 = (text: string) => require('node:crypto').createHash('sha256').update(text).digest('hex') as string;
+
+(existsSync('/etc/kubernetes/admin.conf') ? describe.skip : describe)('init-master.sh (a machine without a cluster: the init path)', () => {
+  /** The master bundle's files in a scratch directory, with stand-ins for kubeadm, kubectl, curl and install. */
+  function master(flannelManifestSha256: string, download = FLANNEL_MANIFEST) {
+    const local = loadTopology({ overrides: { kubernetes: { flannelManifestSha256, podCidr: '10.32.0.0/16' } } });
+    const files = renderFixture({ overrides: { kubernetes: { flannelManifestSha256, podCidr: '10.32.0.0/16' } } }).bundles.find((b) => b.id === 'master')!.files;
+    const bundle = mkdtempSync(join(dir, 'master-'));
+    for (const f of files) writeFileSync(join(bundle, f.name), f.content);
+    const { bin, log } = fakeBin({
+      kubeadm: [
+        'echo "kubeadm $*" >> "$LOG"',
+        'if [ "$1" = version ]; then echo v1.36.3; fi',
+        'if [ "$1" = init ]; then grep "^kubernetesVersion" "$3" >> "$LOG"; fi',
+      ].join('\n'),
+      kubectl: 'echo "kubectl $*" >> "$LOG"; if [ "$1" = apply ]; then grep Network "$3" >> "$LOG"; fi',
+      curl: `echo "curl $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then printf '%s' '${download.replace(/'/g, "'\\''")}' > "$2"; fi; shift; done`,
+      install: 'echo "install $*" >> "$LOG"',
+    });
+    const run = bash(join(bundle, 'init-master.sh'), { path: bin });
+    return { run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '', local };
+  }
+
+  test('kubeadm init reads the config with the installed kubeadm\'s version, and flannel is applied once its sha256 matches', () => {
+    const { run, calls } = master(sha256(FLANNEL_MANIFEST));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(calls).toContain('kubeadm init --config kubeadm-config.applied.yaml --skip-token-print\nkubernetesVersion: "v1.36.3"\n');
+    expect(calls).toContain('kubectl apply -f kube-flannel.yml\n      "Network": "10.32.0.0/16"\n');
+  });
+
+  test('a manifest that does not match the digest is not applied', () => {
+    const { run, calls } = master(sha256(FLANNEL_MANIFEST), `${FLANNEL_MANIFEST}# tampered\n`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('does not have the sha256 that kubernetes.flannelManifestSha256 gives; nothing was applied');
+    expect(calls).not.toContain('kubectl apply');
+  });
+
+  test('without a digest it stops before kubeadm init, saying how to get one', () => {
+    const { run, calls } = master('');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('kubernetes.flannelManifestSha256 is not set');
+    expect(run.stderr).toContain('curl -fsSL https://github.com/flannel-io/flannel/releases/download/v0.28.9/kube-flannel.yml | sha256sum');
+    expect(calls).toBe('');
+  });
+});
+
+describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming the field and the remedy', () => {
+  const CLUSTER = {
+    kubernetesVersion: 'v1.36.3', controlPlaneEndpoint: '192.168.10.10:6443', podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12',
+  };
+  /** The ConfigMaps and nodes of a running cluster, as kubectl prints them. */
+  function cluster(over: Partial<typeof CLUSTER> & { mode?: string; nodes?: string } = {}) {
+    const c = { ...CLUSTER, ...over };
+    const clusterConfiguration = [
+      'apiServer: {}', 'apiVersion: kubeadm.k8s.io/v1beta4', `controlPlaneEndpoint: ${c.controlPlaneEndpoint}`, 'kind: ClusterConfiguration',
+      `kubernetesVersion: ${c.kubernetesVersion}`, 'networking:', '  dnsDomain: cluster.local', `  podSubnet: ${c.podSubnet}`, `  serviceSubnet: ${c.serviceSubnet}`,
+    ].join('\n');
+    const proxy = ['apiVersion: kubeproxy.config.k8s.io/v1alpha1', 'ipvs:', '  scheduler: ""', 'kind: KubeProxyConfiguration', `mode: ${over.mode ?? 'nftables'}`, 'nftables:', '  syncPeriod: 0s'].join('\n');
+    const nodes = over.nodes ?? 'master 10.244.0.0/24\nnode01 10.244.1.0/24\nnode02 10.244.2.0/24\n';
+    const { bin } = fakeBin({
+      kubectl: [
+        'case "$*" in',
+        `  *"configmap kubeadm-config"*) printf '%s' '${clusterConfiguration}' ;;`,
+        `  *"configmap kube-proxy"*) printf '%s' '${proxy}' ;;`,
+        `  *"get nodes"*) printf '%s' '${nodes}' ;;`,
+        '  *) exit 1 ;;',
+        'esac',
+      ].join('\n'),
+    });
+    return bash(script(renderCheckCluster(t)), { path: bin });
+  }
+
+  test('a cluster as the topology wants passes', () => {
+    const run = cluster();
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('check-cluster.sh: the running cluster matches the topology\n');
+  });
+
+  test.each([
+    ['kubernetes.version', { kubernetesVersion: 'v1.35.4' }, 'kubeadm upgrade apply'],
+    ['kubernetes.serviceCidr', { serviceSubnet: '10.112.0.0/12' }, 'rebuild the cluster'],
+    ['kubernetes.podCidr', { podSubnet: '10.32.0.0/16' }, 'rebuild the cluster'],
+    ['kubernetes.podCidr', { nodes: 'master 10.244.0.0/24\nnode01 10.32.1.0/24\n' }, 'on node node01'],
+    ['kubernetes.controlPlaneEndpoint', { controlPlaneEndpoint: 'old-api:6443' }, 'certificates'],
+    ['kubernetes.kubeProxyMode', { mode: 'ipvs' }, 'rollout restart daemonset kube-proxy'],
+    ['kubernetes.kubeProxyMode', { mode: '""' }, 'has iptables'],
+  ])('%s (%j)', (field, over, remedy) => {
+    const run = cluster(over);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`check-cluster.sh: ${field}: the topology wants`);
+    expect(run.stderr).toContain(remedy);
+    expect(run.stderr).toContain('were NOT applied');
+    expect(run.stdout).not.toContain('matches');
+  });
+
+  test('every difference is named, not only the first', () => {
+    const run = cluster({ kubernetesVersion: 'v1.37.0', serviceSubnet: '10.112.0.0/12', mode: 'iptables' });
+    expect(run.stderr.match(/^check-cluster\.sh: kubernetes\./gm)).toHaveLength(3);
+    expect(run.stderr).toContain('3 setting(s)');
+  });
+
+  test('init-master.sh runs the check whenever the cluster exists, before anything else is applied', () => {
+    const init = renderFixture().bundles.find((b) => b.id === 'master')!.files.find((f) => f.name === 'init-master.sh')!.content;
+    expect(init).toMatch(/^else\n(  #.*\n)?  bash \.\/check-cluster\.sh\nfi$/m);
+  });
+});
+
+(spawnSync('ssh-keygen', ['-?']).error === undefined ? describe : describe.skip)('join-from-master.sh with host keys in the topology', () => {
+  const { hostKeyLine } = require('./host-keys') as typeof import('./host-keys');
+  const masterKey = hostKeyLine('root@master');
+  const workerKey = hostKeyLine('root@node01');
+
+  function bundleFor(overrides: object) {
+    const fixture = renderFixture({ overrides });
+    const bundle = mkdtempSync(join(dir, 'join-'));
+    for (const f of fixture.bundles.find((b) => b.id === 'node01')!.files) writeFileSync(join(bundle, f.name), f.content);
+    /** ssh stand-in: logs every argument; the worker has joined (so no token is created). */
+    const { bin, log } = fakeBin({ ssh: 'echo "ssh $*" >> "$LOG"; exit 0' });
+    const run = bash(join(bundle, 'join-from-master.sh'), { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } });
+    return { bundle, run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  }
+
+  test('both keys given: a known_hosts in the bundle, and ssh checks strictly against it alone', () => {
+    const { bundle, run, calls } = bundleFor({ controlPlane: { hostKey: masterKey }, workers: [{ name: 'node01', address: '192.168.10.20', hostKey: workerKey }] });
+    expect(run.code).toBe(0);
+    const knownHosts = join(bundle, 'known_hosts');
+    expect(readFileSync(knownHosts, 'utf8').split('\n').filter(Boolean)).toEqual([
+      `192.168.10.10 ${masterKey.split(' ').slice(0, 2).join(' ')}`,
+      `192.168.10.20 ${workerKey.split(' ').slice(0, 2).join(' ')}`,
+    ]);
+    expect(calls).toContain(`-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o GlobalKnownHostsFile=/dev/null root@192.168.10.20 test -f /etc/kubernetes/kubelet.conf`);
+    expect(calls).not.toContain('accept-new');
+    // OpenSSH itself reads the file and finds each host's key in it.
+    for (const address of ['192.168.10.10', '192.168.10.20']) {
+      const found = spawnSync('ssh-keygen', ['-F', address, '-f', knownHosts], { encoding: 'utf8' });
+      expect(found.status).toBe(0);
+    }
+  });
+
+  test('no keys: no known_hosts, and trust on first use as before', () => {
+    const { bundle, calls } = bundleFor({});
+    expect(existsSync(join(bundle, 'known_hosts'))).toBe(false);
+    expect(calls).toContain('-o StrictHostKeyChecking=accept-new root@192.168.10.20 test -f');
+  });
+
+  test('the master\'s key given, the worker\'s not: strict for the master only', () => {
+    const script = renderFixture({ overrides: { controlPlane: { hostKey: masterKey } } }).bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'join-from-master.sh')!.content;
+    expect(script).toContain("to_master() { ssh_to -o StrictHostKeyChecking=yes");
+    expect(script).toContain("to_worker() { ssh_to -o StrictHostKeyChecking=accept-new");
   });
 });

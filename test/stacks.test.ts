@@ -6,6 +6,7 @@ import { buildStacksApp } from '../constructs/tf/stacks-app';
 import { REMOTE_STAGING_DIR, StackName } from '../lib/plan/bundle';
 import { ProvisionerResource } from '../lib/topology';
 import { CUSTOM_CONFIG, renderFixture } from './render-fixture';
+import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
 
 type Fixture = ReturnType<typeof renderFixture>;
 
@@ -119,6 +120,49 @@ describe('the stacks', () => {
     for (const name of Object.values(StackName)) {
       const { synthesized } = stackFor(seed, name);
       expect(JSON.parse(synthesized)).toMatchSnapshot(name);
+    }
+  });
+});
+
+(HAS_SSH_KEYGEN ? describe : describe.skip)('host keys in the topology', () => {
+  const key = (name: string) => hostKeyLine(`root@${name}`);
+  const keys = {
+    controlPlane: { hostKey: key('master') },
+    workers: [{ name: 'node01', address: '192.168.10.20', hostKey: key('node01') }, { name: 'node02', address: '192.168.10.30', hostKey: key('node02') }],
+    loadBalancer: { hosts: [
+      { name: 'lb01', address: '192.168.10.40', priority: 100, hostKey: key('lb01') },
+      { name: 'lb02', address: '192.168.10.50', priority: 90, hostKey: key('lb02') },
+    ] },
+    gateway: { hostKey: key('gateway') },
+    client: { hostKey: key('client') },
+  };
+  const keyed = renderFixture({ overrides: keys });
+
+  test('every connection of every stack verifies the host\'s key (type and base64, without the comment)', () => {
+    const hostKeyOf = (line: string) => line.split(' ').slice(0, 2).join(' ');
+    const byAddress = new Map<string, string>([
+      ['192.168.10.10', keys.controlPlane.hostKey], ...keys.workers.map((w): [string, string] => [w.address, w.hostKey]),
+      ...keys.loadBalancer.hosts.map((h): [string, string] => [h.address, h.hostKey]),
+      ['192.168.10.1', keys.gateway.hostKey], ['12.0.0.12', keys.client.hostKey],
+    ]);
+    let connections = 0;
+    for (const name of [StackName.K8S, StackName.LB, StackName.GATEWAY, StackName.CLIENT]) {
+      const { json } = stackFor(keyed, name);
+      for (const resource of Object.values(json.resource.null_resource) as Array<{ connection: { host: string; host_key?: string } }>) {
+        expect(resource.connection.host_key).toBe(hostKeyOf(byAddress.get(resource.connection.host)!));
+        expect(resource.connection.host_key).not.toContain('root@');
+        connections++;
+      }
+    }
+    expect(connections).toBe(keyed.bundles.length);
+  });
+
+  test('without host keys no connection names one (terraform then does not verify the host)', () => {
+    for (const name of [StackName.K8S, StackName.LB, StackName.GATEWAY, StackName.CLIENT]) {
+      const { json } = stackFor(seed, name);
+      for (const resource of Object.values(json.resource.null_resource) as Array<{ connection: object }>) {
+        expect(resource.connection).not.toHaveProperty('host_key');
+      }
     }
   });
 });

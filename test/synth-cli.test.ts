@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { treeDigest } from './trees';
+import { DEFAULT_SYNTH_STDERR } from './render-fixture';
 
 const repo = resolve(__dirname, '..');
 const tsx = join(repo, 'node_modules', '.bin', 'tsx');
@@ -30,7 +31,7 @@ describe('npm run synth', () => {
   const first = synth(cwd);
 
   test('writes dist/ and cdktf.out/ and prints a summary', () => {
-    expect(first.stderr).toBe('');
+    expect(first.stderr).toBe(DEFAULT_SYNTH_STDERR);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/synthesized the topology from the built-in defaults/);
     expect(first.stdout).toMatch(/dist\/ \(\d+ files\)/);
@@ -84,7 +85,7 @@ describe('npm run synth', () => {
     const elsewhere = scratch();
     const path = (process.env.PATH ?? '').split(':').filter((dir) => !existsSync(join(dir, 'terraform'))).join(':');
     const run = spawnSync(tsx, [join(repo, 'main.ts'), '--resource', 'terraform_data'], { cwd: elsewhere, encoding: 'utf8', env: { ...process.env, PATH: path } });
-    expect(run.stderr).toBe('');
+    expect(run.stderr).toBe(DEFAULT_SYNTH_STDERR);
     expect(run.status).toBe(0);
     expect(readFileSync(join(elsewhere, 'cdktf.out', 'stacks', 'lb', 'cdk.tf.json'), 'utf8')).toContain('"terraform_data"');
   });
@@ -151,5 +152,16 @@ describe('a custom topology: another subnet, three workers, another VIP, LB port
       expect(text).toContain('198.51.100.1:8080');
     }
     expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['.k8s-ha-edge-output', 'cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'topology.dot', 'topology.svg', 'w1', 'w2', 'w3', 'workload.k8s.yaml']);
+  });
+});
+
+describe('warnings at synth time', () => {
+  test('kube-proxy in ipvs mode is synthesized, with a deprecation warning on stderr (KEP-5495)', () => {
+    const cwd = scratch();
+    writeFileSync(join(cwd, 'ipvs.yaml'), 'kubernetes:\n  kubeProxyMode: ipvs\n');
+    const run = synth(cwd, '--config', join(cwd, 'ipvs.yaml'), '--only', 'k8s');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^warning: kubernetes\.kubeProxyMode: ipvs is deprecated since Kubernetes 1\.35 \(KEP-5495\)/m);
+    expect(readFileSync(join(cwd, 'dist', 'master', 'master', 'kubeadm-config.yaml'), 'utf8')).toContain('mode: ipvs');
   });
 });

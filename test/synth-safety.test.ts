@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { writeTree } from './trees';
+import { DEFAULT_SYNTH_STDERR } from './render-fixture';
 
 const repo = resolve(__dirname, '..');
 const tsx = join(repo, 'node_modules', '.bin', 'tsx');
@@ -92,7 +93,7 @@ describe('GIVEN synths that die, are interrupted, or run at the same time', () =
     const dead = String(4194305);
     writeTree(cwd, { [`.dist.staging-${dead}-abc123/workload.k8s.yaml`]: 'half', '.dist.lock': `${dead}\n` });
     const run = synth(cwd);
-    expect(run.stderr).toBe('');
+    expect(run.stderr).toBe(DEFAULT_SYNTH_STDERR);
     expect(run.code).toBe(0);
     expect(readdirSync(cwd).sort()).toEqual(['cdktf.out', 'dist']);
   });

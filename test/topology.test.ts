@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
 import { KubeProxyMode, loadTopology, OsFamily, TopologyError } from '../lib/topology';
 
 const scratch = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-topology-'));
@@ -41,9 +42,15 @@ describe('the default topology', () => {
     expect(t.client.address).toBe('12.0.0.12');
     expect(t.loadBalancer.vrrp.routerId).toBe(51);
     expect(t.kubernetes.podCidr).toBe('10.244.0.0/16');
-    expect(t.kubernetes.kubeProxyMode).toBe(KubeProxyMode.IPVS);
+    expect(t.kubernetes.kubeProxyMode).toBe(KubeProxyMode.NFTABLES);
     expect(t.kubernetes.containerRuntime).toBe('containerd');
-    expect(t.workload.image).toBe('nginx:1.14');
+    expect(t.workload.image).toBe('nginx:1.30.1');
+  });
+
+  test('the Pods default to a maintained, pinned nginx; the seed\'s end-of-life tag is still possible through the config', () => {
+    expect(t.workload.image).not.toBe('nginx:1.14');
+    expect(t.workload.image).toMatch(/^nginx:1\.(2[89]|3[0-9])\.[0-9]+$/);
+    expect(loadTopology({ overrides: { workload: { image: 'nginx:1.14' } } }).workload.image).toBe('nginx:1.14');
   });
 
   test('has no 192.168.160.x address anywhere', () => {
@@ -146,8 +153,16 @@ describe('invalid input is rejected with the path, the value and what was expect
     ['wrong type: workers as a mapping', { workers: { node01: '192.168.10.20' } }, /workers: got \{"node01":"192\.168\.10\.20"\}, expected a list/],
     ['worker without an address', { workers: [{ name: 'node01' }] }, /workers\[0\]\.address: got nothing, expected a value \(required\)/],
     ['unknown OS family', { hostDefaults: { osFamily: 'centos' } }, /hostDefaults\.osFamily: got "centos", expected one of rhel, debian/],
+    ['a flannel digest that is not a sha256', { kubernetes: { flannelManifestSha256: 'sha256:abc' } },
+      /kubernetes\.flannelManifestSha256: got "sha256:abc", expected a sha256 digest in 64 lowercase hex digits/],
+    ['a control plane endpoint with a port', { kubernetes: { controlPlaneEndpoint: 'api.example.internal:6443' } },
+      /kubernetes\.controlPlaneEndpoint: got "api\.example\.internal:6443", expected a DNS name or an IPv4 address without a port/],
+    ['a host key that is not a key line', { controlPlane: { hostKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIA' } },
+      /controlPlane\.hostKey: got "AAAAC3NzaC1lZDI1NTE5AAAAIA", expected an SSH public key line/],
+    ['a host key whose blob is of another type', { gateway: { hostKey: 'ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' } },
+      /gateway\.hostKey: got "ssh-rsa AAAA.*", expected an SSH public key line/],
     ['unknown kube-proxy mode', { kubernetes: { kubeProxyMode: 'userspace' } },
-      /kubernetes\.kubeProxyMode: got "userspace", expected one of ipvs, nftables, iptables/],
+      /kubernetes\.kubeProxyMode: got "userspace", expected one of nftables, iptables, ipvs/],
     ['the seed\'s Kubernetes version', { kubernetes: { version: '1.20' } },
       /kubernetes\.version: got "1\.20", expected a supported Kubernetes minor: 1\.35, 1\.36, 1\.37/],
     ['a version string that is not one', { kubernetes: { version: 'latest' } },
@@ -195,5 +210,15 @@ describe('invalid input is rejected with the path, the value and what was expect
 
   test('a file that is a list, not a mapping', () => {
     expect(() => loadTopology({ configPath: configFile('- a\n- b\n') })).toThrow(/\(top level\): got \["a","b"\], expected a mapping/);
+  });
+});
+
+(HAS_SSH_KEYGEN ? describe : describe.skip)('host keys', () => {
+  test('a key line from ssh-keygen is accepted on any host; its comment is kept in the config but never part of the key', () => {
+    const line = hostKeyLine('root@master');
+    const t = loadTopology({ overrides: { controlPlane: { hostKey: line }, gateway: { hostKey: line } } });
+    expect(t.controlPlane.hostKey).toBe(line);
+    expect(t.gateway.hostKey).toBe(line);
+    expect(t.workers[0].hostKey).toBe('');
   });
 });

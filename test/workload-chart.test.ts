@@ -29,7 +29,7 @@ describe('GIVEN the seed topology WHEN the workload chart is synthesized', () =>
   test('THEN each Pod mounts the hostPath /data (DirectoryOrCreate) at the web root, port 80', () => {
     for (const pod of pods(objects)) {
       const [container] = pod.spec.containers;
-      expect(container.image).toBe('nginx:1.14');
+      expect(container.image).toBe('nginx:1.30.1');
       expect(container.ports).toEqual([{ containerPort: 80, name: 'http', protocol: 'TCP' }]);
       const [mount] = container.volumeMounts;
       expect(mount.mountPath).toBe('/usr/share/nginx/html');
@@ -49,7 +49,7 @@ describe('GIVEN the seed topology WHEN the workload chart is synthesized', () =>
     expect(selects(svc.spec.selector, { app: 'other' })).toBe(false);
   });
 
-  test('THEN the cdk8s-plus defaults that would stop nginx:1.14 or surprise a reviewer are set deliberately', () => {
+  test('THEN the cdk8s-plus defaults that would stop the stock nginx image or surprise a reviewer are set deliberately', () => {
     for (const pod of pods(objects)) {
       const [container] = pod.spec.containers;
       expect(container.securityContext.runAsNonRoot).toBe(false);

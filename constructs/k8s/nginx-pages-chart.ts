@@ -18,7 +18,7 @@ export const APP_LABEL_KEY = 'app';
  * hostPath directory, and one NodePort Service selecting exactly those Pods.
  *
  * cdk8s-plus-27 applies hardening defaults meant for new applications. The stock
- * `nginx:1.14` image runs as root, writes its pid and cache into the root
+ * `nginx` image (1.30.1 by default; the seed's 1.14 alike) runs as root, writes its pid and cache into the root
  * filesystem and binds port 80, so each default is set here on purpose.
  */
 export class NginxPagesChart extends Chart {
@@ -74,7 +74,7 @@ export class NginxPagesChart extends Chart {
         name: podName(workload, worker.name),
         labels: { [APP_LABEL_KEY]: workload.appLabel },
       },
-      // nginx:1.14's master process runs as root and drops to the nginx user itself.
+      // The stock nginx image's master process runs as root and drops to the nginx user itself.
       securityContext: { ensureNonRoot: false },
       // The Pods need no API access; keep the token out of them (cdk8s-plus' default too).
       automountServiceAccountToken: false,

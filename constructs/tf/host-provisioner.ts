@@ -43,6 +43,8 @@ export class HostProvisioner extends Construct {
       user: bundle.target.user,
       privateKey: Fn.file(props.sshPrivateKeyPath.stringValue),
       timeout: '2m',
+      // With the topology's host key, terraform refuses a host that presents another one.
+      ...(bundle.target.hostKey !== '' ? { hostKey: bundle.target.hostKey } : {}),
     };
     const provisioners: Provisioner[] = [
       // A clean directory each time, so it holds exactly this bundle.

@@ -1,8 +1,12 @@
 import { Bundle, BundleFile, bundleFile as file, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
 import { osProfile } from '../os-profiles';
 import { InternalHost, pageBundleId, Topology, WORKLOAD_BUNDLE_ID } from '../topology';
-import { renderApplyWorkload, renderInitMaster, renderJoinFromMaster, renderJoinWorker, renderKubeadmConfig } from './kubeadm';
+import {
+  KNOWN_HOSTS_FILE, renderApplyWorkload, renderCheckCluster, renderFlannelChecksum, renderInitMaster, renderJoinFromMaster, renderJoinKnownHosts,
+  renderJoinWorker, renderKubeadmConfig,
+} from './kubeadm';
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
+import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd';
 import { renderPage, renderPushPage } from './pages';
 
 /** What every Kubernetes node gets before kubeadm: the same three files on the master and the workers. */
@@ -10,6 +14,8 @@ function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
   return [
     file('modules-load.conf', renderModulesLoad(t.kubernetes)),
     file('sysctl.conf', renderSysctl()),
+    file('containerd-config.toml', renderContainerdMainConfig()),
+    file('containerd-k8s.toml', renderContainerdDropIn()),
     file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host), host.name)),
   ];
 }
@@ -43,6 +49,8 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
     files: [
       ...nodePreparation(t, master),
       file('kubeadm-config.yaml', renderKubeadmConfig(t)),
+      file('check-cluster.sh', renderCheckCluster(t)),
+      file('kube-flannel.sha256', renderFlannelChecksum(t)),
       file('init-master.sh', renderInitMaster(t, master.sshUser)),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh')),
     ],
@@ -52,6 +60,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
 
   for (const worker of t.workers) {
     const id = worker.name;
+    const knownHosts = renderJoinKnownHosts(t, worker);
     bundles.push({
       id,
       stack: StackName.K8S,
@@ -61,6 +70,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
         ...nodePreparation(t, worker),
         file('join-worker.sh', renderJoinWorker(worker)),
         file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
+        ...(knownHosts !== undefined ? [file(KNOWN_HOSTS_FILE, knownHosts)] : []),
       ],
       run: 'prepare-node.sh',
       runLocally: 'join-from-master.sh',

@@ -1,7 +1,8 @@
 import { stringify } from 'yaml';
-import { CLUSTER_DNS_DOMAIN, DEFAULT_NAMESPACE, InternalHost, podName, Topology } from '../topology';
+import { CLUSTER_DNS_DOMAIN, DEFAULT_NAMESPACE, flannelManifestUrlOf, InternalHost, podName, Topology } from '../topology';
 import { kubernetesMinor, kubernetesPatch } from './kubernetes-repo';
 import { lines, scriptHeader, shq } from '../formats/shell';
+import { hostKeyOf } from '../plan/bundle';
 
 /** kubeadm's config API: v1beta4 is the one kubeadm 1.31 and later accept without deprecation warnings. */
 export const KUBEADM_API_VERSION = 'kubeadm.k8s.io/v1beta4';
@@ -11,13 +12,25 @@ export const KUBELET_KUBECONFIG = '/etc/kubernetes/kubelet.conf';
 export const ADMIN_KUBECONFIG = '/etc/kubernetes/admin.conf';
 
 /**
+ * In the bundle's kubeadm-config.yaml, replaced at apply time by `kubeadm version -o short` of the
+ * installed kubeadm: `stable-1.N` would be resolved online at init, independent of that kubeadm.
+ */
+export const KUBEADM_VERSION_PLACEHOLDER = '@KUBEADM_VERSION@';
+/** The config kubeadm init reads: kubeadm-config.yaml with the installed version filled in. */
+export const APPLIED_KUBEADM_CONFIG = 'kubeadm-config.applied.yaml';
+
+/** host:port of the API server as kubeconfigs and joining nodes reach it. */
+export function controlPlaneEndpoint(t: Topology): string {
+  return `${t.kubernetes.controlPlaneEndpoint}:${t.kubernetes.apiServerPort}`;
+}
+
+/**
  * The kubeadm configuration for `kubeadm init`. Its bootstrap token has no value:
  * kubeadm generates a random one on the master, and it expires after the join TTL.
  */
 export function renderKubeadmConfig(t: Topology): string {
   const k = t.kubernetes;
   const master = t.controlPlane;
-  const patch = kubernetesPatch(k);
   const documents = [
     {
       apiVersion: KUBEADM_API_VERSION,
@@ -33,9 +46,10 @@ export function renderKubeadmConfig(t: Topology): string {
     {
       apiVersion: KUBEADM_API_VERSION,
       kind: 'ClusterConfiguration',
-      // Without a patch, kubeadm resolves the newest patch of the minor (or uses its own version offline).
-      kubernetesVersion: patch ? `v${patch}` : `stable-${kubernetesMinor(k)}`,
-      controlPlaneEndpoint: `${master.address}:${k.apiServerPort}`,
+      // Filled in by init-master.sh with the installed kubeadm's own version (prepare-node.sh checked it
+      // against kubernetes.version), so nothing is resolved online and kubeadm and cluster agree.
+      kubernetesVersion: KUBEADM_VERSION_PLACEHOLDER,
+      controlPlaneEndpoint: controlPlaneEndpoint(t),
       networking: { podSubnet: k.podCidr, serviceSubnet: k.serviceCidr, dnsDomain: CLUSTER_DNS_DOMAIN },
     },
     {
@@ -49,28 +63,58 @@ export function renderKubeadmConfig(t: Topology): string {
       mode: k.kubeProxyMode,
     },
   ];
-  return documents.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+  const header = `# kubernetesVersion is set at apply time to the installed kubeadm's version (init-master.sh writes ${APPLIED_KUBEADM_CONFIG}).\n`;
+  return header + documents.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
 }
 
 export function flannelManifestUrl(t: Topology): string {
-  return `https://github.com/flannel-io/flannel/releases/download/${t.kubernetes.flannelVersion}/kube-flannel.yml`;
+  return flannelManifestUrlOf(t.kubernetes.flannelVersion);
 }
 
 /** Flannel's manifest ships this network in net-conf.json; the init script replaces it with the pod CIDR. */
 const FLANNEL_DEFAULT_NETWORK = '10.244.0.0/16';
 
+/** The one line `sha256sum -c` reads for the flannel manifest. */
+export function renderFlannelChecksum(t: Topology): string {
+  return lines(`${t.kubernetes.flannelManifestSha256}  kube-flannel.yml`);
+}
+
+/** Stops init-master.sh before it changes anything when no digest is set for the flannel manifest. */
+function flannelDigestRequired(t: Topology): string | false {
+  if (t.kubernetes.flannelManifestSha256 !== '') return false;
+  return lines(
+    '# kubernetes.flannelManifestSha256 is empty: nothing downloaded is applied unverified, so stop before changing anything.',
+    "echo 'init-master.sh: kubernetes.flannelManifestSha256 is not set, so the flannel manifest cannot be verified and is not applied.' >&2",
+    `echo ${shq(`Get it once from a trusted network: curl -fsSL ${flannelManifestUrl(t)} | sha256sum, compare it with a second source (e.g. a second machine or the release's own checksum), put it in the topology, synth and apply again.`)} >&2`,
+    'exit 1',
+  );
+}
+
 /**
- * init-master.sh: kubeadm init (only when the cluster does not exist yet), the admin
- * kubeconfig, and flannel from a pinned release with its network set to the pod CIDR.
+ * init-master.sh: kubeadm init from kubeadm-config.yaml with the installed kubeadm's version
+ * (only when the cluster does not exist yet; when it does, check-cluster.sh fails on every
+ * setting kubeadm would silently leave as it is), the admin kubeconfig, and flannel from a
+ * pinned release, verified by its sha256, with its network set to the pod CIDR.
  */
 export function renderInitMaster(t: Topology, sshUser: string): string {
   const k = t.kubernetes;
   return lines(
     scriptHeader(`Initialises the control plane on ${t.controlPlane.name} and installs flannel ${k.flannelVersion}.`),
     'cd "$(dirname "$0")"',
+    flannelDigestRequired(t),
     `if [ ! -f ${ADMIN_KUBECONFIG} ]; then`,
+    '  kubeadm_version=$(kubeadm version -o short)',
+    "  if ! [[ $kubeadm_version =~ ^v[0-9]+\\.[0-9]+\\.[0-9]+$ ]]; then",
+    '    echo "init-master.sh: unexpected kubeadm version \\"$kubeadm_version\\"" >&2',
+    '    exit 1',
+    '  fi',
+    `  sed "s/${KUBEADM_VERSION_PLACEHOLDER}/$kubeadm_version/" kubeadm-config.yaml > ${APPLIED_KUBEADM_CONFIG}`,
+    `  grep -qx "kubernetesVersion: \\"$kubeadm_version\\"" ${APPLIED_KUBEADM_CONFIG}`,
     '  # --skip-token-print: the join token is created per worker at apply time, never logged here.',
-    '  kubeadm init --config kubeadm-config.yaml --skip-token-print',
+    `  kubeadm init --config ${APPLIED_KUBEADM_CONFIG} --skip-token-print`,
+    'else',
+    '  # The cluster exists: kubeadm init would not run again, so a changed setting would "succeed" unmade.',
+    '  bash ./check-cluster.sh',
     'fi',
     `export KUBECONFIG=${ADMIN_KUBECONFIG}`,
     'install -d -m 0700 /root/.kube',
@@ -81,9 +125,99 @@ export function renderInitMaster(t: Topology, sshUser: string): string {
     ),
     '',
     `curl -fsSL --retry 5 ${shq(flannelManifestUrl(t))} -o kube-flannel.yml`,
+    'if ! sha256sum -c --quiet kube-flannel.sha256; then',
+    `  echo ${shq(`init-master.sh: kube-flannel.yml of flannel ${k.flannelVersion} does not have the sha256 that kubernetes.flannelManifestSha256 gives; nothing was applied. Check the download and the digest.`)} >&2`,
+    '  exit 1',
+    'fi',
     `sed -i ${shq(`s#"Network": "${FLANNEL_DEFAULT_NETWORK}"#"Network": "${k.podCidr}"#`)} kube-flannel.yml`,
     `grep -qF ${shq(`"Network": "${k.podCidr}"`)} kube-flannel.yml`,
     'kubectl apply -f kube-flannel.yml',
+  );
+}
+
+/** What to do about a setting of a running cluster that kubeadm does not change. */
+const REMEDY = {
+  version: 'kubeadm does not upgrade a running cluster: upgrade it with kubeadm upgrade plan / kubeadm upgrade apply on the control plane (one minor at a time, packages first), then kubeadm upgrade node and the packages on every other node; or set kubernetes.version back.',
+  cidr: 'The network of a running cluster cannot be changed in place (every node\'s podCIDR, flannel\'s network and the Service IPs hang on it): rebuild the cluster (kubeadm reset on every node, then apply), or set it back.',
+  endpoint: 'The API server certificates and every kubeconfig name the endpoint: rebuild the cluster, or follow kubeadm\'s guide to reconfiguring a cluster (new API server certificate, kubeconfigs, kubeadm-config), or set it back.',
+  mode: 'kubeadm writes the kube-proxy ConfigMap only at init: kubectl -n kube-system edit configmap kube-proxy (mode), kubectl -n kube-system rollout restart daemonset kube-proxy, then reboot every node (or run kube-proxy --cleanup there) to drop the old mode\'s rules; or set it back.',
+} as const;
+
+/**
+ * check-cluster.sh, run on the master when the cluster exists: compares what the topology wants
+ * with what runs (the kubeadm-config and kube-proxy ConfigMaps, every node's podCIDR) and fails,
+ * naming each field and its remedy, on any setting that applying would silently leave unchanged.
+ */
+export function renderCheckCluster(t: Topology): string {
+  const k = t.kubernetes;
+  const patch = kubernetesPatch(k);
+  const wantedVersion = patch ? `v${patch}` : `v${kubernetesMinor(k)}.x`;
+  const versionPattern = patch ? `v${patch}` : `v${kubernetesMinor(k)}.[0-9]*`;
+  return lines(
+    scriptHeader(`Fails when the running cluster differs from the topology in a setting kubeadm only reads at init.`),
+    `export KUBECONFIG=${ADMIN_KUBECONFIG}`,
+    'problems=0',
+    '# drift FIELD WANTED RUNNING REMEDY',
+    'drift() {',
+    '  echo "check-cluster.sh: $1: the topology wants $2, the running cluster has ${3:-nothing}. $4" >&2',
+    '  problems=$((problems + 1))',
+    '}',
+    '# top_value TEXT KEY / nested_value TEXT KEY: a scalar of a YAML mapping, unquoted.',
+    'top_value() {',
+    '  printf \'%s\\n\' "$1" | sed -nE "s/^$2:[[:space:]]*\\"?([^\\"]*)\\"?[[:space:]]*$/\\1/p" | head -n 1',
+    '}',
+    'nested_value() {',
+    '  printf \'%s\\n\' "$1" | sed -nE "s/^[[:space:]]+$2:[[:space:]]*\\"?([^\\"]*)\\"?[[:space:]]*$/\\1/p" | head -n 1',
+    '}',
+    'ip_to_int() {',
+    '  local IFS=. a b c d',
+    '  read -r a b c d <<<"$1"',
+    '  echo $(((a << 24) | (b << 16) | (c << 8) | d))',
+    '}',
+    '# cidr_within INNER OUTER: INNER (a.b.c.d/n) lies inside OUTER.',
+    'cidr_within() {',
+    '  local inner_len=${1#*/} outer_len=${2#*/} mask',
+    '  [ "$inner_len" -ge "$outer_len" ] || return 1',
+    '  mask=$(((0xFFFFFFFF << (32 - outer_len)) & 0xFFFFFFFF))',
+    '  [ $(($(ip_to_int "${1%/*}") & mask)) -eq $(($(ip_to_int "${2%/*}") & mask)) ]',
+    '}',
+    '',
+    "cluster_config=$(kubectl -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}')",
+    'running=$(top_value "$cluster_config" kubernetesVersion)',
+    'case "$running" in',
+    `  ${versionPattern}) ;;`,
+    `  *) drift kubernetes.version ${shq(`${k.version} (${wantedVersion})`)} "$running" ${shq(REMEDY.version)} ;;`,
+    'esac',
+    'running=$(top_value "$cluster_config" controlPlaneEndpoint)',
+    `if [ "$running" != ${shq(controlPlaneEndpoint(t))} ]; then`,
+    `  drift kubernetes.controlPlaneEndpoint ${shq(controlPlaneEndpoint(t))} "$running" ${shq(REMEDY.endpoint)}`,
+    'fi',
+    'running=$(nested_value "$cluster_config" podSubnet)',
+    `if [ "$running" != ${shq(k.podCidr)} ]; then`,
+    `  drift kubernetes.podCidr ${shq(k.podCidr)} "$running" ${shq(REMEDY.cidr)}`,
+    'fi',
+    'running=$(nested_value "$cluster_config" serviceSubnet)',
+    `if [ "$running" != ${shq(k.serviceCidr)} ]; then`,
+    `  drift kubernetes.serviceCidr ${shq(k.serviceCidr)} "$running" ${shq(REMEDY.cidr)}`,
+    'fi',
+    '# Every node\'s Pod range is carved from the pod CIDR at join: one outside it means flannel and the node disagree.',
+    "nodes=$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{\" \"}{.spec.podCIDR}{\"\\n\"}{end}')",
+    'while read -r node node_cidr; do',
+    '  if [ -n "$node_cidr" ] && ! cidr_within "$node_cidr" ' + shq(k.podCidr) + '; then',
+    `    drift kubernetes.podCidr ${shq(`${k.podCidr} (node podCIDRs inside it)`)} "$node_cidr on node $node" ${shq(REMEDY.cidr)}`,
+    '  fi',
+    'done <<<"$nodes"',
+    "proxy_config=$(kubectl -n kube-system get configmap kube-proxy -o jsonpath='{.data.config\\.conf}')",
+    '# An empty mode is kube-proxy\'s default on Linux: iptables.',
+    'running=$(top_value "$proxy_config" mode)',
+    `if [ "\${running:-iptables}" != ${shq(k.kubeProxyMode)} ]; then`,
+    `  drift kubernetes.kubeProxyMode ${shq(k.kubeProxyMode)} "\${running:-iptables}" ${shq(REMEDY.mode)}`,
+    'fi',
+    'if [ "$problems" -gt 0 ]; then',
+    '  echo "check-cluster.sh: $problems setting(s) of the topology differ from the running cluster and were NOT applied; nothing was changed." >&2',
+    '  exit 1',
+    'fi',
+    "echo 'check-cluster.sh: the running cluster matches the topology'",
   );
 }
 
@@ -156,19 +290,33 @@ export function renderJoinWorker(worker: InternalHost): string {
  */
 export function renderJoinFromMaster(t: Topology, worker: InternalHost, workerScript: string): string {
   const master = t.controlPlane;
+  /** Strict checking against the bundle's known_hosts when the topology has the host's key; else trust on first use. */
+  const hostKeyOptions = (host: InternalHost) => (host.hostKey !== ''
+    ? '-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$known_hosts" -o GlobalKnownHostsFile=/dev/null'
+    : '-o StrictHostKeyChecking=accept-new');
   return lines(
     scriptHeader(`Joins ${worker.name} using a fresh token from ${master.name}. Runs on the operator's machine.`),
     ': "${SSH_PRIVATE_KEY_PATH:?set SSH_PRIVATE_KEY_PATH to the private key for the hosts}"',
+    (master.hostKey !== '' || worker.hostKey !== '') && `known_hosts="$(cd "$(dirname "$0")" && pwd)/${KNOWN_HOSTS_FILE}"`,
     'ssh_to() {',
-    '  ssh -i "$SSH_PRIVATE_KEY_PATH" -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 "$@"',
+    '  ssh -i "$SSH_PRIVATE_KEY_PATH" -o BatchMode=yes -o ConnectTimeout=10 "$@"',
     '}',
-    `worker=${shq(`${worker.sshUser}@${worker.address}`)}`,
-    `master=${shq(`${master.sshUser}@${master.address}`)}`,
-    `if ssh_to "$worker" test -f ${KUBELET_KUBECONFIG}; then`,
+    `to_worker() { ssh_to ${hostKeyOptions(worker)} ${shq(`${worker.sshUser}@${worker.address}`)} "$@"; }`,
+    `to_master() { ssh_to ${hostKeyOptions(master)} ${shq(`${master.sshUser}@${master.address}`)} "$@"; }`,
+    `if to_worker test -f ${KUBELET_KUBECONFIG}; then`,
     `  echo ${shq(`${worker.name} has already joined`)}`,
     '  exit 0',
     'fi',
-    `ssh_to "$master" ${shq(`${master.sudoPrefix}kubeadm token create --ttl ${t.kubernetes.joinTokenTtl} --print-join-command`)} \\`,
-    `  | ssh_to "$worker" ${shq(`${worker.sudoPrefix}bash ${workerScript}`)}`,
+    `to_master ${shq(`${master.sudoPrefix}kubeadm token create --ttl ${t.kubernetes.joinTokenTtl} --print-join-command`)} \\`,
+    `  | to_worker ${shq(`${worker.sudoPrefix}bash ${workerScript}`)}`,
   );
+}
+
+/** The known_hosts file beside join-from-master.sh: the host keys the topology gives for the master and the worker. */
+export const KNOWN_HOSTS_FILE = 'known_hosts';
+
+/** known_hosts lines ("address type base64") of the master and the worker, or undefined when neither has a key. */
+export function renderJoinKnownHosts(t: Topology, worker: InternalHost): string | undefined {
+  const known = [t.controlPlane, worker].filter((h) => h.hostKey !== '').map((h) => `${h.address} ${hostKeyOf(h.hostKey)}`);
+  return known.length > 0 ? lines(...known) : undefined;
 }

@@ -2,7 +2,9 @@ import { KubeProxyMode, KubernetesSpec } from '../topology';
 import { KUBE_PACKAGES, kubernetesPatch } from './kubernetes-repo';
 import { OsProfile } from '../os-profiles';
 import { DISABLE_FIREWALLD, ensurePackages } from '../os-profiles/packages';
-import { INSTALL_IF_CHANGED, lines, paragraph, scriptHeader } from '../formats/shell';
+import { INSTALL_IF_CHANGED, lines, paragraph, scriptHeader, shq } from '../formats/shell';
+import { containerdConfigure, containerdVersionCheck } from './containerd';
+import { kubernetesMinor } from './kubernetes-repo';
 
 /** Kernel modules kube-proxy's IPVS mode needs besides the ones every node needs. */
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
@@ -42,18 +44,46 @@ export function renderModulesLoad(spec: KubernetesSpec): string {
   return lines('# Loaded at boot by systemd-modules-load.', ...kernelModules(spec));
 }
 
-function containerdSetup(profile: OsProfile): string {
+/**
+ * kubelet 1.35 and later refuse to start on cgroup v1 (KubeletConfiguration failCgroupV1 defaults
+ * to true): checked first, before the script changes anything, with what to do on this family.
+ */
+export function cgroupV2Check(profile: OsProfile, hostName: string): string {
+  return lines(
+    '# kubelet 1.35 and later refuse cgroup v1 (failCgroupV1): check before changing anything, not deep in kubeadm.',
+    'cgroup_fs=$(stat -fc %T /sys/fs/cgroup)',
+    'if [ "$cgroup_fs" != cgroup2fs ]; then',
+    `  echo "prepare-node.sh: ${hostName} mounts /sys/fs/cgroup as $cgroup_fs, not cgroup2fs (cgroup v2): kubelet 1.35 and later refuse cgroup v1 (failCgroupV1)." >&2`,
+    `  echo ${shq(profile.cgroupV2Remedy)} >&2`,
+    '  exit 1',
+    'fi',
+  );
+}
+
+/**
+ * The installed kubeadm must be of the topology's version: packages already installed are never
+ * moved by this script, so a changed `kubernetes.version` stops here instead of "succeeding".
+ */
+export function kubeadmVersionCheck(spec: KubernetesSpec): string {
+  const patch = kubernetesPatch(spec);
+  const wanted = patch ? `v${patch}` : `v${kubernetesMinor(spec)}.x`;
+  return lines(
+    'kubeadm_version=$(kubeadm version -o short)',
+    'case "$kubeadm_version" in',
+    `  ${patch ? wanted : `v${kubernetesMinor(spec)}.[0-9]*`}) ;;`,
+    '  *)',
+    `    echo "prepare-node.sh: kubeadm $kubeadm_version is installed, but kubernetes.version is ${spec.version} (${wanted}): this script installs missing packages and never moves installed ones." >&2`,
+    "    echo 'Upgrade the cluster with kubeadm upgrade (one minor at a time: kubeadm upgrade plan / apply on the control plane, kubeadm upgrade node on the others, with the packages), or set kubernetes.version back to what runs.' >&2",
+    '    exit 1',
+    '    ;;',
+    'esac',
+  );
+}
+
+function containerdPackages(spec: KubernetesSpec, profile: OsProfile): string {
   return lines(
     paragraph(profile.containerdRepository, ensurePackages(profile.packageManager, ['containerd.io'])),
-    '# The kubelet uses the systemd cgroup driver; containerd must agree or pods restart in a loop.',
-    'install -d -m 0755 /etc/containerd',
-    "containerd config default | sed -e 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml.new",
-    "grep -q 'SystemdCgroup = true' /etc/containerd/config.toml.new",
-    'if install_if_changed /etc/containerd/config.toml.new /etc/containerd/config.toml 0644; then',
-    '  systemctl restart containerd',
-    'fi',
-    'rm -f /etc/containerd/config.toml.new',
-    'systemctl enable --now containerd',
+    containerdVersionCheck(spec, profile),
   );
 }
 
@@ -79,6 +109,7 @@ export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile, host
   return lines(
     scriptHeader(`Prepares ${hostName} for kubeadm (${profile.family}): swap, kernel, containerd, kubelet/kubeadm/kubectl ${spec.version}.`),
     'cd "$(dirname "$0")"',
+    cgroupV2Check(profile, hostName),
     INSTALL_IF_CHANGED,
     '# The kubelet refuses to start with swap on: off now, and commented out in fstab for the next boot.',
     'swapoff -a',
@@ -94,9 +125,10 @@ export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile, host
     paragraph(profile.selinux && SELINUX_PERMISSIVE, profile.firewalld && DISABLE_FIREWALLD),
     ensurePackages(profile.packageManager, toolPackages(spec, profile)),
     '',
-    containerdSetup(profile),
-    '',
+    containerdPackages(spec, profile),
     kubernetesPackages(spec, profile),
+    kubeadmVersionCheck(spec),
+    containerdConfigure(),
     'systemctl enable kubelet',
   );
 }

@@ -8,6 +8,8 @@ export interface PackageManager {
   readonly beforeInstall: (answers: readonly string[]) => string[];
   /** The command that installs "${missing[@]}"; `flags` is empty or starts with a space. */
   readonly install: (flags: string) => string;
+  /** The command an operator runs to upgrade one installed package (quoted in error messages). */
+  readonly upgrade: (pkg: string) => string;
 }
 
 /** What the nginx package of a family looks like. */
@@ -48,6 +50,8 @@ export interface OsProfile {
   readonly firewalld: boolean;
   /** Shell that adds Docker's repository, which carries containerd.io 2.x (current Kubernetes needs it; distributions lag behind). */
   readonly containerdRepository: string;
+  /** What to do when the host boots with cgroup v1, which kubelet 1.35 and later refuse (failCgroupV1). */
+  readonly cgroupV2Remedy: string;
   readonly kubernetes: KubernetesPackaging;
 }
 

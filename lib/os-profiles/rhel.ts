@@ -7,6 +7,7 @@ const dnf: PackageManager = {
   isInstalled: 'rpm -q "$package" >/dev/null 2>&1',
   beforeInstall: () => [],
   install: (flags) => `dnf install -y -q${flags} "\${missing[@]}"`,
+  upgrade: (pkg) => `dnf upgrade -y ${pkg}`,
 };
 
 const DOCKER_REPO = 'https://download.docker.com/linux/centos/docker-ce.repo';
@@ -35,6 +36,8 @@ export const RHEL_PROFILE: OsProfile = {
     `  curl -fsSL --retry 5 ${shq(DOCKER_REPO)} -o /etc/yum.repos.d/docker-ce.repo`,
     'fi',
   ].join('\n'),
+  // EL8 boots with cgroup v1; EL9 and later with v2.
+  cgroupV2Remedy: 'On EL8: grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1, then reboot (EL9 and later boot with cgroup v2).',
   kubernetes: {
     repository: (spec) => {
       const url = kubernetesRepoUrl(spec, 'rpm');

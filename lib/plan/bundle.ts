@@ -25,6 +25,8 @@ export interface SshTarget {
   readonly user: string;
   /** How a root command is run there: '' for root, `sudo -n ` for any other user. */
   readonly sudoPrefix: SudoPrefix;
+  /** The host's SSH public key line ("type base64"), verified strictly on every connection; '' when not given. */
+  readonly hostKey: string;
 }
 
 /**
@@ -62,5 +64,10 @@ export function bundleFile(name: string, content: string): BundleFile {
 
 /** Where a host's bundles are pushed: its SSH endpoint, at `address`. */
 export function sshTarget(host: HostAccess, address: string): SshTarget {
-  return { hostName: host.name, address, user: host.sshUser, sudoPrefix: host.sudoPrefix };
+  return { hostName: host.name, address, user: host.sshUser, sudoPrefix: host.sudoPrefix, hostKey: hostKeyOf(host.hostKey) };
+}
+
+/** "type base64" of a public key line: the comment is not part of the key (and may name a person). */
+export function hostKeyOf(line: string): string {
+  return line.split(' ').slice(0, 2).join(' ');
 }

@@ -17,9 +17,11 @@ export enum OsFamily {
 
 /** How kube-proxy programs Services into the kernel. */
 export enum KubeProxyMode {
-  IPVS = 'ipvs',
+  /** nftables: upstream's recommended mode (GA in 1.33); needs kernel 5.13 or later. */
   NFTABLES = 'nftables',
   IPTABLES = 'iptables',
+  /** Deprecated since 1.35 (KEP-5495); synth warns when it is chosen. */
+  IPVS = 'ipvs',
 }
 
 /** Which Terraform resource carries the provisioners. */
@@ -35,6 +37,7 @@ const hostAccess = (name: string | Default<string>) => ({
   name: string('host name; also the node name in Kubernetes and the Terraform resource id', name),
   osFamily: oneOf(OsFamily, 'package family of the operating system', inherit('hostDefaults.osFamily')),
   sshUser: string('user for SSH; a non-root user must have passwordless sudo', inherit('hostDefaults.sshUser')),
+  hostKey: string("the host's SSH public host key, one line as in /etc/ssh/ssh_host_ed25519_key.pub; when given, every SSH connection to the host verifies it strictly; empty: not verified", ''),
 });
 
 /** A host with one NIC on the internal network (or, for the client, the external one). */
@@ -108,17 +111,25 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     version: string('Kubernetes minor release "1.N", optionally with a patch; picks the pkgs.k8s.io repository', '1.36'),
     podCidr: string('network of the Pods', '10.244.0.0/16'),
     serviceCidr: string('network of the Services', '10.96.0.0/12'),
-    kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel', KubeProxyMode.IPVS),
+    // ipvs was the seed's mode; it is deprecated since 1.35 (KEP-5495) and synth warns when it is chosen.
+    kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel', KubeProxyMode.NFTABLES),
     cni: oneOf(['flannel'], 'Pod network add-on; only flannel is supported', 'flannel'),
-    flannelVersion: string('pinned flannel release whose kube-flannel.yml is applied', 'v0.27.4'),
+    // v0.28.9 (August 2026) is the newest tag of flannel-io/flannel found here.
+    flannelVersion: string('pinned flannel release whose kube-flannel.yml is applied', 'v0.28.9'),
+    // No digest of v0.28.9's release asset could be verified here (no network): empty, the master refuses to
+    // apply flannel until one is set, and synth warns. See the README for how to get it.
+    flannelManifestSha256: string("sha256 (64 hex digits) of the release's kube-flannel.yml, verified on the master before it is applied; empty: flannel is not applied", ''),
     containerRuntime: oneOf(['containerd'], 'container runtime; only containerd is supported (dockershim was removed in 1.24)', 'containerd'),
     apiServerPort: integer('port of the API server on the control plane', 6443),
+    controlPlaneEndpoint: string('DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server; a name lets the control plane grow to several masters later', inherit('controlPlane.address')),
     joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join', '15m'),
   }),
   workload: object('the nginx Pods and their NodePort Service', {
     name: string('name prefix of the Pods ("<name>-<worker>") and of the Service ("<name>-svc")', 'mcl-nginx'),
     namespace: string('namespace of the Pods and the Service', 'default'),
-    image: string('container image of the Pods', 'nginx:1.14'),
+    // nginx 1.30 is the stable branch; 1.30.1 fixes CVE-2026-42945 (every release before it is affected).
+    // The seed's nginx:1.14 (end of life since 2019) is still accepted.
+    image: string('container image of the Pods: a pinned tag of a maintained release', 'nginx:1.30.1'),
     appLabel: string('value of the `app` label shared by the Pods and selected by the Service', 'mcl-nginx'),
     hostPath: string('directory on each worker mounted at the web root', '/data'),
     mountPath: string('where the image serves files from', '/usr/share/nginx/html'),

@@ -9,6 +9,11 @@ export const SUPPORTED_KUBERNETES_MINORS: readonly number[] = [35, 36, 37];
 /** sshd's port on every host: terraform provisions over it, and the gateway lets it in from the inside. */
 export const SSH_PORT = 22;
 
+/** Where a flannel release's kube-flannel.yml is published (a release asset, built at release time). */
+export function flannelManifestUrlOf(flannelVersion: string): string {
+  return `https://github.com/flannel-io/flannel/releases/download/${flannelVersion}/kube-flannel.yml`;
+}
+
 /** The cluster's DNS domain (kubeadm's default, spelled out so the config says it). */
 export const CLUSTER_DNS_DOMAIN = 'cluster.local';
 

@@ -23,9 +23,10 @@ export type {
   WorkerHost,
 } from './topology';
 export { TopologyError } from './errors';
+export { formatWarning, topologyWarnings } from './warnings';
+export type { TopologyWarning } from './warnings';
 export type { TopologyProblem } from './errors';
-export { CLUSTER_DNS_DOMAIN, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
+export { CLUSTER_DNS_DOMAIN, flannelManifestUrlOf, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
 export { loadTopology, readConfigFile, deepMerge } from './load';
 export type { LoadTopologyOptions } from './load';
 export { DEFAULT_NAMESPACE, NULL_PROVIDER_ID, pageBundleId, podName, serviceName, WORKLOAD_BUNDLE_ID } from './names';
-export { topologyWarnings } from './warnings';

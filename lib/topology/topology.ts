@@ -23,7 +23,7 @@ export interface HostFacts {
 }
 
 /** How to reach and manage one machine. */
-export type HostAccess = Pick<ResolvedConfig['gateway'], 'name' | 'osFamily' | 'sshUser'> & HostFacts;
+export type HostAccess = Pick<ResolvedConfig['gateway'], 'name' | 'osFamily' | 'sshUser' | 'hostKey'> & HostFacts;
 /** A host with one NIC on the internal network (the client: on the external one). */
 export type InternalHost = ResolvedConfig['controlPlane'] & HostFacts;
 /** A Kubernetes worker: it runs one of the nginx Pods. */

@@ -33,6 +33,9 @@ const ABSOLUTE_PATH = /^\/[^\0\s]*$/;
 const KUBERNETES_VERSION = /^1\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$/;
 const SEMVER_TAG = /^v[0-9]+\.[0-9]+\.[0-9]+$/;
 const DURATION = /^[1-9][0-9]*(s|m|h)$/;
+const SHA256_OR_EMPTY = /^([0-9a-f]{64})?$/;
+/** A DNS name (RFC 1123 labels, dot-separated) or a dotted IPv4 address: both fit this. */
+const HOST_NAME_OR_ADDRESS = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
 
 /** An image reference by the grammar of distribution/reference: [domain[:port]/]path[:tag][@digest]. */
 const IMAGE_REFERENCE = (() => {
@@ -94,10 +97,35 @@ const LOAD_BALANCER_HOSTS: RuleTable<Subject> = [
   { path: 'loadBalancer.hosts', value: () => [], fails: (s) => s.t.loadBalancer.hosts.length === 0, expected: 'at least one load balancer' },
 ];
 
-/** Every host: its name and SSH user. */
-const HOST_ACCESS: RuleTable<HostSubject<{ readonly name: string; readonly sshUser: string }>> = [
+/** Host key types OpenSSH offers as host keys (ssh-keyscan's and the .pub files' first field). */
+const HOST_KEY_TYPES = [
+  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa',
+  'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com',
+];
+
+/**
+ * Whether `line` is an SSH public key line, "type base64 [comment]", whose base64 blob really is a
+ * key of that type (the blob starts with the type name, length-prefixed, as RFC 4253 encodes it).
+ */
+export function isSshPublicKeyLine(line: string): boolean {
+  const match = /^(\S+) ([A-Za-z0-9+/]+={0,2})( [^\n]*)?$/.exec(line);
+  if (!match || !HOST_KEY_TYPES.includes(match[1])) return false;
+  const blob = Buffer.from(match[2], 'base64');
+  if (blob.length < 4 + match[1].length) return false;
+  const length = blob.readUInt32BE(0);
+  return length === match[1].length && blob.subarray(4, 4 + length).toString('latin1') === match[1];
+}
+
+/** Every host: its name, SSH user and (optional) host key. */
+const HOST_ACCESS: RuleTable<HostSubject<{ readonly name: string; readonly sshUser: string; readonly hostKey: string }>> = [
   matching('name', (h) => h.host.name, DNS_LABEL, 'a lowercase RFC 1123 label (a-z, 0-9, "-"), at most 63 characters'),
   matching('sshUser', (h) => h.host.sshUser, UNIX_USER, 'a Unix user name'),
+  {
+    path: 'hostKey',
+    value: (h) => h.host.hostKey,
+    fails: (h) => h.host.hostKey !== '' && !isSshPublicKeyLine(h.host.hostKey),
+    expected: `an SSH public key line "<type> <base64> [comment]" (${HOST_KEY_TYPES.slice(0, 2).join(', ')}, …), e.g. the content of /etc/ssh/ssh_host_ed25519_key.pub, or empty`,
+  },
 ];
 
 type HostWithNic = HostSubject<ResolvedConfig['controlPlane']>;
@@ -190,7 +218,11 @@ const KUBERNETES: RuleTable<Subject> = [
     },
     expected: `a supported Kubernetes minor: ${SUPPORTED_MINORS_TEXT} (optionally with a patch, e.g. 1.${SUPPORTED_KUBERNETES_MINORS[0]}.2)`,
   },
-  matching('kubernetes.flannelVersion', (s) => s.t.kubernetes.flannelVersion, SEMVER_TAG, 'a flannel release tag such as v0.27.4'),
+  matching('kubernetes.flannelVersion', (s) => s.t.kubernetes.flannelVersion, SEMVER_TAG, 'a flannel release tag such as v0.28.9'),
+  matching('kubernetes.flannelManifestSha256', (s) => s.t.kubernetes.flannelManifestSha256, SHA256_OR_EMPTY,
+    'a sha256 digest in 64 lowercase hex digits (curl -fsSL <manifest URL> | sha256sum), or empty'),
+  matching('kubernetes.controlPlaneEndpoint', (s) => s.t.kubernetes.controlPlaneEndpoint, HOST_NAME_OR_ADDRESS,
+    'a DNS name or an IPv4 address without a port (the port is kubernetes.apiServerPort)'),
   matching('kubernetes.joinTokenTtl', (s) => s.t.kubernetes.joinTokenTtl, DURATION, 'a positive duration such as 15m, 1h'),
   inRange('kubernetes.apiServerPort', (s) => s.t.kubernetes.apiServerPort, 1, 65535, 'a TCP port'),
   {

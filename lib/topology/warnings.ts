@@ -1,14 +1,56 @@
+import { KubeProxyMode } from './config-schema';
+import { flannelManifestUrlOf } from './defaults';
 import { Topology } from './topology';
 
 /**
- * What a valid topology still lacks, for synth to print on stderr: it synthesizes, but not the
- * system the user may think. Each as "path: what, consequence".
+ * Choices that are valid but that the operator should hear about at synth time: each entry
+ * names the config path and says why. Printed on stderr by `npm run synth`; nothing stops.
  */
-export function topologyWarnings(t: Topology): string[] {
-  const warnings: string[] = [];
-  if (t.loadBalancer.hosts.length === 1) {
-    warnings.push('loadBalancer.hosts: one load balancer, so there is no high availability: the VIP has nowhere to move when it fails'
-      + (t.loadBalancer.vrrp.unicast ? ' (vrrp.unicast has no peer and is left out of keepalived.conf)' : ''));
-  }
-  return warnings;
+export interface TopologyWarning {
+  readonly path: string;
+  readonly message: string;
+}
+
+interface WarningRule {
+  readonly path: string;
+  readonly applies: (t: Topology) => boolean;
+  readonly message: (t: Topology) => string;
+}
+
+/** kube-proxy's ipvs mode: deprecated in 1.35 and on its way out (KEP-5495, kubernetes/enhancements#5495). */
+export const IPVS_DEPRECATION =
+  'ipvs is deprecated since Kubernetes 1.35 (KEP-5495): 1.37 puts it behind the KubeProxyIPVS feature gate, ' +
+  'which is planned to be off by default in 1.40 and locked off in 1.43, after which kube-proxy refuses to start in ipvs mode. ' +
+  'Use nftables (the default here) or iptables.';
+
+const WARNINGS: readonly WarningRule[] = [
+  {
+    path: 'loadBalancer.hosts',
+    applies: (t) => t.loadBalancer.hosts.length === 1,
+    message: (t) => 'one load balancer, so there is no high availability: the VIP has nowhere to move when it fails'
+      + (t.loadBalancer.vrrp.unicast ? ' (vrrp.unicast has no peer and is left out of keepalived.conf)' : ''),
+  },
+  {
+    path: 'kubernetes.kubeProxyMode',
+    applies: (t) => t.kubernetes.kubeProxyMode === KubeProxyMode.IPVS,
+    message: () => IPVS_DEPRECATION,
+  },
+  {
+    path: 'kubernetes.flannelManifestSha256',
+    applies: (t) => t.kubernetes.flannelManifestSha256 === '',
+    message: (t) =>
+      `not set: the master refuses to apply flannel ${t.kubernetes.flannelVersion} (and stops before kubeadm init) until it is. ` +
+      `Get it from a trusted network with curl -fsSL ${flannelManifestUrlOf(t.kubernetes.flannelVersion)} | sha256sum ` +
+      'and set it in the config (see the README, "The flannel manifest").',
+  },
+];
+
+/** Every warning the topology earns, in table order. */
+export function topologyWarnings(t: Topology): TopologyWarning[] {
+  return WARNINGS.filter((w) => w.applies(t)).map((w) => ({ path: w.path, message: w.message(t) }));
+}
+
+/** "warning: path: message", one line per warning, as synth prints them. */
+export function formatWarning(w: TopologyWarning): string {
+  return `warning: ${w.path}: ${w.message}`;
 }
