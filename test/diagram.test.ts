@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { topologyDiagram, topologyDot } from '../lib/diagram';
+import { MAX_DRAWN_WORKERS } from '../lib/diagram/topology-dot';
 import { GRAPHVIZ_VERSION } from '../lib/diagram/render-svg';
 import { loadTopology } from '../lib/topology';
 import { CUSTOM_CONFIG } from './render-fixture';
@@ -64,6 +65,15 @@ describe('the default picture', () => {
     const dot = topologyDot(loadTopology({ overrides: { workers: [{ name: 'node', address: '192.168.10.20', page: 'say "hi" <b>\\' }] } }));
     expect(dot).toContain('"host:node"');
     expect(dot).toContain('page &quot;say &quot;hi&quot; &lt;b&gt;\\&quot;');
+  });
+
+  test('a large site stays readable: the first workers drawn, the rest one summary box', () => {
+    const workers = Array.from({ length: 40 }, (_, i) => ({ name: `w${i + 1}`, address: `192.168.10.${101 + i}` }));
+    const dot = topologyDot(loadTopology({ overrides: { workers, loadBalancer: { vip: '192.168.10.99' } } }));
+    const drawnWorkers = [...dot.matchAll(/^ {4}"host:w\d+" \[/gm)].length;
+    expect(drawnWorkers).toBe(MAX_DRAWN_WORKERS - 1);
+    expect(dot).toContain(`+ ${40 - (MAX_DRAWN_WORKERS - 1)} more workers`);
+    expect(dot).toContain(`w${MAX_DRAWN_WORKERS} … w40`);
   });
 
   test('the Graphviz build in the cache key is the one installed', () => {

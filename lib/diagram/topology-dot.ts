@@ -22,6 +22,12 @@ function edge(from: string, to: string, text: string, attrs: Record<string, stri
 }
 
 /**
+ * Workers drawn one by one; beyond this, the first few are drawn and the rest are one summary
+ * box: a picture of 200 workers is a hairball, and Graphviz takes minutes to lay it out.
+ */
+export const MAX_DRAWN_WORKERS = 6;
+
+/**
  * The site as a Graphviz graph, left to right in the order traffic flows: the client on the
  * external network, the gateway between the networks (with its DNAT and SNAT), the VIP and the
  * load balancers (MASTER first), then the workers with their Pods and pages, and the control
@@ -35,8 +41,18 @@ export function topologyDot(t: Topology): string {
   const nodePort = t.workload.nodePort;
   const vip = 'vip';
   const lbOrder = [lb.master, ...lb.backups];
+  const drawn = t.workers.length > MAX_DRAWN_WORKERS ? t.workers.slice(0, MAX_DRAWN_WORKERS - 1) : t.workers;
+  const rest = t.workers.slice(drawn.length);
   // Graphviz stacks a left-to-right rank bottom-up in declaration order: reversed, the first worker is on top.
-  const workersTopDown = [...t.workers].reverse();
+  const workersTopDown = [...drawn].reverse();
+  const moreId = 'more-workers';
+  const more = rest.length === 0 ? [] : [node(moreId, `+ ${rest.length} more workers`, [
+    `${rest[0].name} … ${rest[rest.length - 1].name}`,
+    `${rest[0].address} … ${rest[rest.length - 1].address}`,
+    `NodePort ${nodePort}, one Pod each`,
+  ], { fillcolor: 'honeydew', style: 'rounded,filled,dashed' })];
+  // Edges go to each drawn worker, and once to the summary box.
+  const targets = [...(rest.length > 0 ? [moreId] : []), ...workersTopDown.map((w) => `host:${w.name}`)];
   const out: string[] = [
     'digraph topology {',
     '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.35, ranksep=0.9, labelloc=t, ordering=out,',
@@ -68,6 +84,7 @@ export function topologyDot(t: Topology): string {
       `Pod ${t.workload.name}-${w.name}`,
       `page "${w.page.length > 24 ? `${w.page.slice(0, 23)}…` : w.page}"`,
     ], { fillcolor: 'honeydew' })),
+    ...more,
     node(`host:${t.controlPlane.name}`, t.controlPlane.name, [
       'control plane',
       `${t.controlPlane.interface} ${t.controlPlane.address}`,
@@ -78,9 +95,9 @@ export function topologyDot(t: Topology): string {
     edge(`host:${g.name}`, vip, 'DNAT'),
     ...lbOrder.map((h) => edge(vip, `host:${h.name}`, h.name === lb.master.name ? 'holds' : 'on failover',
       h.name === lb.master.name ? {} : { style: 'dashed' })),
-    ...lbOrder.flatMap((h) => workersTopDown.map((w) => edge(`host:${h.name}`, `host:${w.name}`, h.name === lb.master.name ? `:${nodePort}` : '',
+    ...lbOrder.flatMap((h) => targets.map((target) => edge(`host:${h.name}`, target, h.name === lb.master.name ? `:${nodePort}` : '',
       h.name === lb.master.name ? {} : { style: 'dashed', color: 'gray50' }))),
-    ...workersTopDown.map((w) => edge(`host:${t.controlPlane.name}`, `host:${w.name}`, '', { style: 'dotted', arrowhead: 'none', color: 'gray50' })),
+    ...targets.map((target) => edge(`host:${t.controlPlane.name}`, target, '', { style: 'dotted', arrowhead: 'none', color: 'gray50' })),
     '}',
   ];
   return `${out.join('\n')}\n`;
