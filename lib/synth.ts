@@ -53,10 +53,10 @@ export async function synthesize(trees: readonly OutputTree[], options: SynthOpt
       checkReplaceable(`${tree.flag} (the copy kept from the synth before)`, besideTarget(tree.target, 'previous'));
     }
   };
-  checkAll();
   const lock = OutputLock.acquire(trees.map((tree) => tree.target));
   try {
-    // Again under the lock: the synth we waited for may have changed what is there.
+    // Only under the lock: a concurrent synth's commit briefly shows a half-removed
+    // .previous tree, which a check outside the lock took for someone else's files.
     checkAll();
     for (const tree of trees) removeAbandonedStaging(tree.target);
     return await commitTrees(trees, options);
