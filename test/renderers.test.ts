@@ -41,9 +41,16 @@ describe('gateway firewall', () => {
     })]);
   });
 
+  test('FORWARD drops INVALID first, before any ACCEPT (issue 8, point 10)', () => {
+    const forward = rulesOf('filter', 'FORWARD');
+    expect(forward[0]).toEqual(expect.objectContaining({ ctstate: ['INVALID'], target: { jump: 'DROP' } }));
+    expect(forward.findIndex((r) => r.target.jump === 'ACCEPT')).toBeGreaterThan(0);
+  });
+
   test('FORWARD drops by default and accepts only replies, the DNAT flow and inside-to-outside, in that order', () => {
     expect(chainOf(ruleset, 'filter', 'FORWARD')!.policy).toBe('DROP');
     expect(rulesOf('filter', 'FORWARD').map(({ comment, ...rule }) => rule)).toEqual([
+      { ctstate: ['INVALID'], target: { jump: 'DROP' } },
       { ctstate: ['RELATED', 'ESTABLISHED'], target: { jump: 'ACCEPT' } },
       { destination: '192.168.10.100', inInterface: 'ens36', outInterface: 'ens33', tcpDestinationPort: 3344, ctstate: ['DNAT'], target: { jump: 'ACCEPT' } },
       { source: '192.168.10.0/24', inInterface: 'ens33', outInterface: 'ens36', target: { jump: 'ACCEPT' } },

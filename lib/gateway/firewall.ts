@@ -66,6 +66,10 @@ export function gatewayRuleset(t: Topology): Ruleset {
             name: 'FORWARD',
             policy: 'DROP',
             rules: [
+              {
+                comment: 'First: packets conntrack cannot place (out-of-window, stray, forged) never reach an ACCEPT below.',
+                ctstate: ['INVALID'], target: { jump: 'DROP' },
+              },
               replies,
               {
                 comment: 'The DNAT flow, and nothing else, from outside to inside.',
