@@ -101,8 +101,30 @@ describe('load balancers', () => {
     }
   });
 
-  test('the MASTER has the higher priority, and the others are BACKUP', () => {
+  test('preempt_delay: every instance starts BACKUP (keepalived ignores the delay otherwise), the preferred one keeps the highest priority (issue 8, point 8)', () => {
     for (const f of [seed, custom]) {
+      const lb = f.topology.loadBalancer;
+      const confs = lb.hosts.map((h) => ({ host: h, conf: keepalived(f, h) }));
+      expect(confs.map(({ conf }) => valueOf(conf, 'vrrp_instance', 'state'))).toEqual(lb.hosts.map(() => 'BACKUP'));
+      expect(confs.map(({ conf }) => valueOf(conf, 'vrrp_instance', 'preempt_delay'))).toEqual(lb.hosts.map(() => String(lb.vrrp.preemptDelaySeconds)));
+      expect(lb.vrrp.preemptDelaySeconds).toBeGreaterThan(0);
+      const priorities = confs.map(({ host, conf }) => [host.name, Number(valueOf(conf, 'vrrp_instance', 'priority'))] as const);
+      expect([...priorities].sort((a, b) => b[1] - a[1])[0][0]).toBe(lb.master.name);
+      expect(directivesNamed(directiveAt(confs[0].conf, 'vrrp_instance')!.children!, 'nopreempt')).toEqual([]);
+    }
+  });
+
+  test('preemptDelaySeconds 0: no preempt_delay, and the preferred load balancer starts as MASTER', () => {
+    const f = renderFixture({ overrides: { loadBalancer: { vrrp: { preemptDelaySeconds: 0 } } } });
+    const [master, backup] = f.topology.loadBalancer.hosts;
+    expect(valueOf(keepalived(f, master), 'vrrp_instance', 'state')).toBe('MASTER');
+    expect(valueOf(keepalived(f, backup), 'vrrp_instance', 'state')).toBe('BACKUP');
+    expect(directiveAt(keepalived(f, master), 'vrrp_instance', 'preempt_delay')).toBeUndefined();
+  });
+
+  test('the preferred load balancer has the highest priority, and the others are BACKUP', () => {
+    const noDelay = { loadBalancer: { vrrp: { preemptDelaySeconds: 0 } } };
+    for (const f of [renderFixture({ overrides: noDelay }), renderFixture({ configPath: CUSTOM_CONFIG, overrides: noDelay })]) {
       const states = f.topology.loadBalancer.hosts.map((h) => {
         const conf = keepalived(f, h);
         return { name: h.name, state: valueOf(conf, 'vrrp_instance', 'state'), priority: Number(valueOf(conf, 'vrrp_instance', 'priority')) };

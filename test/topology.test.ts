@@ -126,6 +126,8 @@ describe('invalid input is rejected with the path, the value and what was expect
       /loadBalancer\.listenPort: got 22, expected a port the load balancers do not already use \(22 is SSH\)/],
     ['VRRP router id 0', { loadBalancer: { vrrp: { routerId: 0 } } },
       /loadBalancer\.vrrp\.routerId: got 0, expected a VRRP virtual_router_id in 1-255/],
+    ['preempt delay over 300 s', { loadBalancer: { vrrp: { preemptDelaySeconds: 301 } } },
+      /loadBalancer\.vrrp\.preemptDelaySeconds: got 301, expected a preempt delay in 0-300/],
     ['VRRP router id 256', { loadBalancer: { vrrp: { routerId: 256 } } },
       /loadBalancer\.vrrp\.routerId: got 256, expected a VRRP virtual_router_id in 1-255/],
     ['equal VRRP priorities', { loadBalancer: { hosts: [{ name: 'lb01', address: '192.168.10.40', priority: 100 }, { name: 'lb02', address: '192.168.10.50', priority: 100 }] } },

@@ -82,6 +82,9 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
       routerId: integer('virtual_router_id shared by all load balancers, 1-255', 51),
       advertIntervalSeconds: integer('seconds between VRRP adverts', 1),
       unicast: boolean('send adverts by unicast to the other load balancers, for networks that drop VRRP multicast', false),
+      // keepalived applies preempt_delay only when every instance starts as BACKUP: with a delay,
+      // all are BACKUP and the highest priority still wins the election (it stays the preferred owner).
+      preemptDelaySeconds: integer('seconds the preferred load balancer waits, once healthy again (or after its start), before taking the VIP back; 0: at once', 5),
     }),
     healthCheck: object('the keepalived vrrp_script running check_nginx.sh', {
       intervalSeconds: integer('seconds between runs of check_nginx.sh', 1),
