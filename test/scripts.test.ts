@@ -3,7 +3,7 @@
  * on PATH where the real ones would change a machine, and only loopback for the network.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,9 @@ import { renderPage, renderPushPage } from '../lib/kubernetes/pages';
 import { ensurePackages } from '../lib/os-profiles/packages';
 import { DEBIAN_PROFILE } from '../lib/os-profiles';
 import { loadTopology } from '../lib/topology';
+import { bundleFile, StackName, STAGING_GUARD, withStagingGuard } from '../lib/plan/bundle';
+import { scriptHeader } from '../lib/formats/shell';
+import { renderFixture } from './render-fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -211,5 +214,55 @@ describe('apply-workload.sh', () => {
   test('fails when a node never becomes Ready', () => {
     const { bin } = fakeBin({ kubectl: '[ "$1" != wait ]' });
     expect(bash(join(bundle, 'apply-workload.sh'), { path: bin }).code).not.toBe(0);
+  });
+});
+
+describe('the staging guard (issue 8, point 12)', () => {
+  const { plan } = renderFixture();
+  const guarded = (content: string) => content.includes(STAGING_GUARD);
+
+  test('every script run from the staging directory has it; keepalived\'s check and the local join script do not', () => {
+    const scripts = plan.bundles.flatMap((b) => b.files.filter((f) => f.executable).map((f) => ({ b, f })));
+    for (const { b, f } of scripts) {
+      const expected = f.name !== 'check_nginx.sh' && f.name !== b.runLocally;
+      expect([`${b.id}/${f.name}`, guarded(f.content)]).toEqual([`${b.id}/${f.name}`, expected]);
+    }
+    for (const b of plan.bundles.filter((b) => b.run)) expect(guarded(b.files.find((f) => f.name === b.run)!.content)).toBe(true);
+  });
+
+  const probe = withStagingGuard({
+    id: 'probe', stack: StackName.LB, target: { hostName: 'h', address: '1.2.3.4', user: 'root', sudoPrefix: '' }, dependsOn: [], description: '',
+    files: [bundleFile('run.sh', `${scriptHeader('probe')}echo ran\n`)],
+  }).files[0].content;
+
+  function staged(rootMode: number, bundleMode: number, bundleOwner = 0): string {
+    const root = mkdtempSync(join(dir, 'staging-'));
+    const bundle = join(root, 'probe');
+    mkdirSync(bundle);
+    const path = join(bundle, 'run.sh');
+    writeFileSync(path, probe);
+    chmodSync(root, rootMode);
+    chmodSync(bundle, bundleMode);
+    chownSync(bundle, bundleOwner, bundleOwner);
+    return path;
+  }
+
+  const asRoot = process.getuid?.() === 0 ? test : test.skip;
+
+  asRoot('runs from a root-owned 0700 directory under a root-owned 0700 staging root', () => {
+    expect(bash(staged(0o700, 0o700))).toEqual(expect.objectContaining({ code: 0, stdout: 'ran\n' }));
+  });
+
+  asRoot('refuses a directory others can enter or write, one owned by another user, and a shared staging root', () => {
+    for (const [path, why] of [
+      [staged(0o700, 0o755), /probe must be owned by root with mode 0700, got root 755/],
+      [staged(0o700, 0o700, 65534), /probe must be owned by root with mode 0700, got nobody 700/],
+      [staged(0o1777, 0o700), /staging-\w+ must be owned by root with mode 0700, got root 1777/],
+    ] as const) {
+      const result = bash(path);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(why);
+    }
   });
 });
