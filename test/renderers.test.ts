@@ -1,6 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/formats/directive-tree';
-import { gatewayRuleset } from '../lib/gateway/firewall';
+import { gatewayRuleset, gatewayRuleset6 } from '../lib/gateway/firewall';
 import { keepalivedConf } from '../lib/load-balancer/keepalived';
 import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
@@ -10,7 +10,8 @@ import { CUSTOM_CONFIG, fileOf, renderFixture } from './render-fixture';
 
 type Fixture = ReturnType<typeof renderFixture>;
 
-const seed = renderFixture();
+// The seed's topology on rhel hosts (the default family is debian, the one the lab proves).
+const seed = renderFixture({ overrides: { hostDefaults: { osFamily: 'rhel' } } });
 const seedDebian = renderFixture({ overrides: { hostDefaults: { osFamily: 'debian' } } });
 const custom = renderFixture({ configPath: CUSTOM_CONFIG });
 
@@ -85,6 +86,52 @@ describe('gateway firewall', () => {
     expect(rhel).toContain('/etc/sysconfig/iptables');
     expect(debian).toContain('/etc/iptables/rules.v4');
     expect(debian).toContain('systemctl enable --quiet netfilter-persistent');
+  });
+});
+
+describe('gateway IPv6 firewall (issue 8, point 11)', () => {
+  const ruleset = gatewayRuleset6(seed.topology);
+  const rules = (chain: string) => chainOf(ruleset, 'filter', chain)!.rules.map(({ comment, ...rule }) => rule);
+
+  test('the model is what firewall6.rules holds, and the bundle carries it', () => {
+    expect(printIptablesRestore(ruleset)).toBe(fileOf(seed.bundles, 'gateway', 'firewall6.rules'));
+    expect(ruleset.tables.map((t) => [t.name, t.chains.map((c) => `${c.name} ${c.policy}`)])).toEqual([
+      ['filter', ['INPUT DROP', 'FORWARD DROP', 'OUTPUT ACCEPT']],
+    ]);
+  });
+
+  test('INPUT: loopback, replies, neighbour discovery and ping; SSH only in on the inside interface', () => {
+    expect(rules('INPUT')).toEqual([
+      { inInterface: 'lo', target: { jump: 'ACCEPT' } },
+      { ctstate: ['RELATED', 'ESTABLISHED'], target: { jump: 'ACCEPT' } },
+      ...[133, 134, 135, 136, 128].map((icmpv6Type) => ({ icmpv6Type, target: { jump: 'ACCEPT' } })),
+      { inInterface: 'ens33', tcpDestinationPort: 22, target: { jump: 'ACCEPT' } },
+    ]);
+    expect(rules('FORWARD')).toEqual([]);
+    const custom6 = gatewayRuleset6(custom.topology);
+    expect(chainOf(custom6, 'filter', 'INPUT')!.rules.filter((r) => r.tcpDestinationPort === 22).map((r) => r.inInterface)).toEqual([custom.topology.gateway.inside.interface]);
+  });
+
+  test('the printer writes ICMPv6 and IPv6 hosts as ip6tables-save does', () => {
+    const printed = printIptablesRestore({ tables: [{ name: 'filter', chains: [{ name: 'INPUT', policy: 'DROP', rules: [
+      { source: 'fe80::1', icmpv6Type: 135, target: { jump: 'ACCEPT' } },
+    ] }] }] });
+    expect(printed).toBe('*filter\n:INPUT DROP [0:0]\n-A INPUT -s fe80::1/128 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\nCOMMIT\n');
+  });
+
+  test('setup tests both rulesets before applying either, and persists IPv6 per family', () => {
+    const rhel = fileOf(seed.bundles, 'gateway', 'setup-gateway.sh');
+    const debian = fileOf(seedDebian.bundles, 'gateway', 'setup-gateway.sh');
+    for (const script of [rhel, debian]) {
+      const firstApply = Math.min(script.indexOf('iptables-restore < firewall.rules'), script.indexOf('ip6tables-restore < firewall6.rules'));
+      expect(script.indexOf('ip6tables-restore --test < firewall6.rules')).toBeGreaterThan(0);
+      expect(script.indexOf('ip6tables-restore --test < firewall6.rules')).toBeLessThan(firstApply);
+      expect(script.indexOf('iptables-restore --test < firewall.rules')).toBeLessThan(firstApply);
+    }
+    expect(rhel).toContain('install_if_changed firewall6.rules /etc/sysconfig/ip6tables 0600');
+    expect(rhel).toContain('systemctl enable --quiet iptables ip6tables');
+    expect(debian).toContain('install_if_changed firewall6.rules /etc/iptables/rules.v6 0600');
+    expect(debian).toContain('systemctl enable --quiet netfilter-persistent\n');
   });
 });
 

@@ -20,11 +20,17 @@ export interface NginxProfile {
   readonly packages: readonly string[];
 }
 
-/** How a family keeps an iptables ruleset across reboots. */
-export interface FirewallPersistence {
+/** Where one address family's ruleset is kept and which boot-time service restores it. */
+export interface PersistedRuleset {
   /** The file the boot-time service restores. */
   readonly file: string;
   readonly service: string;
+}
+
+/** How a family keeps the iptables and ip6tables rulesets across reboots. */
+export interface FirewallPersistence {
+  readonly ipv4: PersistedRuleset;
+  readonly ipv6: PersistedRuleset;
   readonly packages: readonly string[];
   /** Installer answers preseeded before the packages are installed. */
   readonly answers: readonly string[];

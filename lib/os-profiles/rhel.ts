@@ -22,8 +22,9 @@ export const RHEL_PROFILE: OsProfile = {
     packages: ['nginx', 'nginx-mod-stream'],
   },
   firewallPersistence: {
-    file: '/etc/sysconfig/iptables',
-    service: 'iptables',
+    // iptables-services ships both units.
+    ipv4: { file: '/etc/sysconfig/iptables', service: 'iptables' },
+    ipv6: { file: '/etc/sysconfig/ip6tables', service: 'ip6tables' },
     packages: ['iptables-services'],
     answers: [],
   },
