@@ -44,8 +44,8 @@ function customWithFamily(family: 'rhel' | 'debian'): string {
 }
 
 export const VARIANTS: readonly Variant[] = [
-  { name: 'default/rhel' },
-  { name: 'default/debian', config: () => 'hostDefaults:\n  osFamily: debian\n' },
+  { name: 'default/debian' },
+  { name: 'default/rhel', config: () => 'hostDefaults:\n  osFamily: rhel\n' },
   { name: 'custom/debian', config: () => readFileSync(CUSTOM_EXAMPLE, 'utf8') },
   { name: 'custom/rhel', config: () => customWithFamily('rhel') },
 ];

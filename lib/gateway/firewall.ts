@@ -146,7 +146,8 @@ export function renderSetupGateway(t: Topology): string {
     scriptHeader(`Turns ${t.gateway.name} into the NAT firewall between ${t.networks.internal} and ${t.networks.external}.`),
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
-    profile.firewalld && DISABLE_FIREWALLD,
+    // On every family, not only where firewalld is the default: its zones would filter beside this ruleset.
+    DISABLE_FIREWALLD,
     ensurePackages(profile.packageManager, persisted.packages, { answers: persisted.answers }),
     '',
     "printf 'net.ipv4.ip_forward = 1\\n' > forwarding.conf",

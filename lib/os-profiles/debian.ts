@@ -31,6 +31,7 @@ export const DEBIAN_PROFILE: OsProfile = {
   },
   nodeToolPackages: ['ca-certificates', 'curl', 'gpg', 'conntrack'],
   selinux: false,
+  selinuxPolicyPackages: [],
   firewalld: false,
   containerdRepository: [
     'install -d -m 0755 /etc/apt/keyrings',

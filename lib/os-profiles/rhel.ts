@@ -30,6 +30,8 @@ export const RHEL_PROFILE: OsProfile = {
   },
   nodeToolPackages: ['curl', 'conntrack-tools'],
   selinux: true,
+  // semanage lives in policycoreutils-python-utils (RHEL 8 and later).
+  selinuxPolicyPackages: ['policycoreutils-python-utils'],
   firewalld: true,
   containerdRepository: [
     'if [ ! -f /etc/yum.repos.d/docker-ce.repo ]; then',

@@ -51,8 +51,9 @@ const NIC = (side: string, nicName: string, address: string) => object(`the gate
 
 export const CONFIG_SCHEMA = object('the config file: the whole system', {
   hostDefaults: object('per-host fields for every host that does not set its own', {
-    // The seed's machines are CentOS; its successors are the RHEL family.
-    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own', OsFamily.RHEL),
+    // The seed's machines are CentOS (its successors are the RHEL family, a checked option); the default
+    // is the family the lab boots, so the default topology is the one proven end to end.
+    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own', OsFamily.DEBIAN),
     sshUser: string('SSH user of every host that does not set its own', 'root'),
     interface: string('NIC on the internal network (the load balancers put the VIP on it)', 'ens33'),
   }),
