@@ -133,10 +133,15 @@ rootfs() {
   mv "$tmp" "$r"
   echo "$(elapsed "$t0")" >"$r.buildtime"
   log "rootfs built in $(cat "$r.buildtime") s, $(du -sh "$r" | cut -f1)"
-  # Prune rootfs builds of other recipes (the lab is down while we hold the lock in 'up').
-  local o; for o in "$LAB_CACHE"/rootfs-*; do
-    [ -d "$o" ] && [ "$o" != "$r" ] && case "$o" in *.tmp.*) ;; *) rm -rf --one-file-system "$o" "$o.buildtime";; esac
-  done
+  # Prune rootfs builds of other recipes (the lab is down while we hold the lock in 'up'), but keep the
+  # newest one: checkouts with different recipes take turns on one machine, and a build costs minutes.
+  local o kept=0
+  while read -r o; do
+    [ -d "$o" ] && [ "$o" != "$r" ] || continue
+    case "$o" in *.tmp.*) continue;; esac
+    if [ "$kept" = 0 ]; then kept=1; continue; fi
+    rm -rf --one-file-system "$o" "$o.buildtime"
+  done < <(find "$LAB_CACHE" -mindepth 1 -maxdepth 1 -type d -name 'rootfs-*' -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-)
   echo "$r"
 }
 
