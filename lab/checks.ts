@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REMOTE_STAGING_DIR, StackName } from '../lib/plan/bundle';
+import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
+import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, mustOnHost, onHost, onHostAsync, RunResult, sleep } from './exec';
 import { LabProject, pageTargets, synth, terraform, terraformAsync, varArgs, writeLabConfig } from './project';
@@ -130,6 +131,24 @@ export class LabChecks {
     }
   }
 
+  /** The --firewalld variant: firewalld on every load balancer, running with its default zone, before anything is applied. */
+  private startFirewalld(): number {
+    const start = Date.now();
+    for (const lb of this.t.loadBalancer.hosts) {
+      mustOnHost(lb.name, [
+        'systemctl enable --quiet --now firewalld',
+        'for i in $(seq 1 100); do firewall-cmd --state >/dev/null 2>&1 && exit 0; sleep 0.2; done',
+        'echo "firewalld did not start" >&2; exit 1',
+      ].join('\n'), 60_000);
+    }
+    return Date.now() - start;
+  }
+
+  /** The shell that sets $zone to the firewalld zone of a load balancer's internal NIC, as setup-lb.sh finds it. */
+  private static zoneOf(nic: string): string {
+    return `zone=$(firewall-cmd --get-zone-of-interface=${nic} 2>/dev/null) || zone=$(firewall-cmd --get-default-zone)`;
+  }
+
   private apply(stack: string, extra: string[] = []): Promise<RunResult> {
     return terraformAsync(this.project, stack, ['apply', '-auto-approve', ...varArgs(this.project), ...extra]);
   }
@@ -141,6 +160,7 @@ export class LabChecks {
     const measured: Record<string, number | string> = { labUpMs: upMs };
     try {
       this.startStandIns();
+      if (this.project.firewalld) measured.firewalldStartMs = this.startFirewalld();
       const stacks = [StackName.GATEWAY, StackName.LB, StackName.CLIENT, StackName.K8S];
       for (const stack of stacks) {
         const init = terraform(this.project, stack, ['init', '-input=false', '-no-color']);
@@ -231,6 +251,101 @@ export class LabChecks {
       };
     } catch (error) {
       return fail(id, name, error);
+    }
+  }
+
+  /**
+   * 3b. The gateway as the kernel has it: FORWARD drops INVALID before any ACCEPT (iptables-save), and
+   * over IPv6 (link-local addresses; sshd listens on ::) the outside cannot reach SSH while the inside can.
+   */
+  async gatewayHardening(): Promise<CheckResult> {
+    const id = '3b';
+    const name = 'gateway: INVALID dropped first in FORWARD; IPv6 SSH inside only';
+    try {
+      const g = this.t.gateway;
+      const firstForward = mustOnHost(g.name, 'iptables-save -t filter').split('\n').find((l) => l.startsWith('-A FORWARD')) ?? 'none';
+      const policies6 = mustOnHost(g.name, 'ip6tables-save -t filter').split('\n').filter((l) => /^:(INPUT|FORWARD) /.test(l)).map((l) => l.split(' ').slice(0, 2).join(' ')).join(',');
+      const linkLocal = (host: string, nic: string) => /inet6 (fe80::[0-9a-f:]+)\//.exec(mustOnHost(host, `ip -6 -o addr show dev ${nic} scope link`))?.[1];
+      const outside = linkLocal(g.name, g.outside.interface);
+      const inside = linkLocal(g.name, g.inside.interface);
+      if (!outside || !inside) throw new Error(`the gateway has no IPv6 link-local address (outside ${outside}, inside ${inside}): IPv6 is off in the lab's namespaces`);
+      const client = this.t.client;
+      const lb = this.t.loadBalancer.hosts[0];
+      const tcp = (host: string, address: string, nic: string) => onHost(host, `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}%${nic}/${SSH_PORT}'`).code === 0;
+      // Neighbour discovery and ping pass, so a blocked SSH is the filter, not a dead IPv6.
+      const clientPing6 = onHost(client.name, `ping -6 -c 1 -W 2 ${outside}%${client.interface}`).code === 0;
+      const outsideSsh6 = tcp(client.name, outside, client.interface);
+      const insideSsh6 = tcp(lb.name, inside, lb.interface);
+      const measured = {
+        firstForwardRule: firstForward,
+        ip6Policies: policies6,
+        clientPing6Gateway: clientPing6 ? 'answered' : 'no answer',
+        outsideSsh6: outsideSsh6 ? 'reached' : 'blocked',
+        insideSsh6: insideSsh6 ? 'reached' : 'blocked',
+      };
+      return {
+        id, name, measured,
+        ok: firstForward === '-A FORWARD -m conntrack --ctstate INVALID -j DROP' && policies6 === ':INPUT DROP,:FORWARD DROP' && clientPing6 && !outsideSsh6 && insideSsh6,
+        detail: JSON.stringify(measured),
+      };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+
+  /**
+   * 9. The --firewalld variant. firewalld runs on the load balancers (started before the apply, so
+   * the checks before this one ran through it). Then, without setup-lb.sh's openings: without the
+   * LB port on the MASTER the client fails while the MASTER's check passes (no failover); without
+   * VRRP on the BACKUP both hold the VIP (split brain). A re-run of setup-lb.sh heals both.
+   */
+  async firewalldOnLoadBalancers(): Promise<CheckResult> {
+    const id = '9';
+    const name = 'firewalld on the LBs: openings present; without them, refused port and split brain';
+    const [masterName, backupName] = this.vrrpPair;
+    const lbs = this.t.loadBalancer;
+    const master = lbs.hosts.find((h) => h.name === masterName)!;
+    const backup = lbs.hosts.find((h) => h.name === backupName)!;
+    const port = `${lbs.listenPort}/tcp`;
+    const measured: Record<string, number | string> = {};
+    const rerun = (host: string) => mustOnHost(host, `bash ${REMOTE_STAGING_DIR}/${host}/setup-lb.sh`, 120_000);
+    try {
+      const openings = lbs.hosts.map((h) => {
+        const listed = mustOnHost(h.name, `${LabChecks.zoneOf(h.interface)}; firewall-cmd --state; firewall-cmd --zone="$zone" --list-ports; firewall-cmd --zone="$zone" --list-rich-rules; firewall-cmd --permanent --zone="$zone" --list-ports; firewall-cmd --permanent --zone="$zone" --list-rich-rules`);
+        const rules = vrrpRichRules(this.t, h);
+        return listed.startsWith('running') && listed.split(port).length - 1 === 2 && rules.every((r) => listed.split(r).length - 1 === 2);
+      });
+      measured.openingsPresent = `${openings.filter(Boolean).length}/${lbs.hosts.length}`;
+      measured.vipBefore = this.vipHolders().join(',');
+
+      // Without the LB port on the MASTER: its check (loopback) still passes, so the VIP stays and clients are refused.
+      mustOnHost(master.name, `${LabChecks.zoneOf(master.interface)}; firewall-cmd --zone="$zone" --remove-port=${port}`);
+      const refused = this.requests(10, 1);
+      measured.withoutPortFailed = `${refused.failed}/10`;
+      measured.vipWithoutPort = this.vipHolders().join(',');
+      rerun(master.name);
+      measured.afterRerunFailed = `${this.requests(10, 1).failed}/10`;
+
+      // Without VRRP on the BACKUP: it hears no adverts and takes the VIP too.
+      const [rule] = vrrpRichRules(this.t, backup).filter((r) => r.includes(`"${master.address}"`));
+      const removedAt = Date.now();
+      mustOnHost(backup.name, `${LabChecks.zoneOf(backup.interface)}; firewall-cmd --zone="$zone" --remove-rich-rule='${rule}'`);
+      const split = await waitFor(() => this.vipHolders().length === 2, 15_000, 200);
+      measured.splitBrainMs = split === undefined ? 'never' : Date.now() - removedAt;
+      const healedAt = Date.now();
+      rerun(backup.name);
+      const healed = await waitFor(() => this.vipHolders().join() === master.name, 15_000, 200);
+      measured.healedMs = healed === undefined ? 'never' : Date.now() - healedAt;
+      const after = this.requests(10, 2);
+      measured.finalFailed = `${after.failed}/10`;
+      return {
+        id, name, measured,
+        ok: openings.every(Boolean) && measured.vipBefore === master.name && refused.failed === 10 && measured.vipWithoutPort === master.name
+          && measured.afterRerunFailed === '0/10' && split !== undefined && healed !== undefined && after.failed === 0,
+        detail: JSON.stringify(measured),
+      };
+    } catch (error) {
+      return fail(id, name, error, measured);
     }
   }
 
@@ -386,12 +501,40 @@ export class LabChecks {
     }
   }
 
+  /**
+   * 7c. Where the bundles were staged: root-owned 0700 directories, no upload left in the SSH
+   * user's home, and a staged script refuses to run once its directory is opened to others.
+   */
+  async stagingDirectory(): Promise<CheckResult> {
+    const id = '7c';
+    const [master] = this.vrrpPair;
+    const name = `staging: root-owned 0700 on ${master}; the script refuses otherwise`;
+    const dir = `${REMOTE_STAGING_DIR}/${master}`;
+    try {
+      const owners = mustOnHost(master, `stat -c '%U %a' ${REMOTE_STAGING_DIR} ${dir}`).trim().split('\n').join(',');
+      const uploadLeft = onHost(master, `test -e "$HOME"/${UPLOAD_DIR}/${master}`).code === 0;
+      mustOnHost(master, `chmod 0755 ${dir}`);
+      const opened = onHost(master, `bash ${dir}/setup-lb.sh`, 120_000);
+      mustOnHost(master, `chmod 0700 ${dir}`);
+      const refused = opened.code !== 0 && opened.stderr.includes('refusing to run');
+      const measured = { owners, uploadLeft: uploadLeft ? 'yes' : 'no', openedDirRun: refused ? 'refused' : `ran (exit ${opened.code})` };
+      return {
+        id, name, measured,
+        ok: owners === 'root 700,root 700' && !uploadLeft && refused,
+        detail: `${JSON.stringify(measured)} ${opened.stderr.slice(-300)}`,
+      };
+    } catch (error) {
+      onHost(master, `chmod 0700 ${dir}`);
+      return fail(id, name, error);
+    }
+  }
+
   /** 7. The gateway's firewall script, run three more times, leaves the same ruleset. */
   async firewallIdempotence(): Promise<CheckResult> {
     const id = '7';
     const gateway = this.t.gateway.name;
-    const name = 'gateway firewall script re-run 3 times: same ruleset';
-    const save = () => mustOnHost(gateway, "iptables-save | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]/[0:0]/'");
+    const name = 'gateway firewall script re-run 3 times: same IPv4 and IPv6 rulesets';
+    const save = () => mustOnHost(gateway, "{ iptables-save; ip6tables-save; } | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]/[0:0]/'");
     try {
       const before = save();
       const after: string[] = [];

@@ -33,7 +33,7 @@ LAB_MIRROR="${LAB_MIRROR:-http://deb.debian.org/debian}"
 LAB_SECURITY_MIRROR="${LAB_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 LAB_BOOT_TIMEOUT="${LAB_BOOT_TIMEOUT:-120}"   # seconds for all hosts to reach ssh-ready
 LAB_STOP_TIMEOUT="${LAB_STOP_TIMEOUT:-20}"    # seconds for a graceful poweroff before SIGKILL
-LAB_PACKAGES="${LAB_PACKAGES:-systemd,systemd-sysv,dbus,openssh-server,nginx,libnginx-mod-stream,keepalived,iptables,iproute2,iputils-ping,curl,procps,netfilter-persistent,iptables-persistent,ca-certificates,sudo}"
+LAB_PACKAGES="${LAB_PACKAGES:-systemd,systemd-sysv,dbus,openssh-server,nginx,libnginx-mod-stream,keepalived,iptables,iproute2,iputils-ping,curl,procps,netfilter-persistent,iptables-persistent,ca-certificates,sudo,firewalld}"
 SW_NS="${LAB_PREFIX}sw"
 STATE="$LAB_WORK/state"
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
@@ -84,6 +84,8 @@ rootfs_customize() {
   local r="$1"
   # Installed but disabled: the provisioning under test enables them.
   systemctl --root="$r" disable nginx.service keepalived.service >/dev/null 2>&1 || true
+  # firewalld too: off unless the lab's --firewalld variant starts it on the load balancers.
+  systemctl --root="$r" disable firewalld.service >/dev/null 2>&1 || true
   # Nothing periodic or hardware-related in the emulated hosts.
   systemctl --root="$r" disable apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
     e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-pstore.service >/dev/null 2>&1 || true
@@ -131,10 +133,15 @@ rootfs() {
   mv "$tmp" "$r"
   echo "$(elapsed "$t0")" >"$r.buildtime"
   log "rootfs built in $(cat "$r.buildtime") s, $(du -sh "$r" | cut -f1)"
-  # Prune rootfs builds of other recipes (the lab is down while we hold the lock in 'up').
-  local o; for o in "$LAB_CACHE"/rootfs-*; do
-    [ -d "$o" ] && [ "$o" != "$r" ] && case "$o" in *.tmp.*) ;; *) rm -rf --one-file-system "$o" "$o.buildtime";; esac
-  done
+  # Prune rootfs builds of other recipes (the lab is down while we hold the lock in 'up'), but keep the
+  # newest one: checkouts with different recipes take turns on one machine, and a build costs minutes.
+  local o kept=0
+  while read -r o; do
+    [ -d "$o" ] && [ "$o" != "$r" ] || continue
+    case "$o" in *.tmp.*) continue;; esac
+    if [ "$kept" = 0 ]; then kept=1; continue; fi
+    rm -rf --one-file-system "$o" "$o.buildtime"
+  done < <(find "$LAB_CACHE" -mindepth 1 -maxdepth 1 -type d -name 'rootfs-*' -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-)
   echo "$r"
 }
 

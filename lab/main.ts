@@ -1,5 +1,5 @@
 /**
- * npm run lab -- [test|up|down] [--config FILE]
+ * npm run lab -- [test|up|down] [--config FILE] [--firewalld]
  *
  * Builds the topology's machines on this one machine (Debian containers booted with
  * systemd, each in its own network namespace, wired through bridges in a switch
@@ -21,7 +21,7 @@ function log(message: string): void {
   process.stderr.write(`[lab ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-function up(configFile: string | undefined): LabProject {
+function up(configFile: string | undefined, firewalld = false): LabProject {
   rmSync(PROJECT_DIR, { recursive: true, force: true });
   mkdirSync(PROJECT_DIR, { recursive: true, mode: 0o700 });
   const userConfig = configFile ? readConfigFile(configFile) : {};
@@ -39,7 +39,7 @@ function up(configFile: string | undefined): LabProject {
   if (upResult.code !== 0) throw new Error(`hosts.sh up failed:\n${upResult.stderr.slice(-3000)}`);
   const sshKey = /LAB_KEY=(\S+)/.exec(upResult.stdout)?.[1];
   if (!sshKey) throw new Error('hosts.sh up did not print LAB_KEY');
-  return { topology, dir: PROJECT_DIR, configPath, cdktfDir: join(PROJECT_DIR, 'cdktf.out'), sshKey };
+  return { topology, dir: PROJECT_DIR, configPath, cdktfDir: join(PROJECT_DIR, 'cdktf.out'), sshKey, firewalld };
 }
 
 function down(): RunResult {
@@ -75,7 +75,7 @@ function printTable(results: readonly CheckResult[], project?: LabProject): void
   }
 }
 
-async function test(configFile: string | undefined): Promise<number> {
+async function test(configFile: string | undefined, firewalld: boolean): Promise<number> {
   const started = Date.now();
   const results: CheckResult[] = [];
   let project: LabProject | undefined;
@@ -87,12 +87,14 @@ async function test(configFile: string | undefined): Promise<number> {
   }
   try {
     const upStart = Date.now();
-    project = up(configFile);
+    project = up(configFile, firewalld);
     const upMs = Date.now() - upStart;
     const checks = new LabChecks(project, log);
     results.push(await checks.applyAndReapply(upMs));
     results.push(await checks.trafficThroughGateway());
     results.push(await checks.natAndFiltering());
+    results.push(await checks.gatewayHardening());
+    if (firewalld) results.push(await checks.firewalldOnLoadBalancers());
     results.push(await checks.failoverNginxStop());
     results.push(await checks.failoverPowerOff());
     results.push(await checks.failoverPowerLoss());
@@ -100,6 +102,7 @@ async function test(configFile: string | undefined): Promise<number> {
     results.push(await checks.pageChange());
     results.push(await checks.firewallIdempotence());
     results.push(await checks.loadBalancerIdempotence());
+    results.push(await checks.stagingDirectory());
   } catch (error) {
     results.push({ id: '!', name: 'lab run', ok: false, measured: {}, detail: (error as Error).message });
   } finally {
@@ -116,7 +119,7 @@ async function test(configFile: string | undefined): Promise<number> {
     });
   }
   printTable(results, project);
-  const summary = { when: new Date().toISOString(), totalMs: Date.now() - started, topology: configFile ?? 'default (seed)', results };
+  const summary = { when: new Date().toISOString(), totalMs: Date.now() - started, topology: configFile ?? 'default (seed)', firewalld, results };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(summary, null, 2)}\n`);
   const failed = results.filter((r) => !r.ok).length;
   console.log(`\ntotal ${(summary.totalMs / 1000).toFixed(1)} s; results in ${RESULTS_FILE}`);
@@ -128,6 +131,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const command = argv[0] && !argv[0].startsWith('--') ? argv[0] : 'test';
   const configIndex = argv.indexOf('--config');
   const configFile = configIndex >= 0 ? resolve(argv[configIndex + 1]) : undefined;
+  // --firewalld: the load balancers run firewalld (as stock RHEL does) before anything is applied.
+  const firewalld = argv.includes('--firewalld');
   if (process.getuid?.() !== 0) {
     console.error('the lab needs root (network namespaces, systemd-nspawn)');
     return 2;
@@ -145,10 +150,10 @@ async function main(argv: readonly string[]): Promise<number> {
     });
   }
   switch (command) {
-    case 'test': return test(configFile);
+    case 'test': return test(configFile, firewalld);
     case 'up': {
       try {
-        const project = up(configFile);
+        const project = up(configFile, firewalld);
         const checks = new LabChecks(project, log);
         const applied = await checks.applyAndReapply(0);
         printTable([applied], project);

@@ -21,6 +21,8 @@ export interface LabProject {
   readonly configPath: string;
   readonly cdktfDir: string;
   readonly sshKey: string;
+  /** The --firewalld variant: firewalld runs on the load balancers before anything is applied. */
+  readonly firewalld: boolean;
 }
 
 /** Synthesizes with the project's own CLI, exactly as a user runs it. */

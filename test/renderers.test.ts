@@ -1,6 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/formats/directive-tree';
-import { gatewayRuleset } from '../lib/gateway/firewall';
+import { gatewayRuleset, gatewayRuleset6 } from '../lib/gateway/firewall';
 import { keepalivedConf } from '../lib/load-balancer/keepalived';
 import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
@@ -10,7 +10,8 @@ import { CUSTOM_CONFIG, fileOf, renderFixture } from './render-fixture';
 
 type Fixture = ReturnType<typeof renderFixture>;
 
-const seed = renderFixture();
+// The seed's topology on rhel hosts (the default family is debian, the one the lab proves).
+const seed = renderFixture({ overrides: { hostDefaults: { osFamily: 'rhel' } } });
 const seedDebian = renderFixture({ overrides: { hostDefaults: { osFamily: 'debian' } } });
 const custom = renderFixture({ configPath: CUSTOM_CONFIG });
 
@@ -41,9 +42,16 @@ describe('gateway firewall', () => {
     })]);
   });
 
+  test('FORWARD drops INVALID first, before any ACCEPT (issue 8, point 10)', () => {
+    const forward = rulesOf('filter', 'FORWARD');
+    expect(forward[0]).toEqual(expect.objectContaining({ ctstate: ['INVALID'], target: { jump: 'DROP' } }));
+    expect(forward.findIndex((r) => r.target.jump === 'ACCEPT')).toBeGreaterThan(0);
+  });
+
   test('FORWARD drops by default and accepts only replies, the DNAT flow and inside-to-outside, in that order', () => {
     expect(chainOf(ruleset, 'filter', 'FORWARD')!.policy).toBe('DROP');
     expect(rulesOf('filter', 'FORWARD').map(({ comment, ...rule }) => rule)).toEqual([
+      { ctstate: ['INVALID'], target: { jump: 'DROP' } },
       { ctstate: ['RELATED', 'ESTABLISHED'], target: { jump: 'ACCEPT' } },
       { destination: '192.168.10.100', inInterface: 'ens36', outInterface: 'ens33', tcpDestinationPort: 3344, ctstate: ['DNAT'], target: { jump: 'ACCEPT' } },
       { source: '192.168.10.0/24', inInterface: 'ens33', outInterface: 'ens36', target: { jump: 'ACCEPT' } },
@@ -81,6 +89,52 @@ describe('gateway firewall', () => {
   });
 });
 
+describe('gateway IPv6 firewall (issue 8, point 11)', () => {
+  const ruleset = gatewayRuleset6(seed.topology);
+  const rules = (chain: string) => chainOf(ruleset, 'filter', chain)!.rules.map(({ comment, ...rule }) => rule);
+
+  test('the model is what firewall6.rules holds, and the bundle carries it', () => {
+    expect(printIptablesRestore(ruleset)).toBe(fileOf(seed.bundles, 'gateway', 'firewall6.rules'));
+    expect(ruleset.tables.map((t) => [t.name, t.chains.map((c) => `${c.name} ${c.policy}`)])).toEqual([
+      ['filter', ['INPUT DROP', 'FORWARD DROP', 'OUTPUT ACCEPT']],
+    ]);
+  });
+
+  test('INPUT: loopback, replies, neighbour discovery and ping; SSH only in on the inside interface', () => {
+    expect(rules('INPUT')).toEqual([
+      { inInterface: 'lo', target: { jump: 'ACCEPT' } },
+      { ctstate: ['RELATED', 'ESTABLISHED'], target: { jump: 'ACCEPT' } },
+      ...[133, 134, 135, 136, 128].map((icmpv6Type) => ({ icmpv6Type, target: { jump: 'ACCEPT' } })),
+      { inInterface: 'ens33', tcpDestinationPort: 22, target: { jump: 'ACCEPT' } },
+    ]);
+    expect(rules('FORWARD')).toEqual([]);
+    const custom6 = gatewayRuleset6(custom.topology);
+    expect(chainOf(custom6, 'filter', 'INPUT')!.rules.filter((r) => r.tcpDestinationPort === 22).map((r) => r.inInterface)).toEqual([custom.topology.gateway.inside.interface]);
+  });
+
+  test('the printer writes ICMPv6 and IPv6 hosts as ip6tables-save does', () => {
+    const printed = printIptablesRestore({ tables: [{ name: 'filter', chains: [{ name: 'INPUT', policy: 'DROP', rules: [
+      { source: 'fe80::1', icmpv6Type: 135, target: { jump: 'ACCEPT' } },
+    ] }] }] });
+    expect(printed).toBe('*filter\n:INPUT DROP [0:0]\n-A INPUT -s fe80::1/128 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\nCOMMIT\n');
+  });
+
+  test('setup tests both rulesets before applying either, and persists IPv6 per family', () => {
+    const rhel = fileOf(seed.bundles, 'gateway', 'setup-gateway.sh');
+    const debian = fileOf(seedDebian.bundles, 'gateway', 'setup-gateway.sh');
+    for (const script of [rhel, debian]) {
+      const firstApply = Math.min(script.indexOf('iptables-restore < firewall.rules'), script.indexOf('ip6tables-restore < firewall6.rules'));
+      expect(script.indexOf('ip6tables-restore --test < firewall6.rules')).toBeGreaterThan(0);
+      expect(script.indexOf('ip6tables-restore --test < firewall6.rules')).toBeLessThan(firstApply);
+      expect(script.indexOf('iptables-restore --test < firewall.rules')).toBeLessThan(firstApply);
+    }
+    expect(rhel).toContain('install_if_changed firewall6.rules /etc/sysconfig/ip6tables 0600');
+    expect(rhel).toContain('systemctl enable --quiet iptables ip6tables');
+    expect(debian).toContain('install_if_changed firewall6.rules /etc/iptables/rules.v6 0600');
+    expect(debian).toContain('systemctl enable --quiet netfilter-persistent\n');
+  });
+});
+
 describe('load balancers', () => {
   const keepalived = (f: Fixture, host: LoadBalancerHost) => keepalivedConf(f.topology, host);
   const valueOf = (conf: ConfFile, ...path: string[]) => argsOf(directiveAt(conf, ...path)).join(' ');
@@ -94,8 +148,30 @@ describe('load balancers', () => {
     }
   });
 
-  test('the MASTER has the higher priority, and the others are BACKUP', () => {
+  test('preempt_delay: every instance starts BACKUP (keepalived ignores the delay otherwise), the preferred one keeps the highest priority (issue 8, point 8)', () => {
     for (const f of [seed, custom]) {
+      const lb = f.topology.loadBalancer;
+      const confs = lb.hosts.map((h) => ({ host: h, conf: keepalived(f, h) }));
+      expect(confs.map(({ conf }) => valueOf(conf, 'vrrp_instance', 'state'))).toEqual(lb.hosts.map(() => 'BACKUP'));
+      expect(confs.map(({ conf }) => valueOf(conf, 'vrrp_instance', 'preempt_delay'))).toEqual(lb.hosts.map(() => String(lb.vrrp.preemptDelaySeconds)));
+      expect(lb.vrrp.preemptDelaySeconds).toBeGreaterThan(0);
+      const priorities = confs.map(({ host, conf }) => [host.name, Number(valueOf(conf, 'vrrp_instance', 'priority'))] as const);
+      expect([...priorities].sort((a, b) => b[1] - a[1])[0][0]).toBe(lb.master.name);
+      expect(directivesNamed(directiveAt(confs[0].conf, 'vrrp_instance')!.children!, 'nopreempt')).toEqual([]);
+    }
+  });
+
+  test('preemptDelaySeconds 0: no preempt_delay, and the preferred load balancer starts as MASTER', () => {
+    const f = renderFixture({ overrides: { loadBalancer: { vrrp: { preemptDelaySeconds: 0 } } } });
+    const [master, backup] = f.topology.loadBalancer.hosts;
+    expect(valueOf(keepalived(f, master), 'vrrp_instance', 'state')).toBe('MASTER');
+    expect(valueOf(keepalived(f, backup), 'vrrp_instance', 'state')).toBe('BACKUP');
+    expect(directiveAt(keepalived(f, master), 'vrrp_instance', 'preempt_delay')).toBeUndefined();
+  });
+
+  test('the preferred load balancer has the highest priority, and the others are BACKUP', () => {
+    const noDelay = { loadBalancer: { vrrp: { preemptDelaySeconds: 0 } } };
+    for (const f of [renderFixture({ overrides: noDelay }), renderFixture({ configPath: CUSTOM_CONFIG, overrides: noDelay })]) {
       const states = f.topology.loadBalancer.hosts.map((h) => {
         const conf = keepalived(f, h);
         return { name: h.name, state: valueOf(conf, 'vrrp_instance', 'state'), priority: Number(valueOf(conf, 'vrrp_instance', 'priority')) };

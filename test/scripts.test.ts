@@ -3,7 +3,7 @@
  * on PATH where the real ones would change a machine, and only loopback for the network.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,12 +11,14 @@ import { renderCheckNginx } from '../lib/load-balancer/keepalived';
 import { renderApplyWorkload, renderCheckCluster, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
 import { renderPage, renderPushPage } from '../lib/kubernetes/pages';
 import { ensurePackages } from '../lib/os-profiles/packages';
-import { DEBIAN_PROFILE, RHEL_PROFILE } from '../lib/os-profiles';
+import { DEBIAN_PROFILE, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
+import { bundleFile, StackName, STAGING_GUARD, withStagingGuard } from '../lib/plan/bundle';
+import { renderFirewalldOpenings, renderSelinuxPolicy } from '../lib/load-balancer/host-policy';
 import { loadTopology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
 import { cgroupV2Check, kubeadmVersionCheck } from '../lib/kubernetes/node-prep';
 import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
-import { INSTALL_IF_CHANGED } from '../lib/formats/shell';
+import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../lib/formats/shell';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -576,5 +578,157 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
     const script = renderFixture({ overrides: { controlPlane: { hostKey: masterKey } } }).bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'join-from-master.sh')!.content;
     expect(script).toContain("to_master() { ssh_to -o StrictHostKeyChecking=yes");
     expect(script).toContain("to_worker() { ssh_to -o StrictHostKeyChecking=accept-new");
+  });
+});
+
+describe('the staging guard (issue 8, point 12)', () => {
+  const { plan } = renderFixture();
+  const guarded = (content: string) => content.includes(STAGING_GUARD);
+
+  test('every script run from the staging directory has it; keepalived\'s check and the local join script do not', () => {
+    const scripts = plan.bundles.flatMap((b) => b.files.filter((f) => f.executable).map((f) => ({ b, f })));
+    for (const { b, f } of scripts) {
+      const expected = f.name !== 'check_nginx.sh' && f.name !== b.runLocally;
+      expect([`${b.id}/${f.name}`, guarded(f.content)]).toEqual([`${b.id}/${f.name}`, expected]);
+    }
+    for (const b of plan.bundles.filter((b) => b.run)) expect(guarded(b.files.find((f) => f.name === b.run)!.content)).toBe(true);
+  });
+
+  const probe = withStagingGuard({
+    id: 'probe', stack: StackName.LB, target: { hostName: 'h', address: '1.2.3.4', user: 'root', sudoPrefix: '', hostKey: '' }, dependsOn: [], description: '',
+    files: [bundleFile('run.sh', `${scriptHeader('probe')}echo ran\n`)],
+  }).files[0].content;
+
+  function staged(rootMode: number, bundleMode: number, bundleOwner = 0): string {
+    const root = mkdtempSync(join(dir, 'staging-'));
+    const bundle = join(root, 'probe');
+    mkdirSync(bundle);
+    const path = join(bundle, 'run.sh');
+    writeFileSync(path, probe);
+    chmodSync(root, rootMode);
+    chmodSync(bundle, bundleMode);
+    chownSync(bundle, bundleOwner, bundleOwner);
+    return path;
+  }
+
+  const asRoot = process.getuid?.() === 0 ? test : test.skip;
+
+  asRoot('runs from a root-owned 0700 directory under a root-owned 0700 staging root', () => {
+    expect(bash(staged(0o700, 0o700))).toEqual(expect.objectContaining({ code: 0, stdout: 'ran\n' }));
+  });
+
+  asRoot('refuses a directory others can enter or write, one owned by another user, and a shared staging root', () => {
+    for (const [path, why] of [
+      [staged(0o700, 0o755), /probe must be owned by root with mode 0700, got root 755/],
+      [staged(0o700, 0o700, 65534), /probe must be owned by root with mode 0700, got nobody 700/],
+      [staged(0o1777, 0o700), /staging-\w+ must be owned by root with mode 0700, got root 1777/],
+    ] as const) {
+      const result = bash(path);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(why);
+    }
+  });
+});
+
+describe('load balancer host policy, with stand-in SELinux and firewalld tools (issue 8, point 1)', () => {
+  const rhel = loadTopology({ overrides: { hostDefaults: { osFamily: 'rhel' } } });
+  const lb01 = rhel.loadBalancer.hosts[0];
+  const header = scriptHeader('stand-in run');
+
+  /** getenforce prints $SELINUX_MODE; semanage and getsebool answer from state files; every call is logged. */
+  function selinuxTools(state: { labelled: boolean; booleansOn: boolean; portDefinedByPolicy?: boolean }) {
+    return fakeBin({
+      getenforce: 'echo "$SELINUX_MODE"',
+      rpm: 'echo "rpm $*" >> "$LOG"',
+      dnf: 'echo "dnf $*" >> "$LOG"',
+      semanage: [
+        'echo "semanage $*" >> "$LOG"',
+        `if [ "$1 $2" = "port -l" ]; then echo 'http_port_t                    tcp      80, 81, 443${state.labelled ? ', 3344' : ''}, 8008, 8009'; exit 0; fi`,
+        `if [ "$2" = -a ] && ${state.portDefinedByPolicy ? 'true' : 'false'}; then echo 'ValueError: Port tcp/3344 already defined' >&2; exit 1; fi`,
+      ].join('\n'),
+      getsebool: `echo "$1 --> ${state.booleansOn ? 'on' : 'off'}"`,
+      setsebool: 'echo "setsebool $*" >> "$LOG"',
+      setenforce: 'echo "setenforce $*" >> "$LOG"',
+    });
+  }
+
+  const selinuxScript = script(lines(header, renderSelinuxPolicy(rhel, osProfile(lb01)) as string));
+  const calls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
+
+  test('enforcing: labels the LB port http_port_t and sets both booleans persistently, never touching SELinux itself', () => {
+    const { bin, log } = selinuxTools({ labelled: false, booleansOn: false });
+    expect(bash(selinuxScript, { path: bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
+    expect(calls(log).filter((c) => !c.startsWith('rpm '))).toEqual([
+      'semanage port -l',
+      'semanage port -a -t http_port_t -p tcp 3344',
+      'setsebool -P httpd_can_network_connect on',
+      'setsebool -P keepalived_connect_any on',
+    ]);
+  });
+
+  test('a port the policy already types otherwise is modified (-m), not added', () => {
+    const { bin, log } = selinuxTools({ labelled: false, booleansOn: true, portDefinedByPolicy: true });
+    expect(bash(selinuxScript, { path: bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
+    expect(calls(log).filter((c) => c.startsWith('semanage'))).toEqual([
+      'semanage port -l', 'semanage port -a -t http_port_t -p tcp 3344', 'semanage port -m -t http_port_t -p tcp 3344',
+    ]);
+  });
+
+  test('a second run (port labelled, booleans on) changes nothing; SELinux disabled: nothing at all', () => {
+    const done = selinuxTools({ labelled: true, booleansOn: true });
+    expect(bash(selinuxScript, { path: done.bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
+    expect(calls(done.log).filter((c) => !c.startsWith('rpm '))).toEqual(['semanage port -l']);
+    const off = selinuxTools({ labelled: false, booleansOn: false });
+    expect(bash(selinuxScript, { path: off.bin, env: { SELINUX_MODE: 'Disabled' } }).code).toBe(0);
+    expect(calls(off.log)).toEqual([]);
+  });
+
+  test('the Debian profile has no SELinux step', () => {
+    expect(renderSelinuxPolicy(t, DEBIAN_PROFILE)).toBe(false);
+  });
+
+  /** systemctl is-active firewalld answers $FIREWALLD; firewall-cmd keeps the zone's runtime and permanent entries in a file. */
+  function firewalld() {
+    return fakeBin({
+      systemctl: '[ "$*" = "is-active --quiet firewalld" ] && [ "$FIREWALLD" = active ]',
+      'firewall-cmd': [
+        'echo "firewall-cmd $*" >> "$LOG"',
+        'state="$(dirname "$LOG")/state"; touch "$state"',
+        'case "$1" in --get-zone-of-interface=*) echo "no zone" >&2; exit 2;; --get-default-zone) echo public; exit 0;; esac',
+        'scope=runtime; for a in "$@"; do [ "$a" = --permanent ] && scope=permanent; done',
+        'for a in "$@"; do case "$a" in',
+        '  --query-*) grep -qxF "$scope ${a#--query-}" "$state"; exit;;',
+        '  --add-*) echo "$scope ${a#--add-}" >> "$state"; exit 0;;',
+        'esac; done',
+      ].join('\n'),
+    });
+  }
+
+  test('firewalld running: exactly VRRP from the peer to the VRRP group, and the LB port, runtime and permanent; a re-run adds nothing', () => {
+    const path = script(lines(header, renderFirewalldOpenings(rhel, lb01)));
+    const { bin, log } = firewalld();
+    expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
+    const vrrp = 'rich-rule=rule family="ipv4" source address="192.168.10.50" destination address="224.0.0.18" protocol value="vrrp" accept';
+    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual([
+      `runtime ${vrrp}`, 'runtime port=3344/tcp', `permanent ${vrrp}`, 'permanent port=3344/tcp',
+    ]);
+    expect(calls(log).filter((c) => c.includes('--add-')).every((c) => c.includes('--zone=public'))).toBe(true);
+    expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
+    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(calls(log).filter((c) => c.includes('--add-'))).toHaveLength(4);
+  });
+
+  test('unicast: VRRP from each peer to this host\'s address; firewalld not running: not called', () => {
+    const custom = loadTopology({ configPath: join(__dirname, '..', 'examples', 'custom-three-workers.yaml') });
+    const [a, ...peers] = custom.loadBalancer.hosts;
+    const path = script(lines(header, renderFirewalldOpenings(custom, a)));
+    const { bin } = firewalld();
+    expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
+    expect(readFileSync(join(bin, 'state'), 'utf8').split('\n').filter((l) => l.startsWith('runtime rich-rule'))).toEqual(peers.map((p) =>
+      `runtime rich-rule=rule family="ipv4" source address="${p.address}" destination address="${a.address}" protocol value="vrrp" accept`));
+    const idle = firewalld();
+    expect(bash(path, { path: idle.bin, env: { FIREWALLD: 'inactive' } }).code).toBe(0);
+    expect(calls(idle.log)).toEqual([]);
   });
 });

@@ -42,12 +42,27 @@ describe('the stacks', () => {
     }
   });
 
-  test('each LB resource uploads its bundle and runs setup-lb.sh', () => {
+  test('bundles are staged in a root-owned 0700 directory, never under world-writable /var/tmp (issue 8, point 12)', () => {
+    expect(REMOTE_STAGING_DIR).toBe('/var/lib/k8s-ha-edge');
+    const json = JSON.stringify(stackFor(seed, StackName.LB).json);
+    expect(json).not.toContain('/var/tmp');
+    expect(json).not.toContain('/tmp/');
+  });
+
+  test('each LB resource uploads its bundle into the SSH user\'s home, root installs it into the staging directory, then runs setup-lb.sh', () => {
     const { synthesized } = stackFor(seed, StackName.LB);
     expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
       provisioner: [
-        { 'remote-exec': { inline: [`rm -rf ${REMOTE_STAGING_DIR}/lb01`, `mkdir -p ${REMOTE_STAGING_DIR}/lb01`] } },
-        { file: { destination: `${REMOTE_STAGING_DIR}/lb01`, source: expect.stringMatching(/^assets\/lb01_files_[0-9A-F]+\/[0-9A-F]{32}\/$/) } },
+        { 'remote-exec': { inline: ['rm -rf "$HOME"/.k8s-ha-edge-upload/lb01', 'mkdir -p -m 0700 "$HOME"/.k8s-ha-edge-upload', 'mkdir -m 0700 "$HOME"/.k8s-ha-edge-upload/lb01'] } },
+        { file: { destination: '.k8s-ha-edge-upload/lb01', source: expect.stringMatching(/^assets\/lb01_files_[0-9A-F]+\/[0-9A-F]{32}\/$/) } },
+        { 'remote-exec': { inline: [
+          'mkdir -p -m 0700 /var/lib/k8s-ha-edge',
+          'rm -rf /var/lib/k8s-ha-edge/lb01',
+          'install -d -o root -g root -m 0700 /var/lib/k8s-ha-edge/lb01',
+          'install -o root -g root -m 0700 -t /var/lib/k8s-ha-edge/lb01 "$HOME"/.k8s-ha-edge-upload/lb01/check_nginx.sh "$HOME"/.k8s-ha-edge-upload/lb01/setup-lb.sh',
+          'install -o root -g root -m 0600 -t /var/lib/k8s-ha-edge/lb01 "$HOME"/.k8s-ha-edge-upload/lb01/nginx.conf "$HOME"/.k8s-ha-edge-upload/lb01/keepalived.conf',
+          'rm -rf "$HOME"/.k8s-ha-edge-upload/lb01',
+        ] } },
         { 'remote-exec': { inline: [`bash ${REMOTE_STAGING_DIR}/lb01/setup-lb.sh`] } },
       ],
     });
@@ -66,11 +81,12 @@ describe('the stacks', () => {
     expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
       connection: expect.objectContaining({ host: '12.0.0.12' }),
       provisioner: [
-        { 'remote-exec': { inline: [`rm -rf ${REMOTE_STAGING_DIR}/client`, `mkdir -p ${REMOTE_STAGING_DIR}/client`] } },
-        { file: { destination: `${REMOTE_STAGING_DIR}/client`, source: expect.stringMatching(/^assets\/client_files_/) } },
+        { 'remote-exec': { inline: expect.arrayContaining(['mkdir -m 0700 "$HOME"/.k8s-ha-edge-upload/client']) } },
+        { file: { destination: '.k8s-ha-edge-upload/client', source: expect.stringMatching(/^assets\/client_files_/) } },
+        { 'remote-exec': { inline: expect.arrayContaining(['install -o root -g root -m 0700 -t /var/lib/k8s-ha-edge/client "$HOME"/.k8s-ha-edge-upload/client/check-service.sh']) } },
       ],
     });
-    expect(json.resource.null_resource.client.provisioner).toHaveLength(2);
+    expect(json.resource.null_resource.client.provisioner).toHaveLength(3);
   });
 
   test('workers depend on the master and join from where terraform runs; the workload waits for all workers', () => {
@@ -113,7 +129,13 @@ describe('the stacks', () => {
     const custom = renderFixture({ configPath: CUSTOM_CONFIG });
     const { json } = stackFor(custom, StackName.LB);
     expect(json.resource.null_resource['edge-a'].connection.user).toBe('ops');
-    expect(json.resource.null_resource['edge-a'].provisioner[2]).toEqual({ 'remote-exec': { inline: [`sudo -n bash ${REMOTE_STAGING_DIR}/edge-a/setup-lb.sh`] } });
+    const [before, upload, install, run] = json.resource.null_resource['edge-a'].provisioner;
+    // Uploaded as the user into its own home; installed and run as root.
+    expect(before['remote-exec'].inline.every((c: string) => !c.startsWith('sudo'))).toBe(true);
+    expect(upload.file.destination).toBe('.k8s-ha-edge-upload/edge-a');
+    expect(install['remote-exec'].inline.slice(0, -1).every((c: string) => c.startsWith('sudo -n '))).toBe(true);
+    expect(install['remote-exec'].inline.at(-1)).toBe('rm -rf "$HOME"/.k8s-ha-edge-upload/edge-a');
+    expect(run).toEqual({ 'remote-exec': { inline: [`sudo -n bash ${REMOTE_STAGING_DIR}/edge-a/setup-lb.sh`] } });
   });
 
   test('is valid Terraform (snapshot for review)', () => {

@@ -60,7 +60,8 @@ describe('the default topology', () => {
   test('gives each worker a distinct page and every host the host defaults', () => {
     expect(t.workers.map((w) => w.page)).toEqual(['this is node01', 'this is node02']);
     for (const host of [t.controlPlane, ...t.workers, ...t.loadBalancer.hosts, t.client]) {
-      expect(host).toMatchObject({ osFamily: OsFamily.RHEL, sshUser: 'root', interface: 'ens33' });
+      // Debian by default: the family the lab proves end to end (rhel is a checked option).
+      expect(host).toMatchObject({ osFamily: OsFamily.DEBIAN, sshUser: 'root', interface: 'ens33' });
     }
   });
 
@@ -78,14 +79,14 @@ describe('a config file', () => {
         'workers:',
         '  - { name: w1, address: 192.168.10.21 }',
         '  - { name: w2, address: 192.168.10.22 }',
-        '  - { name: w3, address: 192.168.10.23, page: custom, osFamily: debian }',
+        '  - { name: w3, address: 192.168.10.23, page: custom, osFamily: rhel }',
       ].join('\n')),
     });
     expect(t.loadBalancer.listenPort).toBe(8080);
     expect(t.loadBalancer.vip).toBe('192.168.10.100'); // untouched sibling keeps its default
     expect(t.workers.map((w) => w.name)).toEqual(['w1', 'w2', 'w3']);
-    expect(t.workers[2]).toMatchObject({ page: 'custom', osFamily: OsFamily.DEBIAN });
-    expect(t.workers[0]).toMatchObject({ page: 'this is w1', osFamily: OsFamily.RHEL });
+    expect(t.workers[2]).toMatchObject({ page: 'custom', osFamily: OsFamily.RHEL });
+    expect(t.workers[0]).toMatchObject({ page: 'this is w1', osFamily: OsFamily.DEBIAN });
   });
 
   test('may be JSON', () => {
@@ -133,6 +134,8 @@ describe('invalid input is rejected with the path, the value and what was expect
       /loadBalancer\.listenPort: got 22, expected a port the load balancers do not already use \(22 is SSH\)/],
     ['VRRP router id 0', { loadBalancer: { vrrp: { routerId: 0 } } },
       /loadBalancer\.vrrp\.routerId: got 0, expected a VRRP virtual_router_id in 1-255/],
+    ['preempt delay over 300 s', { loadBalancer: { vrrp: { preemptDelaySeconds: 301 } } },
+      /loadBalancer\.vrrp\.preemptDelaySeconds: got 301, expected a preempt delay in 0-300/],
     ['VRRP router id 256', { loadBalancer: { vrrp: { routerId: 256 } } },
       /loadBalancer\.vrrp\.routerId: got 256, expected a VRRP virtual_router_id in 1-255/],
     ['equal VRRP priorities', { loadBalancer: { hosts: [{ name: 'lb01', address: '192.168.10.40', priority: 100 }, { name: 'lb02', address: '192.168.10.50', priority: 100 }] } },

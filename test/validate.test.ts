@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { synthStacks } from '../constructs/tf/stacks-app';
 import { planSynth } from '../lib/plan/synth-plan';
-import { renderFirewallRules } from '../lib/gateway/firewall';
+import { renderFirewall6Rules, renderFirewallRules } from '../lib/gateway/firewall';
 import { renderCheckNginx, renderKeepalivedConf } from '../lib/load-balancer/keepalived';
 import { renderSetupLb } from '../lib/load-balancer/setup-lb';
 import { renderNginxConf } from '../lib/load-balancer/nginx';
@@ -17,6 +17,7 @@ import { DEBIAN_PROFILE, RHEL_PROFILE } from '../lib/os-profiles';
 import { loadTopology, ProvisionerResource, Topology } from '../lib/topology';
 import { CheckResult, missingTools, ToolNeed } from '../validate/checkers/common';
 import { checkIptablesRules, IPTABLES_TOOLS } from '../validate/checkers/iptables';
+import { checkIp6tablesRules, IP6TABLES_TOOLS } from '../validate/checkers/ip6tables';
 import { checkK8sManifest } from '../validate/checkers/k8s';
 import { checkKeepalivedConf, KEEPALIVED_TOOLS } from '../validate/checkers/keepalived';
 import { checkNginxConf, NGINX_TOOLS } from '../validate/checkers/nginx';
@@ -146,6 +147,20 @@ describeWithTools('iptables checker', IPTABLES_TOOLS, () => {
     expectFail(checkIptablesRules(fixture('ipt-bad1', 'firewall.rules', rules.replace('-j DNAT', '-j DNATT'))), /line/i);
     expectFail(checkIptablesRules(fixture('ipt-bad2', 'firewall.rules', rules.replace('--dport 22 ', '--dport 99999 '))), /99999/);
     expectFail(checkIptablesRules(fixture('ipt-bad3', 'firewall.rules', rules.replace(/COMMIT\n$/, ''))), /COMMIT|line/i);
+  });
+});
+
+describeWithTools('ip6tables checker', IP6TABLES_TOOLS, () => {
+  const rules = renderFirewall6Rules(topology);
+
+  test('accepts the gateway IPv6 ruleset', () => {
+    expectPass(checkIp6tablesRules(fixture('ip6t-good', 'firewall6.rules', rules)));
+  });
+
+  test('rejects an IPv4-only match, an unknown ICMPv6 type and a missing COMMIT', () => {
+    expectFail(checkIp6tablesRules(fixture('ip6t-bad1', 'firewall6.rules', rules.replace('-p ipv6-icmp -m icmp6 --icmpv6-type 128', '-p icmp -m icmp --icmp-type 8'))), /line|icmp/i);
+    expectFail(checkIp6tablesRules(fixture('ip6t-bad2', 'firewall6.rules', rules.replace('--icmpv6-type 128', '--icmpv6-type bogus'))), /bogus|line/i);
+    expectFail(checkIp6tablesRules(fixture('ip6t-bad3', 'firewall6.rules', rules.replace(/COMMIT\n$/, ''))), /COMMIT|line/i);
   });
 });
 

@@ -19,6 +19,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { listFiles } from '../lib/kernel/files';
 import { CheckResult, describeFailure, run } from './checkers/common';
 import { checkIptablesRules } from './checkers/iptables';
+import { checkIp6tablesRules } from './checkers/ip6tables';
 import { checkK8sManifest } from './checkers/k8s';
 import { checkKeepalivedConf } from './checkers/keepalived';
 import { renderNginxConf } from '../lib/load-balancer/nginx';
@@ -45,8 +46,8 @@ function customWithFamily(family: 'rhel' | 'debian'): string {
 }
 
 export const VARIANTS: readonly Variant[] = [
-  { name: 'default/rhel' },
-  { name: 'default/debian', config: () => 'hostDefaults:\n  osFamily: debian\n' },
+  { name: 'default/debian' },
+  { name: 'default/rhel', config: () => 'hostDefaults:\n  osFamily: rhel\n' },
   { name: 'custom/debian', config: () => readFileSync(CUSTOM_EXAMPLE, 'utf8') },
   { name: 'custom/rhel', config: () => customWithFamily('rhel') },
 ];
@@ -65,6 +66,7 @@ const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel
   { kind: 'nginx', matches: (rel) => rel.endsWith('/nginx.conf'), check: checkNginxOfHost },
   { kind: 'keepalived', matches: (rel) => rel.endsWith('/keepalived.conf'), check: (file) => checkKeepalivedConf(file) },
   { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules'), check: checkIptablesRules },
+  { kind: 'ip6tables', matches: (rel) => rel.endsWith('/firewall6.rules'), check: checkIp6tablesRules },
   { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml'), check: checkK8sManifest },
   { kind: 'shellcheck', matches: (rel) => rel.endsWith('.sh'), check: checkShellScript },
 ];

@@ -4,7 +4,7 @@ import {
   SSHProvisionerConnection, TerraformResource, TerraformVariable,
 } from 'cdktf';
 import { Construct } from 'constructs';
-import { Bundle, remoteBundleDir } from '../../lib/plan/bundle';
+import { Bundle, stagingCommands } from '../../lib/plan/bundle';
 import { ProvisionerResource } from '../../lib/topology';
 import { BundleAsset } from './bundle-asset';
 
@@ -35,8 +35,7 @@ export class HostProvisioner extends Construct {
     const { bundle } = props;
     this.asset = new BundleAsset(this, 'files', { files: bundle.files });
 
-    const remoteDir = remoteBundleDir(bundle);
-    const sudo = bundle.target.sudoPrefix;
+    const staging = stagingCommands(bundle);
     const connection: SSHProvisionerConnection = {
       type: 'ssh',
       host: bundle.target.address,
@@ -47,12 +46,14 @@ export class HostProvisioner extends Construct {
       ...(bundle.target.hostKey !== '' ? { hostKey: bundle.target.hostKey } : {}),
     };
     const provisioners: Provisioner[] = [
-      // A clean directory each time, so it holds exactly this bundle.
-      { type: 'remote-exec', inline: [`${sudo}rm -rf ${remoteDir}`, `mkdir -p ${remoteDir}`] },
-      // The trailing slash uploads the directory's contents into remoteDir.
-      { type: 'file', source: `${this.asset.path}/`, destination: remoteDir },
+      // A fresh private directory in the SSH user's home each time, so it holds exactly this bundle.
+      { type: 'remote-exec', inline: [...staging.beforeUpload] },
+      // The trailing slash uploads the directory's contents into the upload directory.
+      { type: 'file', source: `${this.asset.path}/`, destination: staging.uploadDir },
+      // Root copies it into the root-owned 0700 staging directory the scripts run from.
+      { type: 'remote-exec', inline: [...staging.install] },
     ];
-    if (bundle.run) provisioners.push({ type: 'remote-exec', inline: [`${sudo}bash ${remoteDir}/${bundle.run}`] });
+    if (staging.run) provisioners.push({ type: 'remote-exec', inline: [staging.run] });
     if (bundle.runLocally) {
       provisioners.push({
         type: 'local-exec',

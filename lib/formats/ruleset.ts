@@ -1,7 +1,8 @@
 /**
- * The model of an IPv4 ruleset: tables of chains, each with its policy and its rules in order.
- * Renderers build it; `printIptablesRestore` is the one printer (the `iptables-restore` format,
- * options in the order `iptables-save` prints them); tests ask the model (`chainOf`).
+ * The model of an iptables or ip6tables ruleset: tables of chains, each with its policy and its
+ * rules in order. Renderers build it; `printIptablesRestore` is the one printer (the
+ * `iptables-restore`/`ip6tables-restore` format, options in the order `iptables-save` prints
+ * them); tests ask the model (`chainOf`).
  */
 
 export type Policy = 'ACCEPT' | 'DROP';
@@ -26,8 +27,10 @@ export interface Rule {
   readonly outInterface?: string;
   /** -p tcp -m tcp --dport PORT */
   readonly tcpDestinationPort?: number;
-  /** -p icmp -m icmp --icmp-type TYPE */
+  /** -p icmp -m icmp --icmp-type TYPE (IPv4 only) */
   readonly icmpType?: number;
+  /** -p ipv6-icmp -m icmp6 --icmpv6-type TYPE (IPv6 only) */
+  readonly icmpv6Type?: number;
   /** -m conntrack --ctstate S1,S2 */
   readonly ctstate?: readonly ConntrackState[];
   readonly target: Target;
@@ -56,7 +59,8 @@ export function chainOf(ruleset: Ruleset, table: Table['name'], chain: string): 
   return ruleset.tables.find((t) => t.name === table)?.chains.find((c) => c.name === chain);
 }
 
-const withPrefix = (address: string) => (address.includes('/') ? address : `${address}/32`);
+/** An address as `iptables-save` prints it: a host gets /32 (IPv4) or /128 (IPv6). */
+const withPrefix = (address: string) => (address.includes('/') ? address : `${address}/${address.includes(':') ? 128 : 32}`);
 
 function targetArgs(target: Target): string[] {
   switch (target.jump) {
@@ -78,6 +82,7 @@ export function formatRule(chain: string, rule: Rule): string {
   if (rule.outInterface) args.push('-o', rule.outInterface);
   if (rule.tcpDestinationPort !== undefined) args.push('-p', 'tcp', '-m', 'tcp', '--dport', String(rule.tcpDestinationPort));
   if (rule.icmpType !== undefined) args.push('-p', 'icmp', '-m', 'icmp', '--icmp-type', String(rule.icmpType));
+  if (rule.icmpv6Type !== undefined) args.push('-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(rule.icmpv6Type));
   if (rule.ctstate) args.push('-m', 'conntrack', '--ctstate', rule.ctstate.join(','));
   return [...args, ...targetArgs(rule.target)].join(' ');
 }

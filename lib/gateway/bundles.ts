@@ -1,6 +1,6 @@
 import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
 import { Topology } from '../topology';
-import { renderFirewallRules, renderSetupGateway } from './firewall';
+import { renderFirewall6Rules, renderFirewallRules, renderSetupGateway } from './firewall';
 
 /** The gateway stack: the ruleset and the script that applies it, reached on the inside address. */
 export function gatewayBundles(t: Topology): Bundle[] {
@@ -10,7 +10,11 @@ export function gatewayBundles(t: Topology): Bundle[] {
     stack: StackName.GATEWAY,
     target: sshTarget(gateway, gateway.inside.address),
     description: 'gateway: forwarding, SNAT and DNAT, filtering',
-    files: [file('firewall.rules', renderFirewallRules(t)), file('setup-gateway.sh', renderSetupGateway(t))],
+    files: [
+      file('firewall.rules', renderFirewallRules(t)),
+      file('firewall6.rules', renderFirewall6Rules(t)),
+      file('setup-gateway.sh', renderSetupGateway(t)),
+    ],
     run: 'setup-gateway.sh',
     dependsOn: [],
   }];

@@ -66,6 +66,10 @@ export function gatewayRuleset(t: Topology): Ruleset {
             name: 'FORWARD',
             policy: 'DROP',
             rules: [
+              {
+                comment: 'First: packets conntrack cannot place (out-of-window, stray, forged) never reach an ACCEPT below.',
+                ctstate: ['INVALID'], target: { jump: 'DROP' },
+              },
               replies,
               {
                 comment: 'The DNAT flow, and nothing else, from outside to inside.',
@@ -80,6 +84,51 @@ export function gatewayRuleset(t: Topology): Ruleset {
       },
     ],
   };
+}
+
+/** ICMPv6 types: echo request, and the neighbour discovery messages IPv6 cannot work without (RFC 4861). */
+const ICMPV6 = { ECHO_REQUEST: 128, ROUTER_SOLICITATION: 133, ROUTER_ADVERTISEMENT: 134, NEIGHBOR_SOLICITATION: 135, NEIGHBOR_ADVERTISEMENT: 136 } as const;
+
+/**
+ * The gateway's IPv6 ruleset, with the IPv4 ruleset's intent: sshd listens on :: too, so without
+ * it SSH would be open to the outside over IPv6 (link-local addresses exist on every NIC with
+ * IPv6 on). The topology routes no IPv6, so nothing is forwarded and there is no nat table.
+ */
+export function gatewayRuleset6(t: Topology): Ruleset {
+  const g = t.gateway;
+  const accept = { jump: 'ACCEPT' } as const;
+  return {
+    comment: 'ip6tables-restore ruleset for the k8s-ha-edge gateway. Generated from the topology.',
+    tables: [{
+      name: 'filter',
+      chains: [
+        {
+          name: 'INPUT',
+          policy: 'DROP',
+          rules: [
+            { inInterface: 'lo', target: accept },
+            { ctstate: ['RELATED', 'ESTABLISHED'], target: accept },
+            { comment: 'Neighbour discovery: without it no IPv6 address on a link is reachable at all.', icmpv6Type: ICMPV6.ROUTER_SOLICITATION, target: accept },
+            { icmpv6Type: ICMPV6.ROUTER_ADVERTISEMENT, target: accept },
+            { icmpv6Type: ICMPV6.NEIGHBOR_SOLICITATION, target: accept },
+            { icmpv6Type: ICMPV6.NEIGHBOR_ADVERTISEMENT, target: accept },
+            { icmpv6Type: ICMPV6.ECHO_REQUEST, target: accept },
+            {
+              comment: `SSH from the inside interface only, as over IPv4 (${g.inside.interface}).`,
+              inInterface: g.inside.interface, tcpDestinationPort: SSH_PORT, target: accept,
+            },
+          ],
+        },
+        { name: 'FORWARD', policy: 'DROP', rules: [] },
+        { name: 'OUTPUT', policy: 'ACCEPT', rules: [] },
+      ],
+    }],
+  };
+}
+
+/** firewall6.rules: the gateway's IPv6 ruleset in ip6tables-restore format. */
+export function renderFirewall6Rules(t: Topology): string {
+  return printIptablesRestore(gatewayRuleset6(t));
 }
 
 /** firewall.rules: the gateway's ruleset in iptables-restore format. */
@@ -97,7 +146,8 @@ export function renderSetupGateway(t: Topology): string {
     scriptHeader(`Turns ${t.gateway.name} into the NAT firewall between ${t.networks.internal} and ${t.networks.external}.`),
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
-    profile.firewalld && DISABLE_FIREWALLD,
+    // On every family, not only where firewalld is the default: its zones would filter beside this ruleset.
+    DISABLE_FIREWALLD,
     ensurePackages(profile.packageManager, persisted.packages, { answers: persisted.answers }),
     '',
     "printf 'net.ipv4.ip_forward = 1\\n' > forwarding.conf",
@@ -106,10 +156,14 @@ export function renderSetupGateway(t: Topology): string {
     '  sysctl --quiet -w net.ipv4.ip_forward=1',
     'fi',
     '',
-    '# One atomic replace of the nat and filter tables; --test first, so a bad file changes nothing.',
+    '# One atomic replace of the nat and filter tables (IPv6: filter); both files are tested first,',
+    '# so a bad file changes nothing.',
     'iptables-restore --test < firewall.rules',
+    'ip6tables-restore --test < firewall6.rules',
     'iptables-restore < firewall.rules',
-    `install_if_changed firewall.rules ${persisted.file} 0600 || true`,
-    `systemctl enable --quiet ${persisted.service}`,
+    'ip6tables-restore < firewall6.rules',
+    `install_if_changed firewall.rules ${persisted.ipv4.file} 0600 || true`,
+    `install_if_changed firewall6.rules ${persisted.ipv6.file} 0600 || true`,
+    `systemctl enable --quiet ${[...new Set([persisted.ipv4.service, persisted.ipv6.service])].join(' ')}`,
   );
 }

@@ -15,7 +15,8 @@ export function loadBalancerBundles(t: Topology): Bundle[] {
     files: [
       file('nginx.conf', renderNginxConf(t, osProfile(lb).nginx)),
       file('keepalived.conf', renderKeepalivedConf(t, lb)),
-      file('check_nginx.sh', renderCheckNginx(t)),
+      // Installed into /etc/keepalived and run there by keepalived, as its unprivileged script user.
+      file('check_nginx.sh', renderCheckNginx(t), { runsFromStaging: false }),
       file('setup-lb.sh', renderSetupLb(t, lb)),
     ],
     run: 'setup-lb.sh',

@@ -16,13 +16,18 @@ export function vrrpInstanceName(t: Topology): string {
 /**
  * keepalived.conf for one load balancer. No `authentication` block: VRRPv2's
  * password is sent in clear text and was removed from the RFC; it protects nothing.
- * No `nopreempt`: once its check passes again, the MASTER takes the VIP back by itself.
+ * No `nopreempt`: once its check passes again, the preferred load balancer (the highest priority)
+ * takes the VIP back by itself, after `preempt_delay` so that a flapping nginx does not move the
+ * VIP back and forth. keepalived honours preempt_delay only for an instance whose initial state is
+ * BACKUP, so with a delay every load balancer starts as BACKUP and the election by priority picks
+ * the preferred one; without one, the preferred load balancer starts as MASTER.
  */
 export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
   const lb = t.loadBalancer;
   const check = lb.healthCheck;
   const peers = lb.hosts.filter((h) => h.name !== host.name);
-  const state = lb.master.name === host.name ? 'MASTER' : 'BACKUP';
+  const delay = lb.vrrp.preemptDelaySeconds;
+  const state = delay === 0 && lb.master.name === host.name ? 'MASTER' : 'BACKUP';
   const unicast = lb.vrrp.unicast && peers.length > 0;
   return {
     nodes: [
@@ -52,6 +57,9 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
         directive('virtual_router_id', [lb.vrrp.routerId]),
         directive('priority', [host.priority]),
         directive('advert_int', [lb.vrrp.advertIntervalSeconds]),
+        delay > 0 && directive('preempt_delay', [delay], {
+          comment: `Back to the highest priority only after ${delay} s (keepalived applies this to a BACKUP start state only).`,
+        }),
         // With no peer there is nobody to advertise to: an empty unicast_peer block fails keepalived's config test.
         unicast && directive('unicast_src_ip', [host.address], { comment: 'Unicast adverts, for networks that drop VRRP multicast.' }),
         unicast && block('unicast_peer', [], peers.map((p) => directive(p.address))),

@@ -3,10 +3,12 @@ import { CHECK_SCRIPT_PATH, SCRIPT_USER } from './keepalived';
 import { osProfile } from '../os-profiles';
 import { ensurePackages } from '../os-profiles/packages';
 import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../formats/shell';
+import { renderFirewalldOpenings, renderSelinuxPolicy } from './host-policy';
 
 /**
- * setup-lb.sh: installs nginx (with the stream module) and keepalived, and puts their
- * configuration in place only after the real tools accepted it; reloads only what changed.
+ * setup-lb.sh: installs nginx (with the stream module) and keepalived, gives them what SELinux
+ * and firewalld would deny (before either starts), and puts their configuration in place only
+ * after the real tools accepted it; reloads only what changed.
  */
 export function renderSetupLb(t: Topology, host: LoadBalancerHost): string {
   const profile = osProfile(host);
@@ -15,6 +17,10 @@ export function renderSetupLb(t: Topology, host: LoadBalancerHost): string {
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
     ensurePackages(profile.packageManager, [...profile.nginx.packages, 'keepalived']),
+    '',
+    renderSelinuxPolicy(t, profile),
+    '',
+    renderFirewalldOpenings(t, host),
     '',
     `if ! id -u ${SCRIPT_USER} >/dev/null 2>&1; then`,
     `  useradd --system --no-create-home --shell /usr/sbin/nologin ${SCRIPT_USER}`,

@@ -27,13 +27,15 @@ export const DEBIAN_PROFILE: OsProfile = {
     packages: ['nginx', 'libnginx-mod-stream'],
   },
   firewallPersistence: {
-    file: '/etc/iptables/rules.v4',
-    service: 'netfilter-persistent',
+    // netfilter-persistent restores both files at boot (iptables-persistent's plugins 15-ip4tables and 25-ip6tables).
+    ipv4: { file: '/etc/iptables/rules.v4', service: 'netfilter-persistent' },
+    ipv6: { file: '/etc/iptables/rules.v6', service: 'netfilter-persistent' },
     packages: ['iptables', 'iptables-persistent'],
     answers: ['iptables-persistent iptables-persistent/autosave_v4 boolean false', 'iptables-persistent iptables-persistent/autosave_v6 boolean false'],
   },
   nodeToolPackages: ['ca-certificates', 'curl', 'gpg', 'conntrack'],
   selinux: false,
+  selinuxPolicyPackages: [],
   firewalld: false,
   containerdRepository: [
     '# Docker keeps one repository per distribution: linux/debian and linux/ubuntu, each by release code name.',

@@ -22,11 +22,17 @@ export interface NginxProfile {
   readonly packages: readonly string[];
 }
 
-/** How a family keeps an iptables ruleset across reboots. */
-export interface FirewallPersistence {
+/** Where one address family's ruleset is kept and which boot-time service restores it. */
+export interface PersistedRuleset {
   /** The file the boot-time service restores. */
   readonly file: string;
   readonly service: string;
+}
+
+/** How a family keeps the iptables and ip6tables rulesets across reboots. */
+export interface FirewallPersistence {
+  readonly ipv4: PersistedRuleset;
+  readonly ipv6: PersistedRuleset;
   readonly packages: readonly string[];
   /** Installer answers preseeded before the packages are installed. */
   readonly answers: readonly string[];
@@ -44,9 +50,17 @@ export interface OsProfile {
   readonly firewallPersistence: FirewallPersistence;
   /** Packages every Kubernetes node gets besides containerd, the kube tools and the ipvs tools. */
   readonly nodeToolPackages: readonly string[];
-  /** SELinux is enforcing out of the box: Kubernetes nodes set it permissive. */
+  /** SELinux is enforcing out of the box: Kubernetes nodes set it permissive; load balancers keep it and get the policy they need. */
   readonly selinux: boolean;
-  /** firewalld is enabled out of the box: nodes and the gateway turn it off (the gateway's ruleset is the only firewall). */
+  /**
+   * The packages that bring `semanage` (and `getsebool`/`setsebool`), installed on a load balancer
+   * only when SELinux is enabled there. Empty: the family does not ship SELinux, and setup leaves it alone.
+   */
+  readonly selinuxPolicyPackages: readonly string[];
+  /**
+   * firewalld is enabled out of the box: nodes and the gateway turn it off (the gateway's ruleset is
+   * the only firewall); load balancers keep it, opening VRRP and the LB port (on any family where it runs).
+   */
   readonly firewalld: boolean;
   /** Shell that adds Docker's repository, which carries containerd.io 2.x (current Kubernetes needs it; distributions lag behind). */
   readonly containerdRepository: string;

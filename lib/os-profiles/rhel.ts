@@ -23,13 +23,16 @@ export const RHEL_PROFILE: OsProfile = {
     packages: ['nginx', 'nginx-mod-stream'],
   },
   firewallPersistence: {
-    file: '/etc/sysconfig/iptables',
-    service: 'iptables',
+    // iptables-services ships both units.
+    ipv4: { file: '/etc/sysconfig/iptables', service: 'iptables' },
+    ipv6: { file: '/etc/sysconfig/ip6tables', service: 'ip6tables' },
     packages: ['iptables-services'],
     answers: [],
   },
   nodeToolPackages: ['curl', 'conntrack-tools'],
   selinux: true,
+  // semanage lives in policycoreutils-python-utils (RHEL 8 and later).
+  selinuxPolicyPackages: ['policycoreutils-python-utils'],
   firewalld: true,
   containerdRepository: [
     'if [ ! -f /etc/yum.repos.d/docker-ce.repo ]; then',

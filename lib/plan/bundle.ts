@@ -1,7 +1,18 @@
 import { HostAccess, SudoPrefix } from '../topology';
+import { shq } from '../formats/shell';
 
-/** Where bundles are uploaded on every host, one directory per bundle. */
-export const REMOTE_STAGING_DIR = '/var/tmp/k8s-ha-edge';
+/**
+ * Where bundles are staged on every host, one directory per bundle, and run from as root.
+ * Root-owned, mode 0700, under root-owned /var/lib: not /var/tmp, whose world-writable parent
+ * lets any local user plant the directory (or a script in it) before root runs it.
+ */
+export const REMOTE_STAGING_DIR = '/var/lib/k8s-ha-edge';
+
+/**
+ * Where the SSH user uploads a bundle first: relative, so in the SSH user's home (scp runs there),
+ * which only that user can write to. From there `install` copies it into REMOTE_STAGING_DIR as root.
+ */
+export const UPLOAD_DIR = '.k8s-ha-edge-upload';
 
 /** The stacks a bundle can belong to; each is applied on its own, in parallel. */
 export enum StackName {
@@ -16,6 +27,12 @@ export interface BundleFile {
   readonly name: string;
   readonly content: string;
   readonly executable: boolean;
+  /**
+   * A script run as root from the staging directory: it gets the staging guard (see
+   * `STAGING_GUARD`). False for a script installed elsewhere (keepalived's check) or run
+   * where terraform runs.
+   */
+  readonly runsFromStaging: boolean;
 }
 
 /** Where a bundle is pushed: the host's SSH endpoint. */
@@ -57,9 +74,82 @@ export function remoteBundleDir(bundle: Bundle): string {
   return `${REMOTE_STAGING_DIR}/${bundle.id}`;
 }
 
-/** A file of a bundle; scripts (`*.sh`) are executable. */
-export function bundleFile(name: string, content: string): BundleFile {
-  return { name, content, executable: name.endsWith('.sh') };
+/** A file of a bundle; scripts (`*.sh`) are executable and, unless `runsFromStaging: false`, run from the staging directory. */
+export function bundleFile(name: string, content: string, options: { runsFromStaging?: boolean } = {}): BundleFile {
+  const executable = name.endsWith('.sh');
+  return { name, content, executable, runsFromStaging: executable && (options.runsFromStaging ?? true) };
+}
+
+/**
+ * The first thing every staged script does: refuse to run unless its own directory and that
+ * directory's parent (the staging root) are owned by root with mode 0700, so nobody but root
+ * can have put or swapped a file it runs or reads.
+ */
+export const STAGING_GUARD = `# Run only from a root-owned 0700 directory under a root-owned 0700 staging root: nobody else
+# can have written or swapped what this script runs or reads.
+staged_dir=$(cd "$(dirname "$0")" && pwd -P)
+for d in "$staged_dir" "$(dirname "$staged_dir")"; do
+  if [ "$(stat -c '%u %a' "$d")" != '0 700' ]; then
+    echo "refusing to run: $d must be owned by root with mode 0700, got $(stat -c '%U %a' "$d")" >&2
+    exit 1
+  fi
+done
+`;
+
+const STRICT_MODE = 'set -euo pipefail\n';
+
+/** The bundle with the staging guard right after the strict-mode line of every script run from the staging directory. */
+export function withStagingGuard(bundle: Bundle): Bundle {
+  return {
+    ...bundle,
+    files: bundle.files.map((f) => {
+      if (!f.runsFromStaging || f.name === bundle.runLocally) return f;
+      const at = f.content.indexOf(STRICT_MODE);
+      if (at < 0) throw new Error(`${bundle.id}/${f.name}: got a script without '${STRICT_MODE.trim()}', expected the shared script header`);
+      const end = at + STRICT_MODE.length;
+      return { ...f, content: `${f.content.slice(0, end)}${STAGING_GUARD}${f.content.slice(end)}` };
+    }),
+  };
+}
+
+/** The commands that move a bundle onto its host: as the SSH user, then as root. */
+export interface StagingCommands {
+  /** Run as the SSH user before the upload: a fresh, private upload directory in its home. */
+  readonly beforeUpload: readonly string[];
+  /** Where the file provisioner uploads the bundle's files (relative: in the SSH user's home). */
+  readonly uploadDir: string;
+  /** Run after the upload: root installs the files into the root-owned 0700 staging directory; the upload is removed. */
+  readonly install: readonly string[];
+  /** Runs the bundle's script as root from the staging directory; undefined for an upload-only bundle. */
+  readonly run?: string;
+}
+
+/**
+ * How a bundle is staged. A non-root SSH user can only upload where it can write, so the
+ * files go to a fresh directory in its own home first; root then `install`s them, owned by
+ * root, into REMOTE_STAGING_DIR/<bundle>. `mkdir -p` never changes an existing staging root,
+ * so one planted by another user stays theirs, and the scripts' guard refuses to run from it.
+ */
+export function stagingCommands(bundle: Bundle): StagingCommands {
+  const sudo = bundle.target.sudoPrefix;
+  const upload = `${UPLOAD_DIR}/${bundle.id}`;
+  const staged = remoteBundleDir(bundle);
+  const from = (names: readonly string[]) => names.map((n) => `"$HOME"/${upload}/${shq(n)}`).join(' ');
+  const scripts = bundle.files.filter((f) => f.executable).map((f) => f.name);
+  const others = bundle.files.filter((f) => !f.executable).map((f) => f.name);
+  return {
+    beforeUpload: [`rm -rf "$HOME"/${upload}`, `mkdir -p -m 0700 "$HOME"/${UPLOAD_DIR}`, `mkdir -m 0700 "$HOME"/${upload}`],
+    uploadDir: upload,
+    install: [
+      `${sudo}mkdir -p -m 0700 ${REMOTE_STAGING_DIR}`,
+      `${sudo}rm -rf ${staged}`,
+      `${sudo}install -d -o root -g root -m 0700 ${staged}`,
+      ...(scripts.length > 0 ? [`${sudo}install -o root -g root -m 0700 -t ${staged} ${from(scripts)}`] : []),
+      ...(others.length > 0 ? [`${sudo}install -o root -g root -m 0600 -t ${staged} ${from(others)}`] : []),
+      `rm -rf "$HOME"/${upload}`,
+    ],
+    run: bundle.run && `${sudo}bash ${staged}/${bundle.run}`,
+  };
 }
 
 /** Where a host's bundles are pushed: its SSH endpoint, at `address`. */

@@ -3,7 +3,7 @@ import { gatewayBundles } from '../gateway/bundles';
 import { kubernetesBundles } from '../kubernetes/bundles';
 import { loadBalancerBundles } from '../load-balancer/bundles';
 import { Topology } from '../topology';
-import { Bundle } from './bundle';
+import { Bundle, withStagingGuard } from './bundle';
 
 /** A file that synth writes, with its content already rendered. */
 export interface PlannedFile {
@@ -30,7 +30,8 @@ export interface SynthPlan {
  * turn it into resources. The order is the order of resources in each stack.
  */
 export function planBundles(t: Topology, workloadManifest: PlannedFile): Bundle[] {
-  return [...kubernetesBundles(t, workloadManifest), ...loadBalancerBundles(t), ...gatewayBundles(t), ...clientBundles(t)];
+  return [...kubernetesBundles(t, workloadManifest), ...loadBalancerBundles(t), ...gatewayBundles(t), ...clientBundles(t)]
+    .map(withStagingGuard);
 }
 
 /**

@@ -54,8 +54,9 @@ const NIC = (side: string, nicName: string, address: string) => object(`the gate
 
 export const CONFIG_SCHEMA = object('the config file: the whole system', {
   hostDefaults: object('per-host fields for every host that does not set its own', {
-    // The seed's machines are CentOS; its successors are the RHEL family.
-    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own', OsFamily.RHEL),
+    // The seed's machines are CentOS (its successors are the RHEL family, a checked option); the default
+    // is the family the lab boots, so the default topology is the one proven end to end.
+    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own', OsFamily.DEBIAN),
     sshUser: string('SSH user of every host that does not set its own', 'root'),
     interface: string('NIC on the internal network (the load balancers put the VIP on it)', 'ens33'),
   }),
@@ -85,6 +86,9 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
       routerId: integer('virtual_router_id shared by all load balancers, 1-255', 51),
       advertIntervalSeconds: integer('seconds between VRRP adverts', 1),
       unicast: boolean('send adverts by unicast to the other load balancers, for networks that drop VRRP multicast', false),
+      // keepalived applies preempt_delay only when every instance starts as BACKUP: with a delay,
+      // all are BACKUP and the highest priority still wins the election (it stays the preferred owner).
+      preemptDelaySeconds: integer('seconds the preferred load balancer waits, once healthy again (or after its start), before taking the VIP back; 0: at once', 5),
     }),
     healthCheck: object('the keepalived vrrp_script running check_nginx.sh', {
       intervalSeconds: integer('seconds between runs of check_nginx.sh', 1),

@@ -173,6 +173,8 @@ const LOAD_BALANCER: RuleTable<Subject> = [
   },
   inRange('loadBalancer.vrrp.routerId', (s) => s.t.loadBalancer.vrrp.routerId, 1, 255, 'a VRRP virtual_router_id'),
   inRange('loadBalancer.vrrp.advertIntervalSeconds', (s) => s.t.loadBalancer.vrrp.advertIntervalSeconds, 1, 255),
+  // keepalived accepts 0-1000; more than 5 minutes on the BACKUP after the preferred host is healthy is a misconfiguration.
+  inRange('loadBalancer.vrrp.preemptDelaySeconds', (s) => s.t.loadBalancer.vrrp.preemptDelaySeconds, 0, 300, 'a preempt delay'),
   inRange('loadBalancer.healthCheck.intervalSeconds', (s) => s.t.loadBalancer.healthCheck.intervalSeconds, 1, 3600),
   inRange('loadBalancer.healthCheck.fall', (s) => s.t.loadBalancer.healthCheck.fall, 1, 100),
   inRange('loadBalancer.healthCheck.rise', (s) => s.t.loadBalancer.healthCheck.rise, 1, 100),

@@ -1,27 +1,32 @@
 /**
  * firewall.rules → `iptables-restore --test`, in a throwaway network namespace
  * (`unshare --net`), so the root namespace's tables are never read or written.
- * The namespace vanishes with the process.
+ * The namespace vanishes with the process. ip6tables.ts does the same for IPv6.
  */
 import { readFileSync } from 'node:fs';
 import { CheckResult, describeFailure, guarded, missingTools, NAMESPACE_TOOLS, run, ToolNeed, which } from './common';
 
 export const IPTABLES_TOOLS: readonly ToolNeed[] = [{ command: 'iptables-restore', provider: 'iptables' }, ...NAMESPACE_TOOLS];
-const TOOL = 'iptables-restore --test (netns)';
 
-/** `iptables-restore --test` on one ruleset file; never throws. */
-export function checkIptablesRules(file: string): CheckResult {
-  return guarded(TOOL, () => {
-    const missing = missingTools(IPTABLES_TOOLS);
-    if (missing) return { ok: false, tool: TOOL, detail: missing };
+/** `<restore> --test` on one ruleset file in a throwaway network namespace; never throws. */
+export function checkRestoreTest(restoreCommand: 'iptables-restore' | 'ip6tables-restore', tools: readonly ToolNeed[], file: string): CheckResult {
+  const tool = `${restoreCommand} --test (netns)`;
+  return guarded(tool, () => {
+    const missing = missingTools(tools);
+    if (missing) return { ok: false, tool, detail: missing };
     const rules = readFileSync(file, 'utf8');
-    const restore = which('iptables-restore')!;
+    const restore = which(restoreCommand)!;
     const version = run(restore, ['--version'], { timeoutMs: 10_000 }).stdout.trim();
     const result = run(which('unshare')!, ['--net', restore, '--test'], { input: rules, timeoutMs: 30_000 });
     if (result.status === 0 && !result.error) {
       const tables = [...rules.matchAll(/^\*(\w+)/gm)].map((m) => m[1]);
-      return { ok: true, tool: TOOL, detail: `ruleset ok: tables ${tables.join(', ')} (${version})` };
+      return { ok: true, tool, detail: `ruleset ok: tables ${tables.join(', ')} (${version})` };
     }
-    return { ok: false, tool: TOOL, detail: describeFailure(result) };
+    return { ok: false, tool, detail: describeFailure(result) };
   });
+}
+
+/** `iptables-restore --test` on one ruleset file; never throws. */
+export function checkIptablesRules(file: string): CheckResult {
+  return checkRestoreTest('iptables-restore', IPTABLES_TOOLS, file);
 }
