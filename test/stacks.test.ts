@@ -2,10 +2,13 @@ import 'cdktf/lib/testing/adapters/jest';
 import { resource as nullResource, provider as nullProvider } from '@cdktf/provider-null';
 import { DataResource, Testing } from 'cdktf';
 import { BundleStack, SSH_KEY_VARIABLE } from '../constructs/tf/bundle-stack';
-import { buildStacksApp } from '../constructs/tf/stacks-app';
+import { buildStacksApp, stackBackend } from '../constructs/tf/stacks-app';
 import { REMOTE_STAGING_DIR, StackName } from '../lib/plan/bundle';
 import { ProvisionerResource } from '../lib/topology';
 import { CUSTOM_CONFIG, renderFixture } from './render-fixture';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 type Fixture = ReturnType<typeof renderFixture>;
 
@@ -13,6 +16,7 @@ function stackFor(fixture: Fixture, name: StackName, resource = ProvisionerResou
   const stack = new BundleStack(Testing.app(), name, {
     bundles: fixture.bundles.filter((b) => b.stack === name),
     resource,
+    backend: stackBackend(fixture.topology.provisioning, name),
   });
   return { stack, synthesized: Testing.synth(stack), json: JSON.parse(Testing.synth(stack)) };
 }
@@ -25,10 +29,35 @@ describe('the stacks', () => {
     const stacks = app.node.children.filter((c) => c instanceof BundleStack).map((c) => c.node.id);
     expect(stacks).toEqual(['k8s', 'lb', 'gateway', 'client']);
     for (const name of stacks) {
-      const { json } = stackFor(seed, name as StackName);
-      expect(json.terraform.backend).toEqual({ local: { path: 'terraform.tfstate' } });
+      const json = JSON.parse(Testing.synth(app.node.findChild(name) as BundleStack));
+      // The state lives outside the generated tree: cdktf.out/stacks/<stack>/../../../state/<stack>.tfstate.
+      expect(json.terraform.backend).toEqual({ local: { path: `../../../state/${name}.tfstate`, workspace_dir: `../../../state/${name}.tfstate.d` } });
+      expect(json.terraform.required_version).toBe('>= 1.4');
       expect(json.variable[SSH_KEY_VARIABLE].type).toBe('string');
     }
+  });
+
+  test('GIVEN the stacks WHEN synthesized THEN manifest.json says the gateway comes first, the others depend on it', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-manifest-'));
+    buildStacksApp(seed.plan, outdir).synth();
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+    const dependencies = Object.fromEntries(Object.entries(manifest.stacks).map(([name, stack]: [string, any]) => [name, stack.dependencies]));
+    expect(dependencies).toEqual({ gateway: [], lb: ['gateway'], k8s: ['gateway'], client: ['gateway'] });
+  });
+
+  test('GIVEN provisioning.backend http THEN every stack keeps its state at <httpAddress>/<stack>, locked there', () => {
+    const fixture = renderFixture({ overrides: { provisioning: { backend: 'http', httpAddress: 'https://state.example.org/k8s-ha-edge/' } } });
+    const app = buildStacksApp(fixture.plan, Testing.app().outdir);
+    const json = JSON.parse(Testing.synth(app.node.findChild('lb') as BundleStack));
+    const address = 'https://state.example.org/k8s-ha-edge/lb';
+    expect(json.terraform.backend).toEqual({ http: { address, lock_address: address, unlock_address: address, lock_method: 'LOCK', unlock_method: 'UNLOCK' } });
+  });
+
+  test('GIVEN provisioning.stateDir THEN the local state path follows it', () => {
+    const fixture = renderFixture({ overrides: { provisioning: { stateDir: 'ops/tfstate' } } });
+    const app = buildStacksApp(fixture.plan, Testing.app().outdir);
+    const json = JSON.parse(Testing.synth(app.node.findChild('k8s') as BundleStack));
+    expect(json.terraform.backend.local.path).toBe('../../../ops/tfstate/k8s.tfstate');
   });
 
   test('every resource connects over SSH to its host with the key from the variable', () => {

@@ -17,6 +17,8 @@ export interface HostProvisionerProps {
   readonly resource: ProvisionerResource;
   /** Variable holding the path of the SSH private key on the machine that runs terraform. */
   readonly sshPrivateKeyPath: TerraformVariable;
+  /** Seconds terraform keeps trying to reach the host. @default 120 */
+  readonly sshTimeoutSeconds?: number;
   /** Resources to apply first. @default none */
   readonly dependsOn?: readonly ITerraformDependable[];
 }
@@ -42,7 +44,7 @@ export class HostProvisioner extends Construct {
       host: bundle.target.address,
       user: bundle.target.user,
       privateKey: Fn.file(props.sshPrivateKeyPath.stringValue),
-      timeout: '2m',
+      timeout: durationOf(props.sshTimeoutSeconds ?? 120),
     };
     const provisioners: Provisioner[] = [
       // A clean directory each time, so it holds exactly this bundle.
@@ -69,4 +71,9 @@ export class HostProvisioner extends Construct {
     // The resource is named after the bundle in state (e.g. null_resource.node01): ids are a public contract.
     this.resource.overrideLogicalId(bundle.id);
   }
+}
+
+/** Terraform's duration syntax: whole minutes as `Nm` (the default reads `2m`), else seconds. */
+function durationOf(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
 }
