@@ -1,6 +1,7 @@
 import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
 import { Topology } from '../topology';
 import { renderFirewallRules, renderSetupGateway } from './firewall';
+import { renderTeardownGateway } from './teardown-gateway';
 
 /** The gateway stack: the ruleset and the script that applies it, reached on the inside address. */
 export function gatewayBundles(t: Topology): Bundle[] {
@@ -10,8 +11,12 @@ export function gatewayBundles(t: Topology): Bundle[] {
     stack: StackName.GATEWAY,
     target: sshTarget(gateway, gateway.inside.address),
     description: 'gateway: forwarding, SNAT and DNAT, filtering',
-    files: [file('firewall.rules', renderFirewallRules(t)), file('setup-gateway.sh', renderSetupGateway(t))],
+    files: [
+      file('firewall.rules', renderFirewallRules(t)), file('setup-gateway.sh', renderSetupGateway(t)),
+      file('teardown-gateway.sh', renderTeardownGateway(t)),
+    ],
     run: 'setup-gateway.sh',
+    teardown: 'teardown-gateway.sh',
     dependsOn: [],
   }];
 }
