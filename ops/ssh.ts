@@ -5,6 +5,12 @@ export interface SshOptions {
   readonly connectTimeoutSeconds: number;
   /** A known_hosts file; new host keys are accepted into it, changed ones refused. @default ~/.ssh/known_hosts */
   readonly knownHosts?: string;
+  /**
+   * A private directory for connection sharing: one login per host, every later command over it.
+   * A login is not free (sshd, PAM, a systemd user session): two dozen at once on a small machine
+   * starved keepalived's 1 s health check in the lab. @default no sharing
+   */
+  readonly controlDir?: string;
 }
 
 export interface SshResult {
@@ -19,6 +25,7 @@ export function ssh(options: SshOptions, user: string, address: string, command:
     '-i', options.key, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', `ConnectTimeout=${options.connectTimeoutSeconds}`,
     '-o', 'StrictHostKeyChecking=accept-new', '-o', 'LogLevel=ERROR',
     ...(options.knownHosts ? ['-o', `UserKnownHostsFile=${options.knownHosts}`] : []),
+    ...(options.controlDir ? ['-o', 'ControlMaster=auto', '-o', `ControlPath=${options.controlDir}/%C`, '-o', 'ControlPersist=60'] : []),
     `${user}@${address}`, '--', command,
   ];
   return new Promise((resolve) => {
@@ -33,5 +40,15 @@ export function ssh(options: SshOptions, user: string, address: string, command:
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+  });
+}
+
+/** Ends the shared connection to user@address, if there is one. */
+export function closeShared(options: SshOptions, user: string, address: string): Promise<SshResult> {
+  if (!options.controlDir) return Promise.resolve({ code: 0, stdout: '', stderr: '' });
+  return new Promise((resolve) => {
+    const child = spawn('ssh', ['-o', `ControlPath=${options.controlDir}/%C`, '-O', 'exit', `${user}@${address}`], { stdio: 'ignore' });
+    child.on('close', (code) => resolve({ code, stdout: '', stderr: '' }));
+    child.on('error', () => resolve({ code: 1, stdout: '', stderr: '' }));
   });
 }

@@ -4,12 +4,14 @@
  * 2 on bad flags. A check that cannot be made where it is asked (no kubectl on the master) is
  * "skipped: not checked", never a pass; checks on a host that cannot be reached are "not run".
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { loadTopology, Topology } from '../lib/topology';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
-import { ssh, SshOptions } from './ssh';
+import { normalizeRuleset } from './ruleset';
+import { closeShared, ssh, SshOptions } from './ssh';
 
 const USAGE = `usage: npm run verify -- [--config FILE] [--ssh-key PATH] [--known-hosts FILE] [--connect-timeout SECONDS]
                           [--cdktf-out DIR] [--json]
@@ -35,20 +37,6 @@ interface Host {
   readonly address: string;
   readonly user: string;
   readonly sudo: string;
-}
-
-/** The rules as iptables-save prints them, without comments and counters: what two rulesets are compared by. */
-export function normalizeRuleset(text: string, tables?: ReadonlySet<string>): string {
-  const out: string[] = [];
-  let table = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('*')) table = line.slice(1);
-    if (tables && !tables.has(table)) continue;
-    out.push(line.replace(/\s*\[\d+:\d+\]$/, ''));
-  }
-  return out.join('\n');
 }
 
 class Verifier {
@@ -90,6 +78,7 @@ class Verifier {
     }));
     await Promise.all([this.gateway(hosts.gateway), this.loadBalancers(hosts.lbs), this.kubernetes(hosts.master, hosts.workers)]);
     await this.client(hosts.client);
+    await Promise.all(all.map((host) => closeShared(this.sshOptions, host.user, host.address)));
   }
 
   /** Runs `body` when the host was reached; otherwise records the checks as not run. */
@@ -141,13 +130,11 @@ class Verifier {
       const spec = lb.hosts.find((h) => h.name === host.name)!;
       const checks = ['nginx -t', `nginx answers on port ${port}`, 'keepalived active, in its expected state'];
       return this.reached(host, checks, async () => {
-        const [test, answers, vip, active, journal] = await Promise.all([
-          this.on(host, `${host.sudo}nginx -t`),
-          this.on(host, `timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}'`),
-          this.on(host, `ip -o -4 addr show dev ${spec.interface}`),
-          this.on(host, 'systemctl is-active keepalived'),
-          this.on(host, `${host.sudo}journalctl -u keepalived --no-pager -o cat -n 1000 2>/dev/null | grep -oE 'Entering (MASTER|BACKUP|FAULT) STATE' | tail -n 1`),
-        ]);
+        const test = await this.on(host, `${host.sudo}nginx -t`);
+        const answers = await this.on(host, `timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}'`);
+        const vip = await this.on(host, `ip -o -4 addr show dev ${spec.interface}`);
+        const active = await this.on(host, 'systemctl is-active keepalived');
+        const journal = await this.on(host, `${host.sudo}journalctl -u keepalived --no-pager -o cat -n 1000 2>/dev/null | grep -oE 'Entering (MASTER|BACKUP|FAULT) STATE' | tail -n 1`);
         this.add(host.name, checks[0], test.code === 0 ? 'pass' : 'FAIL', test.code === 0 ? '' : test.stderr.trim().split('\n').slice(-2).join(' '));
         this.add(host.name, checks[1], answers.code === 0 ? 'pass' : 'FAIL', answers.code === 0 ? '' : 'connection refused or timed out');
         if (vip.stdout.includes(` ${lb.vip}/`)) holders.push(host.name);
@@ -239,6 +226,7 @@ function printTable(rows: readonly CheckRow[]): void {
 async function main(argv: readonly string[]): Promise<number> {
   let verifier: Verifier;
   let json = false;
+  let controlDir: string | undefined;
   try {
     const flags = parseFlags(argv, { values: ['--config', '--ssh-key', '--known-hosts', '--connect-timeout', '--cdktf-out'], switches: ['--json'] });
     if (flags.switches.has('--help')) {
@@ -254,8 +242,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!existsSync(key)) throw new UsageError(`--ssh-key: got ${key}, expected an existing private key file`);
     const knownHosts = valueOf(flags, '--known-hosts');
     const topology = loadTopology({ configPath: config === undefined ? undefined : userPath(config) });
+    // Short: a control socket path must fit in 104 bytes.
+    controlDir = mkdtempSync(join(tmpdir(), 'khe-'));
     verifier = new Verifier(topology, {
-      key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts),
+      key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts), controlDir,
       connectTimeoutSeconds: integerOf(flags, '--connect-timeout', 10, 1, 300),
     }, userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out'));
   } catch (error) {
@@ -264,7 +254,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const started = Date.now();
-  await verifier.run();
+  try {
+    await verifier.run();
+  } finally {
+    if (controlDir) rmSync(controlDir, { recursive: true, force: true });
+  }
   const rows = verifier.rows;
   const count = (r: Result) => rows.filter((x) => x.result === r).length;
   const summary = { passed: count('pass'), failed: count('FAIL'), skipped: count('skipped'), notRun: count('not run'), ms: Date.now() - started };

@@ -104,7 +104,9 @@ describe('the stacks', () => {
   test('workers depend on the master and join from where terraform runs; the workload waits for all workers', () => {
     const { synthesized, json } = stackFor(seed, StackName.K8S);
     const resources = json.resource.null_resource;
-    expect(Object.keys(resources).sort()).toEqual(['master', 'node01', 'node01-page', 'node02', 'node02-page', 'workload']);
+    const setup = Object.keys(resources).filter((id) => !id.endsWith('-teardown')).sort();
+    expect(setup).toEqual(['master', 'node01', 'node01-page', 'node02', 'node02-page', 'workload']);
+    expect(Object.keys(resources).filter((id) => id.endsWith('-teardown')).sort()).toEqual(setup.map((id) => `${id}-teardown`).sort());
     expect(resources.master.depends_on).toBeUndefined();
     expect(resources.node01.depends_on).toEqual(['null_resource.master']);
     expect(resources.workload.depends_on).toEqual(['null_resource.node01', 'null_resource.node01-page', 'null_resource.node02', 'null_resource.node02-page']);
@@ -116,6 +118,39 @@ describe('the stacks', () => {
         },
       }]),
     });
+  });
+
+  test('GIVEN a bundle WHEN destroyed THEN its teardown resource undoes the setup, connecting from what it stored', () => {
+    for (const resource of [ProvisionerResource.NULL_RESOURCE, ProvisionerResource.TERRAFORM_DATA]) {
+      const { json } = stackFor(seed, StackName.LB, resource);
+      const teardown = json.resource[resource]['lb01-teardown'];
+      const stored = resource === ProvisionerResource.TERRAFORM_DATA ? 'self.input' : 'self.triggers';
+      // Destroyed before the bundle's resource (while its files are on the host), and never replaced by a file change.
+      expect(teardown.depends_on).toEqual([`${resource}.lb01`]);
+      expect(teardown.provisioner).toEqual([{
+        'remote-exec': {
+          when: 'destroy',
+          connection: { type: 'ssh', host: `\${${stored}.address}`, user: `\${${stored}.user}`, private_key: `\${file(${stored}.ssh_private_key_path)}`, timeout: '2m' },
+          inline: [`bash ${REMOTE_STAGING_DIR}/lb01/teardown-lb.sh`, `rm -rf ${REMOTE_STAGING_DIR}/lb01`],
+        },
+      }]);
+      const where = { address: '192.168.10.40', user: 'root', ssh_private_key_path: `\${var.${SSH_KEY_VARIABLE}}` };
+      if (resource === ProvisionerResource.TERRAFORM_DATA) {
+        expect(teardown.input).toEqual(where);
+        expect(teardown.triggers_replace).toEqual({ host: 'root@192.168.10.40' });
+      } else {
+        expect(teardown.triggers).toEqual(where);
+        expect(teardown.lifecycle).toEqual({ ignore_changes: ['triggers["ssh_private_key_path"]'] });
+      }
+    }
+  });
+
+  test('a non-root user tears down with sudo -n; a bundle without a teardown script only loses its files', () => {
+    const custom = renderFixture({ configPath: CUSTOM_CONFIG });
+    const lb = stackFor(custom, StackName.LB).json.resource.null_resource['edge-a-teardown'];
+    expect(lb.provisioner[0]['remote-exec'].inline).toEqual([`sudo -n bash ${REMOTE_STAGING_DIR}/edge-a/teardown-lb.sh`, `sudo -n rm -rf ${REMOTE_STAGING_DIR}/edge-a`]);
+    const client = stackFor(seed, StackName.CLIENT).json.resource.null_resource['client-teardown'];
+    expect(client.provisioner[0]['remote-exec'].inline).toEqual([`rm -rf ${REMOTE_STAGING_DIR}/client`]);
   });
 
   test('triggers are content hashes: changing one page changes only that resource\'s trigger', () => {
