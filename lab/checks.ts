@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REMOTE_STAGING_DIR, StackName } from '../lib/plan/bundle';
 import { SSH_PORT, Topology } from '../lib/topology';
-import { hostsSh, mustOnHost, onHost, onHostAsync, sleep } from './exec';
+import { hostsSh, must as mustLocal, mustOnHost, onHost, onHostAsync, sleep } from './exec';
 import { applyTargets, LabProject, npmRun, NpmResult, synth, writeLabConfig } from './project';
 
 export interface CheckResult {
@@ -198,6 +198,57 @@ export class LabChecks {
       };
     } catch (error) {
       return fail(id, name, error);
+    }
+  }
+
+  /** verify's JSON report with another key or on hosts in another state. */
+  private async verifyReport(key = this.project.sshKey): Promise<{ code: number | null; checks: Array<{ host: string; check: string; result: string; detail: string }> }> {
+    const result = await npmRun(this.project, 'verify', ['--config', this.project.configPath, '--ssh-key', key,
+      '--known-hosts', this.project.knownHosts, '--connect-timeout', '3', '--json'], 300_000);
+    return { code: result.code, checks: JSON.parse(result.stdout).checks };
+  }
+
+  /**
+   * T. The README's troubleshooting table, provoked: a wrong key, the VIP on both load balancers
+   * (VRRP adverts dropped on the BACKUP), the LB port blocked on the BACKUP. Each time verify must fail,
+   * and say why; afterwards everything is put back and the VIP is on the MASTER again.
+   */
+  async troubleshooting(id: string): Promise<CheckResult> {
+    const name = 'verify names provoked failures: wrong key, VIP on both, port blocked';
+    const [master, backup] = this.vrrpPair;
+    const port = this.t.loadBalancer.listenPort;
+    const measured: Record<string, number | string> = {};
+    const vrrpDrop = 'INPUT -p 112 -j DROP';
+    const portBlock = `INPUT -p tcp --dport ${port} -j REJECT`;
+    const said = (report: { checks: Array<{ host: string; check: string; result: string; detail: string }> }, pattern: RegExp) =>
+      report.checks.find((c) => c.result === 'FAIL' && pattern.test(`${c.host}: ${c.check}: ${c.detail}`));
+    try {
+      const wrongKey = join(this.project.dir, 'wrong-key');
+      mustLocal('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
+      const wrong = await this.verifyReport(wrongKey);
+      const denied = said(wrong, /reachable.*Permission denied/);
+      measured.wrongKey = denied ? `exit ${wrong.code}: ${denied.host}: ${denied.detail}` : `exit ${wrong.code}, no "Permission denied"`;
+
+      mustOnHost(backup, `iptables -I ${vrrpDrop}`);
+      await waitFor(() => this.vipHolders().length === 2, 15_000, 200);
+      const both = await this.verifyReport();
+      mustOnHost(backup, `iptables -D ${vrrpDrop}`);
+      const twoHolders = said(both, /holds the VIP.*held by .*,/);
+      measured.vipOnBoth = twoHolders ? `exit ${both.code}: ${twoHolders.detail}` : `exit ${both.code}, no two holders named`;
+      await waitFor(() => this.vipHolders().join() === master, 15_000, 200);
+
+      mustOnHost(backup, `iptables -I ${portBlock}`);
+      const blocked = await this.verifyReport();
+      mustOnHost(backup, `iptables -D ${portBlock}`);
+      const closed = said(blocked, new RegExp(`^${backup}: nginx answers on port ${port}`));
+      measured.portBlocked = closed ? `exit ${blocked.code}: ${closed.host}: ${closed.check}: FAIL` : `exit ${blocked.code}, port not reported`;
+      const back = await waitFor(() => this.vipHolders().join() === master, 15_000, 200);
+      measured.vipBackOnMaster = back === undefined ? 'no' : 'yes';
+      const ok = Boolean(denied && twoHolders && closed) && wrong.code === 1 && both.code === 1 && blocked.code === 1 && back !== undefined;
+      return { id, name, ok, measured, detail: ok ? '' : JSON.stringify(measured) };
+    } catch (error) {
+      onHost(backup, `iptables -D ${vrrpDrop}; iptables -D ${portBlock}`);
+      return fail(id, name, error, measured);
     }
   }
 

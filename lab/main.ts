@@ -134,6 +134,7 @@ async function test(configFile: string | undefined): Promise<number> {
       ['5', 'backend loss', () => checks.backendLoss()],
       ['6', 'page change through npm run apply', () => checks.pageChange()],
       ['V2', 'npm run verify after the page change', () => checks.verify('V2', 'after the page change')],
+      ['T', 'verify on provoked failures', () => checks.troubleshooting('T')],
       ['7', 'firewall script idempotence', () => checks.firewallIdempotence()],
       ['7b', 'load balancer script idempotence', () => checks.loadBalancerIdempotence()],
       ['D', 'npm run destroy leaves nothing', () => checks.destroyLeavesNothing('D')],
