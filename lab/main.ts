@@ -9,11 +9,11 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readConfigFile, Topology } from '../lib/topology';
+import { loadTopology, readConfigFile, Topology } from '../lib/topology';
 import { CheckResult, LabChecks } from './checks';
 import { hostsSh, labNetns, mustOnHost, run, RunResult } from './exec';
 import { labHostsFile } from './lab-hosts';
-import { debianOnly, LabProject, PROJECT_DIR, synth, writeLabConfig } from './project';
+import { LabProject, PROJECT_DIR, synth, writeLabConfig } from './project';
 
 const RESULTS_FILE = process.env.LAB_RESULTS ?? join(resolve(__dirname, '..'), 'lab', 'results.json');
 
@@ -27,7 +27,8 @@ function up(configFile: string | undefined): LabProject {
   const userConfig = configFile ? readConfigFile(configFile) : {};
   const { path: configPath, topology } = writeLabConfig(PROJECT_DIR, 'lab-topology.yaml', userConfig);
   writeFileSync(join(PROJECT_DIR, 'user-config.json'), JSON.stringify(userConfig));
-  const notDebian = debianOnly(userConfig).changed;
+  // As the user's file says (the seed's hosts are rhel): which hosts the lab cannot boot as they are.
+  const notDebian = allHosts(loadTopology({ overrides: userConfig })).filter((h) => h.osFamily !== 'debian').map((h) => `${h.name} (${h.osFamily})`);
   if (notDebian.length > 0) {
     log(`note: only Debian can be booted here; ${notDebian.join(', ')} ${notDebian.length === 1 ? 'is' : 'are'} booted and synthesized as Debian bookworm`);
   }
@@ -54,7 +55,7 @@ function up(configFile: string | undefined): LabProject {
 }
 
 /** Every machine of the topology that the lab boots, with its SSH user. */
-function allHosts(t: Topology): Array<{ name: string; sshUser: string }> {
+function allHosts(t: Topology): Array<{ name: string; sshUser: string; osFamily: string }> {
   return [t.gateway, ...t.loadBalancer.hosts, t.controlPlane, ...t.workers, t.client];
 }
 
