@@ -2,6 +2,7 @@
  * npm run synth: config file → validated Topology → one plan in memory → dist/ and cdktf.out/.
  * Exit codes: 0 written, 2 bad input (nothing written), 1 unexpected failure, 130/143 interrupted.
  */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseSynthArgs, SynthArgs, UsageError, USAGE } from './lib/cli-args';
 import { writeDistTree } from './lib/plan/dist-tree';
 import { OutputBusyError } from './lib/output/lock';
@@ -40,7 +41,11 @@ async function main(argv: readonly string[]): Promise<number> {
       // Loaded only when stacks are asked for: cdktf is a third of the load, and `--only k8s`
       // (and `cdk8s synth`) need none of it.
       const { synthStacks } = require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app');
-      trees.push({ target: args.cdktfOutDir, flag: '--cdktf-out', write: (dir) => synthStacks(plan, dir), keepsTerraformState: true });
+      const stacksRoot = args.cdktfOutDir;
+      checkStateDirOutside(topology.provisioning.stateDir, [args.distDir, stacksRoot]);
+      // The state file's path relative to the stack directory where the stack will be (not the staging copy).
+      const localStatePath = (stack: string, stateFile: string) => relative(resolve(stacksRoot, 'stacks', stack), resolve(stateFile)).split(sep).join('/');
+      trees.push({ target: stacksRoot, flag: '--cdktf-out', write: (dir) => synthStacks(plan, dir, { localStatePath }), keepsTerraformState: true });
     }
     printSummary(args.configPath, await synthesize(trees, { interrupted: () => interruptedBy !== undefined }));
     return 0;
@@ -63,6 +68,18 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(error);
     console.error(`synth failed; ${outputs} unchanged`);
     return 1;
+  }
+}
+
+/** Synth replaces its output directories whole: state inside one of them would be lost. */
+function checkStateDirOutside(stateDir: string, outputs: ReadonlyArray<string | undefined>): void {
+  const state = resolve(stateDir);
+  for (const output of outputs) {
+    if (output === undefined) continue;
+    const rel = relative(resolve(output), state);
+    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+      throw new UsageError(`provisioning.stateDir: got ${JSON.stringify(stateDir)}, expected a directory outside ${output} (synth replaces it whole)`);
+    }
   }
 }
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { SSH_PORT, Topology } from '../lib/topology';
-import { hostsSh, mustOnHost, onHost, onHostAsync, RunResult, sleep } from './exec';
-import { LabProject, pageTargets, synth, terraform, terraformAsync, varArgs, writeLabConfig } from './project';
+import { hostsSh, must as mustLocal, mustOnHost, onHost, onHostAsync, sleep } from './exec';
+import { applyTargets, LabProject, npmRun, NpmResult, synth, writeLabConfig } from './project';
 
 export interface CheckResult {
   readonly id: string;
@@ -13,6 +13,8 @@ export interface CheckResult {
   /** Measured numbers, reported in the table and the JSON results. */
   readonly measured: Record<string, number | string>;
   readonly detail: string;
+  /** Not run because something it needs failed first: reported "not run", neither passed nor failed. */
+  readonly notRun?: boolean;
 }
 
 /** One request of the client's probe loop. */
@@ -38,7 +40,7 @@ async function waitFor(predicate: () => boolean, timeoutMs: number, everyMs = 10
 }
 
 export class LabChecks {
-  private readonly t: Topology;
+  private t: Topology;
 
   constructor(private project: LabProject, private readonly log: (message: string) => void) {
     this.t = project.topology;
@@ -149,46 +151,163 @@ export class LabChecks {
     return `zone=$(firewall-cmd --get-zone-of-interface=${nic} 2>/dev/null) || zone=$(firewall-cmd --get-default-zone)`;
   }
 
-  private apply(stack: string, extra: string[] = []): Promise<RunResult> {
-    return terraformAsync(this.project, stack, ['apply', '-auto-approve', ...varArgs(this.project), ...extra]);
+  /** Flags every npm run apply/verify/destroy of the lab takes: the config, the key, SSH known hosts. */
+  private get keyArgs(): string[] {
+    return ['--ssh-key', this.project.sshKey];
   }
 
-  /** 1. terraform apply of the gateway, lb and client stacks and the node pages; a second plan shows no change. */
-  async applyAndReapply(upMs: number): Promise<CheckResult> {
-    const id = '1';
-    const name = 'terraform apply (gateway, lb, client, node pages); re-plan is empty';
-    const measured: Record<string, number | string> = { labUpMs: upMs };
+  private applyArgs(...extra: string[]): string[] {
+    return ['--config', this.project.configPath, ...this.keyArgs, ...applyTargets(this.t), ...extra];
+  }
+
+  /** `npm run apply -- --plan`: the changes per stack, as "stack address: actions". */
+  private async planned(): Promise<{ changes: string[]; result: NpmResult }> {
+    const result = await npmRun(this.project, 'apply', this.applyArgs('--plan'));
+    if (result.code !== 0) throw new Error(`npm run apply -- --plan exited ${result.code}:\n${result.output.slice(-2500)}`);
+    const changes: string[] = [];
+    let stack = '';
+    for (const line of result.stdout.split('\n')) {
+      const head = /^(\S+): /.exec(line);
+      if (head) stack = head[1];
+      else if (line.startsWith('  ')) changes.push(`${stack} ${line.trim()}`);
+    }
+    return { changes, result };
+  }
+
+  /** 1. `npm run apply` of every stack (the k8s stack: the stand-ins' pages); a second plan shows no change. */
+  async applyAndReapply(upMs: number, id = '1'): Promise<CheckResult> {
+    const name = 'npm run apply (gateway, then lb, client, node pages); re-plan is empty';
+    const measured: Record<string, number | string> = id === '1' ? { labUpMs: upMs } : {};
     try {
-      this.startStandIns();
-      if (this.project.firewalld) measured.firewalldStartMs = this.startFirewalld();
-      const stacks = [StackName.GATEWAY, StackName.LB, StackName.CLIENT, StackName.K8S];
-      for (const stack of stacks) {
-        const init = terraform(this.project, stack, ['init', '-input=false', '-no-color']);
-        if (init.code !== 0) throw new Error(`terraform init (${stack}) failed:\n${init.stdout.slice(-1500)}${init.stderr.slice(-1500)}`);
-      }
-      this.log('terraform apply: gateway first (it forwards for the client), then lb, client and the node pages in parallel');
-      const gateway = await this.apply(StackName.GATEWAY);
-      if (gateway.code !== 0) throw new Error(`apply gateway failed:\n${gateway.stdout.slice(-3000)}${gateway.stderr.slice(-2000)}`);
-      measured.gatewayApplyMs = gateway.ms;
-      const parallelStart = Date.now();
-      const [lb, client, pages] = await Promise.all([
-        this.apply(StackName.LB), this.apply(StackName.CLIENT), this.apply(StackName.K8S, pageTargets(this.t)),
-      ]);
-      measured.parallelApplyMs = Date.now() - parallelStart;
-      for (const [stack, result] of [['lb', lb], ['client', client], ['k8s pages', pages]] as const) {
-        if (result.code !== 0) throw new Error(`apply ${stack} failed:\n${result.stdout.slice(-3000)}${result.stderr.slice(-2000)}`);
-      }
-      const replans = await Promise.all(stacks.map((stack) => terraformAsync(this.project, stack,
-        ['plan', '-detailed-exitcode', ...varArgs(this.project), ...(stack === StackName.K8S ? pageTargets(this.t) : [])])));
-      const changed = stacks.filter((_, i) => replans[i].code !== 0);
-      measured.stacksChangedOnReplan = changed.length;
-      // The VIP settles on the MASTER within a few adverts once keepalived runs.
+      if (id === '1') this.startStandIns();
+      if (id === '1' && this.project.firewalld) measured.firewalldStartMs = this.startFirewalld();
+      this.log('npm run apply: the gateway first (manifest.json), then lb, client and the node pages side by side');
+      const applied = await npmRun(this.project, 'apply', this.applyArgs('--auto-approve'));
+      measured.applyMs = applied.ms;
+      if (applied.code !== 0) throw new Error(`npm run apply exited ${applied.code}:\n${applied.output.slice(-3000)}`);
+      // The summary table: "stack result changed time".
+      const rows = applied.stdout.split('\n').filter((l) => /^\S+\s+(done|no changes|FAILED|not run)\s/.test(l));
+      measured.stacks = rows.map((r) => r.split(/\s{2,}|\s(?=\d|-)/)[0]).join(',');
+      measured.changed = rows.reduce((n, r) => n + (Number(/\s(\d+)\s+\d/.exec(r)?.[1]) || 0), 0);
+      const order = [...applied.stderr.matchAll(/^\s+(\S+)\s+apply…/gm)].map((m) => m[1]);
+      measured.firstApplied = order[0] ?? 'none';
+      const { changes } = await this.planned();
+      measured.changesOnReplan = changes.length;
       const settle = await waitFor(() => this.vipHolders().join() === this.vrrpPair[0], 15_000, 200);
       measured.vipSettledMs = settle ?? 'never';
+      const ok = changes.length === 0 && order[0] === StackName.GATEWAY && !/FAILED|not run/.test(rows.join('\n'));
+      return { id, name, measured, ok, detail: ok ? '' : `apply order ${order.join(' → ')}; changes on re-plan: ${changes.join(', ')}\n${applied.stdout.slice(-1500)}` };
+    } catch (error) {
+      return fail(id, name, error, measured);
+    }
+  }
+
+  /** V. `npm run verify` against the lab's hosts: every check passes (the k8s ones are skipped on the stand-ins). */
+  async verify(id: string, when: string): Promise<CheckResult> {
+    const name = `npm run verify ${when}: every check passes`;
+    try {
+      const result = await npmRun(this.project, 'verify', ['--config', this.project.configPath, ...this.keyArgs,
+        '--known-hosts', this.project.knownHosts, '--connect-timeout', '3', '--json'], 300_000);
+      const parsed = JSON.parse(result.stdout) as { summary: { passed: number; failed: number; skipped: number; notRun: number; ms: number }; checks: Array<{ host: string; check: string; result: string; detail: string }> };
+      const bad = parsed.checks.filter((c) => c.result === 'FAIL' || c.result === 'not run');
+      const { passed, failed, skipped, notRun, ms } = parsed.summary;
       return {
-        id, name, measured,
-        ok: changed.length === 0,
-        detail: changed.length === 0 ? '' : `plan after apply is not empty for: ${changed.join(', ')}\n${replans.map((r) => r.stdout.slice(-800)).join('\n')}`,
+        id, name, ok: result.code === 0 && bad.length === 0,
+        measured: { passed, failed, skipped, notRun, ms },
+        detail: bad.map((c) => `${c.host}: ${c.check}: ${c.result} ${c.detail}`).join('\n') || (result.code === 0 ? '' : result.stderr.slice(-1000)),
+      };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+
+  /** verify's JSON report with another key or on hosts in another state. */
+  private async verifyReport(key = this.project.sshKey): Promise<{ code: number | null; checks: Array<{ host: string; check: string; result: string; detail: string }> }> {
+    const result = await npmRun(this.project, 'verify', ['--config', this.project.configPath, '--ssh-key', key,
+      '--known-hosts', this.project.knownHosts, '--connect-timeout', '3', '--json'], 300_000);
+    return { code: result.code, checks: JSON.parse(result.stdout).checks };
+  }
+
+  /**
+   * T. The README's troubleshooting table, provoked: a wrong key, the VIP on both load balancers
+   * (VRRP adverts dropped on the BACKUP), the LB port blocked on the BACKUP. Each time verify must fail,
+   * and say why; afterwards everything is put back and the VIP is on the MASTER again.
+   */
+  async troubleshooting(id: string): Promise<CheckResult> {
+    const name = 'verify names provoked failures: wrong key, VIP on both, port blocked';
+    const [master, backup] = this.vrrpPair;
+    const port = this.t.loadBalancer.listenPort;
+    const measured: Record<string, number | string> = {};
+    const vrrpDrop = 'INPUT -p 112 -j DROP';
+    const portBlock = `INPUT -p tcp --dport ${port} -j REJECT`;
+    const said = (report: { checks: Array<{ host: string; check: string; result: string; detail: string }> }, pattern: RegExp) =>
+      report.checks.find((c) => c.result === 'FAIL' && pattern.test(`${c.host}: ${c.check}: ${c.detail}`));
+    try {
+      const wrongKey = join(this.project.dir, 'wrong-key');
+      mustLocal('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
+      const wrong = await this.verifyReport(wrongKey);
+      const denied = said(wrong, /reachable.*Permission denied/);
+      measured.wrongKey = denied ? `exit ${wrong.code}: ${denied.host}: ${denied.detail}` : `exit ${wrong.code}, no "Permission denied"`;
+
+      mustOnHost(backup, `iptables -I ${vrrpDrop}`);
+      await waitFor(() => this.vipHolders().length === 2, 15_000, 200);
+      const both = await this.verifyReport();
+      mustOnHost(backup, `iptables -D ${vrrpDrop}`);
+      const twoHolders = said(both, /holds the VIP.*held by .*,/);
+      measured.vipOnBoth = twoHolders ? `exit ${both.code}: ${twoHolders.detail}` : `exit ${both.code}, no two holders named`;
+      await waitFor(() => this.vipHolders().join() === master, 15_000, 200);
+
+      mustOnHost(backup, `iptables -I ${portBlock}`);
+      const blocked = await this.verifyReport();
+      mustOnHost(backup, `iptables -D ${portBlock}`);
+      const closed = said(blocked, new RegExp(`^${backup}: nginx answers on port ${port}`));
+      measured.portBlocked = closed ? `exit ${blocked.code}: ${closed.host}: ${closed.check}: FAIL` : `exit ${blocked.code}, port not reported`;
+      const back = await waitFor(() => this.vipHolders().join() === master, 15_000, 200);
+      measured.vipBackOnMaster = back === undefined ? 'no' : 'yes';
+      const ok = Boolean(denied && twoHolders && closed) && wrong.code === 1 && both.code === 1 && blocked.code === 1 && back !== undefined;
+      return { id, name, ok, measured, detail: ok ? '' : JSON.stringify(measured) };
+    } catch (error) {
+      onHost(backup, `iptables -D ${vrrpDrop}; iptables -D ${portBlock}`);
+      return fail(id, name, error, measured);
+    }
+  }
+
+  /** D. `npm run destroy`: afterwards no host serves, holds the VIP, or has a rule, a page or a file of ours. */
+  async destroyLeavesNothing(id: string): Promise<CheckResult> {
+    const name = 'npm run destroy: nothing of ours remains on any host';
+    const measured: Record<string, number | string> = {};
+    try {
+      const destroyed = await npmRun(this.project, 'destroy', ['--config', this.project.configPath, ...this.keyArgs, '--auto-approve']);
+      measured.destroyMs = destroyed.ms;
+      if (destroyed.code !== 0) throw new Error(`npm run destroy exited ${destroyed.code}:\n${destroyed.output.slice(-3000)}`);
+      const order = [...destroyed.stderr.matchAll(/^\s+(\S+)\s+destroy…/gm)].map((m) => m[1]);
+      measured.lastDestroyed = order[order.length - 1] ?? 'none';
+      const found: string[] = [];
+      const lb = this.t.loadBalancer;
+      for (const h of lb.hosts) {
+        if (onHost(h.name, `timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${lb.listenPort}'`, 10_000).code === 0) found.push(`${h.name} still serves on ${lb.listenPort}`);
+        const files = onHost(h.name, 'ls /etc/keepalived/keepalived.conf /etc/nginx/nginx.conf 2>/dev/null; systemctl is-active keepalived nginx', 10_000).stdout.trim();
+        if (/\/etc\/keepalived\/keepalived.conf|(^|\n)active/.test(files)) found.push(`${h.name}: ${files.replace(/\n/g, ' ')}`);
+      }
+      const holders = this.vipHolders();
+      if (holders.length > 0) found.push(`VIP on ${holders.join(', ')}`);
+      const gw = this.t.gateway.name;
+      const rules = mustOnHost(gw, "iptables-save | grep -E '^(-A|:[A-Z]+ (DROP|REJECT))' || true").trim();
+      if (rules !== '') found.push(`${gw} ruleset: ${rules.split('\n').slice(0, 3).join('; ')}`);
+      if (mustOnHost(gw, 'cat /proc/sys/net/ipv4/ip_forward').trim() !== '0') found.push(`${gw} still forwards`);
+      for (const w of this.t.workers) {
+        if (onHost(w.name, `test -e ${this.t.workload.hostPath}/index.html`, 10_000).code === 0) found.push(`${w.name} still has its page`);
+      }
+      for (const host of [gw, this.t.client.name, ...lb.hosts.map((h) => h.name), ...this.t.workers.map((w) => w.name)]) {
+        const left = onHost(host, `ls -A ${REMOTE_STAGING_DIR} 2>/dev/null`, 10_000).stdout.trim();
+        if (left !== '') found.push(`${host}:${REMOTE_STAGING_DIR} holds ${left.replace(/\n/g, ' ')}`);
+      }
+      const { changes } = await this.planned();
+      measured.toCreateOnPlan = changes.filter((c) => c.endsWith(': create')).length;
+      measured.leftBehind = found.length;
+      return {
+        id, name, measured, ok: found.length === 0 && order[order.length - 1] === StackName.GATEWAY,
+        detail: found.length ? found.join('\n') : `destroy order ${order.join(' → ')}`,
       };
     } catch (error) {
       return fail(id, name, error, measured);
@@ -435,7 +554,7 @@ export class LabChecks {
     }
   }
 
-  /** 6. One worker's page changes in the topology: only that host's resource is replaced; the client sees it. */
+  /** 6. One worker's page changes in the topology: synth, npm run apply; only that host's page resource is replaced. */
   async pageChange(): Promise<CheckResult> {
     const id = '6';
     const worker = this.t.workers[this.t.workers.length - 1];
@@ -447,24 +566,17 @@ export class LabChecks {
       const changed = writeLabConfig(this.project.dir, 'lab-topology-changed.yaml', { ...user, workers });
       synth({ dir: this.project.dir, configPath: changed.path });
       this.project = { ...this.project, topology: changed.topology, configPath: changed.path };
+      this.t = changed.topology;
 
-      const planFile = 'page-change.tfplan';
-      const plan = terraform(this.project, StackName.K8S, ['plan', `-out=${planFile}`, ...varArgs(this.project), ...pageTargets(this.t)]);
-      if (plan.code !== 0) throw new Error(`plan failed: ${plan.stdout.slice(-1500)}${plan.stderr.slice(-1500)}`);
-      const shown = terraform(this.project, StackName.K8S, ['show', '-json', planFile]);
-      const changes = (JSON.parse(shown.stdout).resource_changes ?? [])
-        .filter((c: any) => !(c.change.actions.length === 1 && c.change.actions[0] === 'no-op'))
-        .map((c: any) => `${c.address}:${c.change.actions.join('+')}`);
-      const others = await Promise.all([StackName.LB, StackName.GATEWAY, StackName.CLIENT].map((stack) =>
-        terraformAsync(this.project, stack, ['plan', '-detailed-exitcode', ...varArgs(this.project)])));
-      const apply = terraform(this.project, StackName.K8S, ['apply', '-no-color', planFile]);
-      if (apply.code !== 0) throw new Error(`apply failed: ${apply.stdout.slice(-1500)}${apply.stderr.slice(-1500)}`);
+      const { changes } = await this.planned();
+      const apply = await npmRun(this.project, 'apply', this.applyArgs('--auto-approve'));
+      if (apply.code !== 0) throw new Error(`npm run apply exited ${apply.code}:\n${apply.output.slice(-2500)}`);
       const seenAfter = this.requests(10).ok;
-      const expected = [`terraform_data.${worker.name}-page:delete+create`];
-      const measured = { replaced: changes.join(',') || 'nothing', otherStacksChanged: others.filter((r) => r.code !== 0).length, newPageSeen: seenAfter.includes(newPage) ? 'yes' : 'no', applyMs: apply.ms };
+      const expected = [`k8s terraform_data.${worker.name}-page: delete+create`];
+      const measured = { replaced: changes.join(',') || 'nothing', newPageSeen: seenAfter.includes(newPage) ? 'yes' : 'no', applyMs: apply.ms };
       return {
         id, name, measured,
-        ok: JSON.stringify(changes) === JSON.stringify(expected) && others.every((r) => r.code === 0) && seenAfter.includes(newPage),
+        ok: JSON.stringify(changes) === JSON.stringify(expected) && seenAfter.includes(newPage),
         detail: `changes: ${JSON.stringify(changes)} (expected ${JSON.stringify(expected)}); pages seen: ${JSON.stringify([...new Set(seenAfter)])}`,
       };
     } catch (error) {

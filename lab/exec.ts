@@ -59,10 +59,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Like `run`, without blocking: for commands that must run side by side (parallel applies). */
-export function runAsync(command: string, args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function runAsync(command: string, args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
   const start = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });

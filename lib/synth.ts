@@ -2,11 +2,18 @@ import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { listFiles } from './kernel/files';
 import { OutputLock, removeAbandonedStaging } from './output/lock';
-import { besideTarget, checkDisjoint, checkReplaceable, OUTPUT_MARKER, writeOutputMarker } from './output/ownership';
+import { besideTarget, checkDisjoint, checkReplaceable, OUTPUT_MARKER, OutputTargetError, writeOutputMarker } from './output/ownership';
 import { StagedDirectory } from './output/staged-directory';
 
-/** Files Terraform keeps beside a stack: its state, workspaces' states and initialised providers. */
-const TERRAFORM_WORKING_FILES = ['terraform.tfstate', 'terraform.tfstate.backup', 'terraform.tfstate.d', '.terraform', '.terraform.lock.hcl'];
+/**
+ * What `terraform init` leaves in a stack's directory: the initialised backend and providers, and
+ * the provider lock file. Not state (that lives outside the tree, see provisioning.stateDir), but
+ * worth keeping: without it every stack needs `init` again, and providers a new download.
+ */
+const TERRAFORM_WORKING_FILES = ['.terraform', '.terraform.lock.hcl'];
+
+/** Terraform state that an older version of this tool kept inside cdktf.out/stacks/<stack>/. */
+const STATE_IN_TREE = ['terraform.tfstate', 'terraform.tfstate.backup', 'terraform.tfstate.d'];
 
 /** One output directory and what fills it. */
 export interface OutputTree {
@@ -16,7 +23,10 @@ export interface OutputTree {
   readonly flag: string;
   /** Writes the whole tree into `dir`, an empty directory beside `target`. */
   readonly write: (dir: string) => void;
-  /** Carry Terraform's state and working files over from the previous tree's stacks. @default false */
+  /**
+   * A tree of Terraform stacks: carry `.terraform/` over from the previous tree's stacks, and refuse
+   * to replace a tree that still holds Terraform state (that would orphan every host). @default false
+   */
   readonly keepsTerraformState?: boolean;
 }
 
@@ -58,6 +68,7 @@ export async function synthesize(trees: readonly OutputTree[], options: SynthOpt
     // Only under the lock: a concurrent synth's commit briefly shows a half-removed
     // .previous tree, which a check outside the lock took for someone else's files.
     checkAll();
+    for (const tree of trees) if (tree.keepsTerraformState) refuseStateInTree(tree.flag, tree.target);
     for (const tree of trees) removeAbandonedStaging(tree.target);
     return await commitTrees(trees, options);
   } finally {
@@ -96,9 +107,22 @@ async function commitTrees(trees: readonly OutputTree[], options: SynthOptions):
 }
 
 /**
- * Terraform state and `.terraform/` live in each stack's directory. A new synth must
- * not lose them (that would orphan every provisioned host), so they move into the new tree;
- * each move is recorded in `moves` as it happens, so that a failure can undo it.
+ * State inside the generated tree (from before provisioning.stateDir) would be lost by the swap:
+ * synth stops and says where to move it, and never moves state itself.
+ */
+function refuseStateInTree(flag: string, root: string): void {
+  const stacks = join(root, 'stacks');
+  if (!existsSync(stacks)) return;
+  const found = readdirSync(stacks).flatMap((stack) => STATE_IN_TREE.filter((name) => existsSync(join(stacks, stack, name))).map((name) => ({ stack, name })));
+  if (found.length === 0) return;
+  const moves = found.map(({ stack, name }) => `mv ${join(stacks, stack, name)} state/${name.replace('terraform.tfstate', `${stack}.tfstate`)}`);
+  throw new OutputTargetError(`${flag}: got Terraform state inside the generated tree (${found.map((f) => `stacks/${f.stack}/${f.name}`).join(', ')}), `
+    + `expected it in provisioning.stateDir; move it there first (${moves.join('; ')}), or the synth would orphan every host`);
+}
+
+/**
+ * `.terraform/` lives in each stack's directory: it moves into the new tree, so the stacks stay
+ * initialised; each move is recorded in `moves` as it happens, so that a failure can undo it.
  */
 function carryOverTerraformState(oldRoot: string, newRoot: string, moves: Array<{ from: string; to: string }>): void {
   const oldStacks = join(oldRoot, 'stacks');

@@ -3,7 +3,7 @@ import { loadTopology } from '../lib/topology';
 import { CUSTOM_CONFIG } from './render-fixture';
 
 describe('the lab hosts file', () => {
-  test('puts the topology\'s own machines at their own addresses, and leaves the control plane out', () => {
+  test('puts the topology\'s own machines at their own addresses, the control plane too (a stand-in)', () => {
     const t = loadTopology();
     const file = labHostsFile(t);
     const nics = Object.fromEntries(file.hosts.map((h) => [h.name, h.interfaces.map((i) => `${i.name}=${i.address}`).join(' ')]));
@@ -11,6 +11,7 @@ describe('the lab hosts file', () => {
       mgmt: 'eth0=192.168.10.254/24',
       lb01: 'ens33=192.168.10.40/24',
       lb02: 'ens33=192.168.10.50/24',
+      master: 'ens33=192.168.10.10/24',
       node01: 'ens33=192.168.10.20/24',
       node02: 'ens33=192.168.10.30/24',
       gateway: 'ens33=192.168.10.1/24 ens36=12.0.0.1/24',
@@ -29,7 +30,7 @@ describe('the lab hosts file', () => {
   test('follows a custom topology (other subnet, NIC names, three workers)', () => {
     const file = labHostsFile(loadTopology({ configPath: CUSTOM_CONFIG }));
     expect(file.networks).toEqual([{ name: 'inside', cidr: '10.20.0.0/24' }, { name: 'outside', cidr: '198.51.100.0/24' }]);
-    expect(file.hosts.map((h) => h.name)).toEqual(['mgmt', 'edge-a', 'edge-b', 'w1', 'w2', 'w3', 'fw', 'laptop']);
+    expect(file.hosts.map((h) => h.name)).toEqual(['mgmt', 'edge-a', 'edge-b', 'cp1', 'w1', 'w2', 'w3', 'fw', 'laptop']);
     expect(file.hosts.find((h) => h.name === 'fw')!.interfaces.map((i) => i.name)).toEqual(['eth0', 'eth1']);
   });
 });

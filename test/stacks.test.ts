@@ -2,11 +2,14 @@ import 'cdktf/lib/testing/adapters/jest';
 import { resource as nullResource, provider as nullProvider } from '@cdktf/provider-null';
 import { DataResource, Testing } from 'cdktf';
 import { BundleStack, SSH_KEY_VARIABLE } from '../constructs/tf/bundle-stack';
-import { buildStacksApp } from '../constructs/tf/stacks-app';
+import { buildStacksApp, stackBackend } from '../constructs/tf/stacks-app';
 import { REMOTE_STAGING_DIR, StackName } from '../lib/plan/bundle';
 import { ProvisionerResource } from '../lib/topology';
 import { CUSTOM_CONFIG, renderFixture } from './render-fixture';
 import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 type Fixture = ReturnType<typeof renderFixture>;
 
@@ -14,6 +17,7 @@ function stackFor(fixture: Fixture, name: StackName, resource = ProvisionerResou
   const stack = new BundleStack(Testing.app(), name, {
     bundles: fixture.bundles.filter((b) => b.stack === name),
     resource,
+    backend: stackBackend(fixture.topology.provisioning, name),
   });
   return { stack, synthesized: Testing.synth(stack), json: JSON.parse(Testing.synth(stack)) };
 }
@@ -26,10 +30,35 @@ describe('the stacks', () => {
     const stacks = app.node.children.filter((c) => c instanceof BundleStack).map((c) => c.node.id);
     expect(stacks).toEqual(['k8s', 'lb', 'gateway', 'client']);
     for (const name of stacks) {
-      const { json } = stackFor(seed, name as StackName);
-      expect(json.terraform.backend).toEqual({ local: { path: 'terraform.tfstate' } });
+      const json = JSON.parse(Testing.synth(app.node.findChild(name) as BundleStack));
+      // The state lives outside the generated tree: cdktf.out/stacks/<stack>/../../../state/<stack>.tfstate.
+      expect(json.terraform.backend).toEqual({ local: { path: `../../../state/${name}.tfstate`, workspace_dir: `../../../state/${name}.tfstate.d` } });
+      expect(json.terraform.required_version).toBe('>= 1.4');
       expect(json.variable[SSH_KEY_VARIABLE].type).toBe('string');
     }
+  });
+
+  test('GIVEN the stacks WHEN synthesized THEN manifest.json says the gateway comes first, the others depend on it', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-manifest-'));
+    buildStacksApp(seed.plan, outdir).synth();
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+    const dependencies = Object.fromEntries(Object.entries(manifest.stacks).map(([name, stack]: [string, any]) => [name, stack.dependencies]));
+    expect(dependencies).toEqual({ gateway: [], lb: ['gateway'], k8s: ['gateway'], client: ['gateway'] });
+  });
+
+  test('GIVEN provisioning.backend http THEN every stack keeps its state at <httpAddress>/<stack>, locked there', () => {
+    const fixture = renderFixture({ overrides: { provisioning: { backend: 'http', httpAddress: 'https://state.example.org/k8s-ha-edge/' } } });
+    const app = buildStacksApp(fixture.plan, Testing.app().outdir);
+    const json = JSON.parse(Testing.synth(app.node.findChild('lb') as BundleStack));
+    const address = 'https://state.example.org/k8s-ha-edge/lb';
+    expect(json.terraform.backend).toEqual({ http: { address, lock_address: address, unlock_address: address, lock_method: 'LOCK', unlock_method: 'UNLOCK' } });
+  });
+
+  test('GIVEN provisioning.stateDir THEN the local state path follows it', () => {
+    const fixture = renderFixture({ overrides: { provisioning: { stateDir: 'ops/tfstate' } } });
+    const app = buildStacksApp(fixture.plan, Testing.app().outdir);
+    const json = JSON.parse(Testing.synth(app.node.findChild('k8s') as BundleStack));
+    expect(json.terraform.backend.local.path).toBe('../../../ops/tfstate/k8s.tfstate');
   });
 
   test('every resource connects over SSH to its host with the key from the variable', () => {
@@ -59,7 +88,7 @@ describe('the stacks', () => {
           'mkdir -p -m 0700 /var/lib/k8s-ha-edge',
           'rm -rf /var/lib/k8s-ha-edge/lb01',
           'install -d -o root -g root -m 0700 /var/lib/k8s-ha-edge/lb01',
-          'install -o root -g root -m 0700 -t /var/lib/k8s-ha-edge/lb01 "$HOME"/.k8s-ha-edge-upload/lb01/check_nginx.sh "$HOME"/.k8s-ha-edge-upload/lb01/setup-lb.sh',
+          'install -o root -g root -m 0700 -t /var/lib/k8s-ha-edge/lb01 "$HOME"/.k8s-ha-edge-upload/lb01/check_nginx.sh "$HOME"/.k8s-ha-edge-upload/lb01/setup-lb.sh "$HOME"/.k8s-ha-edge-upload/lb01/teardown-lb.sh',
           'install -o root -g root -m 0600 -t /var/lib/k8s-ha-edge/lb01 "$HOME"/.k8s-ha-edge-upload/lb01/nginx.conf "$HOME"/.k8s-ha-edge-upload/lb01/keepalived.conf',
           'rm -rf "$HOME"/.k8s-ha-edge-upload/lb01',
         ] } },
@@ -92,7 +121,9 @@ describe('the stacks', () => {
   test('workers depend on the master and join from where terraform runs; the workload waits for all workers', () => {
     const { synthesized, json } = stackFor(seed, StackName.K8S);
     const resources = json.resource.null_resource;
-    expect(Object.keys(resources).sort()).toEqual(['master', 'node01', 'node01-page', 'node02', 'node02-page', 'workload']);
+    const setup = Object.keys(resources).filter((id) => !id.endsWith('-teardown')).sort();
+    expect(setup).toEqual(['master', 'node01', 'node01-page', 'node02', 'node02-page', 'workload']);
+    expect(Object.keys(resources).filter((id) => id.endsWith('-teardown')).sort()).toEqual(setup.map((id) => `${id}-teardown`).sort());
     expect(resources.master.depends_on).toBeUndefined();
     expect(resources.node01.depends_on).toEqual(['null_resource.master']);
     expect(resources.workload.depends_on).toEqual(['null_resource.node01', 'null_resource.node01-page', 'null_resource.node02', 'null_resource.node02-page']);
@@ -104,6 +135,39 @@ describe('the stacks', () => {
         },
       }]),
     });
+  });
+
+  test('GIVEN a bundle WHEN destroyed THEN its teardown resource undoes the setup, connecting from what it stored', () => {
+    for (const resource of [ProvisionerResource.NULL_RESOURCE, ProvisionerResource.TERRAFORM_DATA]) {
+      const { json } = stackFor(seed, StackName.LB, resource);
+      const teardown = json.resource[resource]['lb01-teardown'];
+      const stored = resource === ProvisionerResource.TERRAFORM_DATA ? 'self.input' : 'self.triggers';
+      // Destroyed before the bundle's resource (while its files are on the host), and never replaced by a file change.
+      expect(teardown.depends_on).toEqual([`${resource}.lb01`]);
+      expect(teardown.provisioner).toEqual([{
+        'remote-exec': {
+          when: 'destroy',
+          connection: { type: 'ssh', host: `\${${stored}.address}`, user: `\${${stored}.user}`, private_key: `\${file(${stored}.ssh_private_key_path)}`, timeout: '2m' },
+          inline: [`bash ${REMOTE_STAGING_DIR}/lb01/teardown-lb.sh`, `rm -rf ${REMOTE_STAGING_DIR}/lb01`],
+        },
+      }]);
+      const where = { address: '192.168.10.40', user: 'root', ssh_private_key_path: `\${var.${SSH_KEY_VARIABLE}}` };
+      if (resource === ProvisionerResource.TERRAFORM_DATA) {
+        expect(teardown.input).toEqual(where);
+        expect(teardown.triggers_replace).toEqual({ host: 'root@192.168.10.40' });
+      } else {
+        expect(teardown.triggers).toEqual(where);
+        expect(teardown.lifecycle).toEqual({ ignore_changes: ['triggers["ssh_private_key_path"]'] });
+      }
+    }
+  });
+
+  test('a non-root user tears down with sudo -n; a bundle without a teardown script only loses its files', () => {
+    const custom = renderFixture({ configPath: CUSTOM_CONFIG });
+    const lb = stackFor(custom, StackName.LB).json.resource.null_resource['edge-a-teardown'];
+    expect(lb.provisioner[0]['remote-exec'].inline).toEqual([`sudo -n bash ${REMOTE_STAGING_DIR}/edge-a/teardown-lb.sh`, `sudo -n rm -rf ${REMOTE_STAGING_DIR}/edge-a`]);
+    const client = stackFor(seed, StackName.CLIENT).json.resource.null_resource['client-teardown'];
+    expect(client.provisioner[0]['remote-exec'].inline).toEqual([`rm -rf ${REMOTE_STAGING_DIR}/client`]);
   });
 
   test('triggers are content hashes: changing one page changes only that resource\'s trigger', () => {
@@ -170,7 +234,8 @@ describe('the stacks', () => {
     let connections = 0;
     for (const name of [StackName.K8S, StackName.LB, StackName.GATEWAY, StackName.CLIENT]) {
       const { json } = stackFor(keyed, name);
-      for (const resource of Object.values(json.resource.null_resource) as Array<{ connection: { host: string; host_key?: string } }>) {
+      const bundles = Object.entries(json.resource.null_resource).filter(([id]) => !id.endsWith('-teardown')).map(([, r]) => r);
+      for (const resource of bundles as Array<{ connection: { host: string; host_key?: string } }>) {
         expect(resource.connection.host_key).toBe(hostKeyOf(byAddress.get(resource.connection.host)!));
         expect(resource.connection.host_key).not.toContain('root@');
         connections++;
@@ -182,7 +247,8 @@ describe('the stacks', () => {
   test('without host keys no connection names one (terraform then does not verify the host)', () => {
     for (const name of [StackName.K8S, StackName.LB, StackName.GATEWAY, StackName.CLIENT]) {
       const { json } = stackFor(seed, name);
-      for (const resource of Object.values(json.resource.null_resource) as Array<{ connection: object }>) {
+      const bundles = Object.entries(json.resource.null_resource).filter(([id]) => !id.endsWith('-teardown')).map(([, r]) => r);
+      for (const resource of bundles as Array<{ connection: object }>) {
         expect(resource.connection).not.toHaveProperty('host_key');
       }
     }

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { listFiles } from '../lib/kernel/files';
 import { treeDigest } from './trees';
 import { DEFAULT_SYNTH_STDERR } from './render-fixture';
 
@@ -58,18 +59,38 @@ describe('npm run synth', () => {
     }
   });
 
-  test('removes stale output and keeps Terraform state', () => {
+  test('removes stale output, keeps .terraform/, and never touches state/', () => {
     writeFileSync(join(cwd, 'dist', 'stale.txt'), 'old');
     const stack = join(cwd, 'cdktf.out', 'stacks', 'lb');
-    writeFileSync(join(stack, 'terraform.tfstate'), '{"serial": 7}');
+    mkdirSync(join(cwd, 'state'), { recursive: true });
+    writeFileSync(join(cwd, 'state', 'lb.tfstate'), '{"serial": 7}');
+    const stateBefore = statSync(join(cwd, 'state', 'lb.tfstate')).mtimeMs;
     mkdirSync(join(stack, '.terraform'));
     writeFileSync(join(stack, '.terraform', 'marker'), 'x');
     expect(synth(cwd).code).toBe(0);
     expect(existsSync(join(cwd, 'dist', 'stale.txt'))).toBe(false);
-    expect(readFileSync(join(stack, 'terraform.tfstate'), 'utf8')).toBe('{"serial": 7}');
+    expect(readdirSync(join(cwd, 'state'))).toEqual(['lb.tfstate']);
+    expect(readFileSync(join(cwd, 'state', 'lb.tfstate'), 'utf8')).toBe('{"serial": 7}');
+    expect(statSync(join(cwd, 'state', 'lb.tfstate')).mtimeMs).toBe(stateBefore);
     expect(readFileSync(join(stack, '.terraform', 'marker'), 'utf8')).toBe('x');
+    // Nothing under cdktf.out/ is state: the backend points out of the tree, to state/lb.tfstate.
+    expect(listFiles(join(cwd, 'cdktf.out')).filter((f) => /tfstate/.test(f))).toEqual([]);
+    const backend = JSON.parse(readFileSync(join(stack, 'cdk.tf.json'), 'utf8')).terraform.backend.local;
+    expect(resolve(stack, backend.path)).toBe(join(cwd, 'state', 'lb.tfstate'));
     // No staging left behind; only the trees the last synth replaced, kept for readers inside them.
     expect(readdirSync(cwd).filter((n) => n.startsWith('.')).sort()).toEqual(['.cdktf.out.previous', '.dist.previous']);
+  });
+
+  test('refuses to replace a tree that still holds Terraform state, and says where to move it', () => {
+    const dir = scratch();
+    expect(synth(dir).code).toBe(0);
+    const stateFile = join(dir, 'cdktf.out', 'stacks', 'gateway', 'terraform.tfstate');
+    writeFileSync(stateFile, '{"serial": 3}');
+    const result = synth(dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--cdktf-out: got Terraform state inside the generated tree (stacks/gateway/terraform.tfstate)');
+    expect(result.stderr).toContain('state/gateway.tfstate');
+    expect(readFileSync(stateFile, 'utf8')).toBe('{"serial": 3}');
   });
 
   test('no secret in the output: no token value, no well-known token, no private key', () => {

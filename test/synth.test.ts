@@ -27,8 +27,8 @@ describe('GIVEN a previous synth output WHEN the next synth fails half-way', () 
     ...marker,
     'manifest.json': 'old manifest',
     'stacks/lb/cdk.tf.json': 'old stack',
-    'stacks/lb/terraform.tfstate': 'state',
-    'stacks/lb/terraform.tfstate.d/staging/terraform.tfstate': 'staging workspace state',
+    'stacks/lb/.terraform/terraform.tfstate': 'initialised backend',
+    'stacks/lb/.terraform.lock.hcl': 'provider locks',
   });
   const before = { dist: snapshot(dist), tf: snapshot(tf) };
 
@@ -61,7 +61,7 @@ describe('GIVEN a previous synth output WHEN the next synth fails half-way', () 
     expect(readdirSync(root).sort()).toEqual(['cdktf.out', 'dist']);
   });
 
-  test('THEN a later successful synth replaces both trees and carries every Terraform working file over', async () => {
+  test('THEN a later successful synth replaces both trees and carries .terraform/ over', async () => {
     await synthesize([{ target: dist, flag: '--dist', write: good }, { target: tf, flag: '--cdktf-out', write: goodStacks, keepsTerraformState: true }]);
     const newMarker = { [OUTPUT_MARKER]: expect.stringContaining('output of k8s-ha-edge') };
     expect(snapshot(dist)).toEqual({ ...newMarker, 'workload.k8s.yaml': 'new manifest' });
@@ -69,8 +69,8 @@ describe('GIVEN a previous synth output WHEN the next synth fails half-way', () 
       ...newMarker,
       'manifest.json': 'new',
       'stacks/lb/cdk.tf.json': 'new stack',
-      'stacks/lb/terraform.tfstate': 'state',
-      'stacks/lb/terraform.tfstate.d/staging/terraform.tfstate': 'staging workspace state',
+      'stacks/lb/.terraform/terraform.tfstate': 'initialised backend',
+      'stacks/lb/.terraform.lock.hcl': 'provider locks',
     });
     // The replaced trees stay whole beside the new ones until the next synth, for readers inside them.
     expect(readdirSync(root).sort()).toEqual(['.cdktf.out.previous', '.dist.previous', 'cdktf.out', 'dist']);

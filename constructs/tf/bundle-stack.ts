@@ -1,5 +1,5 @@
 import { provider as nullProvider } from '@cdktf/provider-null';
-import { IStackSynthesizer, ISynthesisSession, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { HttpBackend, IStackSynthesizer, ISynthesisSession, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { dirname, join } from 'node:path';
 import { Bundle, StackName } from '../../lib/plan/bundle';
@@ -11,7 +11,22 @@ export interface BundleStackProps {
   readonly bundles: readonly Bundle[];
   /** The resource type that carries the provisioners. */
   readonly resource: ProvisionerResource;
+  /** Where the stack's state lives. @default a local file, terraform.tfstate in the stack directory (tests only) */
+  readonly backend?: StackBackend;
+  /** Seconds terraform keeps trying to reach a host over SSH. @default 120 */
+  readonly sshTimeoutSeconds?: number;
 }
+
+/**
+ * A stack's Terraform backend. `local` takes the state file's path relative to the stack
+ * directory (cdktf.out/stacks/<stack>/), so cdktf.out holds no path of the build machine.
+ */
+export type StackBackend =
+  | { readonly kind: 'local'; readonly path: string; readonly workspaceDir?: string }
+  | { readonly kind: 'http'; readonly address: string };
+
+/** The oldest terraform the stacks work with: terraform_data came in 1.4. */
+export const REQUIRED_TERRAFORM_VERSION = '>= 1.4';
 
 /** Name of the Terraform variable with the path of the SSH private key. */
 export const SSH_KEY_VARIABLE = 'ssh_private_key_path';
@@ -25,8 +40,17 @@ export class BundleStack extends TerraformStack {
 
   constructor(scope: Construct, id: StackName, props: BundleStackProps) {
     super(scope, id);
-    // Relative to the stack directory, so cdktf.out holds no path of the build machine.
-    new LocalBackend(this, { path: 'terraform.tfstate' });
+    const backend = props.backend ?? { kind: 'local', path: 'terraform.tfstate' };
+    if (backend.kind === 'local') {
+      new LocalBackend(this, { path: backend.path, workspaceDir: backend.workspaceDir });
+    } else {
+      // Terraform's http backend locks with LOCK/UNLOCK on the state's own URL.
+      new HttpBackend(this, {
+        address: backend.address, lockAddress: backend.address, unlockAddress: backend.address,
+        lockMethod: 'LOCK', unlockMethod: 'UNLOCK',
+      });
+    }
+    this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
     if (props.resource === ProvisionerResource.NULL_RESOURCE) new nullProvider.NullProvider(this, NULL_PROVIDER_ID);
 
     const sshPrivateKeyPath = new TerraformVariable(this, SSH_KEY_VARIABLE, {
@@ -47,6 +71,7 @@ export class BundleStack extends TerraformStack {
         resource: props.resource,
         sshPrivateKeyPath,
         dependsOn,
+        sshTimeoutSeconds: props.sshTimeoutSeconds,
       }));
     }
     this.provisioners = provisioners;

@@ -1,25 +1,70 @@
 import { App } from 'cdktf';
 import { mkdirSync } from 'node:fs';
+import { posix } from 'node:path';
 import { StackName } from '../../lib/plan/bundle';
 import { SynthPlan } from '../../lib/plan/synth-plan';
-import { BundleStack } from './bundle-stack';
+import { ProvisioningSpec, StateBackend } from '../../lib/topology';
+import { BundleStack, StackBackend } from './bundle-stack';
 
-/** Builds the cdktf app from the plan: one stack per StackName that has bundles. */
-export function buildStacksApp(plan: SynthPlan, outdir: string): App {
+/**
+ * The order in which stacks are applied, as cdktf's own stack dependencies (manifest.json):
+ * the gateway first, because every inside host reaches the internet (packages) through it and
+ * the client is reached through it. Destroy runs the other way round.
+ */
+export const STACK_DEPENDENCIES: Readonly<Record<StackName, readonly StackName[]>> = {
+  [StackName.GATEWAY]: [],
+  [StackName.LB]: [StackName.GATEWAY],
+  [StackName.K8S]: [StackName.GATEWAY],
+  [StackName.CLIENT]: [StackName.GATEWAY],
+};
+
+export interface StacksAppOptions {
+  /**
+   * The path of a stack's local state file relative to its directory (cdktf.out/stacks/<stack>/).
+   * @default `<stateDir>/<stack>.tfstate` with cdktf.out in the directory that stateDir is relative to
+   */
+  readonly localStatePath?: (stack: StackName, stateFile: string) => string;
+}
+
+/** Where stack `stack` keeps its state, from the topology's provisioning section. */
+export function stackBackend(provisioning: ProvisioningSpec, stack: StackName, options: StacksAppOptions = {}): StackBackend {
+  if (provisioning.backend === StateBackend.HTTP) {
+    return { kind: 'http', address: `${provisioning.httpAddress.replace(/\/+$/, '')}/${stack}` };
+  }
+  const stateFile = posix.join(provisioning.stateDir, `${stack}.tfstate`);
+  // cdktf.out/stacks/<stack>/ is three levels below the directory stateDir is relative to.
+  const locate = options.localStatePath ?? ((_: StackName, file: string) => (posix.isAbsolute(file) ? file : posix.join('../../..', file)));
+  return { kind: 'local', path: locate(stack, stateFile), workspaceDir: locate(stack, `${stateFile}.d`) };
+}
+
+/** Builds the cdktf app from the plan: one stack per StackName that has bundles, in dependency order. */
+export function buildStacksApp(plan: SynthPlan, outdir: string, options: StacksAppOptions = {}): App {
   // cdktf's synth-time validation of terraform_data runs `terraform version` on the build machine:
   // half a second, and a failed synth where terraform is not installed. Synth stays a pure function of
   // the topology; terraform itself is checked by `terraform validate` (npm run validate) and at apply.
   const app = new App({ outdir, skipValidation: true });
+  const stacks = new Map<StackName, BundleStack>();
   for (const stack of Object.values(StackName)) {
     const ofStack = plan.bundles.filter((b) => b.stack === stack);
     if (ofStack.length === 0) continue;
-    new BundleStack(app, stack, { bundles: ofStack, resource: plan.topology.provisioning.resource });
+    stacks.set(stack, new BundleStack(app, stack, {
+      bundles: ofStack,
+      resource: plan.topology.provisioning.resource,
+      backend: stackBackend(plan.topology.provisioning, stack, options),
+      sshTimeoutSeconds: plan.topology.provisioning.sshTimeoutSeconds,
+    }));
+  }
+  for (const [name, stack] of stacks) {
+    for (const dependency of STACK_DEPENDENCIES[name]) {
+      const first = stacks.get(dependency);
+      if (first) stack.addDependency(first);
+    }
   }
   return app;
 }
 
 /** Synthesizes the stacks into `outdir` (cdktf.out), with every bundle's files from the plan. */
-export function synthStacks(plan: SynthPlan, outdir: string): void {
+export function synthStacks(plan: SynthPlan, outdir: string, options: StacksAppOptions = {}): void {
   mkdirSync(outdir, { recursive: true });
-  buildStacksApp(plan, outdir).synth();
+  buildStacksApp(plan, outdir, options).synth();
 }

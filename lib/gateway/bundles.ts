@@ -1,6 +1,7 @@
 import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
 import { Topology } from '../topology';
 import { renderFirewall6Rules, renderFirewallRules, renderSetupGateway } from './firewall';
+import { renderTeardownGateway } from './teardown-gateway';
 
 /** The gateway stack: the ruleset and the script that applies it, reached on the inside address. */
 export function gatewayBundles(t: Topology): Bundle[] {
@@ -14,8 +15,10 @@ export function gatewayBundles(t: Topology): Bundle[] {
       file('firewall.rules', renderFirewallRules(t)),
       file('firewall6.rules', renderFirewall6Rules(t)),
       file('setup-gateway.sh', renderSetupGateway(t)),
+      file('teardown-gateway.sh', renderTeardownGateway(t)),
     ],
     run: 'setup-gateway.sh',
+    teardown: 'teardown-gateway.sh',
     dependsOn: [],
   }];
 }

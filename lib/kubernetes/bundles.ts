@@ -8,6 +8,7 @@ import {
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
 import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd';
 import { renderPage, renderPushPage } from './pages';
+import { renderTeardownNode, renderTeardownPage, renderTeardownWorkload } from './teardown';
 
 /** What every Kubernetes node gets before kubeadm: the same three files on the master and the workers. */
 function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
@@ -53,8 +54,10 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       file('kube-flannel.sha256', renderFlannelChecksum(t)),
       file('init-master.sh', renderInitMaster(t, master.sshUser)),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh')),
+      file('teardown-node.sh', renderTeardownNode(master)),
     ],
     run: 'setup.sh',
+    teardown: 'teardown-node.sh',
     dependsOn: [],
   });
 
@@ -71,8 +74,10 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
         file('join-worker.sh', renderJoinWorker(worker)),
         file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
         ...(knownHosts !== undefined ? [file(KNOWN_HOSTS_FILE, knownHosts)] : []),
+        file('teardown-node.sh', renderTeardownNode(worker)),
       ],
       run: 'prepare-node.sh',
+      teardown: 'teardown-node.sh',
       runLocally: 'join-from-master.sh',
       dependsOn: [master.name],
     });
@@ -81,8 +86,9 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       stack: StackName.K8S,
       target: sshTarget(worker, worker.address),
       description: `test page served by the Pod on ${worker.name}`,
-      files: [file('index.html', renderPage(worker)), file('push-page.sh', renderPushPage(t, worker))],
+      files: [file('index.html', renderPage(worker)), file('push-page.sh', renderPushPage(t, worker)), file('teardown-page.sh', renderTeardownPage(t, worker))],
       run: 'push-page.sh',
+      teardown: 'teardown-page.sh',
       dependsOn: [],
     });
   }
@@ -92,8 +98,12 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
     stack: StackName.K8S,
     target: masterTarget,
     description: 'the nginx Pods and their NodePort Service, applied on the control plane',
-    files: [file(workloadManifest.name, workloadManifest.content), file('apply-workload.sh', renderApplyWorkload(t, workloadManifest.name))],
+    files: [
+      file(workloadManifest.name, workloadManifest.content), file('apply-workload.sh', renderApplyWorkload(t, workloadManifest.name)),
+      file('teardown-workload.sh', renderTeardownWorkload(workloadManifest.name)),
+    ],
     run: 'apply-workload.sh',
+    teardown: 'teardown-workload.sh',
     dependsOn: t.workers.flatMap((w) => [w.name, pageBundleId(w.name)]),
   });
   return bundles;

@@ -4,6 +4,7 @@ import { Topology } from '../topology';
 import { renderCheckNginx, renderKeepalivedConf } from './keepalived';
 import { renderNginxConf } from './nginx';
 import { renderSetupLb } from './setup-lb';
+import { renderTeardownLb } from './teardown-lb';
 
 /** The lb stack: one bundle per load balancer (nginx stream proxy, keepalived, its check, setup). */
 export function loadBalancerBundles(t: Topology): Bundle[] {
@@ -18,8 +19,10 @@ export function loadBalancerBundles(t: Topology): Bundle[] {
       // Installed into /etc/keepalived and run there by keepalived, as its unprivileged script user.
       file('check_nginx.sh', renderCheckNginx(t), { runsFromStaging: false }),
       file('setup-lb.sh', renderSetupLb(t, lb)),
+      file('teardown-lb.sh', renderTeardownLb(t, lb)),
     ],
     run: 'setup-lb.sh',
+    teardown: 'teardown-lb.sh',
     dependsOn: [],
   }));
 }

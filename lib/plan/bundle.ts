@@ -57,6 +57,8 @@ export interface Bundle {
   readonly files: readonly BundleFile[];
   /** File in the bundle run on the host (as root) after the upload; undefined: upload only. */
   readonly run?: string;
+  /** File in the bundle run on the host (as root) when the bundle is destroyed: undoes `run`. undefined: nothing to undo. */
+  readonly teardown?: string;
   /** File in the bundle run where terraform runs, after `run` (for the worker join). */
   readonly runLocally?: string;
   /** Ids of bundles in the same stack that must be applied first. */

@@ -32,6 +32,14 @@ export enum ProvisionerResource {
   TERRAFORM_DATA = 'terraform_data',
 }
 
+/** Where Terraform keeps each stack's state. */
+export enum StateBackend {
+  /** A file per stack, `<stateDir>/<stack>.tfstate`, outside the synthesized tree. */
+  LOCAL = 'local',
+  /** Terraform's `http` backend: a state server per team, with LOCK/UNLOCK locking. */
+  HTTP = 'http',
+}
+
 /** How to reach and manage one machine; `osFamily` and `sshUser` come from `hostDefaults` when left out. */
 const hostAccess = (name: string | Default<string>) => ({
   name: string('host name; also the node name in Kubernetes and the Terraform resource id', name),
@@ -143,6 +151,10 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
   }),
   provisioning: object('how Terraform pushes the files', {
     resource: oneOf(ProvisionerResource, 'the Terraform resource that carries the provisioners', ProvisionerResource.NULL_RESOURCE),
+    backend: oneOf(StateBackend, "where Terraform keeps each stack's state", StateBackend.LOCAL),
+    stateDir: string('local backend: directory of the state files (<stack>.tfstate), relative to where synth runs; never inside its output', 'state'),
+    httpAddress: string('http backend: base URL of the state server; stack <s> keeps its state at <httpAddress>/<s>', ''),
+    sshTimeoutSeconds: integer('how long terraform keeps trying to reach a host over SSH', 120),
   }),
 });
 

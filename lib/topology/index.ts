@@ -1,4 +1,4 @@
-export { KubeProxyMode, OsFamily, ProvisionerResource } from './config-schema';
+export { KubeProxyMode, OsFamily, ProvisionerResource, StateBackend } from './config-schema';
 export type {
   GatewayNic,
   HealthCheckSpec,

@@ -338,6 +338,22 @@ function addresses(t: ResolvedConfig): Located<string>[] {
   ];
 }
 
+const PROVISIONING: RuleTable<Subject> = [
+  {
+    path: 'provisioning.httpAddress',
+    value: (s) => s.t.provisioning.httpAddress,
+    fails: (s) => s.t.provisioning.backend === 'http' && !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(s.t.provisioning.httpAddress),
+    expected: 'an http:// or https:// URL when provisioning.backend is http',
+  },
+  {
+    path: 'provisioning.stateDir',
+    value: (s) => s.t.provisioning.stateDir,
+    fails: (s) => s.t.provisioning.stateDir.trim() === '' || /(^|\/)(cdktf\.out|dist)(\/|$)/.test(s.t.provisioning.stateDir),
+    expected: 'a directory outside the synthesized output (dist/, cdktf.out/), e.g. state',
+  },
+  inRange('provisioning.sshTimeoutSeconds', (s) => s.t.provisioning.sshTimeoutSeconds, 1, 3600),
+];
+
 /** Every problem in a resolved config, section by section; an empty list means it is valid. */
 export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
   const s: Subject = {
@@ -368,5 +384,6 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
     ...applyRules('', s, LOAD_BALANCER),
     ...applyRules('', s, KUBERNETES),
     ...applyRules('', s, WORKLOAD),
+    ...applyRules('', s, PROVISIONING),
   ];
 }

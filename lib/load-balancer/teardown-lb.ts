@@ -1,0 +1,22 @@
+import { lines, scriptHeader } from '../formats/shell';
+import { LoadBalancerHost, Topology } from '../topology';
+import { CHECK_SCRIPT_PATH, SCRIPT_USER } from './keepalived';
+
+/**
+ * teardown-lb.sh, run at destroy: stops keepalived first (a clean stop sends a priority-0 advert,
+ * so a remaining load balancer takes the VIP at once) and nginx, and removes what setup-lb.sh
+ * installed. The packages stay (other software may need them).
+ */
+export function renderTeardownLb(t: Topology, host: LoadBalancerHost): string {
+  const vip = `${t.loadBalancer.vip}/${t.loadBalancer.vipPrefixLength}`;
+  return lines(
+    scriptHeader(`Undoes setup-lb.sh on ${host.name}: keepalived and nginx stopped and disabled, their configuration removed.`),
+    'systemctl disable --now --quiet keepalived 2>/dev/null || true',
+    'systemctl disable --now --quiet nginx 2>/dev/null || true',
+    `rm -f /etc/keepalived/keepalived.conf ${CHECK_SCRIPT_PATH}`,
+    '# Only our nginx.conf is removed; a file someone else wrote since is left alone.',
+    "if grep -qs '^# nginx.conf for a k8s-ha-edge load balancer' /etc/nginx/nginx.conf; then rm -f /etc/nginx/nginx.conf; fi",
+    `if ip -o -4 addr show dev ${host.interface} | grep -q ' ${vip} '; then ip addr del ${vip} dev ${host.interface}; fi`,
+    `if id -u ${SCRIPT_USER} >/dev/null 2>&1; then userdel ${SCRIPT_USER}; fi`,
+  );
+}

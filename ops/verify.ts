@@ -1,0 +1,273 @@
+/**
+ * npm run verify: read-only checks over SSH that the deployed site works as the topology says.
+ * Prints a table (host, check, result, detail), or JSON with --json; exits 1 when any check failed,
+ * 2 on bad flags. A check that cannot be made where it is asked (no kubectl on the master) is
+ * "skipped: not checked", never a pass; checks on a host that cannot be reached are "not run".
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listFiles } from '../lib/kernel/files';
+import { loadTopology, Topology } from '../lib/topology';
+import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
+import { normalizeRuleset } from './ruleset';
+import { closeShared, ssh, SshOptions } from './ssh';
+
+const USAGE = `usage: npm run verify -- [--config FILE] [--ssh-key PATH] [--known-hosts FILE] [--connect-timeout SECONDS]
+                          [--cdktf-out DIR] [--json]
+
+  --config FILE          the topology that was applied (default: the built-in one)
+  --ssh-key PATH         the SSH private key (default: $TF_VAR_ssh_private_key_path)
+  --known-hosts FILE     known_hosts to use (default ~/.ssh/known_hosts; new hosts are added, changed keys refused)
+  --connect-timeout N    seconds to wait for each SSH connection (default 10)
+  --cdktf-out DIR        the stacks that were applied, for the gateway's ruleset (default cdktf.out)
+  --json                 print the results as JSON`;
+
+export type Result = 'pass' | 'FAIL' | 'skipped' | 'not run';
+
+export interface CheckRow {
+  readonly host: string;
+  readonly check: string;
+  readonly result: Result;
+  readonly detail: string;
+}
+
+interface Host {
+  readonly name: string;
+  readonly address: string;
+  readonly user: string;
+  readonly sudo: string;
+}
+
+class Verifier {
+  readonly rows: CheckRow[] = [];
+  private readonly unreachable = new Set<string>();
+
+  constructor(private readonly t: Topology, private readonly sshOptions: SshOptions, private readonly cdktfOut: string) {}
+
+  private add(host: string, check: string, result: Result, detail = ''): void {
+    this.rows.push({ host, check, result, detail });
+  }
+
+  private on(host: Host, command: string, timeoutMs = 30_000) {
+    return ssh(this.sshOptions, host.user, host.address, command, timeoutMs);
+  }
+
+  private hosts(): { gateway: Host; lbs: Host[]; master: Host; workers: Host[]; client: Host } {
+    const h = (x: { name: string; sshUser: string; sudoPrefix: string }, address: string): Host => ({ name: x.name, address, user: x.sshUser, sudo: x.sudoPrefix });
+    return {
+      gateway: h(this.t.gateway, this.t.gateway.inside.address),
+      lbs: this.t.loadBalancer.hosts.map((lb) => h(lb, lb.address)),
+      master: h(this.t.controlPlane, this.t.controlPlane.address),
+      workers: this.t.workers.map((w) => h(w, w.address)),
+      client: h(this.t.client, this.t.client.address),
+    };
+  }
+
+  async run(): Promise<void> {
+    const hosts = this.hosts();
+    const all = [hosts.gateway, ...hosts.lbs, hosts.master, ...hosts.workers, hosts.client];
+    // 1. Every host answers over SSH, and root commands work (sudo -n for a non-root user).
+    await Promise.all(all.map(async (host) => {
+      const r = await this.on(host, `${host.sudo}true`, (this.sshOptions.connectTimeoutSeconds + 20) * 1000);
+      if (r.code === 0) this.add(host.name, 'reachable over SSH (root commands work)', 'pass', `${host.user}@${host.address}`);
+      else {
+        this.unreachable.add(host.name);
+        this.add(host.name, 'reachable over SSH (root commands work)', 'FAIL', `${host.user}@${host.address}: ${(r.stderr.trim() || `exit ${r.code}`).split('\n').pop()}`);
+      }
+    }));
+    await Promise.all([this.gateway(hosts.gateway), this.loadBalancers(hosts.lbs), this.kubernetes(hosts.master, hosts.workers)]);
+    await this.client(hosts.client);
+    await Promise.all(all.map((host) => closeShared(this.sshOptions, host.user, host.address)));
+  }
+
+  /** Runs `body` when the host was reached; otherwise records the checks as not run. */
+  private async reached(host: Host, checks: readonly string[], body: () => Promise<void>): Promise<void> {
+    if (this.unreachable.has(host.name)) {
+      for (const check of checks) this.add(host.name, check, 'not run', 'host not reachable');
+      return;
+    }
+    await body();
+  }
+
+  private generatedRuleset(): string | undefined {
+    const stackDir = join(this.cdktfOut, 'stacks', 'gateway');
+    if (!existsSync(stackDir)) return undefined;
+    const file = listFiles(stackDir).find((f) => f.startsWith('assets/') && f.endsWith('/firewall.rules'));
+    return file && readFileSync(join(stackDir, file), 'utf8');
+  }
+
+  private async gateway(gw: Host): Promise<void> {
+    const checks = ['ruleset equals the generated one (counters stripped)', 'IPv4 forwarding on'];
+    await this.reached(gw, checks, async () => {
+      const generated = this.generatedRuleset();
+      const saved = await this.on(gw, `${gw.sudo}iptables-save`);
+      if (generated === undefined) this.add(gw.name, checks[0], 'FAIL', `no firewall.rules under ${this.cdktfOut}/stacks/gateway: synthesize first`);
+      else if (saved.code !== 0) this.add(gw.name, checks[0], 'FAIL', `iptables-save: ${saved.stderr.trim()}`);
+      else {
+        const tables = new Set([...generated.matchAll(/^\*(\w+)/gm)].map((m) => m[1]));
+        const want = normalizeRuleset(generated, tables);
+        const got = normalizeRuleset(saved.stdout, tables);
+        const rules = want.split('\n').filter((l) => l.startsWith('-A')).length;
+        if (want === got) this.add(gw.name, checks[0], 'pass', `${rules} rules in ${[...tables].join(', ')}`);
+        else {
+          const missing = want.split('\n').filter((l) => !got.split('\n').includes(l));
+          const extra = got.split('\n').filter((l) => !want.split('\n').includes(l));
+          this.add(gw.name, checks[0], 'FAIL', `missing: ${JSON.stringify(missing.slice(0, 3))}${missing.length > 3 ? '…' : ''}; not generated: ${JSON.stringify(extra.slice(0, 3))}${extra.length > 3 ? '…' : ''}`);
+        }
+      }
+      const forward = await this.on(gw, 'cat /proc/sys/net/ipv4/ip_forward');
+      this.add(gw.name, checks[1], forward.stdout.trim() === '1' ? 'pass' : 'FAIL', `net.ipv4.ip_forward = ${forward.stdout.trim() || '?'}`);
+    });
+  }
+
+  private async loadBalancers(lbs: readonly Host[]): Promise<void> {
+    const lb = this.t.loadBalancer;
+    const port = lb.listenPort;
+    const holders: string[] = [];
+    const states = new Map<string, string>();
+    await Promise.all(lbs.map((host) => {
+      const spec = lb.hosts.find((h) => h.name === host.name)!;
+      const checks = ['nginx -t', `nginx answers on port ${port}`, 'keepalived active, in its expected state'];
+      return this.reached(host, checks, async () => {
+        const test = await this.on(host, `${host.sudo}nginx -t`);
+        const answers = await this.on(host, `timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}'`);
+        const vip = await this.on(host, `ip -o -4 addr show dev ${spec.interface}`);
+        const active = await this.on(host, 'systemctl is-active keepalived');
+        const journal = await this.on(host, `${host.sudo}journalctl -u keepalived --no-pager -o cat -n 1000 2>/dev/null | grep -oE 'Entering (MASTER|BACKUP|FAULT) STATE' | tail -n 1`);
+        this.add(host.name, checks[0], test.code === 0 ? 'pass' : 'FAIL', test.code === 0 ? '' : test.stderr.trim().split('\n').slice(-2).join(' '));
+        this.add(host.name, checks[1], answers.code === 0 ? 'pass' : 'FAIL', answers.code === 0 ? '' : 'connection refused or timed out');
+        if (vip.stdout.includes(` ${lb.vip}/`)) holders.push(host.name);
+        const expected = host.name === lb.master.name ? 'MASTER' : 'BACKUP';
+        const state = /(MASTER|BACKUP|FAULT)/.exec(journal.stdout)?.[1];
+        states.set(host.name, state ?? 'unknown');
+        const isActive = active.stdout.trim() === 'active';
+        this.add(host.name, checks[2], isActive && (state === undefined || state === expected) ? 'pass' : 'FAIL',
+          `${active.stdout.trim() || 'inactive'}, ${state ?? 'state not in the journal'}; expected active, ${expected}`);
+      });
+    }));
+    const reached = lbs.filter((h) => !this.unreachable.has(h.name));
+    if (reached.length === 0) return this.add('load balancers', `exactly one holds the VIP ${lb.vip}`, 'not run', 'no load balancer reachable');
+    const ok = holders.length === 1 && holders[0] === lb.master.name;
+    this.add('load balancers', `exactly one holds the VIP ${lb.vip}`, ok ? 'pass' : 'FAIL',
+      `held by ${holders.sort().join(', ') || 'none'}; expected ${lb.master.name} (the highest priority)`);
+  }
+
+  private async kubernetes(master: Host, workers: readonly Host[]): Promise<void> {
+    const nodes = [master.name, ...workers.map((w) => w.name)];
+    const checks = [`nodes Ready (${nodes.join(', ')})`, 'Pods Running, one on each worker'];
+    await this.reached(master, checks, async () => {
+      const has = await this.on(master, 'command -v kubectl');
+      if (has.code !== 0) {
+        for (const check of checks) this.add(master.name, check, 'skipped', 'not checked: no kubectl on this host');
+        return;
+      }
+      const kubectl = `${master.sudo}kubectl --kubeconfig /etc/kubernetes/admin.conf`;
+      const got = await this.on(master, `${kubectl} get nodes -o json`);
+      if (got.code !== 0) this.add(master.name, checks[0], 'FAIL', got.stderr.trim().split('\n').pop() ?? '');
+      else {
+        const items = (JSON.parse(got.stdout).items ?? []) as Array<{ metadata: { name: string }; status: { conditions?: Array<{ type: string; status: string }> } }>;
+        const ready = new Set(items.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
+        const notReady = nodes.filter((n) => !ready.has(n));
+        this.add(master.name, checks[0], notReady.length === 0 ? 'pass' : 'FAIL', notReady.length === 0 ? `${nodes.length} Ready` : `not Ready: ${notReady.join(', ')}`);
+      }
+      const w = this.t.workload;
+      const pods = await this.on(master, `${kubectl} get pods -n ${w.namespace} -l app=${w.appLabel} -o json`);
+      if (pods.code !== 0) return this.add(master.name, checks[1], 'FAIL', pods.stderr.trim().split('\n').pop() ?? '');
+      const items = (JSON.parse(pods.stdout).items ?? []) as Array<{ metadata: { name: string }; spec: { nodeName?: string }; status: { phase: string } }>;
+      const wrong = workers.map((wk) => ({ wk, pod: items.find((p) => p.metadata.name === `${w.name}-${wk.name}`) }))
+        .filter(({ wk, pod }) => !pod || pod.status.phase !== 'Running' || pod.spec.nodeName !== wk.name)
+        .map(({ wk, pod }) => `${w.name}-${wk.name}: ${pod ? `${pod.status.phase} on ${pod.spec.nodeName ?? 'no node'}` : 'missing'}`);
+      this.add(master.name, checks[1], wrong.length === 0 ? 'pass' : 'FAIL', wrong.join('; '));
+    });
+    await Promise.all(workers.map((host) => {
+      const worker = this.t.workers.find((x) => x.name === host.name)!;
+      const pageCheck = `page in ${this.t.workload.hostPath}/index.html`;
+      return this.reached(host, [pageCheck, 'kubelet active'], async () => {
+        const [page, kubelet] = await Promise.all([
+          this.on(host, `cat ${this.t.workload.hostPath}/index.html`),
+          this.on(host, 'command -v kubelet >/dev/null && systemctl is-active kubelet'),
+        ]);
+        const ok = page.code === 0 && page.stdout.trim() === worker.page.trim();
+        this.add(host.name, pageCheck, ok ? 'pass' : 'FAIL', ok ? '' : `got ${JSON.stringify(page.stdout.trim().slice(0, 60))}, expected ${JSON.stringify(worker.page.trim())}`);
+        if (kubelet.code === 0) this.add(host.name, 'kubelet active', 'pass');
+        else {
+          const installed = await this.on(host, 'command -v kubelet');
+          this.add(host.name, 'kubelet active', installed.code === 0 ? 'FAIL' : 'skipped', installed.code === 0 ? kubelet.stdout.trim() : 'not checked: no kubelet on this host');
+        }
+      });
+    }));
+  }
+
+  private async client(client: Host): Promise<void> {
+    const url = this.t.serviceUrl;
+    const count = Math.max(20, this.t.workers.length * 10);
+    const check = `${url} answers ${count} times, every worker's page seen`;
+    await this.reached(client, [check], async () => {
+      const script = `for i in $(seq 1 ${count}); do if body=$(curl -fsS --max-time 3 ${url} 2>/dev/null); then echo "ok $body"; else echo fail; fi; done`;
+      const r = await this.on(client, script, (count * 3 + 30) * 1000);
+      const lines = r.stdout.split('\n').filter((l) => l === 'fail' || l.startsWith('ok '));
+      const bodies = lines.filter((l) => l.startsWith('ok ')).map((l) => l.slice(3).trim());
+      const failed = count - bodies.length;
+      const missing = this.t.workers.filter((w) => !bodies.includes(w.page.trim())).map((w) => w.name);
+      this.add(client.name, check, failed === 0 && missing.length === 0 ? 'pass' : 'FAIL',
+        `${bodies.length}/${count} answered; pages seen ${this.t.workers.length - missing.length}/${this.t.workers.length}${missing.length ? ` (missing ${missing.join(', ')})` : ''}`);
+    });
+  }
+}
+
+function printTable(rows: readonly CheckRow[]): void {
+  const hostWidth = Math.max(4, ...rows.map((r) => r.host.length));
+  const checkWidth = Math.max(5, ...rows.map((r) => r.check.length));
+  console.log(`${'host'.padEnd(hostWidth)}  ${'check'.padEnd(checkWidth)}  ${'result'.padEnd(7)}  detail`);
+  for (const r of rows) console.log(`${r.host.padEnd(hostWidth)}  ${r.check.padEnd(checkWidth)}  ${r.result.padEnd(7)}  ${r.detail}`);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let verifier: Verifier;
+  let json = false;
+  let controlDir: string | undefined;
+  try {
+    const flags = parseFlags(argv, { values: ['--config', '--ssh-key', '--known-hosts', '--connect-timeout', '--cdktf-out'], switches: ['--json'] });
+    if (flags.switches.has('--help')) {
+      console.log(USAGE);
+      return 0;
+    }
+    json = flags.switches.has('--json');
+    const config = valueOf(flags, '--config');
+    if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
+    const keyFlag = valueOf(flags, '--ssh-key');
+    const key = keyFlag !== undefined ? userPath(keyFlag) : process.env.TF_VAR_ssh_private_key_path;
+    if (key === undefined) throw new UsageError('--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_ssh_private_key_path)');
+    if (!existsSync(key)) throw new UsageError(`--ssh-key: got ${key}, expected an existing private key file`);
+    const knownHosts = valueOf(flags, '--known-hosts');
+    const topology = loadTopology({ configPath: config === undefined ? undefined : userPath(config) });
+    // Short: a control socket path must fit in 104 bytes.
+    controlDir = mkdtempSync(join(tmpdir(), 'khe-'));
+    verifier = new Verifier(topology, {
+      key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts), controlDir,
+      connectTimeoutSeconds: integerOf(flags, '--connect-timeout', 10, 1, 300),
+    }, userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out'));
+  } catch (error) {
+    if (!(error instanceof UsageError) && (error as Error).constructor.name !== 'TopologyError') throw error;
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  const started = Date.now();
+  try {
+    await verifier.run();
+  } finally {
+    if (controlDir) rmSync(controlDir, { recursive: true, force: true });
+  }
+  const rows = verifier.rows;
+  const count = (r: Result) => rows.filter((x) => x.result === r).length;
+  const summary = { passed: count('pass'), failed: count('FAIL'), skipped: count('skipped'), notRun: count('not run'), ms: Date.now() - started };
+  if (json) console.log(JSON.stringify({ summary, checks: rows }, null, 2));
+  else {
+    printTable(rows);
+    console.log(`\nverify: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped (not checked), ${summary.notRun} not run, in ${(summary.ms / 1000).toFixed(1)} s`);
+  }
+  return summary.failed + summary.notRun === 0 ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
