@@ -250,7 +250,8 @@ describe('prepare-node.sh: cgroup v2 is checked first', () => {
   });
 
   test('the check comes before the script changes anything', () => {
-    const prepare = renderFixture().bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'prepare-node.sh')!.content;
+    // The staging guard comes first, and only reads: the first command after it is the cgroup check.
+    const prepare = renderFixture().bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'prepare-node.sh')!.content.replace(STAGING_GUARD, '');
     const commands = prepare.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
     expect(commands[0]).toBe('cgroup_fs=$(stat -fc %T /sys/fs/cgroup)');
   });
