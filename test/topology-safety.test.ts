@@ -16,17 +16,10 @@ import { renderKeepalivedConf } from '../lib/load-balancer/keepalived';
 import { planSynth } from '../lib/plan/synth-plan';
 import { loadTopology, TopologyError, topologyWarnings } from '../lib/topology';
 import { listFiles } from '../lib/kernel/files';
+import { configFiles } from './trees';
 
 const repo = resolve(__dirname, '..');
-const scratch = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-topology-safety-'));
-let fileCount = 0;
-
-/** A config file with this content; `.yaml` unless the row says otherwise. */
-function configFile(content: string | Uint8Array, extension = 'yaml'): string {
-  const path = join(scratch, `config-${fileCount++}.${extension}`);
-  writeFileSync(path, content);
-  return path;
-}
+const { dir: scratch, write: configFile } = configFiles('k8s-ha-edge-topology-safety-');
 
 function problemsOf(configPath: string): string {
   try {

@@ -1,16 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { configFiles } from './trees';
 import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
 import { KubeProxyMode, loadTopology, OsFamily, TopologyError } from '../lib/topology';
 
-const scratch = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-topology-'));
-let fileCount = 0;
-function configFile(text: string): string {
-  const path = join(scratch, `config-${fileCount++}.yaml`);
-  writeFileSync(path, text);
-  return path;
-}
+const { dir: scratch, write: configFile } = configFiles('k8s-ha-edge-topology-');
 
 /** The message of the TopologyError that loading `overrides` throws. */
 function errorFor(overrides: unknown): string {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 
@@ -19,4 +20,21 @@ export function writeTree(dir: string, files: Record<string, string>): void {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), content);
   }
+}
+
+/**
+ * A writer of numbered config files in a fresh scratch directory: `write(content, 'json')` returns
+ * the path of a new file. `dir` is the directory, for paths of files that do not exist.
+ */
+export function configFiles(prefix: string): { dir: string; write: (content: string | Uint8Array, extension?: string) => string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let count = 0;
+  return {
+    dir,
+    write: (content, extension = 'yaml') => {
+      const path = join(dir, `config-${count++}.${extension}`);
+      writeFileSync(path, content);
+      return path;
+    },
+  };
 }
