@@ -234,7 +234,7 @@ export class LabChecks {
    * and say why; afterwards everything is put back and the VIP is on the MASTER again.
    */
   async troubleshooting(id: string): Promise<CheckResult> {
-    const name = 'verify names provoked failures: wrong key, VIP on both, port blocked';
+    const name = 'verify names provoked failures: wrong key, VIP on both, port blocked, host down';
     const [master, backup] = this.vrrpPair;
     const port = this.t.loadBalancer.listenPort;
     const measured: Record<string, number | string> = {};
@@ -264,7 +264,21 @@ export class LabChecks {
       measured.portBlocked = closed ? `exit ${blocked.code}: ${closed.host}: ${closed.check}: FAIL` : `exit ${blocked.code}, port not reported`;
       const back = await waitFor(() => this.vipHolders().join() === master, 15_000, 200);
       measured.vipBackOnMaster = back === undefined ? 'no' : 'yes';
-      const ok = Boolean(denied && twoHolders && closed) && wrong.code === 1 && both.code === 1 && blocked.code === 1 && back !== undefined;
+
+      // A host down: the BACKUP shut down cleanly (the MASTER keeps serving); verify names it, then it boots again.
+      const power = (args: string[], timeoutMs: number) => {
+        const result = hostsSh(args, timeoutMs);
+        if (result.code !== 0) throw new Error(`hosts.sh ${args.join(' ')}: ${result.stderr.slice(-500)}`);
+      };
+      power(['stop-host', backup], 60_000);
+      const down = await this.verifyReport();
+      power(['start-host', backup], 120_000);
+      const unreachable = said(down, new RegExp(`^${backup}: reachable`));
+      measured.hostDown = unreachable ? `exit ${down.code}: ${unreachable.host}: ${unreachable.detail}` : `exit ${down.code}, ${backup} not reported unreachable`;
+      const backUp = await waitFor(() => onHost(backup, 'systemctl is-active --quiet keepalived nginx', 5_000).code === 0, 90_000, 500);
+      measured.hostBackUp = backUp === undefined ? 'no' : 'yes';
+      const ok = Boolean(denied && twoHolders && closed && unreachable) && wrong.code === 1 && both.code === 1 && blocked.code === 1
+        && down.code === 1 && back !== undefined && backUp !== undefined;
       return { id, name, ok, measured, detail: ok ? '' : JSON.stringify(measured) };
     } catch (error) {
       onHost(backup, `iptables -D ${vrrpDrop}; iptables -D ${portBlock}`);
