@@ -9,7 +9,7 @@ export interface TerraformResult {
 }
 
 /** terraform's environment for an unattended run: no prompts, no call home, no colour codes in logs. */
-export function terraformEnv(): NodeJS.ProcessEnv {
+function terraformEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_INPUT: '0' };
   if (env.TF_CLI_CONFIG_FILE && !existsSync(env.TF_CLI_CONFIG_FILE)) delete env.TF_CLI_CONFIG_FILE;
   return env;

@@ -4,7 +4,7 @@ import { Topology } from '../../lib/topology';
 import { NginxPagesChart } from './nginx-pages-chart';
 
 /** File name of the workload manifests inside dist/; the master applies this file. */
-export const WORKLOAD_MANIFEST = 'workload.k8s.yaml';
+const WORKLOAD_MANIFEST = 'workload.k8s.yaml';
 
 /**
  * The workload's manifests (the Pods and their NodePort Service), synthesized in memory:

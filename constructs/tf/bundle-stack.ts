@@ -26,7 +26,7 @@ export type StackBackend =
   | { readonly kind: 'http'; readonly address: string };
 
 /** The oldest terraform the stacks work with: terraform_data came in 1.4. */
-export const REQUIRED_TERRAFORM_VERSION = '>= 1.4';
+const REQUIRED_TERRAFORM_VERSION = '>= 1.4';
 
 /** Name of the Terraform variable with the path of the SSH private key. */
 export const SSH_KEY_VARIABLE = 'ssh_private_key_path';

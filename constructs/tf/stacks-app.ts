@@ -11,7 +11,7 @@ import { BundleStack, StackBackend } from './bundle-stack';
  * the gateway first, because every inside host reaches the internet (packages) through it and
  * the client is reached through it. Destroy runs the other way round.
  */
-export const STACK_DEPENDENCIES: Readonly<Record<StackName, readonly StackName[]>> = {
+const STACK_DEPENDENCIES: Readonly<Record<StackName, readonly StackName[]>> = {
   [StackName.GATEWAY]: [],
   [StackName.LB]: [StackName.GATEWAY],
   [StackName.K8S]: [StackName.GATEWAY],

@@ -74,7 +74,7 @@ function targetArgs(target: Target): string[] {
 }
 
 /** A rule as `iptables-save` prints it: `-A CHAIN -s … -d … -i … -o … -p … -m … -j …`. */
-export function formatRule(chain: string, rule: Rule): string {
+function formatRule(chain: string, rule: Rule): string {
   const args = ['-A', chain];
   if (rule.source) args.push('-s', withPrefix(rule.source));
   if (rule.destination) args.push('-d', withPrefix(rule.destination));

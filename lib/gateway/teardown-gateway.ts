@@ -4,13 +4,13 @@ import { Topology } from '../topology';
 import { FORWARDING_SYSCTL_FILE } from './firewall';
 
 /** An empty ruleset that accepts everything, for the tables firewall.rules sets. */
-export const EMPTY_ACCEPT_RULESET = [
+const EMPTY_ACCEPT_RULESET = [
   '*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', 'COMMIT',
   '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT',
 ].join('\n');
 
 /** The same for IPv6: firewall6.rules sets only the filter table. */
-export const EMPTY_ACCEPT_RULESET6 = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT'].join('\n');
+const EMPTY_ACCEPT_RULESET6 = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT'].join('\n');
 
 /**
  * teardown-gateway.sh, run at destroy (the gateway is destroyed last): the nat and filter tables

@@ -10,25 +10,25 @@ import { kubernetesMinor } from './kubernetes-repo';
  * - 1.35 needs 2.1.5, not 1.7.28: the drop-in below is config version 3, which only containerd 2.x reads.
  * - 1.37 is not in that table yet; it gets 1.36's floor, 2.2.0 (an assumption, said in the README).
  */
-export const CONTAINERD_MINIMUM: Readonly<Record<string, string>> = {
+const CONTAINERD_MINIMUM: Readonly<Record<string, string>> = {
   '1.35': '2.1.5',
   '1.36': '2.2.0',
   '1.37': '2.2.0',
 };
 
-export function containerdMinimum(spec: KubernetesSpec): string {
+function containerdMinimum(spec: KubernetesSpec): string {
   const minimum = CONTAINERD_MINIMUM[kubernetesMinor(spec)];
   if (minimum === undefined) throw new Error(`kubernetes.version: got ${spec.version}, expected a minor with a known containerd floor`);
   return minimum;
 }
 
 /** containerd's main config and the drop-in directory it imports (containerd 2.2+ imports it by default, too). */
-export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
-export const CONTAINERD_DROP_IN_DIR = '/etc/containerd/conf.d';
+const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
+const CONTAINERD_DROP_IN_DIR = '/etc/containerd/conf.d';
 /** The one containerd file k8s-ha-edge owns: every run rewrites it, and only it. */
-export const CONTAINERD_DROP_IN = `${CONTAINERD_DROP_IN_DIR}/k8s-ha-edge.toml`;
+const CONTAINERD_DROP_IN = `${CONTAINERD_DROP_IN_DIR}/k8s-ha-edge.toml`;
 /** In the bundle's drop-in, replaced at apply time by the pause image the installed kubeadm expects. */
-export const SANDBOX_IMAGE_PLACEHOLDER = '@SANDBOX_IMAGE@';
+const SANDBOX_IMAGE_PLACEHOLDER = '@SANDBOX_IMAGE@';
 
 /**
  * containerd-k8s.toml: what Kubernetes needs from containerd, as a config-version-3 drop-in.

@@ -5,19 +5,19 @@ import { lines, scriptHeader, shq } from '../formats/shell';
 import { hostKeyOf } from '../plan/bundle';
 
 /** kubeadm's config API: v1beta4 is the one kubeadm 1.31 and later accept without deprecation warnings. */
-export const KUBEADM_API_VERSION = 'kubeadm.k8s.io/v1beta4';
-export const CONTAINERD_SOCKET = 'unix:///var/run/containerd/containerd.sock';
+const KUBEADM_API_VERSION = 'kubeadm.k8s.io/v1beta4';
+const CONTAINERD_SOCKET = 'unix:///var/run/containerd/containerd.sock';
 /** Where kubeadm writes the kubelet's credentials: present once a node has joined or been initialised. */
-export const KUBELET_KUBECONFIG = '/etc/kubernetes/kubelet.conf';
+const KUBELET_KUBECONFIG = '/etc/kubernetes/kubelet.conf';
 export const ADMIN_KUBECONFIG = '/etc/kubernetes/admin.conf';
 
 /**
  * In the bundle's kubeadm-config.yaml, replaced at apply time by `kubeadm version -o short` of the
  * installed kubeadm: `stable-1.N` would be resolved online at init, independent of that kubeadm.
  */
-export const KUBEADM_VERSION_PLACEHOLDER = '@KUBEADM_VERSION@';
+const KUBEADM_VERSION_PLACEHOLDER = '@KUBEADM_VERSION@';
 /** The config kubeadm init reads: kubeadm-config.yaml with the installed version filled in. */
-export const APPLIED_KUBEADM_CONFIG = 'kubeadm-config.applied.yaml';
+const APPLIED_KUBEADM_CONFIG = 'kubeadm-config.applied.yaml';
 
 /** host:port of the API server as kubeconfigs and joining nodes reach it. */
 export function controlPlaneEndpoint(t: Topology): string {
@@ -67,7 +67,7 @@ export function renderKubeadmConfig(t: Topology): string {
   return header + documents.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
 }
 
-export function flannelManifestUrl(t: Topology): string {
+function flannelManifestUrl(t: Topology): string {
   return flannelManifestUrlOf(t.kubernetes.flannelVersion);
 }
 

@@ -10,7 +10,7 @@ import { kubernetesMinor } from './kubernetes-repo';
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
 const BASE_MODULES = ['overlay', 'br_netfilter'];
 
-export function kernelModules(spec: KubernetesSpec): string[] {
+function kernelModules(spec: KubernetesSpec): string[] {
   return spec.kubeProxyMode === KubeProxyMode.IPVS ? [...BASE_MODULES, ...IPVS_MODULES] : [...BASE_MODULES];
 }
 

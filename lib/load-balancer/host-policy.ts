@@ -4,10 +4,10 @@ import { ensurePackages } from '../os-profiles/packages';
 import { shq } from '../formats/shell';
 
 /** keepalived's VRRPv2 multicast group (RFC 3768): where adverts go unless they are unicast. */
-export const VRRP_MULTICAST_GROUP = '224.0.0.18';
+const VRRP_MULTICAST_GROUP = '224.0.0.18';
 
 /** SELinux booleans a load balancer needs: nginx (httpd_t) connecting to the NodePorts, keepalived's check connecting to the LB port. */
-export const LB_SELINUX_BOOLEANS = ['httpd_can_network_connect', 'keepalived_connect_any'] as const;
+const LB_SELINUX_BOOLEANS = ['httpd_can_network_connect', 'keepalived_connect_any'] as const;
 
 /**
  * The firewalld rich rules a load balancer needs for VRRP: exactly protocol vrrp (112), from each

@@ -9,7 +9,7 @@ export const CHECK_SCRIPT_PATH = '/etc/keepalived/check_nginx.sh';
 export const SCRIPT_USER = 'keepalived_script';
 
 /** The name of the VRRP instance: the workload's name in SNAKE_UPPER, then _VIP. */
-export function vrrpInstanceName(t: Topology): string {
+function vrrpInstanceName(t: Topology): string {
   return `${t.workload.name.toUpperCase().replace(/-/g, '_')}_VIP`;
 }
 

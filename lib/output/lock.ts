@@ -6,7 +6,7 @@ import { besideTarget } from './ownership';
 export class OutputBusyError extends Error {}
 
 /** True while a process with this pid exists (signal 0 only checks). */
-export function isAlive(pid: number): boolean {
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

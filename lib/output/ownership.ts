@@ -19,7 +19,7 @@ export function writeOutputMarker(dir: string): void {
 export class OutputTargetError extends Error {}
 
 /** Whether `path` is a directory that synth wrote (it holds the marker). */
-export function isOwnOutput(path: string): boolean {
+function isOwnOutput(path: string): boolean {
   try {
     return lstatSync(path).isDirectory() && readFileSync(join(path, OUTPUT_MARKER), 'utf8').includes('k8s-ha-edge');
   } catch {

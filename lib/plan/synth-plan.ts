@@ -29,7 +29,7 @@ export interface SynthPlan {
  * component contributing its own. A pure function of the topology; the constructs only
  * turn it into resources. The order is the order of resources in each stack.
  */
-export function planBundles(t: Topology, workloadManifest: PlannedFile): Bundle[] {
+function planBundles(t: Topology, workloadManifest: PlannedFile): Bundle[] {
   return [...kubernetesBundles(t, workloadManifest), ...loadBalancerBundles(t), ...gatewayBundles(t), ...clientBundles(t)]
     .map(withStagingGuard);
 }

@@ -24,7 +24,7 @@ export function deepMerge(base: Json, override: Json): Json {
 }
 
 /** The format a config file is parsed as: JSON for `.json`, YAML otherwise. */
-export function configFormat(path: string): 'JSON' | 'YAML' {
+function configFormat(path: string): 'JSON' | 'YAML' {
   return path.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML';
 }
 

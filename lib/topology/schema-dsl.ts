@@ -182,7 +182,7 @@ function checkObject(node: ObjectNode<Fields>, value: unknown, mode: ShapeMode, 
 }
 
 /** Edits (insertions, deletions, substitutions) that turn `a` into `b`. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];

@@ -107,7 +107,7 @@ const HOST_KEY_TYPES = [
  * Whether `line` is an SSH public key line, "type base64 [comment]", whose base64 blob really is a
  * key of that type (the blob starts with the type name, length-prefixed, as RFC 4253 encodes it).
  */
-export function isSshPublicKeyLine(line: string): boolean {
+function isSshPublicKeyLine(line: string): boolean {
   const match = /^(\S+) ([A-Za-z0-9+/]+={0,2})( [^\n]*)?$/.exec(line);
   if (!match || !HOST_KEY_TYPES.includes(match[1])) return false;
   const blob = Buffer.from(match[2], 'base64');

@@ -18,7 +18,7 @@ interface WarningRule {
 }
 
 /** kube-proxy's ipvs mode: deprecated in 1.35 and on its way out (KEP-5495, kubernetes/enhancements#5495). */
-export const IPVS_DEPRECATION =
+const IPVS_DEPRECATION =
   'ipvs is deprecated since Kubernetes 1.35 (KEP-5495): 1.37 puts it behind the KubeProxyIPVS feature gate, ' +
   'which is planned to be off by default in 1.40 and locked off in 1.43, after which kube-proxy refuses to start in ipvs mode. ' +
   'Use nftables (the default here) or iptables.';
