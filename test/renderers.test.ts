@@ -375,7 +375,7 @@ describe('Kubernetes hosts', () => {
     const named = renderFixture({ overrides: { kubernetes: { controlPlaneEndpoint: 'k8s-api.example.internal' } } });
     const cluster = parseAllDocuments(fileOf(named.bundles, 'master', 'kubeadm-config.yaml')).map((d) => d.toJS()).find((d) => d.kind === 'ClusterConfiguration');
     expect(cluster.controlPlaneEndpoint).toBe('k8s-api.example.internal:6443');
-    expect(fileOf(named.bundles, 'master', 'check-cluster.sh')).toContain('!= k8s-api.example.internal:6443');
+    expect(fileOf(named.bundles, 'master', 'check-cluster.sh')).toContain('expect_value kubernetes.controlPlaneEndpoint k8s-api.example.internal:6443 ');
     expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe('10.20.0.11');
   });
 
