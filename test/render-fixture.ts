@@ -5,8 +5,7 @@ import { planSynth, SynthPlan } from '../lib/plan/synth-plan';
 import { formatWarning, loadTopology, LoadTopologyOptions, Topology, topologyWarnings } from '../lib/topology';
 
 /**
- * What a synth of the default topology prints on stderr: its warnings (today the unset flannel
- * digest, which no one could verify here), and nothing else.
+ * What a synth of the default topology prints on stderr: its warnings (today none), and nothing else.
  */
 export const DEFAULT_SYNTH_STDERR = topologyWarnings(loadTopology()).map((w) => `${formatWarning(w)}\n`).join('');
 

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
+import { BUNDLED_FLANNEL_MANIFEST } from '../lib/kubernetes/flannel';
 import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/formats/directive-tree';
 import { gatewayRuleset, gatewayRuleset6 } from '../lib/gateway/firewall';
 import { keepalivedConf } from '../lib/load-balancer/keepalived';
@@ -361,14 +363,12 @@ describe('Kubernetes hosts', () => {
     expect(`${local}\n${remote}`).not.toContain('unsafe-skip');
   });
 
-  test('init is skipped when the cluster exists; flannel is pinned and gets the pod CIDR', () => {
+  test('init is skipped when the cluster exists; the admin kubeconfig goes to the SSH user too', () => {
     const init = fileOf(custom.bundles, 'cp1', 'init-master.sh');
     expect(init).toMatch(/if \[ ! -f \/etc\/kubernetes\/admin\.conf \]; then\n(\s+.*\n)+?\s+kubeadm init --config kubeadm-config\.applied\.yaml --skip-token-print\nelse\n/);
-    expect(init).toContain('https://github.com/flannel-io/flannel/releases/download/v0.28.9/kube-flannel.yml');
-    expect(init.indexOf('sha256sum -c --quiet kube-flannel.sha256')).toBeGreaterThan(init.indexOf('curl -fsSL'));
-    expect(init.indexOf('sha256sum -c')).toBeLessThan(init.indexOf('kubectl apply -f kube-flannel.yml'));
-    expect(init).toContain('"Network": "10.244.0.0/16"#"Network": "10.244.0.0/16"');
     expect(init).toContain("install -m 0600 -o ops /etc/kubernetes/admin.conf /home/ops/.kube/config");
+    expect(init).not.toContain('flannel');
+    expect(fileOf(custom.bundles, 'cp1', 'setup.sh')).toMatch(/bash \.\/init-master\.sh\nbash \.\/apply-flannel\.sh\n$/);
   });
 
   test('controlPlaneEndpoint: the master\'s address by default, or a DNS name for a control plane that may grow', () => {
@@ -379,15 +379,38 @@ describe('Kubernetes hosts', () => {
     expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe('10.20.0.11');
   });
 
-  test('flannel: the digest from the topology is what sha256sum -c checks; without one, init-master.sh stops before kubeadm init', () => {
+  test('flannel (bundled, the default): the vendored v0.28.9 manifest is shipped with the pod CIDR, checked by its digest, nothing downloaded', () => {
+    const site = renderFixture({ overrides: { kubernetes: { podCidr: '10.32.0.0/16' } } });
+    const shipped = fileOf(site.bundles, 'master', 'kube-flannel.yml');
+    const netConf = parseAllDocuments(shipped).map((d) => d.toJS()).find((d) => d.kind === 'ConfigMap').data['net-conf.json'];
+    expect(JSON.parse(netConf).Network).toBe('10.32.0.0/16');
+    // Only the network differs from the vendored release.
+    expect(shipped.replace('10.32.0.0/16', '10.244.0.0/16')).toBe(BUNDLED_FLANNEL_MANIFEST.text);
+    const images = parseAllDocuments(shipped).map((d) => d.toJS()).find((d) => d.kind === 'DaemonSet').spec.template.spec.containers.map((c: { image: string }) => c.image);
+    expect(images).toEqual(['ghcr.io/flannel-io/flannel:v0.28.9']);
+    expect(fileOf(site.bundles, 'master', 'kube-flannel.sha256')).toBe(`${createHash('sha256').update(shipped).digest('hex')}  kube-flannel.yml\n`);
+    const apply = fileOf(site.bundles, 'master', 'apply-flannel.sh');
+    expect(apply).not.toContain('curl');
+    expect(apply.indexOf('sha256sum -c --quiet kube-flannel.sha256')).toBeLessThan(apply.indexOf('kubectl apply -f kube-flannel.yml'));
+    expect(topologyWarnings(seed.topology)).toEqual([]);
+  });
+
+  test('the vendored flannel manifest is byte for byte the file flannel\'s repository holds at the tag (git blob id and sha256 as recorded)', () => {
+    const text = Buffer.from(BUNDLED_FLANNEL_MANIFEST.text);
+    const gitBlob = createHash('sha1').update(`blob ${text.length}\0`).update(text).digest('hex');
+    expect(gitBlob).toBe(BUNDLED_FLANNEL_MANIFEST.gitBlob);
+    expect(createHash('sha256').update(text).digest('hex')).toBe(BUNDLED_FLANNEL_MANIFEST.sha256);
+  });
+
+  test('flannel (download): the release asset is fetched, checked against the pinned digest, then given the pod CIDR', () => {
     const digest = 'e8'.repeat(32);
-    const pinned = renderFixture({ overrides: { kubernetes: { flannelManifestSha256: digest } } });
-    expect(fileOf(pinned.bundles, 'master', 'kube-flannel.sha256')).toBe(`${digest}  kube-flannel.yml\n`);
-    expect(fileOf(pinned.bundles, 'master', 'init-master.sh')).not.toContain('flannelManifestSha256 is not set');
-    const unset = fileOf(seed.bundles, 'master', 'init-master.sh');
-    expect(unset.indexOf('exit 1')).toBeLessThan(unset.indexOf('kubeadm init'));
-    expect(topologyWarnings(seed.topology).map((w) => w.path)).toContain('kubernetes.flannelManifestSha256');
-    expect(topologyWarnings(pinned.topology).map((w) => w.path)).not.toContain('kubernetes.flannelManifestSha256');
+    const other = renderFixture({ overrides: { kubernetes: { flannelManifestSource: 'download', flannelVersion: 'v0.28.8', flannelManifestSha256: digest } } });
+    expect(fileOf(other.bundles, 'master', 'kube-flannel.sha256')).toBe(`${digest}  kube-flannel.yml\n`);
+    expect(other.bundles.find((b) => b.id === 'master')!.files.map((f) => f.name)).not.toContain('kube-flannel.yml');
+    const apply = fileOf(other.bundles, 'master', 'apply-flannel.sh');
+    expect(apply).toContain("curl -fsSL --retry 5 https://github.com/flannel-io/flannel/releases/download/v0.28.8/kube-flannel.yml -o kube-flannel.yml");
+    const order = ['curl -fsSL', 'sha256sum -c --quiet kube-flannel.sha256', 'sed -i', 'kubectl apply -f kube-flannel.yml'].map((s) => apply.indexOf(s));
+    expect(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]))).toBe(true);
   });
 
   test('each worker gets its own page, pushed to the hostPath', () => {

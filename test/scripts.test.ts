@@ -427,17 +427,21 @@ describe('prepare-node.sh on Debian and Ubuntu: containerd.io from Docker\'s rep
   });
 });
 
-/** A tiny stand-in for the release's kube-flannel.yml, with flannel's default network. */
+/** A tiny stand-in for a release's kube-flannel.yml, with flannel's default network. */
 const FLANNEL_MANIFEST = 'kind: ConfigMap\ndata:\n  net-conf.json: |\n    {\n      "Network": "10.244.0.0/16"\n    }\n';
 const sha256 = (text: string) => require('node:crypto').createHash('sha256').update(text).digest('hex') as string;
 
-(existsSync('/etc/kubernetes/admin.conf') ? describe.skip : describe)('init-master.sh (a machine without a cluster: the init path)', () => {
-  /** The master bundle's files in a scratch directory, with stand-ins for kubeadm, kubectl, curl and install. */
-  function master(flannelManifestSha256: string, download = FLANNEL_MANIFEST) {
-    const local = loadTopology({ overrides: { kubernetes: { flannelManifestSha256, podCidr: '10.32.0.0/16' } } });
-    const files = renderFixture({ overrides: { kubernetes: { flannelManifestSha256, podCidr: '10.32.0.0/16' } } }).bundles.find((b) => b.id === 'master')!.files;
+(existsSync('/etc/kubernetes/admin.conf') ? describe.skip : describe)('init-master.sh and apply-flannel.sh (a machine without a cluster: the init path)', () => {
+  /**
+   * The master bundle's files in a scratch directory, with stand-ins for kubeadm, kubectl, curl and install;
+   * `tamper` changes a file after synth, as a broken copy would.
+   */
+  function master(kubernetes: Record<string, string>, options: { download?: string; tamper?: (bundle: string) => void } = {}) {
+    const files = renderFixture({ overrides: { kubernetes: { podCidr: '10.32.0.0/16', ...kubernetes } } }).bundles.find((b) => b.id === 'master')!.files;
     const bundle = mkdtempSync(join(dir, 'master-'));
     for (const f of files) writeFileSync(join(bundle, f.name), f.content);
+    options.tamper?.(bundle);
+    const download = options.download ?? FLANNEL_MANIFEST;
     const { bin, log } = fakeBin({
       kubeadm: [
         'echo "kubeadm $*" >> "$LOG"',
@@ -448,31 +452,50 @@ const sha256 = (text: string) => require('node:crypto').createHash('sha256').upd
       curl: `echo "curl $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then printf '%s' '${download.replace(/'/g, "'\\''")}' > "$2"; fi; shift; done`,
       install: 'echo "install $*" >> "$LOG"',
     });
-    const run = bash(join(bundle, 'init-master.sh'), { path: bin });
-    return { run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '', local };
+    const calls = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+    return { bundle, bin, calls };
   }
 
-  test('kubeadm init reads the config with the installed kubeadm\'s version, and flannel is applied once its sha256 matches', () => {
-    const { run, calls } = master(sha256(FLANNEL_MANIFEST));
+  test('kubeadm init reads the config with the installed kubeadm\'s version', () => {
+    const { bundle, bin, calls } = master({});
+    const run = bash(join(bundle, 'init-master.sh'), { path: bin });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(calls).toContain('kubeadm init --config kubeadm-config.applied.yaml --skip-token-print\nkubernetesVersion: "v1.36.3"\n');
-    expect(calls).toContain('kubectl apply -f kube-flannel.yml\n      "Network": "10.32.0.0/16"\n');
+    expect(calls()).toContain('kubeadm init --config kubeadm-config.applied.yaml --skip-token-print\nkubernetesVersion: "v1.36.3"\n');
+    expect(calls()).not.toContain('kubectl apply');
   });
 
-  test('a manifest that does not match the digest is not applied', () => {
-    const { run, calls } = master(sha256(FLANNEL_MANIFEST), `${FLANNEL_MANIFEST}# tampered\n`);
+  test('bundled: the shipped manifest is applied with the pod CIDR, and nothing is downloaded', () => {
+    const { bundle, bin, calls } = master({});
+    const run = bash(join(bundle, 'apply-flannel.sh'), { path: bin });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(calls()).toMatch(/^kubectl apply -f kube-flannel\.yml\n      "Network": "10\.32\.0\.0\/16",\n/);
+    expect(calls()).not.toContain('curl');
+  });
+
+  test('bundled: a shipped manifest that is not the one synth wrote is not applied', () => {
+    const { bundle, bin, calls } = master({}, { tamper: (b) => writeFileSync(join(b, 'kube-flannel.yml'), `${readFileSync(join(b, 'kube-flannel.yml'), 'utf8')}# changed\n`) });
+    const run = bash(join(bundle, 'apply-flannel.sh'), { path: bin });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('kube-flannel.yml is not the file synth wrote (its sha256 differs); nothing was applied');
+    expect(calls()).toBe('');
+  });
+
+  test('download: the release asset is applied once its sha256 matches, with the pod CIDR', () => {
+    const { bundle, bin, calls } = master({ flannelManifestSource: 'download', flannelManifestSha256: sha256(FLANNEL_MANIFEST) });
+    const run = bash(join(bundle, 'apply-flannel.sh'), { path: bin });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(calls()).toContain('kubectl apply -f kube-flannel.yml\n      "Network": "10.32.0.0/16"\n');
+  });
+
+  test('download: a release asset that does not match the digest is not applied', () => {
+    const { bundle, bin, calls } = master({ flannelManifestSource: 'download', flannelManifestSha256: sha256(FLANNEL_MANIFEST) }, { download: `${FLANNEL_MANIFEST}# tampered\n` });
+    const run = bash(join(bundle, 'apply-flannel.sh'), { path: bin });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('does not have the sha256 that kubernetes.flannelManifestSha256 gives; nothing was applied');
-    expect(calls).not.toContain('kubectl apply');
-  });
-
-  test('without a digest it stops before kubeadm init, saying how to get one', () => {
-    const { run, calls } = master('');
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('kubernetes.flannelManifestSha256 is not set');
-    expect(run.stderr).toContain('curl -fsSL https://github.com/flannel-io/flannel/releases/download/v0.28.9/kube-flannel.yml | sha256sum');
-    expect(calls).toBe('');
+    expect(calls()).not.toContain('kubectl apply');
   });
 });
 

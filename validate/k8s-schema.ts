@@ -1,10 +1,19 @@
 import { parseAllDocuments } from 'yaml';
-import { Pod, Service } from 'kubernetes-models/v1';
+import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Namespace, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
 
 /** Models from the maintained kubernetes-models package, generated from Kubernetes' OpenAPI schemas. */
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'v1/Pod': Pod,
   'v1/Service': Service,
+  // The kinds of flannel's manifest (kube-flannel.yml in the master's bundle).
+  'v1/Namespace': Namespace,
+  'v1/ConfigMap': ConfigMap,
+  'v1/ServiceAccount': ServiceAccount,
+  'apps/v1/DaemonSet': DaemonSet,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
 };
 
 /**

@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { listFiles } from '../lib/kernel/files';
 import { CheckResult, describeFailure, run } from './checkers/common';
@@ -67,7 +67,7 @@ const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel
   { kind: 'keepalived', matches: (rel) => rel.endsWith('/keepalived.conf'), check: (file) => checkKeepalivedConf(file) },
   { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules'), check: checkIptablesRules },
   { kind: 'ip6tables', matches: (rel) => rel.endsWith('/firewall6.rules'), check: checkIp6tablesRules },
-  { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml'), check: checkK8sManifest },
+  { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml') || basename(rel) === 'kube-flannel.yml', check: checkK8sManifest },
   { kind: 'shellcheck', matches: (rel) => rel.endsWith('.sh'), check: checkShellScript },
 ];
 

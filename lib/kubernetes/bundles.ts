@@ -1,10 +1,11 @@
 import { Bundle, BundleFile, bundleFile as file, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
 import { osProfile } from '../os-profiles';
-import { InternalHost, pageBundleId, Topology, WORKLOAD_BUNDLE_ID } from '../topology';
+import { FlannelManifestSource, InternalHost, pageBundleId, Topology, WORKLOAD_BUNDLE_ID } from '../topology';
 import {
-  KNOWN_HOSTS_FILE, renderApplyWorkload, renderCheckCluster, renderFlannelChecksum, renderInitMaster, renderJoinFromMaster, renderJoinKnownHosts,
+  KNOWN_HOSTS_FILE, renderApplyWorkload, renderCheckCluster, renderInitMaster, renderJoinFromMaster, renderJoinKnownHosts,
   renderJoinWorker, renderKubeadmConfig,
 } from './kubeadm';
+import { FLANNEL_CHECKSUM_FILE, FLANNEL_MANIFEST_FILE, renderApplyFlannel, renderBundledFlannelManifest, renderFlannelChecksum } from './flannel';
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
 import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd';
 import { renderPage, renderPushPage } from './pages';
@@ -51,9 +52,11 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       ...nodePreparation(t, master),
       file('kubeadm-config.yaml', renderKubeadmConfig(t)),
       file('check-cluster.sh', renderCheckCluster(t)),
-      file('kube-flannel.sha256', renderFlannelChecksum(t)),
       file('init-master.sh', renderInitMaster(t, master.sshUser)),
-      file('setup.sh', sequence('prepare-node.sh', 'init-master.sh')),
+      ...(t.kubernetes.flannelManifestSource === FlannelManifestSource.BUNDLED ? [file(FLANNEL_MANIFEST_FILE, renderBundledFlannelManifest(t))] : []),
+      file(FLANNEL_CHECKSUM_FILE, renderFlannelChecksum(t)),
+      file('apply-flannel.sh', renderApplyFlannel(t)),
+      file('setup.sh', sequence('prepare-node.sh', 'init-master.sh', 'apply-flannel.sh')),
       file('teardown-node.sh', renderTeardownNode(master)),
     ],
     run: 'setup.sh',

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { CLUSTER_DNS_DOMAIN, DEFAULT_NAMESPACE, flannelManifestUrlOf, InternalHost, podName, Topology } from '../topology';
+import { CLUSTER_DNS_DOMAIN, DEFAULT_NAMESPACE, InternalHost, podName, Topology } from '../topology';
 import { kubernetesMinor, kubernetesPatch } from './kubernetes-repo';
 import { lines, scriptHeader, shq } from '../formats/shell';
 import { hostKeyOf } from '../plan/bundle';
@@ -67,41 +67,16 @@ export function renderKubeadmConfig(t: Topology): string {
   return header + documents.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
 }
 
-function flannelManifestUrl(t: Topology): string {
-  return flannelManifestUrlOf(t.kubernetes.flannelVersion);
-}
-
-/** Flannel's manifest ships this network in net-conf.json; the init script replaces it with the pod CIDR. */
-const FLANNEL_DEFAULT_NETWORK = '10.244.0.0/16';
-
-/** The one line `sha256sum -c` reads for the flannel manifest. */
-export function renderFlannelChecksum(t: Topology): string {
-  return lines(`${t.kubernetes.flannelManifestSha256}  kube-flannel.yml`);
-}
-
-/** Stops init-master.sh before it changes anything when no digest is set for the flannel manifest. */
-function flannelDigestRequired(t: Topology): string | false {
-  if (t.kubernetes.flannelManifestSha256 !== '') return false;
-  return lines(
-    '# kubernetes.flannelManifestSha256 is empty: nothing downloaded is applied unverified, so stop before changing anything.',
-    "echo 'init-master.sh: kubernetes.flannelManifestSha256 is not set, so the flannel manifest cannot be verified and is not applied.' >&2",
-    `echo ${shq(`Get it once from a trusted network: curl -fsSL ${flannelManifestUrl(t)} | sha256sum, compare it with a second source (e.g. a second machine or the release's own checksum), put it in the topology, synth and apply again.`)} >&2`,
-    'exit 1',
-  );
-}
-
 /**
  * init-master.sh: kubeadm init from kubeadm-config.yaml with the installed kubeadm's version
  * (only when the cluster does not exist yet; when it does, check-cluster.sh fails on every
- * setting kubeadm would silently leave as it is), the admin kubeconfig, and flannel from a
- * pinned release, verified by its sha256, with its network set to the pod CIDR.
+ * setting kubeadm would silently leave as it is) and the admin kubeconfig; flannel follows in
+ * apply-flannel.sh.
  */
 export function renderInitMaster(t: Topology, sshUser: string): string {
-  const k = t.kubernetes;
   return lines(
-    scriptHeader(`Initialises the control plane on ${t.controlPlane.name} and installs flannel ${k.flannelVersion}.`),
+    scriptHeader(`Initialises the control plane on ${t.controlPlane.name}.`),
     'cd "$(dirname "$0")"',
-    flannelDigestRequired(t),
     `if [ ! -f ${ADMIN_KUBECONFIG} ]; then`,
     '  kubeadm_version=$(kubeadm version -o short)',
     "  if ! [[ $kubeadm_version =~ ^v[0-9]+\\.[0-9]+\\.[0-9]+$ ]]; then",
@@ -123,15 +98,6 @@ export function renderInitMaster(t: Topology, sshUser: string): string {
       `install -d -m 0700 -o ${shq(sshUser)} ${shq(`/home/${sshUser}/.kube`)}`,
       `install -m 0600 -o ${shq(sshUser)} ${ADMIN_KUBECONFIG} ${shq(`/home/${sshUser}/.kube/config`)}`,
     ),
-    '',
-    `curl -fsSL --retry 5 ${shq(flannelManifestUrl(t))} -o kube-flannel.yml`,
-    'if ! sha256sum -c --quiet kube-flannel.sha256; then',
-    `  echo ${shq(`init-master.sh: kube-flannel.yml of flannel ${k.flannelVersion} does not have the sha256 that kubernetes.flannelManifestSha256 gives; nothing was applied. Check the download and the digest.`)} >&2`,
-    '  exit 1',
-    'fi',
-    `sed -i ${shq(`s#"Network": "${FLANNEL_DEFAULT_NETWORK}"#"Network": "${k.podCidr}"#`)} kube-flannel.yml`,
-    `grep -qF ${shq(`"Network": "${k.podCidr}"`)} kube-flannel.yml`,
-    'kubectl apply -f kube-flannel.yml',
   );
 }
 

@@ -1,3 +1,4 @@
+import { BUNDLED_FLANNEL_VERSION } from './defaults';
 import { boolean, Default, Infer, inherit, integer, list, object, oneOf, REQUIRED, string, template } from './schema-dsl';
 
 /**
@@ -22,6 +23,14 @@ export enum KubeProxyMode {
   IPTABLES = 'iptables',
   /** Deprecated since 1.35 (KEP-5495); synth warns when it is chosen. */
   IPVS = 'ipvs',
+}
+
+/** Where the master gets flannel's kube-flannel.yml. */
+export enum FlannelManifestSource {
+  /** Shipped in the master's bundle: vendored from flannel's repository, with the pod CIDR set at synth. */
+  BUNDLED = 'bundled',
+  /** The release asset, downloaded on the master at apply time and checked against a pinned sha256. */
+  DOWNLOAD = 'download',
 }
 
 /** Which Terraform resource carries the provisioners. */
@@ -127,10 +136,10 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel', KubeProxyMode.NFTABLES),
     cni: oneOf(['flannel'], 'Pod network add-on; only flannel is supported', 'flannel'),
     // v0.28.9 (August 2026) is the newest tag of flannel-io/flannel found here.
-    flannelVersion: string('pinned flannel release whose kube-flannel.yml is applied', 'v0.28.9'),
-    // No digest of v0.28.9's release asset could be verified here (no network): empty, the master refuses to
-    // apply flannel until one is set, and synth warns. See the README for how to get it.
-    flannelManifestSha256: string("sha256 (64 hex digits) of the release's kube-flannel.yml, verified on the master before it is applied; empty: flannel is not applied", ''),
+    flannelVersion: string('flannel release that is applied', BUNDLED_FLANNEL_VERSION),
+    // bundled: nothing is downloaded at apply time and the manifest is reviewed with the rest of the output.
+    flannelManifestSource: oneOf(FlannelManifestSource, 'where the master gets kube-flannel.yml: bundled (shipped in its bundle, vendored from flannel\'s repository at flannelVersion) or download (the release asset, fetched at apply time and checked against flannelManifestSha256)', FlannelManifestSource.BUNDLED),
+    flannelManifestSha256: string("sha256 (64 hex digits) of the release's kube-flannel.yml, checked on the master before it is applied; required with flannelManifestSource download, empty with bundled", ''),
     containerRuntime: oneOf(['containerd'], 'container runtime; only containerd is supported (dockershim was removed in 1.24)', 'containerd'),
     apiServerPort: integer('port of the API server on the control plane', 6443),
     controlPlaneEndpoint: string('DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server; a name lets the control plane grow to several masters later', inherit('controlPlane.address')),

@@ -9,6 +9,12 @@ export const SUPPORTED_KUBERNETES_MINORS: readonly number[] = [35, 36, 37];
 /** sshd's port on every host: terraform provisions over it, and the gateway lets it in from the inside. */
 export const SSH_PORT = 22;
 
+/**
+ * The flannel release whose manifest k8s-ha-edge ships (lib/kubernetes/kube-flannel-v0.28.9.ts): with
+ * `kubernetes.flannelManifestSource: bundled` (the default) this is the only flannelVersion accepted.
+ */
+export const BUNDLED_FLANNEL_VERSION = 'v0.28.9';
+
 /** Where a flannel release's kube-flannel.yml is published (a release asset, built at release time). */
 export function flannelManifestUrlOf(flannelVersion: string): string {
   return `https://github.com/flannel-io/flannel/releases/download/${flannelVersion}/kube-flannel.yml`;

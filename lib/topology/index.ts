@@ -1,4 +1,4 @@
-export { KubeProxyMode, OsFamily, ProvisionerResource, StateBackend } from './config-schema';
+export { FlannelManifestSource, KubeProxyMode, OsFamily, ProvisionerResource, StateBackend } from './config-schema';
 export type {
   GatewayNic,
   HealthCheckSpec,
@@ -26,7 +26,7 @@ export { TopologyError } from './errors';
 export { formatWarning, topologyWarnings } from './warnings';
 export type { TopologyWarning } from './warnings';
 export type { TopologyProblem } from './errors';
-export { CLUSTER_DNS_DOMAIN, flannelManifestUrlOf, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
+export { BUNDLED_FLANNEL_VERSION, CLUSTER_DNS_DOMAIN, flannelManifestUrlOf, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
 export { loadTopology, readConfigFile, deepMerge } from './load';
 export type { LoadTopologyOptions } from './load';
 export { DEFAULT_NAMESPACE, NULL_PROVIDER_ID, pageBundleId, podName, serviceName, WORKLOAD_BUNDLE_ID } from './names';

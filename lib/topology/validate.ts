@@ -1,5 +1,5 @@
-import { ResolvedConfig } from './config-schema';
-import { CONTROL_PLANE_RESERVED_PORTS, LOAD_BALANCER_RESERVED_PORTS, NODE_PORT_RANGE, SUPPORTED_KUBERNETES_MINORS, SYSTEM_DIRECTORIES } from './defaults';
+import { FlannelManifestSource, ResolvedConfig } from './config-schema';
+import { BUNDLED_FLANNEL_VERSION, CONTROL_PLANE_RESERVED_PORTS, flannelManifestUrlOf, LOAD_BALANCER_RESERVED_PORTS, NODE_PORT_RANGE, SUPPORTED_KUBERNETES_MINORS, SYSTEM_DIRECTORIES } from './defaults';
 import { show, TopologyProblem } from './errors';
 import { formatCidr, Ipv4Network } from './ipv4';
 import { NULL_PROVIDER_ID, pageBundleId, podName, PROTOTYPE_MEMBER_ID, serviceName, WORKLOAD_BUNDLE_ID } from './names';
@@ -223,6 +223,25 @@ const KUBERNETES: RuleTable<Subject> = [
   matching('kubernetes.flannelVersion', (s) => s.t.kubernetes.flannelVersion, SEMVER_TAG, 'a flannel release tag such as v0.28.9'),
   matching('kubernetes.flannelManifestSha256', (s) => s.t.kubernetes.flannelManifestSha256, SHA256_OR_EMPTY,
     'a sha256 digest in 64 lowercase hex digits (curl -fsSL <manifest URL> | sha256sum), or empty'),
+  {
+    path: 'kubernetes.flannelVersion',
+    value: (s) => s.t.kubernetes.flannelVersion,
+    fails: (s) => s.t.kubernetes.flannelManifestSource === FlannelManifestSource.BUNDLED && s.t.kubernetes.flannelVersion !== BUNDLED_FLANNEL_VERSION,
+    expected: `${BUNDLED_FLANNEL_VERSION}, the release whose manifest is bundled; for another release set kubernetes.flannelManifestSource: download and its kubernetes.flannelManifestSha256`,
+  },
+  {
+    path: 'kubernetes.flannelManifestSha256',
+    value: (s) => s.t.kubernetes.flannelManifestSha256,
+    fails: (s) => s.t.kubernetes.flannelManifestSource === FlannelManifestSource.DOWNLOAD && s.t.kubernetes.flannelManifestSha256 === '',
+    expected: (s) => `with flannelManifestSource download, the sha256 of ${flannelManifestUrlOf(s.t.kubernetes.flannelVersion)} `
+      + '(curl -fsSL <that URL> | sha256sum on a trusted network, compared with a second source): nothing downloaded is applied unverified',
+  },
+  {
+    path: 'kubernetes.flannelManifestSha256',
+    value: (s) => s.t.kubernetes.flannelManifestSha256,
+    fails: (s) => s.t.kubernetes.flannelManifestSource === FlannelManifestSource.BUNDLED && s.t.kubernetes.flannelManifestSha256 !== '',
+    expected: 'empty with flannelManifestSource bundled (the shipped manifest\'s digest is computed at synth); set kubernetes.flannelManifestSource: download to check a downloaded release asset',
+  },
   matching('kubernetes.controlPlaneEndpoint', (s) => s.t.kubernetes.controlPlaneEndpoint, HOST_NAME_OR_ADDRESS,
     'a DNS name or an IPv4 address without a port (the port is kubernetes.apiServerPort)'),
   matching('kubernetes.joinTokenTtl', (s) => s.t.kubernetes.joinTokenTtl, DURATION, 'a positive duration such as 15m, 1h'),

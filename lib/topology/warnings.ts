@@ -1,5 +1,4 @@
 import { KubeProxyMode } from './config-schema';
-import { flannelManifestUrlOf } from './defaults';
 import { Topology } from './topology';
 
 /**
@@ -34,14 +33,6 @@ const WARNINGS: readonly WarningRule[] = [
     path: 'kubernetes.kubeProxyMode',
     applies: (t) => t.kubernetes.kubeProxyMode === KubeProxyMode.IPVS,
     message: () => IPVS_DEPRECATION,
-  },
-  {
-    path: 'kubernetes.flannelManifestSha256',
-    applies: (t) => t.kubernetes.flannelManifestSha256 === '',
-    message: (t) =>
-      `not set: the master refuses to apply flannel ${t.kubernetes.flannelVersion} (and stops before kubeadm init) until it is. ` +
-      `Get it from a trusted network with curl -fsSL ${flannelManifestUrlOf(t.kubernetes.flannelVersion)} | sha256sum ` +
-      'and set it in the config (see the README, "The flannel manifest").',
   },
 ];
 

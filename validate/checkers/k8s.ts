@@ -1,5 +1,5 @@
 /**
- * workload.k8s.yaml → the Kubernetes OpenAPI schemas (validate/k8s-schema.ts, from the
+ * workload.k8s.yaml and kube-flannel.yml → the Kubernetes OpenAPI schemas (validate/k8s-schema.ts, from the
  * maintained kubernetes-models package). YAML syntax errors and an empty file fail too.
  */
 import { readFileSync } from 'node:fs';
