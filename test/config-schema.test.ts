@@ -3,93 +3,35 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadTopology } from '../lib/topology';
 import { CONFIG_SCHEMA } from '../lib/topology/config-schema';
-import { leavesOf, SchemaLeaf, valueAt } from '../lib/topology/schema-dsl';
+import { configReference, withConfigReference } from '../lib/topology/config-reference';
+import { leavesOf, valueAt } from '../lib/topology/schema-dsl';
 
-/** Shell-style brace expansion: `a.{b,c}.d` → `a.b.d`, `a.c.d`. */
-function expand(pattern: string): string[] {
-  const match = /\{([^{}]*)\}/.exec(pattern);
-  if (!match) return [pattern];
-  const before = pattern.slice(0, match.index);
-  const after = pattern.slice(match.index + match[0].length);
-  return match[1].split(',').flatMap((option) => expand(`${before}${option}${after}`));
-}
+describe('the config reference (docs/configuration.md)', () => {
+  const committed = readFileSync(join(__dirname, '..', 'docs', 'configuration.md'), 'utf8');
 
-/** What a default cell says: a literal in backticks, `required`, or from `path`. */
-type Stated = { kind: 'literal'; text: string } | { kind: 'required' } | { kind: 'from'; path: string };
-
-function statedDefaults(cell: string): Stated[] {
-  return [...cell.matchAll(/from `([^`]*)`|required|`([^`]*)`/g)].map((m): Stated => {
-    if (m[1] !== undefined) return { kind: 'from', path: m[1] };
-    if (m[0] === 'required') return { kind: 'required' };
-    return { kind: 'literal', text: m[2] };
-  });
-}
-
-/**
- * The rows of the README's config field table, one per field path: the path cell's patterns
- * brace-expanded, each given its own default, or the one default of the row.
- */
-function readmeFields(): Map<string, Stated> {
-  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## The config file'));
-  const lines = section.split('\n');
-  const header = lines.findIndex((line) => line.startsWith('| field | default |'));
-  const rows = lines.slice(header + 2);
-  const fields = new Map<string, Stated>();
-  for (const row of rows.slice(0, rows.findIndex((line) => !line.startsWith('|')))) {
-    const [pathCell, defaultCell] = row.split(' | ').map((cell) => cell.replace(/^\| /, ''));
-    const paths = [...pathCell.matchAll(/`([^`]+)`/g)].flatMap((m) => expand(m[1]));
-    const defaults = statedDefaults(defaultCell);
-    if (defaults.length !== 1 && defaults.length !== paths.length) {
-      throw new Error(`README row ${pathCell}: ${paths.length} fields but ${defaults.length} defaults`);
-    }
-    paths.forEach((path, i) => {
-      if (fields.has(path)) throw new Error(`README names ${path} twice`);
-      fields.set(path, defaults.length === 1 ? defaults[0] : defaults[i]);
-    });
-  }
-  return fields;
-}
-
-/** Whether what the README states is the schema's default for `leaf`. */
-function agrees(leaf: SchemaLeaf, stated: Stated): boolean {
-  const { node } = leaf;
-  if (node.kind === 'list') return stated.kind === 'literal' && JSON.stringify(parseYaml(stated.text)) === JSON.stringify(node.default);
-  const dflt = node.default;
-  switch (dflt.kind) {
-    case 'required':
-      return stated.kind === 'required';
-    case 'inherit':
-      // "from `hostDefaults`" stands for hostDefaults.<the same field>.
-      return stated.kind === 'from' && [stated.path, `${stated.path}.${leaf.path.split('.').pop()}`].includes(dflt.from);
-    case 'template':
-      return stated.kind === 'literal' && stated.text === dflt.template;
-    case 'value':
-      return stated.kind === 'literal' && stated.text === String(dflt.value);
-  }
-}
-
-describe('the README config table', () => {
-  const leaves = leavesOf(CONFIG_SCHEMA);
-  const fields = readmeFields();
-
-  test('names every schema field with its default', () => {
-    const wrong = leaves
-      .filter((leaf) => {
-        const stated = fields.get(leaf.path);
-        return stated === undefined || !agrees(leaf, stated);
-      })
-      .map((leaf) => `${leaf.path}: README says ${JSON.stringify(fields.get(leaf.path) ?? 'nothing')}, schema default ${JSON.stringify(leaf.node.default)}`);
-    expect(wrong).toEqual([]);
+  test('is what npm run docs prints from the schema (run it after changing a field)', () => {
+    expect(withConfigReference(committed)).toBe(committed);
   });
 
-  test('names no field the schema lacks', () => {
-    const known = new Set(leaves.map((leaf) => leaf.path));
-    expect([...fields.keys()].filter((path) => !known.has(path))).toEqual([]);
+  test('has one row per schema field, each with the schema\'s default', () => {
+    const block = configReference();
+    const rows = block.split('\n').filter((line) => line.startsWith('| `'));
+    const leaves = leavesOf(CONFIG_SCHEMA);
+    expect(rows).toHaveLength(leaves.length);
+    // Spot checks that the printer reads each kind of default: a value, inherit, a template, required, empty, a list.
+    expect(block).toContain('| `listenPort` | integer | `3344` |');
+    expect(block).toContain('| `osFamily` | `rhel` or `debian` | from `hostDefaults.osFamily` |');
+    expect(block).toContain('| `page` | text | `this is <name>` |');
+    expect(block).toContain('| `address` | text | required |');
+    expect(block).toContain('| `hostKey` | text | empty |');
+    expect(block).toContain('| `workers` | list | `[ { name: node01, address: 192.168.10.20 }, { name: node02, address: 192.168.10.30 } ]` |');
+    expect(parseYaml(/`(\[.*\])`/.exec(rows.find((r) => r.startsWith('| `hosts` |'))!)![1])).toEqual(CONFIG_SCHEMA.fields.loadBalancer.fields.hosts.default);
   });
 
-  test('is read as one entry per field (the check sees the whole table)', () => {
-    expect(fields.size).toBe(leaves.length);
+  test('the README sends readers to it instead of carrying its own table', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    expect(readme).toContain('(docs/configuration.md)');
+    expect(readme).not.toContain('| field | default | meaning |');
   });
 });
 

@@ -54,7 +54,7 @@ const hostAccess = (name: string | Default<string>) => ({
   name: string('host name; also the node name in Kubernetes and the Terraform resource id', name),
   osFamily: oneOf(OsFamily, 'package family of the operating system', inherit('hostDefaults.osFamily')),
   sshUser: string('user for SSH; a non-root user must have passwordless sudo', inherit('hostDefaults.sshUser')),
-  hostKey: string("the host's SSH public host key, one line as in /etc/ssh/ssh_host_ed25519_key.pub; when given, every SSH connection to the host verifies it strictly; empty: not verified", ''),
+  hostKey: string("the host's SSH public host key, one line as in /etc/ssh/ssh_host_ed25519_key.pub (checked: a known key type whose blob is of that type). Given: terraform's connections (host_key) and the join pipe (a generated known_hosts, StrictHostKeyChecking=yes) refuse any other key. Empty: terraform does not verify the host and the join pipe trusts on first use (accept-new into the operator's ~/.ssh/known_hosts); see the README, \"Host keys\"", ''),
 });
 
 /** A host with one NIC on the internal network (or, for the client, the external one). */
@@ -73,8 +73,8 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
   hostDefaults: object('per-host fields for every host that does not set its own', {
     // The seed's machines are CentOS (its successors are the RHEL family, a checked option); the default
     // is the family the lab boots, so the default topology is the one proven end to end.
-    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own', OsFamily.DEBIAN),
-    sshUser: string('SSH user of every host that does not set its own', 'root'),
+    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own: debian (apt, /etc/iptables; what the lab boots and proves) or rhel (dnf, SELinux, firewalld, /etc/sysconfig; checked by npm run validate and stand-in runs)', OsFamily.DEBIAN),
+    sshUser: string('SSH user of every host that does not set its own; a non-root user needs passwordless sudo', 'root'),
     interface: string('NIC on the internal network (the load balancers put the VIP on it)', 'ens33'),
   }),
   networks: object('the two networks', {
@@ -90,11 +90,11 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     { name: 'node02', address: '192.168.10.30' },
   ]),
   loadBalancer: object('the highly available load balancer: nginx stream proxy plus keepalived', {
-    vip: string('the virtual IP that keepalived moves between the load balancers', '192.168.10.100'),
-    listenPort: integer('TCP port on which nginx listens on every address (and so on the VIP)', 3344),
+    vip: string("the virtual IP that keepalived moves between the load balancers; inside networks.internal, not a host's address", '192.168.10.100'),
+    listenPort: integer('TCP port on which nginx listens on every address (and so on the VIP); not 22', 3344),
     hosts: list('the load balancers', object('a load balancer', {
       ...internalHost(REQUIRED, REQUIRED),
-      priority: integer('VRRP priority, 1-254; the highest starts as MASTER, the others as BACKUP', REQUIRED),
+      priority: integer('VRRP priority, 1-254, different on every load balancer; the highest is the preferred MASTER', REQUIRED),
     }), [
       { name: 'lb01', address: '192.168.10.40', priority: 100 },
       { name: 'lb02', address: '192.168.10.50', priority: 90 },
@@ -119,7 +119,7 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
       maxFails: integer('failed attempts after which nginx stops using a node for failTimeoutSeconds', 1),
       failTimeoutSeconds: integer('seconds a failed node is left out', 10),
       // Measured: with nginx's 60 s default a node that drops packets failed 60 of 100 requests; with 300 ms, none.
-      connectTimeoutMs: integer('time nginx waits for a node to accept a connection before trying the next one', 300),
+      connectTimeoutMs: integer("milliseconds nginx waits for a node to accept a connection before trying the next one (nginx's default of 60 s stalls clients on a node that drops packets)", 300),
     }),
   }),
   gateway: object('the NAT firewall between the networks', {
@@ -129,11 +129,11 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
   }),
   client: object('the outside client, on the external network', internalHost('client', '12.0.0.12')),
   kubernetes: object('the Kubernetes cluster', {
-    version: string('Kubernetes minor release "1.N", optionally with a patch; picks the pkgs.k8s.io repository', '1.36'),
-    podCidr: string('network of the Pods', '10.244.0.0/16'),
-    serviceCidr: string('network of the Services', '10.96.0.0/12'),
+    version: string('Kubernetes minor release "1.N" of a supported minor, optionally with a patch ("1.36.2"); picks the pkgs.k8s.io repository', '1.36'),
+    podCidr: string("network of the Pods (flannel's network); must not overlap serviceCidr or the networks", '10.244.0.0/16'),
+    serviceCidr: string('network of the Services; must not overlap podCidr or the networks', '10.96.0.0/12'),
     // ipvs was the seed's mode; it is deprecated since 1.35 (KEP-5495) and synth warns when it is chosen.
-    kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel', KubeProxyMode.NFTABLES),
+    kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel. nftables needs kernel 5.13 or later and, like upstream, does not serve NodePorts on 127.0.0.1 (the load balancers use the workers\' addresses). ipvs is deprecated since Kubernetes 1.35 (KEP-5495: a KubeProxyIPVS feature gate from 1.37, planned off by default in 1.40 and locked in 1.43, after which kube-proxy will not start in ipvs mode); synth warns when it is chosen', KubeProxyMode.NFTABLES),
     cni: oneOf(['flannel'], 'Pod network add-on; only flannel is supported', 'flannel'),
     // v0.28.9 (August 2026) is the newest tag of flannel-io/flannel found here.
     flannelVersion: string('flannel release that is applied', BUNDLED_FLANNEL_VERSION),
@@ -142,7 +142,7 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     flannelManifestSha256: string("sha256 (64 hex digits) of the release's kube-flannel.yml, checked on the master before it is applied; required with flannelManifestSource download, empty with bundled", ''),
     containerRuntime: oneOf(['containerd'], 'container runtime; only containerd is supported (dockershim was removed in 1.24)', 'containerd'),
     apiServerPort: integer('port of the API server on the control plane', 6443),
-    controlPlaneEndpoint: string('DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server; a name lets the control plane grow to several masters later', inherit('controlPlane.address')),
+    controlPlaneEndpoint: string("DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server (kubeadm's controlPlaneEndpoint, with apiServerPort): its name in certificates, kubeconfigs and joins. A DNS name, resolvable by every node, lets the control plane grow to several masters later; it cannot be changed once the cluster exists", inherit('controlPlane.address')),
     joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join', '15m'),
   }),
   workload: object('the nginx Pods and their NodePort Service', {
@@ -150,7 +150,7 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     namespace: string('namespace of the Pods and the Service', 'default'),
     // nginx 1.30 is the stable branch; 1.30.1 fixes CVE-2026-42945 (every release before it is affected).
     // The seed's nginx:1.14 (end of life since 2019) is still accepted.
-    image: string('container image of the Pods: a pinned tag of a maintained release', 'nginx:1.30.1'),
+    image: string("container image of the Pods: a pinned tag of a maintained release (nginx 1.30.1 fixes CVE-2026-42945; the seed's end-of-life nginx:1.14 still works if set here)", 'nginx:1.30.1'),
     appLabel: string('value of the `app` label shared by the Pods and selected by the Service', 'mcl-nginx'),
     hostPath: string('directory on each worker mounted at the web root', '/data'),
     mountPath: string('where the image serves files from', '/usr/share/nginx/html'),
@@ -159,10 +159,10 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     nodePort: integer('the NodePort, 30000-32767, on which every node serves the Service', 30000),
   }),
   provisioning: object('how Terraform pushes the files', {
-    resource: oneOf(ProvisionerResource, 'the Terraform resource that carries the provisioners', ProvisionerResource.NULL_RESOURCE),
+    resource: oneOf(ProvisionerResource, 'the Terraform resource that carries the provisioners: null_resource (the hashicorp/null provider, from a registry or mirror) or terraform_data (built into Terraform, no provider download)', ProvisionerResource.NULL_RESOURCE),
     backend: oneOf(StateBackend, "where Terraform keeps each stack's state", StateBackend.LOCAL),
     stateDir: string('local backend: directory of the state files (<stack>.tfstate), relative to where synth runs; never inside its output', 'state'),
-    httpAddress: string('http backend: base URL of the state server; stack <s> keeps its state at <httpAddress>/<s>', ''),
+    httpAddress: string('http backend: base URL of the state server; stack <s> keeps its state at <httpAddress>/<s> (credentials from TF_HTTP_USERNAME and TF_HTTP_PASSWORD)', ''),
     sshTimeoutSeconds: integer('how long terraform keeps trying to reach a host over SSH', 120),
   }),
 });
