@@ -8,6 +8,9 @@
  * a machine shared with other work slows both halves of a pair alike. Peak RSS comes from one
  * extra, untimed run per case.
  *
+ * Beside `node -e 0`, the reference is the official cdk8s template's `cdk8s synth` of a one-Deployment
+ * app (bench/cdk8s-template.ts), installed once from the npm registry.
+ *
  * Writes BENCHMARKS.md and BENCHMARKS.json (BENCH_MD / BENCH_JSON to move them) and exits 1 when
  * a threshold is exceeded. BENCH_RUNS (default 5) sets the rounds, BENCH_SCALE_RUNS (default 1)
  * those of the 200- and 1000-worker cases.
@@ -17,6 +20,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { cdk8sTemplateCommand, prepareCdk8sTemplate } from './cdk8s-template';
 
 const repo = resolve(__dirname, '..');
 const RUNS = positiveInt('BENCH_RUNS', 5);
@@ -100,6 +104,26 @@ const cases: Case[] = [
     return { key: `workers-${workers}`, label: `${workers} workers`, command: (out) => [node, [launcher, '--config', config, ...outputs(out)]], group: 'scale', workers, rss: true };
   }),
 ];
+
+/** The official cdk8s template's synth of a one-Deployment app: installed once (untimed), or why it could not be. */
+const template: { dir: string } | { error: string } = (() => {
+  try {
+    return { dir: prepareCdk8sTemplate() };
+  } catch (error) {
+    return { error: (error as Error).message.split('\n')[0] };
+  }
+})();
+if ('dir' in template) {
+  const { dir } = template;
+  cases.push({
+    key: 'cdk8s-template',
+    label: 'reference: the official cdk8s template (`cdk8s synth` → `npx ts-node main.ts`), a one-Deployment app',
+    command: (out) => cdk8sTemplateCommand(dir, out),
+    group: 'startup',
+    cwd: dir,
+    rss: false,
+  });
+}
 
 const childEnv = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
 
@@ -242,6 +266,10 @@ ${table(['case', 'median ms', 'min ms', '`node -e 0` median ms', '× `node -e 0`
   ['`node -e 0`', byKey.get('synth')!.baselineMedianMs, undefined, byKey.get('synth')!.baselineMedianMs, 1, rss.get('node-e-0') === undefined ? undefined : Math.round(rss.get('node-e-0')!)],
   ...startup.map((r) => [r.label, r.medianMs, r.minMs, r.baselineMedianMs, r.ratioToNodeE0, r.peakRssMiB]),
 ])}
+
+${'dir' in template
+    ? `The whole default topology (Kubernetes manifests, every host's files, four Terraform stacks and the picture) is synthesized in 1/${round1(byKey.get('cdk8s-template')!.medianMs / byKey.get('synth')!.medianMs)} of the time the official cdk8s template takes to synthesize one Deployment (medians of this run).`
+    : `The cdk8s template reference was not measured: ${template.error}`}
 
 ## Scale (\`node scripts/synth.js --config <N workers>\`)
 
