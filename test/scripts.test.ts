@@ -18,7 +18,7 @@ import { loadTopology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
 import { cgroupV2Check, kubeadmVersionCheck } from '../lib/kubernetes/node-prep';
 import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
-import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../lib/formats/shell';
+import { INSTALL_IF_CHANGED, lines, scriptHeader, ShellPart, shellScript } from '../lib/formats/shell';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -221,8 +221,9 @@ describe('apply-workload.sh', () => {
 });
 
 /** A snippet of a generated script as a script of its own, in strict mode like the whole. */
-function snippet(...parts: string[]): string {
-  return script(['#!/usr/bin/env bash', 'set -euo pipefail', ...parts, ''].join('\n'));
+/** A script of the given parts, with the parameter header of the static ones (see shellScript). */
+function snippet(...parts: Array<string | ShellPart>): string {
+  return script(shellScript('test snippet', ...parts));
 }
 
 describe('prepare-node.sh: cgroup v2 is checked first', () => {
@@ -250,9 +251,11 @@ describe('prepare-node.sh: cgroup v2 is checked first', () => {
   });
 
   test('the check comes before the script changes anything', () => {
-    // The staging guard comes first, and only reads: the first command after it is the cgroup check.
+    // The staging guard comes first, and only reads; the parameter header only sets readonly variables, and the
+    // parts' guards (`: "${NAME:?}"`) only read them: the first command after them is the cgroup check.
     const prepare = renderFixture().bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'prepare-node.sh')!.content.replace(STAGING_GUARD, '');
-    const commands = prepare.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
+    const commands = prepare.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd ')
+      && !l.startsWith('readonly ') && !l.startsWith(': "${'));
     expect(commands[0]).toBe('cgroup_fs=$(stat -fc %T /sys/fs/cgroup)');
   });
 });
@@ -325,9 +328,9 @@ describe('prepare-node.sh: containerd\'s config, only what k8s-ha-edge owns', ()
     if (existing !== undefined) writeFileSync(join(etc, 'config.toml'), existing);
     writeFileSync(join(root, 'containerd-config.toml'), renderContainerdMainConfig().split('/etc/containerd').join(etc));
     writeFileSync(join(root, 'containerd-k8s.toml'), renderContainerdDropIn());
-    const body = containerdConfigure().split('/etc/containerd').join(etc);
+    const configure = shellScript('test', 'cd "$(dirname "$0")"', INSTALL_IF_CHANGED, 'kubeadm_version=v1.36.3', containerdConfigure());
     const path = join(root, 'configure.sh');
-    writeFileSync(path, ['#!/usr/bin/env bash', 'set -euo pipefail', 'cd "$(dirname "$0")"', INSTALL_IF_CHANGED, 'kubeadm_version=v1.36.3', body, ''].join('\n'));
+    writeFileSync(path, configure.split('/etc/containerd').join(etc));
     const fake = fakeBin({
       kubeadm: [
         'echo "kubeadm $*" >> "$LOG"',
@@ -576,9 +579,16 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
   });
 
   test('the master\'s key given, the worker\'s not: strict for the master only', () => {
-    const script = renderFixture({ overrides: { controlPlane: { hostKey: masterKey } } }).bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'join-from-master.sh')!.content;
-    expect(script).toContain("to_master() { ssh_to -o StrictHostKeyChecking=yes");
-    expect(script).toContain("to_worker() { ssh_to -o StrictHostKeyChecking=accept-new");
+    // The ssh stand-in says the worker has not joined, so both hosts are reached.
+    const fixture = renderFixture({ overrides: { controlPlane: { hostKey: masterKey } } });
+    const bundle = mkdtempSync(join(dir, 'join-'));
+    for (const f of fixture.bundles.find((b) => b.id === 'node01')!.files) writeFileSync(join(bundle, f.name), f.content);
+    const { bin, log } = fakeBin({ ssh: 'echo "ssh $*" >> "$LOG"; case "$*" in *"test -f"*) exit 1 ;; esac' });
+    expect(bash(join(bundle, 'join-from-master.sh'), { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } }).code).toBe(0);
+    const calls = readFileSync(log, 'utf8');
+    expect(calls).toContain(`-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${join(bundle, 'known_hosts')} -o GlobalKnownHostsFile=/dev/null root@192.168.10.10 kubeadm token create`);
+    expect(calls).toContain('-o StrictHostKeyChecking=accept-new root@192.168.10.20 test -f');
+    expect(calls).not.toMatch(/accept-new root@192\.168\.10\.10|StrictHostKeyChecking=yes.* root@192\.168\.10\.20/);
   });
 });
 

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { listFiles } from '../lib/kernel/files';
 import { treeDigest } from './trees';
 
 const repo = resolve(__dirname, '..');
@@ -30,4 +32,17 @@ describe.each([
     expect(bundled.tf).toEqual(fromSource.tf);
     expect(bundled.stdout.replace(/\/tmp\/\S+/g, '')).toEqual(fromSource.stdout.replace(/\/tmp\/\S+/g, ''));
   });
+});
+
+// The bundle has no lib/ beside it: it embeds the static shell files (a bundle that read them from
+// disk would fail above, as build/ has no kubernetes/ or client/). Each is a source of the manifest,
+// so the launcher's staleness check rebuilds the bundle when one changes, as it does for a .ts file.
+test('the bundle\'s manifest hashes every static shell file (lib/**.sh) as a source', () => {
+  synthWith([process.execPath, join(repo, 'scripts', 'synth.js')], []);
+  const manifest = JSON.parse(readFileSync(join(repo, 'build', 'synth', 'inputs.json'), 'utf8')) as { sources: Record<string, string> };
+  const shellFiles = listFiles(join(repo, 'lib')).filter((f) => f.endsWith('.sh')).map((f) => `lib/${f}`);
+  expect(shellFiles.length).toBeGreaterThan(0);
+  for (const path of shellFiles) {
+    expect([path, manifest.sources[path]]).toEqual([path, createHash('sha1').update(readFileSync(join(repo, path))).digest('hex')]);
+  }
 });
