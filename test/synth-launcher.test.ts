@@ -34,6 +34,23 @@ describe.each([
   });
 });
 
+// `cdk8s synth` and `cdktf synth` run the app of cdk8s.yaml and cdktf.json (node scripts/synth.js, the bundle)
+// with CDK8S_OUTDIR or CDKTF_OUTDIR set: each output, scripts made of the static shell files included, is main.ts's.
+test('as cdk8s synth and cdktf synth run it, each output is what tsx main.ts writes', () => {
+  const app = (outdir: 'CDK8S_OUTDIR' | 'CDKTF_OUTDIR') => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-cli-app-'));
+    const out = join(cwd, 'out');
+    const run = spawnSync(process.execPath, [join(repo, 'scripts', 'synth.js')], { cwd, env: { ...env, [outdir]: out }, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    return treeDigest(out);
+  };
+  const fromSource = synthWith([join(repo, 'node_modules', '.bin', 'tsx'), join(repo, 'main.ts')], []);
+  const dist = app('CDK8S_OUTDIR');
+  expect(Object.keys(dist)).toContain('node01/node01/prepare-node.sh');
+  expect(dist).toEqual(fromSource.dist);
+  expect(app('CDKTF_OUTDIR')).toEqual(fromSource.tf);
+});
+
 // The bundle has no lib/ beside it: it embeds the static shell files (a bundle that read them from
 // disk would fail above, as build/ has no kubernetes/ or client/). Each is a source of the manifest,
 // so the launcher's staleness check rebuilds the bundle when one changes, as it does for a .ts file.
