@@ -2,7 +2,7 @@
  * The one place that reads the static shell files: every `*.sh` under lib/ (each beside the
  * renderer that uses it), by its path relative to lib/, e.g. `kubernetes/prepare-node.sh`.
  *
- * Run from source (tsx, ts-node, ts-jest) the files are read from lib/ on first use. The synth
+ * Run from source (tsx, ts-jest) the files are read from lib/ on first use. The synth
  * bundle (scripts/build-synth.js) has no lib/ beside it: there `EMBEDDED` below is replaced, at
  * build time, by the text of every lib/**.sh, and the build records each file's hash so that the
  * launcher's staleness check (scripts/synth.js) rebuilds the bundle when one changes.
