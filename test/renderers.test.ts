@@ -322,11 +322,13 @@ describe('Kubernetes hosts', () => {
       expect(script).not.toMatch(/docker-ce |dockerd|apt\.kubernetes\.io|packages\.cloud\.google\.com/);
     }
     expect(rhel).toContain('setenforce 0');
-    expect(rhel).toContain('exclude=kubelet kubeadm kubectl');
+    expect(rhel).toContain('exclude=${KUBE_PACKAGES[*]} cri-tools kubernetes-cni');
+    expect(paramsOf(rhel).KUBE_PACKAGES).toEqual(['kubelet', 'kubeadm', 'kubectl']);
     expect(debian).not.toContain('setenforce');
     expect(debian).toContain('apt-mark hold kubelet kubeadm kubectl');
     // Docker's repository of the host's distribution (linux/debian or linux/ubuntu), not always Debian's.
-    expect(debian).toContain('https://download.docker.com/linux/$ID $VERSION_CODENAME stable');
+    expect(debian).toContain('$DOCKER_REPO_BASE/$ID $VERSION_CODENAME stable');
+    expect(paramsOf(debian).DOCKER_REPO_BASE).toBe('https://download.docker.com/linux');
     expect(debian).not.toContain('download.docker.com/linux/debian');
     expect(fileOf(seed.bundles, 'node01', 'sysctl.conf')).toMatch(/net\.bridge\.bridge-nf-call-iptables = 1\n[\s\S]*net\.ipv4\.ip_forward = 1/);
   });

@@ -409,8 +409,8 @@ describe('prepare-node.sh on Debian and Ubuntu: containerd.io from Docker\'s rep
       curl: 'echo "curl $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo key > "$2"; fi; shift; done',
       'apt-get': 'echo "apt-get $*" >> "$LOG"',
     });
-    const body = DEBIAN_PROFILE.containerdRepository.split('/etc/').join(`${root}/etc/`);
-    const result = bash(snippet(INSTALL_IF_CHANGED, body), { path: bin });
+    const steps = shellScript('test', INSTALL_IF_CHANGED, DEBIAN_PROFILE.containerdRepository).split('/etc/').join(`${root}/etc/`);
+    const result = bash(script(steps), { path: bin });
     const list = join(root, 'etc', 'apt', 'sources.list.d', 'docker.list');
     return { result, list: existsSync(list) ? readFileSync(list, 'utf8') : undefined, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
   }
@@ -427,6 +427,55 @@ describe('prepare-node.sh on Debian and Ubuntu: containerd.io from Docker\'s rep
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no containerd.io repository for ID=linuxmint');
     expect(list).toBeUndefined();
+  });
+});
+
+describe('prepare-node.sh: the pkgs.k8s.io repository of the minor, per family', () => {
+  /** The family's repository step with /etc moved under a scratch root, and stand-in curl, gpg and apt-get; run twice. */
+  function run(profile: typeof DEBIAN_PROFILE) {
+    const root = mkdtempSync(join(dir, 'kube-repo-'));
+    mkdirSync(join(root, 'etc', 'apt', 'sources.list.d'), { recursive: true });
+    mkdirSync(join(root, 'etc', 'yum.repos.d'), { recursive: true });
+    const { bin, log } = fakeBin({
+      curl: 'echo "curl $*" >> "$LOG"; echo key',
+      gpg: 'echo "gpg $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then cat > "$2"; fi; shift; done',
+      'apt-get': 'echo "apt-get $*" >> "$LOG"',
+    });
+    const spec = loadTopology({ overrides: { kubernetes: { version: '1.36' } } }).kubernetes;
+    const steps = shellScript('test', INSTALL_IF_CHANGED, profile.kubernetes.repository(spec)).split('/etc/').join(`${root}/etc/`);
+    const path = script(steps);
+    const calls = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+    const first = bash(path, { path: bin });
+    const afterFirst = calls();
+    const second = bash(path, { path: bin });
+    return { root, first, second, afterFirst, afterSecond: calls().slice(afterFirst.length) };
+  }
+
+  test('Debian: the signed list of the minor; a second run fetches nothing and updates nothing', () => {
+    const { root, first, second, afterFirst, afterSecond } = run(DEBIAN_PROFILE);
+    expect([first.code, first.stderr, second.code]).toEqual([0, '', 0]);
+    expect(readFileSync(join(root, 'etc', 'apt', 'sources.list.d', 'kubernetes.list'), 'utf8'))
+      .toBe(`deb [signed-by=${root}/etc/apt/keyrings/kubernetes.gpg] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /\n`);
+    expect(afterFirst).toContain('curl -fsSL --retry 5 https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key');
+    expect(afterFirst).toContain('apt-get update -q');
+    expect(afterSecond).toBe('');
+  });
+
+  test('RHEL: the repository file of the minor, excluding the held packages', () => {
+    const { root, first, second } = run(RHEL_PROFILE);
+    expect([first.code, first.stderr, second.code]).toEqual([0, '', 0]);
+    expect(readFileSync(join(root, 'etc', 'yum.repos.d', 'kubernetes.repo'), 'utf8')).toBe([
+      '[kubernetes]',
+      'name=Kubernetes',
+      'baseurl=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/',
+      'enabled=1',
+      'gpgcheck=1',
+      'gpgkey=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/repodata/repomd.xml.key',
+      '# Held: only an explicit --disableexcludes=kubernetes may change these.',
+      'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
+      '',
+    ].join('\n'));
+    expect(existsSync(join(root, 'etc', 'yum.repos.d', 'kubernetes.repo.new'))).toBe(false);
   });
 });
 

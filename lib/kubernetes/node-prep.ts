@@ -53,16 +53,12 @@ export function kubeadmVersionCheck(spec: KubernetesSpec): ShellPart {
   return shellBody('kubernetes/kubeadm-version-check.sh', kubeadmVersionParams(spec));
 }
 
-function containerdPackages(profile: OsProfile): string {
-  return lines(profile.containerdRepository, ensurePackages(profile.packageManager, ['containerd.io']));
-}
 
-/** kubelet, kubeadm and kubectl of the spec's minor (pinned to its patch, if any), held there. */
+/** kubelet, kubeadm and kubectl of the spec's minor (pinned to its patch, if any), held there; after the repository. */
 function kubernetesPackages(spec: KubernetesSpec, profile: OsProfile): string | false {
   const packaging = profile.kubernetes;
   const patch = kubernetesPatch(spec);
   return paragraph(
-    packaging.repository(spec),
     ensurePackages(profile.packageManager, KUBE_PACKAGES, {
       installSpec: (p) => (patch ? packaging.pinned(p, patch) : p),
       installFlags: packaging.installFlags,
@@ -86,8 +82,10 @@ export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile, host
     paragraph(profile.firewalld && DISABLE_FIREWALLD),
     ensurePackages(profile.packageManager, toolPackages(spec, profile)),
     '',
-    containerdPackages(profile),
+    profile.containerdRepository,
+    paragraph(ensurePackages(profile.packageManager, ['containerd.io'])),
     containerdVersionCheck(spec, profile),
+    profile.kubernetes.repository(spec),
     kubernetesPackages(spec, profile),
     kubeadmVersionCheck(spec),
     containerdConfigure(),
