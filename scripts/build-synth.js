@@ -78,6 +78,42 @@ const noTokenStackTraces = {
   },
 };
 
+/** The loader of the static shell files (lib/formats/shell-files.ts) and the line the bundle replaces in it. */
+const SHELL_FILES_LOADER = join(REPO, 'lib', 'formats', 'shell-files.ts');
+const SHELL_FILES_MARKER = 'const EMBEDDED = undefined as Readonly<Record<string, string>> | undefined;';
+
+/** Every `*.sh` under lib/, relative to the repository, sorted. @returns {string[]} */
+function libShellFiles() {
+  return /** @type {string[]} */ (readdirSync(join(REPO, 'lib'), { recursive: true }))
+    .filter((p) => p.endsWith('.sh'))
+    .map((p) => `lib/${p.split('\\').join('/')}`)
+    .sort();
+}
+
+/**
+ * The bundle has no lib/ beside it to read the static shell files from: the loader gets them
+ * all, by their path under lib/, in place of its `undefined`. Their hashes go into the
+ * manifest's sources (see buildSynth), so a changed .sh file makes the bundle stale.
+ * @param {string[]} files paths relative to the repository, from libShellFiles()
+ * @returns {import('esbuild').Plugin}
+ */
+function inlineShellFiles(files) {
+  return {
+    name: 'inline-shell-files',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]lib[\\/]formats[\\/]shell-files\.ts$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (resolve(args.path) !== SHELL_FILES_LOADER || !source.includes(SHELL_FILES_MARKER)) {
+          throw new Error(`${args.path}: '${SHELL_FILES_MARKER}' not found; update the inline-shell-files plugin`);
+        }
+        const embedded = Object.fromEntries(files.map((p) => [p.slice('lib/'.length), readFileSync(join(REPO, p), 'utf8')]));
+        const replacement = `const EMBEDDED = ${JSON.stringify(embedded)} as Readonly<Record<string, string>> | undefined;`;
+        return { contents: source.replace(SHELL_FILES_MARKER, () => replacement), loader: 'ts' };
+      });
+    },
+  };
+}
+
 /**
  * The files whose size and mtime stand for the installed libraries: stat-ing each of the ~600
  * library modules would cost ~20 ms per synth.
@@ -99,6 +135,7 @@ async function buildSynth() {
   const esbuild = require('esbuild');
   mkdirSync(OUT_DIR, { recursive: true });
   const tmp = `${BUNDLE}.${process.pid}.tmp`;
+  const shellFiles = libShellFiles();
   const result = await esbuild.build({
     absWorkingDir: REPO,
     entryPoints: ['main.ts'],
@@ -114,7 +151,7 @@ async function buildSynth() {
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    plugins: [keepModulePaths, noTokenStackTraces],
+    plugins: [keepModulePaths, noTokenStackTraces, inlineShellFiles(shellFiles)],
     // Graphviz (1.2 MB) is needed only when a topology's picture is not in the cache yet:
     // loaded from node_modules on that miss, it costs the other synths nothing.
     external: ['@viz-js/viz'],
@@ -126,7 +163,8 @@ async function buildSynth() {
     format: FORMAT,
     resolvable: RESOLVABLE.source,
     // The project's own files by content: an edit is seen whatever happens to mtimes.
-    sources: Object.fromEntries([...sources, ...CONFIG_FILES].map((p) => [p, sha1(join(REPO, p))])),
+    // The static shell files the bundle embeds (inlineShellFiles) count as sources.
+    sources: Object.fromEntries([...sources, ...shellFiles, ...CONFIG_FILES].map((p) => [p, sha1(join(REPO, p))])),
     // Directories holding sources, by the names an import could resolve to: a new or removed file there is seen.
     dirs: Object.fromEntries([...new Set(sources.map((p) => dirname(p)))].map((d) => [d, resolvableNames(join(REPO, d))])),
     // Installed libraries by size and mtime: npm rewrites node_modules/.package-lock.json whenever it

@@ -24,3 +24,35 @@ export function fileOf(bundles: readonly Bundle[], bundleId: string, name: strin
   if (!file) throw new Error(`no ${name} in bundle ${bundleId}`);
   return file.content;
 }
+
+/** One word of a parameter header, as bash reads it: bare characters, '…' and \' concatenated. */
+function shellWords(text: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === ' ') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else if (c === "'") {
+      const end = text.indexOf("'", i + 1);
+      word = (word ?? '') + text.slice(i + 1, end);
+      i = end;
+    } else if (c === '\\') {
+      word = (word ?? '') + text[++i];
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+/** The parameter header of a generated script (`readonly NAME=value` or `readonly NAME=(a b)`): each value as bash sees it. */
+export function paramsOf(script: string): Record<string, string | string[]> {
+  const params: Record<string, string | string[]> = {};
+  for (const m of script.matchAll(/^readonly ([A-Z][A-Z0-9_]*)=(?:\((.*)\)|(.*))$/gm)) {
+    params[m[1]] = m[2] !== undefined ? shellWords(m[2]) : shellWords(m[3]).join(' ');
+  }
+  return params;
+}

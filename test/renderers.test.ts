@@ -8,7 +8,7 @@ import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
 import { chainOf, printIptablesRestore } from '../lib/formats/ruleset';
 import { LoadBalancerHost, OsFamily, topologyWarnings } from '../lib/topology';
-import { CUSTOM_CONFIG, fileOf, renderFixture } from './render-fixture';
+import { CUSTOM_CONFIG, fileOf, paramsOf, renderFixture } from './render-fixture';
 
 type Fixture = ReturnType<typeof renderFixture>;
 
@@ -85,9 +85,11 @@ describe('gateway firewall', () => {
       expect(script.indexOf('iptables-restore --test < firewall.rules')).toBeLessThan(script.indexOf('iptables-restore < firewall.rules'));
       expect(script).not.toMatch(/iptables -[AIF] /); // no incremental rules that would pile up on a re-run
     }
-    expect(rhel).toContain('/etc/sysconfig/iptables');
-    expect(debian).toContain('/etc/iptables/rules.v4');
-    expect(debian).toContain('systemctl enable --quiet netfilter-persistent');
+    expect(paramsOf(rhel).RULES_V4_FILE).toBe('/etc/sysconfig/iptables');
+    expect(paramsOf(debian).RULES_V4_FILE).toBe('/etc/iptables/rules.v4');
+    expect(debian).toContain('install_if_changed firewall.rules "$RULES_V4_FILE" 0600');
+    expect(paramsOf(debian).FIREWALL_SERVICES).toEqual(['netfilter-persistent']);
+    expect(debian).toContain('systemctl enable --quiet "${FIREWALL_SERVICES[@]}"');
   });
 });
 
@@ -130,10 +132,9 @@ describe('gateway IPv6 firewall (issue 8, point 11)', () => {
       expect(script.indexOf('ip6tables-restore --test < firewall6.rules')).toBeLessThan(firstApply);
       expect(script.indexOf('iptables-restore --test < firewall.rules')).toBeLessThan(firstApply);
     }
-    expect(rhel).toContain('install_if_changed firewall6.rules /etc/sysconfig/ip6tables 0600');
-    expect(rhel).toContain('systemctl enable --quiet iptables ip6tables');
-    expect(debian).toContain('install_if_changed firewall6.rules /etc/iptables/rules.v6 0600');
-    expect(debian).toContain('systemctl enable --quiet netfilter-persistent\n');
+    for (const script of [rhel, debian]) expect(script).toContain('install_if_changed firewall6.rules "$RULES_V6_FILE" 0600');
+    expect(paramsOf(rhel)).toMatchObject({ RULES_V6_FILE: '/etc/sysconfig/ip6tables', FIREWALL_SERVICES: ['iptables', 'ip6tables'] });
+    expect(paramsOf(debian)).toMatchObject({ RULES_V6_FILE: '/etc/iptables/rules.v6', FIREWALL_SERVICES: ['netfilter-persistent'] });
   });
 });
 
@@ -296,8 +297,15 @@ describe('Kubernetes hosts', () => {
 
   test('a patch version pins kubeadm and the packages to it', () => {
     const pinned = renderFixture({ overrides: { kubernetes: { version: '1.35.3' }, hostDefaults: { osFamily: 'debian' } } });
-    expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toMatch(/case "\$kubeadm_version" in\n  v1\.35\.3\) ;;/);
-    expect(fileOf(pinned.bundles, 'master', 'check-cluster.sh')).toMatch(/case "\$running" in\n  v1\.35\.3\) ;;/);
+    // Both scripts match the installed (running) version against the regex: the patch, and nothing else.
+    expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toContain('if ! [[ $kubeadm_version =~ $KUBEADM_VERSION_REGEX ]]; then');
+    expect(fileOf(pinned.bundles, 'master', 'check-cluster.sh')).toContain('if ! [[ $running =~ $KUBEADM_VERSION_REGEX ]]; then');
+    for (const script of ['prepare-node.sh', 'check-cluster.sh']) {
+      const regex = new RegExp(paramsOf(fileOf(pinned.bundles, 'master', script)).KUBEADM_VERSION_REGEX as string);
+      expect(['v1.35.3', 'v1.35.30', 'v1.35.4', 'v1.36.3'].filter((v) => regex.test(v))).toEqual(['v1.35.3']);
+    }
+    const minor = new RegExp(paramsOf(fileOf(seed.bundles, 'master', 'prepare-node.sh')).KUBEADM_VERSION_REGEX as string);
+    expect(['v1.36.0', 'v1.36.12', 'v1.35.3', 'v1.360.1', 'v1.36.x'].filter((v) => minor.test(v))).toEqual(['v1.36.0', 'v1.36.12']);
     expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toContain("'kubelet=1.35.3-*'");
     expect(fileOf(pinned.bundles, 'master', 'prepare-node.sh')).toContain('https://pkgs.k8s.io/core:/stable:/v1.35/deb/');
   });
@@ -311,15 +319,18 @@ describe('Kubernetes hosts', () => {
       expect(script).toContain('/etc/containerd/conf.d/k8s-ha-edge.toml');
       expect(script).not.toContain('containerd config default');
       expect(script).toContain('pkgs.k8s.io/core:/stable:/v1.36/');
-      expect(script).toMatch(/for module in overlay br_netfilter; do/);
+      expect(paramsOf(script).KERNEL_MODULES).toEqual(['overlay', 'br_netfilter']);
+      expect(script).toContain('for module in "${KERNEL_MODULES[@]}"; do');
       expect(script).not.toMatch(/docker-ce |dockerd|apt\.kubernetes\.io|packages\.cloud\.google\.com/);
     }
     expect(rhel).toContain('setenforce 0');
-    expect(rhel).toContain('exclude=kubelet kubeadm kubectl');
+    expect(rhel).toContain('exclude=${KUBE_PACKAGES[*]} cri-tools kubernetes-cni');
+    expect(paramsOf(rhel).KUBE_PACKAGES).toEqual(['kubelet', 'kubeadm', 'kubectl']);
     expect(debian).not.toContain('setenforce');
     expect(debian).toContain('apt-mark hold kubelet kubeadm kubectl');
     // Docker's repository of the host's distribution (linux/debian or linux/ubuntu), not always Debian's.
-    expect(debian).toContain('https://download.docker.com/linux/$ID $VERSION_CODENAME stable');
+    expect(debian).toContain('$DOCKER_REPO_BASE/$ID $VERSION_CODENAME stable');
+    expect(paramsOf(debian).DOCKER_REPO_BASE).toBe('https://download.docker.com/linux');
     expect(debian).not.toContain('download.docker.com/linux/debian');
     expect(fileOf(seed.bundles, 'node01', 'sysctl.conf')).toMatch(/net\.bridge\.bridge-nf-call-iptables = 1\n[\s\S]*net\.ipv4\.ip_forward = 1/);
   });
@@ -332,17 +343,18 @@ describe('Kubernetes hosts', () => {
     expect(fileOf(seed.bundles, 'master', 'containerd-config.toml')).toContain("imports = ['/etc/containerd/conf.d/*.toml']");
     const prepare = fileOf(seed.bundles, 'master', 'prepare-node.sh');
     expect(prepare).toContain('kubeadm config images list --kubernetes-version "$kubeadm_version"');
-    expect(prepare.indexOf('containerd_minimum=2.2.0')).toBeGreaterThan(prepare.indexOf("packages=(containerd.io)"));
-    expect(fileOf(custom.bundles, 'w1', 'prepare-node.sh')).toContain('containerd_minimum=2.1.5');
+    expect(paramsOf(prepare).CONTAINERD_MINIMUM).toBe('2.2.0');
+    expect(prepare.indexOf('containerd_version=$(containerd --version')).toBeGreaterThan(prepare.indexOf('packages=(containerd.io)'));
+    expect(paramsOf(fileOf(custom.bundles, 'w1', 'prepare-node.sh')).CONTAINERD_MINIMUM).toBe('2.1.5');
   });
 
   test('ip_vs modules and tools only in ipvs mode', () => {
     const script = fileOf(custom.bundles, 'w1', 'prepare-node.sh');
-    expect(script).toMatch(/for module in overlay br_netfilter; do/);
+    expect(paramsOf(script).KERNEL_MODULES).toEqual(['overlay', 'br_netfilter']);
     expect(script).not.toContain('ipvsadm');
     expect(fileOf(custom.bundles, 'cp1', 'kubeadm-config.yaml')).toContain('mode: nftables');
     const ipvs = renderFixture({ overrides: { kubernetes: { kubeProxyMode: 'ipvs' } } });
-    expect(fileOf(ipvs.bundles, 'node01', 'prepare-node.sh')).toMatch(/for module in overlay br_netfilter ip_vs /);
+    expect(paramsOf(fileOf(ipvs.bundles, 'node01', 'prepare-node.sh')).KERNEL_MODULES).toEqual(['overlay', 'br_netfilter', 'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack']);
     expect(fileOf(ipvs.bundles, 'node01', 'prepare-node.sh')).toMatch(/packages=\(.*ipvsadm/);
   });
 
@@ -356,18 +368,22 @@ describe('Kubernetes hosts', () => {
   test('workers join with a fresh token and the CA hash, never the unsafe skip, and only once', () => {
     const local = fileOf(seed.bundles, 'node02', 'join-from-master.sh');
     const remote = fileOf(seed.bundles, 'node02', 'join-worker.sh');
-    expect(local).toContain('kubeadm token create --ttl 15m --print-join-command');
-    expect(local).toContain('if to_worker test -f /etc/kubernetes/kubelet.conf; then');
+    expect(paramsOf(local).MASTER_COMMAND).toBe('kubeadm token create --ttl 15m --print-join-command');
+    expect(local).toContain('to_master "$MASTER_COMMAND"');
+    expect(local).toContain('if to_worker test -f "$KUBELET_KUBECONFIG"; then');
     expect(remote).toContain('--discovery-token-ca-cert-hash sha256:[0-9a-f]{64}');
-    expect(remote).toMatch(/if \[ -f \/etc\/kubernetes\/kubelet\.conf \]; then[\s\S]*exit 0/);
+    expect(remote).toMatch(/if \[ -f "\$KUBELET_KUBECONFIG" \]; then[\s\S]*exit 0/);
+    for (const script of [local, remote]) expect(paramsOf(script).KUBELET_KUBECONFIG).toBe('/etc/kubernetes/kubelet.conf');
     expect(`${local}\n${remote}`).not.toContain('unsafe-skip');
   });
 
   test('init is skipped when the cluster exists; the admin kubeconfig goes to the SSH user too', () => {
     const init = fileOf(custom.bundles, 'cp1', 'init-master.sh');
-    expect(init).toMatch(/if \[ ! -f \/etc\/kubernetes\/admin\.conf \]; then\n(\s+.*\n)+?\s+kubeadm init --config kubeadm-config\.applied\.yaml --skip-token-print\nelse\n/);
-    expect(init).toContain("install -m 0600 -o ops /etc/kubernetes/admin.conf /home/ops/.kube/config");
-    expect(init).not.toContain('flannel');
+    expect(init).toMatch(/if \[ ! -f "\$ADMIN_KUBECONFIG" \]; then\n(\s+.*\n)+?\s+kubeadm init --config "\$APPLIED_KUBEADM_CONFIG" --skip-token-print\nelse\n/);
+    const params = paramsOf(init);
+    expect(params).toMatchObject({ ADMIN_KUBECONFIG: '/etc/kubernetes/admin.conf', APPLIED_KUBEADM_CONFIG: 'kubeadm-config.applied.yaml', SSH_USER: 'ops' });
+    expect(init).toContain('install -m 0600 -o "$SSH_USER" "$ADMIN_KUBECONFIG" "/home/$SSH_USER/.kube/config"');
+    expect(init).not.toContain('kube-flannel');
     expect(fileOf(custom.bundles, 'cp1', 'setup.sh')).toMatch(/bash \.\/init-master\.sh\nbash \.\/apply-flannel\.sh\n$/);
   });
 
@@ -375,7 +391,9 @@ describe('Kubernetes hosts', () => {
     const named = renderFixture({ overrides: { kubernetes: { controlPlaneEndpoint: 'k8s-api.example.internal' } } });
     const cluster = parseAllDocuments(fileOf(named.bundles, 'master', 'kubeadm-config.yaml')).map((d) => d.toJS()).find((d) => d.kind === 'ClusterConfiguration');
     expect(cluster.controlPlaneEndpoint).toBe('k8s-api.example.internal:6443');
-    expect(fileOf(named.bundles, 'master', 'check-cluster.sh')).toContain('expect_value kubernetes.controlPlaneEndpoint k8s-api.example.internal:6443 ');
+    const check = fileOf(named.bundles, 'master', 'check-cluster.sh');
+    expect(paramsOf(check).CONTROL_PLANE_ENDPOINT).toBe('k8s-api.example.internal:6443');
+    expect(check).toContain('expect_value kubernetes.controlPlaneEndpoint "$CONTROL_PLANE_ENDPOINT" ');
     expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe('10.20.0.11');
   });
 
@@ -390,7 +408,7 @@ describe('Kubernetes hosts', () => {
     expect(images).toEqual(['ghcr.io/flannel-io/flannel:v0.28.9']);
     expect(fileOf(site.bundles, 'master', 'kube-flannel.sha256')).toBe(`${createHash('sha256').update(shipped).digest('hex')}  kube-flannel.yml\n`);
     const apply = fileOf(site.bundles, 'master', 'apply-flannel.sh');
-    expect(apply).not.toContain('curl');
+    expect(paramsOf(apply)).toMatchObject({ FLANNEL_MANIFEST_URL: '', POD_CIDR: '10.32.0.0/16' });
     expect(apply.indexOf('sha256sum -c --quiet kube-flannel.sha256')).toBeLessThan(apply.indexOf('kubectl apply -f kube-flannel.yml'));
     expect(topologyWarnings(seed.topology)).toEqual([]);
   });
@@ -408,7 +426,7 @@ describe('Kubernetes hosts', () => {
     expect(fileOf(other.bundles, 'master', 'kube-flannel.sha256')).toBe(`${digest}  kube-flannel.yml\n`);
     expect(other.bundles.find((b) => b.id === 'master')!.files.map((f) => f.name)).not.toContain('kube-flannel.yml');
     const apply = fileOf(other.bundles, 'master', 'apply-flannel.sh');
-    expect(apply).toContain("curl -fsSL --retry 5 https://github.com/flannel-io/flannel/releases/download/v0.28.8/kube-flannel.yml -o kube-flannel.yml");
+    expect(paramsOf(apply)).toMatchObject({ FLANNEL_MANIFEST_URL: 'https://github.com/flannel-io/flannel/releases/download/v0.28.8/kube-flannel.yml', FLANNEL_DEFAULT_NETWORK: '10.244.0.0/16' });
     const order = ['curl -fsSL', 'sha256sum -c --quiet kube-flannel.sha256', 'sed -i', 'kubectl apply -f kube-flannel.yml'].map((s) => apply.indexOf(s));
     expect(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]))).toBe(true);
   });
@@ -416,12 +434,15 @@ describe('Kubernetes hosts', () => {
   test('each worker gets its own page, pushed to the hostPath', () => {
     const pages = seed.topology.workers.map((w) => fileOf(seed.bundles, `${w.name}-page`, 'index.html'));
     expect(pages).toEqual(['this is node01\n', 'this is node02\n']);
-    expect(fileOf(seed.bundles, 'node01-page', 'push-page.sh')).toContain('install -m 0644 index.html /data/index.html');
+    const push = fileOf(seed.bundles, 'node01-page', 'push-page.sh');
+    expect(paramsOf(push).PAGE_DIR).toBe('/data');
+    expect(push).toContain('install -m 0644 index.html "$PAGE_DIR/index.html"');
   });
 
   test('the workload bundle waits for every worker, then applies the synthesized manifest', () => {
     const apply = fileOf(custom.bundles, 'workload', 'apply-workload.sh');
-    expect(apply).toContain('for node in w1 w2 w3; do');
+    expect(paramsOf(apply).WORKER_NODES).toEqual(['w1', 'w2', 'w3']);
+    expect(apply).toContain('for node in "${WORKER_NODES[@]}"; do');
     expect(apply).toContain('kubectl wait --for=condition=Ready "node/$node" --timeout=600s');
     expect(apply.indexOf('kubectl wait')).toBeLessThan(apply.indexOf('kubectl apply'));
     expect(fileOf(custom.bundles, 'workload', 'workload.k8s.yaml')).toContain('nodeName: w3');
@@ -431,7 +452,8 @@ describe('Kubernetes hosts', () => {
 describe('client', () => {
   test('checks the service at the gateway\'s outside address and LB port, with bounded retries', () => {
     const check = fileOf(custom.bundles, 'laptop', 'check-service.sh');
-    expect(check).toContain('url=http://198.51.100.1:8080/');
+    expect(paramsOf(check).SERVICE_URL).toBe('http://198.51.100.1:8080/');
+    expect(check).toContain('curl -fsS --max-time 2 "$SERVICE_URL"');
     expect(check).toMatch(/for \(\(i = 1; i <= attempts; i\+\+\)\)/);
   });
 });

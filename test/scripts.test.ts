@@ -18,7 +18,7 @@ import { loadTopology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
 import { cgroupV2Check, kubeadmVersionCheck } from '../lib/kubernetes/node-prep';
 import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
-import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../lib/formats/shell';
+import { INSTALL_IF_CHANGED, lines, scriptHeader, ShellPart, shellScript } from '../lib/formats/shell';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -221,8 +221,9 @@ describe('apply-workload.sh', () => {
 });
 
 /** A snippet of a generated script as a script of its own, in strict mode like the whole. */
-function snippet(...parts: string[]): string {
-  return script(['#!/usr/bin/env bash', 'set -euo pipefail', ...parts, ''].join('\n'));
+/** A script of the given parts, with the parameter header of the static ones (see shellScript). */
+function snippet(...parts: Array<string | ShellPart>): string {
+  return script(shellScript('test snippet', ...parts));
 }
 
 describe('prepare-node.sh: cgroup v2 is checked first', () => {
@@ -250,9 +251,11 @@ describe('prepare-node.sh: cgroup v2 is checked first', () => {
   });
 
   test('the check comes before the script changes anything', () => {
-    // The staging guard comes first, and only reads: the first command after it is the cgroup check.
+    // The staging guard comes first, and only reads; the parameter header only sets readonly variables, and the
+    // parts' guards (`: "${NAME:?}"`) only read them: the first command after them is the cgroup check.
     const prepare = renderFixture().bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'prepare-node.sh')!.content.replace(STAGING_GUARD, '');
-    const commands = prepare.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd '));
+    const commands = prepare.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('set ') && !l.startsWith('cd ')
+      && !l.startsWith('readonly ') && !l.startsWith(': "${'));
     expect(commands[0]).toBe('cgroup_fs=$(stat -fc %T /sys/fs/cgroup)');
   });
 });
@@ -325,9 +328,9 @@ describe('prepare-node.sh: containerd\'s config, only what k8s-ha-edge owns', ()
     if (existing !== undefined) writeFileSync(join(etc, 'config.toml'), existing);
     writeFileSync(join(root, 'containerd-config.toml'), renderContainerdMainConfig().split('/etc/containerd').join(etc));
     writeFileSync(join(root, 'containerd-k8s.toml'), renderContainerdDropIn());
-    const body = containerdConfigure().split('/etc/containerd').join(etc);
+    const configure = shellScript('test', 'cd "$(dirname "$0")"', INSTALL_IF_CHANGED, 'kubeadm_version=v1.36.3', containerdConfigure());
     const path = join(root, 'configure.sh');
-    writeFileSync(path, ['#!/usr/bin/env bash', 'set -euo pipefail', 'cd "$(dirname "$0")"', INSTALL_IF_CHANGED, 'kubeadm_version=v1.36.3', body, ''].join('\n'));
+    writeFileSync(path, configure.split('/etc/containerd').join(etc));
     const fake = fakeBin({
       kubeadm: [
         'echo "kubeadm $*" >> "$LOG"',
@@ -406,8 +409,8 @@ describe('prepare-node.sh on Debian and Ubuntu: containerd.io from Docker\'s rep
       curl: 'echo "curl $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo key > "$2"; fi; shift; done',
       'apt-get': 'echo "apt-get $*" >> "$LOG"',
     });
-    const body = DEBIAN_PROFILE.containerdRepository.split('/etc/').join(`${root}/etc/`);
-    const result = bash(snippet(INSTALL_IF_CHANGED, body), { path: bin });
+    const steps = shellScript('test', INSTALL_IF_CHANGED, DEBIAN_PROFILE.containerdRepository).split('/etc/').join(`${root}/etc/`);
+    const result = bash(script(steps), { path: bin });
     const list = join(root, 'etc', 'apt', 'sources.list.d', 'docker.list');
     return { result, list: existsSync(list) ? readFileSync(list, 'utf8') : undefined, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
   }
@@ -424,6 +427,55 @@ describe('prepare-node.sh on Debian and Ubuntu: containerd.io from Docker\'s rep
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no containerd.io repository for ID=linuxmint');
     expect(list).toBeUndefined();
+  });
+});
+
+describe('prepare-node.sh: the pkgs.k8s.io repository of the minor, per family', () => {
+  /** The family's repository step with /etc moved under a scratch root, and stand-in curl, gpg and apt-get; run twice. */
+  function run(profile: typeof DEBIAN_PROFILE) {
+    const root = mkdtempSync(join(dir, 'kube-repo-'));
+    mkdirSync(join(root, 'etc', 'apt', 'sources.list.d'), { recursive: true });
+    mkdirSync(join(root, 'etc', 'yum.repos.d'), { recursive: true });
+    const { bin, log } = fakeBin({
+      curl: 'echo "curl $*" >> "$LOG"; echo key',
+      gpg: 'echo "gpg $*" >> "$LOG"; while [ $# -gt 0 ]; do if [ "$1" = -o ]; then cat > "$2"; fi; shift; done',
+      'apt-get': 'echo "apt-get $*" >> "$LOG"',
+    });
+    const spec = loadTopology({ overrides: { kubernetes: { version: '1.36' } } }).kubernetes;
+    const steps = shellScript('test', INSTALL_IF_CHANGED, profile.kubernetes.repository(spec)).split('/etc/').join(`${root}/etc/`);
+    const path = script(steps);
+    const calls = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+    const first = bash(path, { path: bin });
+    const afterFirst = calls();
+    const second = bash(path, { path: bin });
+    return { root, first, second, afterFirst, afterSecond: calls().slice(afterFirst.length) };
+  }
+
+  test('Debian: the signed list of the minor; a second run fetches nothing and updates nothing', () => {
+    const { root, first, second, afterFirst, afterSecond } = run(DEBIAN_PROFILE);
+    expect([first.code, first.stderr, second.code]).toEqual([0, '', 0]);
+    expect(readFileSync(join(root, 'etc', 'apt', 'sources.list.d', 'kubernetes.list'), 'utf8'))
+      .toBe(`deb [signed-by=${root}/etc/apt/keyrings/kubernetes.gpg] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /\n`);
+    expect(afterFirst).toContain('curl -fsSL --retry 5 https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key');
+    expect(afterFirst).toContain('apt-get update -q');
+    expect(afterSecond).toBe('');
+  });
+
+  test('RHEL: the repository file of the minor, excluding the held packages', () => {
+    const { root, first, second } = run(RHEL_PROFILE);
+    expect([first.code, first.stderr, second.code]).toEqual([0, '', 0]);
+    expect(readFileSync(join(root, 'etc', 'yum.repos.d', 'kubernetes.repo'), 'utf8')).toBe([
+      '[kubernetes]',
+      'name=Kubernetes',
+      'baseurl=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/',
+      'enabled=1',
+      'gpgcheck=1',
+      'gpgkey=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/repodata/repomd.xml.key',
+      '# Held: only an explicit --disableexcludes=kubernetes may change these.',
+      'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
+      '',
+    ].join('\n'));
+    expect(existsSync(join(root, 'etc', 'yum.repos.d', 'kubernetes.repo.new'))).toBe(false);
   });
 });
 
@@ -599,9 +651,16 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
   });
 
   test('the master\'s key given, the worker\'s not: strict for the master only', () => {
-    const script = renderFixture({ overrides: { controlPlane: { hostKey: masterKey } } }).bundles.find((b) => b.id === 'node01')!.files.find((f) => f.name === 'join-from-master.sh')!.content;
-    expect(script).toContain("to_master() { ssh_to -o StrictHostKeyChecking=yes");
-    expect(script).toContain("to_worker() { ssh_to -o StrictHostKeyChecking=accept-new");
+    // The ssh stand-in says the worker has not joined, so both hosts are reached.
+    const fixture = renderFixture({ overrides: { controlPlane: { hostKey: masterKey } } });
+    const bundle = mkdtempSync(join(dir, 'join-'));
+    for (const f of fixture.bundles.find((b) => b.id === 'node01')!.files) writeFileSync(join(bundle, f.name), f.content);
+    const { bin, log } = fakeBin({ ssh: 'echo "ssh $*" >> "$LOG"; case "$*" in *"test -f"*) exit 1 ;; esac' });
+    expect(bash(join(bundle, 'join-from-master.sh'), { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } }).code).toBe(0);
+    const calls = readFileSync(log, 'utf8');
+    expect(calls).toContain(`-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${join(bundle, 'known_hosts')} -o GlobalKnownHostsFile=/dev/null root@192.168.10.10 kubeadm token create`);
+    expect(calls).toContain('-o StrictHostKeyChecking=accept-new root@192.168.10.20 test -f');
+    expect(calls).not.toMatch(/accept-new root@192\.168\.10\.10|StrictHostKeyChecking=yes.* root@192\.168\.10\.20/);
   });
 });
 

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { listFiles } from '../lib/kernel/files';
 import { treeDigest } from './trees';
 
 const repo = resolve(__dirname, '..');
@@ -30,4 +32,34 @@ describe.each([
     expect(bundled.tf).toEqual(fromSource.tf);
     expect(bundled.stdout.replace(/\/tmp\/\S+/g, '')).toEqual(fromSource.stdout.replace(/\/tmp\/\S+/g, ''));
   });
+});
+
+// `cdk8s synth` and `cdktf synth` run the app of cdk8s.yaml and cdktf.json (node scripts/synth.js, the bundle)
+// with CDK8S_OUTDIR or CDKTF_OUTDIR set: each output, scripts made of the static shell files included, is main.ts's.
+test('as cdk8s synth and cdktf synth run it, each output is what tsx main.ts writes', () => {
+  const app = (outdir: 'CDK8S_OUTDIR' | 'CDKTF_OUTDIR') => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-cli-app-'));
+    const out = join(cwd, 'out');
+    const run = spawnSync(process.execPath, [join(repo, 'scripts', 'synth.js')], { cwd, env: { ...env, [outdir]: out }, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    return treeDigest(out);
+  };
+  const fromSource = synthWith([join(repo, 'node_modules', '.bin', 'tsx'), join(repo, 'main.ts')], []);
+  const dist = app('CDK8S_OUTDIR');
+  expect(Object.keys(dist)).toContain('node01/node01/prepare-node.sh');
+  expect(dist).toEqual(fromSource.dist);
+  expect(app('CDKTF_OUTDIR')).toEqual(fromSource.tf);
+});
+
+// The bundle has no lib/ beside it: it embeds the static shell files (a bundle that read them from
+// disk would fail above, as build/ has no kubernetes/ or client/). Each is a source of the manifest,
+// so the launcher's staleness check rebuilds the bundle when one changes, as it does for a .ts file.
+test('the bundle\'s manifest hashes every static shell file (lib/**.sh) as a source', () => {
+  synthWith([process.execPath, join(repo, 'scripts', 'synth.js')], []);
+  const manifest = JSON.parse(readFileSync(join(repo, 'build', 'synth', 'inputs.json'), 'utf8')) as { sources: Record<string, string> };
+  const shellFiles = listFiles(join(repo, 'lib')).filter((f) => f.endsWith('.sh')).map((f) => `lib/${f}`);
+  expect(shellFiles.length).toBeGreaterThan(0);
+  for (const path of shellFiles) {
+    expect([path, manifest.sources[path]]).toEqual([path, createHash('sha1').update(readFileSync(join(repo, path))).digest('hex')]);
+  }
 });

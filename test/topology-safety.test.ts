@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { buildStacksApp } from '../constructs/tf/stacks-app';
 import { renderKeepalivedConf } from '../lib/load-balancer/keepalived';
+import { STAGING_GUARD } from '../lib/plan/bundle';
 import { planSynth } from '../lib/plan/synth-plan';
 import { loadTopology, TopologyError, topologyWarnings } from '../lib/topology';
 import { listFiles } from '../lib/kernel/files';
@@ -121,8 +122,19 @@ describe('GIVEN a config that synth must accept', () => {
     expect(objects[0].metadata).toEqual({ name: 'web' });
     expect(objects.slice(1).every((o) => o.metadata.namespace === 'web')).toBe(true);
     const apply = planSynth(t, manifest).bundles.find((b) => b.id === 'workload')?.files.find((f) => f.name === 'apply-workload.sh')?.content ?? '';
-    expect(apply).not.toContain('replace --force');
-    expect(apply).toContain('kubectl delete pod --namespace web --ignore-not-found --wait mcl-nginx-node01 mcl-nginx-node02');
+    // Run with a stand-in kubectl that refuses the first apply (a Pod changed): the Pods are deleted by name, never the file force-replaced.
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-namespace-'));
+    writeFileSync(join(dir, 'apply-workload.sh'), apply.replace(STAGING_GUARD, ''));
+    writeFileSync(join(dir, 'kubectl'), `#!/usr/bin/env bash\necho "kubectl $*" >> ${join(dir, 'calls.log')}\nif [ "$1" = apply ] && [ ! -e ${join(dir, 'refused')} ]; then touch ${join(dir, 'refused')}; exit 1; fi\n`, { mode: 0o755 });
+    const run = spawnSync('bash', [join(dir, 'apply-workload.sh')], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    expect(run.status).toBe(0);
+    const calls = readFileSync(join(dir, 'calls.log'), 'utf8');
+    expect(calls).not.toContain('replace --force');
+    expect(calls.trimEnd().split('\n').slice(-3)).toEqual([
+      'kubectl apply -f workload.k8s.yaml',
+      'kubectl delete pod --namespace web --ignore-not-found --wait mcl-nginx-node01 mcl-nginx-node02',
+      'kubectl apply -f workload.k8s.yaml',
+    ]);
   });
 
   test('9 WHEN the namespace is default THEN no Namespace object is emitted', () => {

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
+import { listFiles } from '../lib/kernel/files';
 import { synthStacks } from '../constructs/tf/stacks-app';
 import { planSynth } from '../lib/plan/synth-plan';
 import { renderFirewall6Rules, renderFirewallRules } from '../lib/gateway/firewall';
@@ -183,6 +184,20 @@ describeWithTools('shellcheck checker', SHELLCHECK_TOOLS, () => {
 
   test('rejects a script that does not parse', () => {
     expectFail(checkShellScript(fixture('sh-bad2', 'bad2.sh', '#!/usr/bin/env bash\nif true; then\necho x\n')), /error/);
+  });
+
+  // The static shell files the scripts are made of, as files (npm run validate checks them too).
+  const lib = join(__dirname, '..', 'lib');
+  const staticFiles = listFiles(lib).filter((f) => f.endsWith('.sh'));
+  test.each(staticFiles)('accepts lib/%s as a file, with no findings at all', (file) => {
+    expect(checkShellScript(join(lib, file))).toEqual({ ok: true, tool: expect.any(String), detail: 'no findings' });
+  });
+
+  test('a guard declares a parameter for shellcheck without hiding any other unassigned variable (as disable=SC2154 would)', () => {
+    const body = '# shellcheck shell=bash\n: "${port:?}"\necho "$port" "$prot"\n';
+    const result = checkShellScript(fixture('sh-guard', 'guarded.sh', body));
+    expectFail(result, /prot is referenced but not assigned/);
+    expect(result.detail).not.toMatch(/\bport is referenced/);
   });
 });
 

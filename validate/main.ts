@@ -4,7 +4,8 @@
  * Synthesizes four variants as a user would (`tsx main.ts --config … --resource terraform_data`
  * into a temporary directory), then runs every artifact through its consumer: nginx -t,
  * keepalived --config-test, iptables-restore --test, shellcheck, the Kubernetes schemas and
- * terraform init + validate. Prints one table row per check and exits 1 if any check failed.
+ * terraform init + validate; and shellchecks the static shell files the scripts are made of
+ * (lib/**.sh). Prints one table row per check and exits 1 if any check failed.
  * Tools come from Debian packages: `bash validate/install-tools.sh` installs them.
  *
  * Usage: npm run validate [-- --variant NAME]... [--config FILE [--os rhel|debian]] [--keep] [--verbose]
@@ -120,15 +121,35 @@ function synthVariant(variant: Variant, dir: string): CheckResult {
   return { ok: false, tool, detail: describeFailure(result) };
 }
 
-function validateVariant(variant: Variant, dir: string, rows: Row[], onRow: (row: Row) => void): void {
-  const add = (artifact: string, kind: string, body: () => CheckResult) => {
+/** Runs one check and records its row; paths under `dir` are shown relative to it. */
+function rowAdder(variant: string, dir: string, rows: Row[], onRow: (row: Row) => void) {
+  return (artifact: string, kind: string, body: () => CheckResult) => {
     const { result, seconds } = timed(body);
-    // Paths inside the temporary directory are shown relative to the variant's output.
     const detail = result.detail.split(`${dir}/`).join('');
-    const row = { variant: variant.name, artifact, kind, seconds, result: { ...result, detail } };
+    const row = { variant, artifact, kind, seconds, result: { ...result, detail } };
     rows.push(row);
     onRow(row);
   };
+}
+
+/** The name of the rows that check the repository's own static shell files, not a synthesized variant. */
+const STATIC_SHELL = 'static';
+
+/**
+ * The static shell files the generated scripts are made of (lib/**.sh), shellchecked as files: each
+ * declares the parameters its generated header sets in a guard (`: "${NAME:?}"`), so shellcheck
+ * knows them and still flags any other unassigned variable. Once, whatever the variants.
+ */
+function validateShellFiles(rows: Row[], onRow: (row: Row) => void): void {
+  const add = rowAdder(STATIC_SHELL, REPO, rows, onRow);
+  for (const file of listFiles(join(REPO, 'lib')).filter((f) => f.endsWith('.sh'))) {
+    add(`lib/${file}`, 'shellcheck', () => checkShellScript(join(REPO, 'lib', file)));
+  }
+}
+
+function validateVariant(variant: Variant, dir: string, rows: Row[], onRow: (row: Row) => void): void {
+  // Paths inside the temporary directory are shown relative to the variant's output.
+  const add = rowAdder(variant.name, dir, rows, onRow);
   let synthOk = false;
   add('dist/, cdktf.out/', 'synth', () => {
     const result = synthVariant(variant, dir);
@@ -266,6 +287,9 @@ function main(argv: readonly string[]): number {
   const work = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-validate-'));
   const rows: Row[] = [];
   try {
+    process.stderr.write(`validating ${STATIC_SHELL} shell files `);
+    validateShellFiles(rows, (row) => process.stderr.write(row.result.ok ? '.' : 'F'));
+    process.stderr.write('\n');
     for (const variant of options.variants) {
       const dir = join(work, variant.name.replace(/\//g, '-'));
       mkdirSync(dir, { recursive: true });

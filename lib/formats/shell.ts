@@ -1,3 +1,5 @@
+import { shellFile } from './shell-files';
+
 /** Quotes a value for POSIX shells: the value is always inside single quotes. */
 export function shq(value: string | number): string {
   const text = String(value);
@@ -26,15 +28,70 @@ export function paragraph(...parts: Array<string | false | undefined>): string |
   return parts.some((p) => typeof p === 'string') && lines(...parts);
 }
 
+/** A value of a script's parameter header: one word, or a list (a bash array). */
+export type ShellValue = string | number | readonly (string | number)[];
+export type ShellParams = Readonly<Record<string, ShellValue>>;
+
+/**
+ * A piece of a generated script: shell text and the parameters it reads, which the script's
+ * header sets (see `shellScript`). A static body comes from a `.sh` file (`shellBody`); a piece
+ * that is genuinely generated (per-host lists, a family's package commands) is a plain string.
+ */
+export interface ShellPart {
+  readonly params: ShellParams;
+  readonly text: string;
+}
+
+/** The first line of every static shell file: it tells shellcheck (and editors) the dialect. */
+const SHELL_DIRECTIVE = '# shellcheck shell=bash\n';
+
+/**
+ * The body of lib/<path> with the values it reads. The file declares its parameters in a guard
+ * (`: "${NAME:?}"`, or `: "${NAME?}"` where '' is a valid value), which must name exactly
+ * `params`: the file and its renderer cannot drift apart unnoticed.
+ */
+export function shellBody(path: string, params: ShellParams = {}): ShellPart {
+  const file = shellFile(path);
+  if (!file.startsWith(SHELL_DIRECTIVE)) throw new Error(`${path}: got a first line other than '${SHELL_DIRECTIVE.trim()}', expected it on every static shell file`);
+  const text = file.slice(SHELL_DIRECTIVE.length);
+  const declared = text.split('\n').filter((l) => l.startsWith(': "${'))
+    .flatMap((l) => [...l.matchAll(/\$\{([A-Z][A-Z0-9_]*)(?:\[@\])?:?\?\}/g)].map((m) => m[1]));
+  const given = Object.keys(params);
+  const sorted = (names: string[]) => [...new Set(names)].sort().join(' ');
+  if (sorted(declared) !== sorted(given)) throw new Error(`${path}: its guard declares [${sorted(declared)}], got parameters [${sorted(given)}]`);
+  return { params, text };
+}
+
+function parameterLine(name: string, value: ShellValue): string {
+  return typeof value === 'object' ? `readonly ${name}=(${value.map(shq).join(' ')})` : `readonly ${name}=${shq(value)}`;
+}
+
+/**
+ * A complete script: the shared header, then the parameters every part reads as readonly
+ * variables (one header however many parts read a value; two parts giving one name two values
+ * is an error), then the parts in order.
+ */
+export function shellScript(purpose: string, ...parts: Array<ShellPart | string | false | undefined>): string {
+  const params = new Map<string, ShellValue>();
+  for (const part of parts) {
+    if (typeof part !== 'object') continue;
+    for (const [name, value] of Object.entries(part.params)) {
+      const known = params.get(name);
+      if (known !== undefined && JSON.stringify(known) !== JSON.stringify(value)) {
+        throw new Error(`${name}: got ${JSON.stringify(value)} and ${JSON.stringify(known)} from two parts of one script, expected one value`);
+      }
+      params.set(name, value);
+    }
+  }
+  return lines(
+    scriptHeader(purpose),
+    params.size > 0 && lines('# From the topology, for the static parts below (lib/**/*.sh in k8s-ha-edge).', ...[...params].map(([n, v]) => parameterLine(n, v))),
+    ...parts.map((p) => (typeof p === 'object' ? p.text : p)),
+  );
+}
+
 /**
  * A bash function that installs a file only when its content differs and tells the
  * caller whether it did, so services are reloaded only on a real change.
  */
-export const INSTALL_IF_CHANGED = `# install_if_changed SRC DEST MODE: copies SRC to DEST when they differ; returns 0 if it copied.
-install_if_changed() {
-  if [ -f "$2" ] && cmp -s "$1" "$2"; then
-    return 1
-  fi
-  install -D -m "$3" "$1" "$2"
-}
-`;
+export const INSTALL_IF_CHANGED = shellBody('formats/install-if-changed.sh').text;

@@ -2,7 +2,7 @@ import { SSH_PORT, Topology } from '../topology';
 import { osProfile } from '../os-profiles';
 import { ensurePackages, DISABLE_FIREWALLD } from '../os-profiles/packages';
 import { printIptablesRestore, Rule, Ruleset } from '../formats/ruleset';
-import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../formats/shell';
+import { INSTALL_IF_CHANGED, shellBody, shellScript } from '../formats/shell';
 
 const ICMP_ECHO_REQUEST = 8;
 
@@ -142,28 +142,19 @@ export const FORWARDING_SYSCTL_FILE = '/etc/sysctl.d/99-gateway-forwarding.conf'
 export function renderSetupGateway(t: Topology): string {
   const profile = osProfile(t.gateway);
   const persisted = profile.firewallPersistence;
-  return lines(
-    scriptHeader(`Turns ${t.gateway.name} into the NAT firewall between ${t.networks.internal} and ${t.networks.external}.`),
+  return shellScript(
+    `Turns ${t.gateway.name} into the NAT firewall between ${t.networks.internal} and ${t.networks.external}.`,
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
     // On every family, not only where firewalld is the default: its zones would filter beside this ruleset.
     DISABLE_FIREWALLD,
     ensurePackages(profile.packageManager, persisted.packages, { answers: persisted.answers }),
     '',
-    "printf 'net.ipv4.ip_forward = 1\\n' > forwarding.conf",
-    `install_if_changed forwarding.conf ${FORWARDING_SYSCTL_FILE} 0644 || true`,
-    'if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != 1 ]; then',
-    '  sysctl --quiet -w net.ipv4.ip_forward=1',
-    'fi',
-    '',
-    '# One atomic replace of the nat and filter tables (IPv6: filter); both files are tested first,',
-    '# so a bad file changes nothing.',
-    'iptables-restore --test < firewall.rules',
-    'ip6tables-restore --test < firewall6.rules',
-    'iptables-restore < firewall.rules',
-    'ip6tables-restore < firewall6.rules',
-    `install_if_changed firewall.rules ${persisted.ipv4.file} 0600 || true`,
-    `install_if_changed firewall6.rules ${persisted.ipv6.file} 0600 || true`,
-    `systemctl enable --quiet ${[...new Set([persisted.ipv4.service, persisted.ipv6.service])].join(' ')}`,
+    shellBody('gateway/setup-gateway.sh', {
+      FORWARDING_SYSCTL_FILE,
+      RULES_V4_FILE: persisted.ipv4.file,
+      RULES_V6_FILE: persisted.ipv6.file,
+      FIREWALL_SERVICES: [...new Set([persisted.ipv4.service, persisted.ipv6.service])],
+    }),
   );
 }

@@ -1,6 +1,6 @@
 import { KubernetesSpec } from '../topology';
 import { OsProfile } from '../os-profiles';
-import { lines } from '../formats/shell';
+import { lines, shellBody, ShellPart } from '../formats/shell';
 import { kubernetesMinor } from './kubernetes-repo';
 
 /**
@@ -69,24 +69,12 @@ export function renderContainerdMainConfig(): string {
  * Shell: containerd.io installed, at least the version containerd's release table supports for
  * the chosen Kubernetes, stopping with what to do when it is older.
  */
-export function containerdVersionCheck(spec: KubernetesSpec, profile: OsProfile): string {
-  const minimum = containerdMinimum(spec);
-  return lines(
-    `# containerd's release table: Kubernetes ${kubernetesMinor(spec)} needs containerd ${minimum} or later. An older one already`,
-    '# on the host is not upgraded by the install above (it only installs what is missing): stop here, not deep in kubeadm.',
-    "containerd_version=$(containerd --version | awk '{print $3}')",
-    'containerd_version=${containerd_version#v}',
-    'containerd_version=${containerd_version%%[~+-]*}',
-    `containerd_minimum=${minimum}`,
-    "if ! [[ $containerd_version =~ ^[0-9]+\\.[0-9]+\\.[0-9]+$ ]]; then",
-    '  echo "prepare-node.sh: cannot read the containerd version from \\"$(containerd --version)\\"" >&2',
-    '  exit 1',
-    'fi',
-    `if [ "$(printf '%s\\n' "$containerd_minimum" "$containerd_version" | sort -V | head -n 1)" != "$containerd_minimum" ]; then`,
-    `  echo "prepare-node.sh: containerd $containerd_version is installed; Kubernetes ${kubernetesMinor(spec)} needs containerd $containerd_minimum or later (containerd's RELEASES.md, Kubernetes Support). Upgrade it (${profile.packageManager.upgrade('containerd.io')}), restart containerd, and run again." >&2`,
-    '  exit 1',
-    'fi',
-  );
+export function containerdVersionCheck(spec: KubernetesSpec, profile: OsProfile): ShellPart {
+  return shellBody('kubernetes/containerd-version-check.sh', {
+    KUBERNETES_MINOR: kubernetesMinor(spec),
+    CONTAINERD_MINIMUM: containerdMinimum(spec),
+    CONTAINERD_UPGRADE: profile.packageManager.upgrade('containerd.io'),
+  });
 }
 
 /**
@@ -94,46 +82,11 @@ export function containerdVersionCheck(spec: KubernetesSpec, profile: OsProfile)
  * speak version 3 or later and not disable CRI; the drop-in written with the kubeadm's pause
  * image; containerd restarted only when one of the two changed. Expects $kubeadm_version.
  */
-export function containerdConfigure(): string {
-  const config = CONTAINERD_CONFIG;
-  const fail = (what: string, indent = '    ') => `${indent}echo "prepare-node.sh: ${config} ${what}" >&2\n${indent}exit 1`;
-  return lines(
-    '# The pause image this kubeadm pulls and expects; asked with the installed version, so nothing is looked up online.',
-    'sandbox_image=$(kubeadm config images list --kubernetes-version "$kubeadm_version" | grep \'/pause:\' || true)',
-    "if ! [[ $sandbox_image =~ ^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*/pause:[A-Za-z0-9._-]+$ ]]; then",
-    '  echo "prepare-node.sh: expected one pause image from kubeadm config images list, got \\"$sandbox_image\\"" >&2',
-    '  exit 1',
-    'fi',
-    'containerd_changed=0',
-    `install -d -m 0755 ${CONTAINERD_DROP_IN_DIR}`,
-    `# Only the stock file (nothing but comments and disabled_plugins = ["cri"]) or no file is replaced; any other is kept.`,
-    `if [ ! -s ${config} ] || ! grep -Eqv '^[[:space:]]*(#.*)?$|^[[:space:]]*disabled_plugins[[:space:]]*=[[:space:]]*\\[[[:space:]]*"cri"[[:space:]]*\\][[:space:]]*$' ${config}; then`,
-    `  if install_if_changed containerd-config.toml ${config} 0644; then containerd_changed=1; fi`,
-    'else',
-    `  if grep -Eq '^[[:space:]]*disabled_plugins[[:space:]]*=.*["'"'"']cri["'"'"']' ${config}; then`,
-    fail('disables the CRI plugin, which Kubernetes needs: remove \\"cri\\" from disabled_plugins and run again.'),
-    '  fi',
-    `  config_version=$(sed -nE 's/^[[:space:]]*version[[:space:]]*=[[:space:]]*([0-9]+).*/\\1/p' ${config} | head -n 1)`,
-    '  if [ "${config_version:-1}" -lt 3 ]; then',
-    fail(`is config version \${config_version:-1}; the drop-in ${CONTAINERD_DROP_IN} is version 3, which containerd does not import into an older file: migrate it (containerd config migrate > ${config}.new, review, move into place) and run again.`),
-    '  fi',
-    `  if grep -Eq '^[[:space:]]*imports[[:space:]]*=' ${config}; then`,
-    `    if ! grep -q '${CONTAINERD_DROP_IN_DIR}/' ${config}; then`,
-    fail(`has its own imports without ${CONTAINERD_DROP_IN_DIR}/*.toml: add it to that list and run again.`, '      '),
-    '    fi',
-    '  else',
-    '    # A top-level key: before the first table, so the first line is always a valid place for it.',
-    `    cp -p ${config} ${config}.k8s-ha-edge.bak`,
-    `    sed -i "1i imports = ['${CONTAINERD_DROP_IN_DIR}/*.toml']" ${config}`,
-    '    containerd_changed=1',
-    '  fi',
-    'fi',
-    `sed "s|${SANDBOX_IMAGE_PLACEHOLDER}|$sandbox_image|" containerd-k8s.toml > containerd-k8s.toml.new`,
-    `if install_if_changed containerd-k8s.toml.new ${CONTAINERD_DROP_IN} 0644; then containerd_changed=1; fi`,
-    'rm -f containerd-k8s.toml.new',
-    'systemctl enable --now containerd',
-    'if [ "$containerd_changed" = 1 ]; then',
-    '  systemctl restart containerd',
-    'fi',
-  );
+export function containerdConfigure(): ShellPart {
+  return shellBody('kubernetes/containerd-configure.sh', {
+    CONTAINERD_CONFIG,
+    CONTAINERD_DROP_IN_DIR,
+    CONTAINERD_DROP_IN,
+    SANDBOX_IMAGE_PLACEHOLDER,
+  });
 }

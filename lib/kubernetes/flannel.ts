@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BUNDLED_FLANNEL_VERSION, FlannelManifestSource, flannelManifestUrlOf, Topology } from '../topology';
-import { lines, scriptHeader, shq } from '../formats/shell';
+import { lines, shellBody, shellScript } from '../formats/shell';
 import { KUBE_FLANNEL_V0_28_9 } from './kube-flannel-v0.28.9';
 import { ADMIN_KUBECONFIG } from './kubeadm';
 
@@ -57,27 +57,23 @@ export function renderFlannelChecksum(t: Topology): string {
 }
 
 /**
- * apply-flannel.sh: applies flannel once the control plane runs. Nothing is applied unless its sha256
- * matches; a downloaded release asset gets its network set to the pod CIDR after the check.
- * `kubectl apply` is idempotent: a second run changes nothing.
+ * apply-flannel.sh: applies flannel once the control plane runs (lib/kubernetes/apply-flannel.sh).
+ * Nothing is applied unless its sha256 matches; a downloaded release asset gets its network set to the
+ * pod CIDR after the check. `kubectl apply` is idempotent: a second run changes nothing.
  */
 export function renderApplyFlannel(t: Topology): string {
   const k = t.kubernetes;
   const bundled = k.flannelManifestSource === FlannelManifestSource.BUNDLED;
   const url = flannelManifestUrlOf(k.flannelVersion);
-  return lines(
-    scriptHeader(`Applies flannel ${k.flannelVersion} (${bundled ? 'the manifest shipped in this bundle' : `downloaded from ${url}`}) with the pod network ${k.podCidr}.`),
+  return shellScript(
+    `Applies flannel ${k.flannelVersion} (${bundled ? 'the manifest shipped in this bundle' : `downloaded from ${url}`}) with the pod network ${k.podCidr}.`,
     'cd "$(dirname "$0")"',
-    `export KUBECONFIG=${ADMIN_KUBECONFIG}`,
-    !bundled && `curl -fsSL --retry 5 ${shq(url)} -o ${FLANNEL_MANIFEST_FILE}`,
-    `if ! sha256sum -c --quiet ${FLANNEL_CHECKSUM_FILE}; then`,
-    `  echo ${shq(bundled
-      ? `apply-flannel.sh: ${FLANNEL_MANIFEST_FILE} is not the file synth wrote (its sha256 differs); nothing was applied. Apply again.`
-      : `apply-flannel.sh: ${FLANNEL_MANIFEST_FILE} of flannel ${k.flannelVersion} does not have the sha256 that kubernetes.flannelManifestSha256 gives; nothing was applied. Check the download and the digest.`)} >&2`,
-    '  exit 1',
-    'fi',
-    !bundled && `sed -i ${shq(`s#${networkSetting(FLANNEL_DEFAULT_NETWORK)}#${networkSetting(k.podCidr)}#`)} ${FLANNEL_MANIFEST_FILE}`,
-    `grep -qF ${shq(networkSetting(k.podCidr))} ${FLANNEL_MANIFEST_FILE}`,
-    `kubectl apply -f ${FLANNEL_MANIFEST_FILE}`,
+    shellBody('kubernetes/apply-flannel.sh', {
+      ADMIN_KUBECONFIG,
+      FLANNEL_VERSION: k.flannelVersion,
+      FLANNEL_MANIFEST_URL: bundled ? '' : url,
+      FLANNEL_DEFAULT_NETWORK,
+      POD_CIDR: k.podCidr,
+    }),
   );
 }

@@ -10,6 +10,22 @@ export function kubernetesPatch(spec: KubernetesSpec): string | undefined {
   return spec.version.split('.').length === 3 ? spec.version : undefined;
 }
 
+/**
+ * What prepare-node.sh and check-cluster.sh compare a kubeadm version (`v1.36.2`) with: the
+ * topology's version as written, the kubeadm version it means (`v1.36.x` or `v1.36.2`), and a
+ * regex matching exactly those versions (any patch of the minor, or the pinned patch).
+ */
+export function kubeadmVersionParams(spec: KubernetesSpec): { KUBERNETES_VERSION: string; KUBEADM_WANTED: string; KUBEADM_VERSION_REGEX: string } {
+  const patch = kubernetesPatch(spec);
+  const minor = kubernetesMinor(spec);
+  const escaped = (version: string) => version.replace(/\./g, '\\.');
+  return {
+    KUBERNETES_VERSION: spec.version,
+    KUBEADM_WANTED: patch ? `v${patch}` : `v${minor}.x`,
+    KUBEADM_VERSION_REGEX: patch ? `^v${escaped(patch)}$` : `^v${escaped(minor)}\\.[0-9]`,
+  };
+}
+
 /** The community-owned package repository; the old apt.kubernetes.io and yum repos are gone. */
 export function kubernetesRepoUrl(spec: KubernetesSpec, format: 'deb' | 'rpm'): string {
   return `https://pkgs.k8s.io/core:/stable:/v${kubernetesMinor(spec)}/${format}/`;

@@ -1,10 +1,9 @@
 import { KubeProxyMode, KubernetesSpec } from '../topology';
-import { KUBE_PACKAGES, kubernetesPatch } from './kubernetes-repo';
+import { KUBE_PACKAGES, kubeadmVersionParams, kubernetesPatch } from './kubernetes-repo';
 import { OsProfile } from '../os-profiles';
 import { DISABLE_FIREWALLD, ensurePackages } from '../os-profiles/packages';
-import { INSTALL_IF_CHANGED, lines, paragraph, scriptHeader, shq } from '../formats/shell';
+import { INSTALL_IF_CHANGED, lines, paragraph, shellBody, ShellPart, shellScript } from '../formats/shell';
 import { containerdConfigure, containerdVersionCheck } from './containerd';
-import { kubernetesMinor } from './kubernetes-repo';
 
 /** Kernel modules kube-proxy's IPVS mode needs besides the ones every node needs. */
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
@@ -20,13 +19,7 @@ function toolPackages(spec: KubernetesSpec, profile: OsProfile): string[] {
   return spec.kubeProxyMode === KubeProxyMode.IPVS ? [...base, 'ipset', 'ipvsadm'] : base;
 }
 
-const SELINUX_PERMISSIVE = [
-  '# kubeadm does not support SELinux enforcing without policy work: permissive now and at boot.',
-  'if command -v getenforce >/dev/null && [ "$(getenforce)" = Enforcing ]; then',
-  '  setenforce 0',
-  'fi',
-  "if [ -f /etc/selinux/config ]; then sed -i 's/^SELINUX=enforcing$/SELINUX=permissive/' /etc/selinux/config; fi",
-].join('\n');
+const SELINUX_PERMISSIVE = shellBody('kubernetes/selinux-permissive.sh');
 
 export const SYSCTL_FILE = '/etc/sysctl.d/99-kubernetes.conf';
 export const MODULES_FILE = '/etc/modules-load.d/kubernetes.conf';
@@ -48,51 +41,24 @@ export function renderModulesLoad(spec: KubernetesSpec): string {
  * kubelet 1.35 and later refuse to start on cgroup v1 (KubeletConfiguration failCgroupV1 defaults
  * to true): checked first, before the script changes anything, with what to do on this family.
  */
-export function cgroupV2Check(profile: OsProfile, hostName: string): string {
-  return lines(
-    '# kubelet 1.35 and later refuse cgroup v1 (failCgroupV1): check before changing anything, not deep in kubeadm.',
-    'cgroup_fs=$(stat -fc %T /sys/fs/cgroup)',
-    'if [ "$cgroup_fs" != cgroup2fs ]; then',
-    `  echo "prepare-node.sh: ${hostName} mounts /sys/fs/cgroup as $cgroup_fs, not cgroup2fs (cgroup v2): kubelet 1.35 and later refuse cgroup v1 (failCgroupV1)." >&2`,
-    `  echo ${shq(profile.cgroupV2Remedy)} >&2`,
-    '  exit 1',
-    'fi',
-  );
+export function cgroupV2Check(profile: OsProfile, hostName: string): ShellPart {
+  return shellBody('kubernetes/cgroup-v2-check.sh', { HOST_NAME: hostName, CGROUP_V2_REMEDY: profile.cgroupV2Remedy });
 }
 
 /**
  * The installed kubeadm must be of the topology's version: packages already installed are never
  * moved by this script, so a changed `kubernetes.version` stops here instead of "succeeding".
  */
-export function kubeadmVersionCheck(spec: KubernetesSpec): string {
-  const patch = kubernetesPatch(spec);
-  const wanted = patch ? `v${patch}` : `v${kubernetesMinor(spec)}.x`;
-  return lines(
-    'kubeadm_version=$(kubeadm version -o short)',
-    'case "$kubeadm_version" in',
-    `  ${patch ? wanted : `v${kubernetesMinor(spec)}.[0-9]*`}) ;;`,
-    '  *)',
-    `    echo "prepare-node.sh: kubeadm $kubeadm_version is installed, but kubernetes.version is ${spec.version} (${wanted}): this script installs missing packages and never moves installed ones." >&2`,
-    "    echo 'Upgrade the cluster with kubeadm upgrade (one minor at a time: kubeadm upgrade plan / apply on the control plane, kubeadm upgrade node on the others, with the packages), or set kubernetes.version back to what runs.' >&2",
-    '    exit 1',
-    '    ;;',
-    'esac',
-  );
+export function kubeadmVersionCheck(spec: KubernetesSpec): ShellPart {
+  return shellBody('kubernetes/kubeadm-version-check.sh', kubeadmVersionParams(spec));
 }
 
-function containerdPackages(spec: KubernetesSpec, profile: OsProfile): string {
-  return lines(
-    paragraph(profile.containerdRepository, ensurePackages(profile.packageManager, ['containerd.io'])),
-    containerdVersionCheck(spec, profile),
-  );
-}
 
-/** kubelet, kubeadm and kubectl of the spec's minor (pinned to its patch, if any), held there. */
+/** kubelet, kubeadm and kubectl of the spec's minor (pinned to its patch, if any), held there; after the repository. */
 function kubernetesPackages(spec: KubernetesSpec, profile: OsProfile): string | false {
   const packaging = profile.kubernetes;
   const patch = kubernetesPatch(spec);
   return paragraph(
-    packaging.repository(spec),
     ensurePackages(profile.packageManager, KUBE_PACKAGES, {
       installSpec: (p) => (patch ? packaging.pinned(p, patch) : p),
       installFlags: packaging.installFlags,
@@ -106,26 +72,20 @@ function kubernetesPackages(spec: KubernetesSpec, profile: OsProfile): string | 
  * Expects modules-load.conf and sysctl.conf beside it.
  */
 export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile, hostName: string): string {
-  return lines(
-    scriptHeader(`Prepares ${hostName} for kubeadm (${profile.family}): swap, kernel, containerd, kubelet/kubeadm/kubectl ${spec.version}.`),
+  return shellScript(
+    `Prepares ${hostName} for kubeadm (${profile.family}): swap, kernel, containerd, kubelet/kubeadm/kubectl ${spec.version}.`,
     'cd "$(dirname "$0")"',
     cgroupV2Check(profile, hostName),
     INSTALL_IF_CHANGED,
-    '# The kubelet refuses to start with swap on: off now, and commented out in fstab for the next boot.',
-    'swapoff -a',
-    "sed -ri '/^[^#].*[[:space:]]swap[[:space:]]/s/^/#/' /etc/fstab",
-    '',
-    `install_if_changed modules-load.conf ${MODULES_FILE} 0644 || true`,
-    `for module in ${kernelModules(spec).join(' ')}; do`,
-    '  modprobe "$module"',
-    'done',
-    `install_if_changed sysctl.conf ${SYSCTL_FILE} 0644 || true`,
-    'sysctl --quiet --system',
-    '',
-    paragraph(profile.selinux && SELINUX_PERMISSIVE, profile.firewalld && DISABLE_FIREWALLD),
+    shellBody('kubernetes/prepare-node.sh', { KERNEL_MODULES: kernelModules(spec), MODULES_FILE, SYSCTL_FILE }),
+    profile.selinux && SELINUX_PERMISSIVE,
+    paragraph(profile.firewalld && DISABLE_FIREWALLD),
     ensurePackages(profile.packageManager, toolPackages(spec, profile)),
     '',
-    containerdPackages(spec, profile),
+    profile.containerdRepository,
+    paragraph(ensurePackages(profile.packageManager, ['containerd.io'])),
+    containerdVersionCheck(spec, profile),
+    profile.kubernetes.repository(spec),
     kubernetesPackages(spec, profile),
     kubeadmVersionCheck(spec),
     containerdConfigure(),

@@ -1,33 +1,26 @@
-import { lines, scriptHeader, shq } from '../formats/shell';
+import { shellBody, shellScript } from '../formats/shell';
 import { InternalHost, Topology, WorkerHost } from '../topology';
 import { ADMIN_KUBECONFIG } from './kubeadm';
 import { MODULES_FILE, SYSCTL_FILE } from './node-prep';
 
 /** teardown-node.sh, run at destroy: the node leaves the cluster (`kubeadm reset -f`) and loses our settings. */
 export function renderTeardownNode(host: InternalHost): string {
-  return lines(
-    scriptHeader(`Undoes the node setup on ${host.name}: kubeadm reset, our modules-load and sysctl files removed.`),
-    'if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f; fi',
-    'rm -rf /etc/cni/net.d "$HOME/.kube"',
-    `rm -f ${MODULES_FILE} ${SYSCTL_FILE}`,
+  return shellScript(
+    `Undoes the node setup on ${host.name}: kubeadm reset, our modules-load and sysctl files removed.`,
+    shellBody('kubernetes/teardown-node.sh', { MODULES_FILE, SYSCTL_FILE }),
   );
 }
 
 /** teardown-page.sh, run at destroy: the worker's test page is removed. */
 export function renderTeardownPage(t: Topology, worker: WorkerHost): string {
-  return lines(
-    scriptHeader(`Removes ${worker.name}'s test page.`),
-    `rm -f ${shq(`${t.workload.hostPath}/index.html`)}`,
-  );
+  return shellScript(`Removes ${worker.name}'s test page.`, shellBody('kubernetes/teardown-page.sh', { PAGE_DIR: t.workload.hostPath }));
 }
 
 /** teardown-workload.sh, run at destroy: the Pods and the Service are deleted while the cluster is still there. */
 export function renderTeardownWorkload(manifest: string): string {
-  return lines(
-    scriptHeader('Deletes the workload from the cluster.'),
+  return shellScript(
+    'Deletes the workload from the cluster.',
     'cd "$(dirname "$0")"',
-    `if command -v kubectl >/dev/null 2>&1 && [ -f ${ADMIN_KUBECONFIG} ]; then`,
-    `  kubectl --kubeconfig ${ADMIN_KUBECONFIG} delete --ignore-not-found --wait=false -f ${shq(manifest)}`,
-    'fi',
+    shellBody('kubernetes/teardown-workload.sh', { ADMIN_KUBECONFIG, WORKLOAD_MANIFEST: manifest }),
   );
 }

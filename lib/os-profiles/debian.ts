@@ -1,6 +1,6 @@
 import { OsFamily } from '../topology';
 import { kubernetesRepoUrl } from '../kubernetes/kubernetes-repo';
-import { shq } from '../formats/shell';
+import { shellBody, shq } from '../formats/shell';
 import { OsProfile, PackageManager } from './os-profile';
 
 const apt: PackageManager = {
@@ -37,40 +37,11 @@ export const DEBIAN_PROFILE: OsProfile = {
   selinux: false,
   selinuxPolicyPackages: [],
   firewalld: false,
-  containerdRepository: [
-    '# Docker keeps one repository per distribution: linux/debian and linux/ubuntu, each by release code name.',
-    '. /etc/os-release',
-    'case "$ID" in',
-    `  ${DOCKER_DISTRIBUTIONS.join('|')}) ;;`,
-    `  *) echo "prepare-node.sh: no containerd.io repository for ID=$ID in /etc/os-release (Docker publishes ${DOCKER_DISTRIBUTIONS.join(' and ')})" >&2; exit 1 ;;`,
-    'esac',
-    'install -d -m 0755 /etc/apt/keyrings',
-    `if [ ! -s /etc/apt/keyrings/docker.asc ]; then`,
-    `  curl -fsSL --retry 5 "${DOCKER_REPO_BASE}/$ID/gpg" -o /etc/apt/keyrings/docker.asc`,
-    'fi',
-    `echo "deb [signed-by=/etc/apt/keyrings/docker.asc] ${DOCKER_REPO_BASE}/$ID $VERSION_CODENAME stable" > /etc/apt/sources.list.d/docker.list.new`,
-    'if install_if_changed /etc/apt/sources.list.d/docker.list.new /etc/apt/sources.list.d/docker.list 0644; then',
-    '  apt-get update -q',
-    'fi',
-    'rm -f /etc/apt/sources.list.d/docker.list.new',
-  ].join('\n'),
+  containerdRepository: shellBody('os-profiles/debian-containerd-repository.sh', { DOCKER_REPO_BASE, DOCKER_DISTRIBUTIONS }),
   // Debian 11+ and Ubuntu 21.10+ boot with cgroup v2 unless told otherwise on the kernel command line.
   cgroupV2Remedy: 'Remove systemd.unified_cgroup_hierarchy=0 from GRUB_CMDLINE_LINUX in /etc/default/grub (Debian 11+ and Ubuntu 21.10+ boot with cgroup v2 without it), run update-grub, then reboot.',
   kubernetes: {
-    repository: (spec) => {
-      const url = kubernetesRepoUrl(spec, 'deb');
-      return [
-        'install -d -m 0755 /etc/apt/keyrings',
-        `if [ ! -s /etc/apt/keyrings/kubernetes.gpg ]; then`,
-        `  curl -fsSL --retry 5 ${shq(`${url}Release.key`)} | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes.gpg`,
-        'fi',
-        `echo ${shq(`deb [signed-by=/etc/apt/keyrings/kubernetes.gpg] ${url} /`)} > /etc/apt/sources.list.d/kubernetes.list.new`,
-        'if install_if_changed /etc/apt/sources.list.d/kubernetes.list.new /etc/apt/sources.list.d/kubernetes.list 0644; then',
-        '  apt-get update -q',
-        'fi',
-        'rm -f /etc/apt/sources.list.d/kubernetes.list.new',
-      ].join('\n');
-    },
+    repository: (spec) => shellBody('os-profiles/debian-kubernetes-repository.sh', { KUBERNETES_REPO_URL: kubernetesRepoUrl(spec, 'deb') }),
     pinned: (pkg, patch) => `${pkg}=${patch}-*`,
     installFlags: ['--allow-change-held-packages'],
     hold: (packages) => `# Held: an unattended upgrade must not move the cluster to another minor.\napt-mark hold ${packages.join(' ')} >/dev/null`,

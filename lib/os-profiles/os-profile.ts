@@ -1,4 +1,5 @@
 import { KubernetesSpec, OsFamily } from '../topology';
+import { ShellPart } from '../formats/shell';
 
 /** How a family's package manager is driven from a generated script (see ensurePackages). */
 export interface PackageManager {
@@ -63,7 +64,7 @@ export interface OsProfile {
    */
   readonly firewalld: boolean;
   /** Shell that adds Docker's repository, which carries containerd.io 2.x (current Kubernetes needs it; distributions lag behind). */
-  readonly containerdRepository: string;
+  readonly containerdRepository: ShellPart;
   /** What to do when the host boots with cgroup v1, which kubelet 1.35 and later refuse (failCgroupV1). */
   readonly cgroupV2Remedy: string;
   readonly kubernetes: KubernetesPackaging;
@@ -72,7 +73,7 @@ export interface OsProfile {
 /** How a family gets kubelet, kubeadm and kubectl from pkgs.k8s.io and keeps them at the chosen minor. */
 export interface KubernetesPackaging {
   /** Shell that adds the repository of the spec's minor. */
-  readonly repository: (spec: KubernetesSpec) => string;
+  readonly repository: (spec: KubernetesSpec) => ShellPart;
   /** How a package pinned to a patch release is named for the installer. */
   readonly pinned: (pkg: string, patch: string) => string;
   /** Flags the install needs to get past the hold. */

@@ -1,5 +1,5 @@
 import { PackageManager } from './os-profile';
-import { shq } from '../formats/shell';
+import { shellBody, shq } from '../formats/shell';
 
 export interface EnsurePackagesOptions {
   /** Installer answers preseeded before the install, so it asks nothing (debconf on Debian). @default none */
@@ -37,6 +37,4 @@ export function ensurePackages(pm: PackageManager, packages: readonly string[], 
 }
 
 /** Stops and disables firewalld where it exists: the gateway's ruleset is the only firewall. */
-export const DISABLE_FIREWALLD = `if systemctl is-enabled --quiet firewalld 2>/dev/null; then
-  systemctl disable --now firewalld
-fi`;
+export const DISABLE_FIREWALLD = shellBody('os-profiles/disable-firewalld.sh').text.trimEnd();

@@ -1,6 +1,6 @@
 import { OsFamily } from '../topology';
 import { KUBE_PACKAGES, kubernetesRepoUrl } from '../kubernetes/kubernetes-repo';
-import { shq } from '../formats/shell';
+import { shellBody } from '../formats/shell';
 import { OsProfile, PackageManager } from './os-profile';
 
 const dnf: PackageManager = {
@@ -34,31 +34,11 @@ export const RHEL_PROFILE: OsProfile = {
   // semanage lives in policycoreutils-python-utils (RHEL 8 and later).
   selinuxPolicyPackages: ['policycoreutils-python-utils'],
   firewalld: true,
-  containerdRepository: [
-    'if [ ! -f /etc/yum.repos.d/docker-ce.repo ]; then',
-    `  curl -fsSL --retry 5 ${shq(DOCKER_REPO)} -o /etc/yum.repos.d/docker-ce.repo`,
-    'fi',
-  ].join('\n'),
+  containerdRepository: shellBody('os-profiles/rhel-containerd-repository.sh', { DOCKER_REPO }),
   // EL8 boots with cgroup v1; EL9 and later with v2.
   cgroupV2Remedy: 'On EL8: grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1, then reboot (EL9 and later boot with cgroup v2).',
   kubernetes: {
-    repository: (spec) => {
-      const url = kubernetesRepoUrl(spec, 'rpm');
-      return [
-        'cat > /etc/yum.repos.d/kubernetes.repo.new <<EOF',
-        '[kubernetes]',
-        'name=Kubernetes',
-        `baseurl=${url}`,
-        'enabled=1',
-        'gpgcheck=1',
-        `gpgkey=${url}repodata/repomd.xml.key`,
-        '# Held: only an explicit --disableexcludes=kubernetes may change these.',
-        `exclude=${KUBE_PACKAGES.join(' ')} cri-tools kubernetes-cni`,
-        'EOF',
-        'install_if_changed /etc/yum.repos.d/kubernetes.repo.new /etc/yum.repos.d/kubernetes.repo 0644 || true',
-        'rm -f /etc/yum.repos.d/kubernetes.repo.new',
-      ].join('\n');
-    },
+    repository: (spec) => shellBody('os-profiles/rhel-kubernetes-repository.sh', { KUBERNETES_REPO_URL: kubernetesRepoUrl(spec, 'rpm'), KUBE_PACKAGES }),
     pinned: (pkg, patch) => `${pkg}-${patch}`,
     installFlags: ['--disableexcludes=kubernetes'],
   },

@@ -1,5 +1,5 @@
 import { HostAccess, SudoPrefix } from '../topology';
-import { shq } from '../formats/shell';
+import { shellBody, shq } from '../formats/shell';
 
 /**
  * Where bundles are staged on every host, one directory per bundle, and run from as root.
@@ -85,18 +85,9 @@ export function bundleFile(name: string, content: string, options: { runsFromSta
 /**
  * The first thing every staged script does: refuse to run unless its own directory and that
  * directory's parent (the staging root) are owned by root with mode 0700, so nobody but root
- * can have put or swapped a file it runs or reads.
+ * can have put or swapped a file it runs or reads. The logic is lib/plan/staging-guard.sh.
  */
-export const STAGING_GUARD = `# Run only from a root-owned 0700 directory under a root-owned 0700 staging root: nobody else
-# can have written or swapped what this script runs or reads.
-staged_dir=$(cd "$(dirname "$0")" && pwd -P)
-for d in "$staged_dir" "$(dirname "$staged_dir")"; do
-  if [ "$(stat -c '%u %a' "$d")" != '0 700' ]; then
-    echo "refusing to run: $d must be owned by root with mode 0700, got $(stat -c '%U %a' "$d")" >&2
-    exit 1
-  fi
-done
-`;
+export const STAGING_GUARD = shellBody('plan/staging-guard.sh').text;
 
 const STRICT_MODE = 'set -euo pipefail\n';
 
