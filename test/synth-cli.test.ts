@@ -172,7 +172,7 @@ describe('a custom topology: another subnet, three workers, another VIP, LB port
       expect(text).toContain('10.20.0.200');
       expect(text).toContain('198.51.100.1:8080');
     }
-    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['.k8s-ha-edge-output', 'cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'topology.dot', 'topology.svg', 'w1', 'w2', 'w3', 'workload.k8s.yaml']);
+    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['.k8s-ha-edge-output', '_shared', 'cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'topology.dot', 'topology.svg', 'w1', 'w2', 'w3', 'workload.k8s.yaml']);
   });
 });
 

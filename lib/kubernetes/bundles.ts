@@ -1,4 +1,4 @@
-import { Bundle, BundleFile, bundleFile as file, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
+import { Bundle, BundleFile, bundleFile as file, inSharedSet, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
 import { osProfile } from '../os-profiles';
 import { InternalHost, pageBundleId, Topology, WORKLOAD_BUNDLE_ID } from '../topology';
 import {
@@ -10,16 +10,32 @@ import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd
 import { renderPage, renderPushPage } from './pages';
 import { renderTeardownNode, renderTeardownPage, renderTeardownWorkload } from './teardown';
 
-/** What every Kubernetes node gets before kubeadm: the same three files on the master and the workers. */
+/**
+ * The shared set of what every Kubernetes node of one OS family gets, byte for byte the same on the
+ * master and the workers: written once per synth, however many workers there are.
+ */
+function nodeSet(host: InternalHost): string {
+  return `node-${host.osFamily}`;
+}
+
+/** What every Kubernetes node gets before kubeadm: the same files on the master and the workers. */
 function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
-  return [
+  return inSharedSet(nodeSet(host), [
     file('modules-load.conf', renderModulesLoad(t.kubernetes)),
     file('sysctl.conf', renderSysctl()),
     file('containerd-config.toml', renderContainerdMainConfig()),
     file('containerd-k8s.toml', renderContainerdDropIn()),
-    file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host), host.name)),
-  ];
+    file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host))),
+  ]);
 }
+
+/** What undoes the node preparation at destroy, in the node's shared set too. */
+function nodeTeardown(host: InternalHost): BundleFile {
+  return { ...file('teardown-node.sh', renderTeardownNode()), shared: nodeSet(host) };
+}
+
+/** The shared set of the page scripts, the same for every worker (the page itself is the worker's own). */
+const PAGE_SET = 'page';
 
 /** A script that runs other scripts of the bundle in order. */
 function sequence(...scripts: string[]): string {
@@ -54,7 +70,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       file('kube-flannel.sha256', renderFlannelChecksum(t)),
       file('init-master.sh', renderInitMaster(t, master.sshUser)),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh')),
-      file('teardown-node.sh', renderTeardownNode(master)),
+      nodeTeardown(master),
     ],
     run: 'setup.sh',
     teardown: 'teardown-node.sh',
@@ -74,7 +90,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
         file('join-worker.sh', renderJoinWorker(worker)),
         file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
         ...(knownHosts !== undefined ? [file(KNOWN_HOSTS_FILE, knownHosts)] : []),
-        file('teardown-node.sh', renderTeardownNode(worker)),
+        nodeTeardown(worker),
       ],
       run: 'prepare-node.sh',
       teardown: 'teardown-node.sh',
@@ -86,7 +102,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       stack: StackName.K8S,
       target: sshTarget(worker, worker.address),
       description: `test page served by the Pod on ${worker.name}`,
-      files: [file('index.html', renderPage(worker)), file('push-page.sh', renderPushPage(t, worker)), file('teardown-page.sh', renderTeardownPage(t, worker))],
+      files: [file('index.html', renderPage(worker)), ...inSharedSet(PAGE_SET, [file('push-page.sh', renderPushPage(t)), file('teardown-page.sh', renderTeardownPage(t))])],
       run: 'push-page.sh',
       teardown: 'teardown-page.sh',
       dependsOn: [],

@@ -48,12 +48,12 @@ export function renderModulesLoad(spec: KubernetesSpec): string {
  * kubelet 1.35 and later refuse to start on cgroup v1 (KubeletConfiguration failCgroupV1 defaults
  * to true): checked first, before the script changes anything, with what to do on this family.
  */
-export function cgroupV2Check(profile: OsProfile, hostName: string): string {
+export function cgroupV2Check(profile: OsProfile): string {
   return lines(
     '# kubelet 1.35 and later refuse cgroup v1 (failCgroupV1): check before changing anything, not deep in kubeadm.',
     'cgroup_fs=$(stat -fc %T /sys/fs/cgroup)',
     'if [ "$cgroup_fs" != cgroup2fs ]; then',
-    `  echo "prepare-node.sh: ${hostName} mounts /sys/fs/cgroup as $cgroup_fs, not cgroup2fs (cgroup v2): kubelet 1.35 and later refuse cgroup v1 (failCgroupV1)." >&2`,
+    `  echo "prepare-node.sh: $HOSTNAME mounts /sys/fs/cgroup as $cgroup_fs, not cgroup2fs (cgroup v2): kubelet 1.35 and later refuse cgroup v1 (failCgroupV1)." >&2`,
     `  echo ${shq(profile.cgroupV2Remedy)} >&2`,
     '  exit 1',
     'fi',
@@ -103,13 +103,14 @@ function kubernetesPackages(spec: KubernetesSpec, profile: OsProfile): string | 
 
 /**
  * prepare-node.sh: everything a host needs before `kubeadm init` or `kubeadm join`.
- * Expects modules-load.conf and sysctl.conf beside it.
+ * Expects modules-load.conf and sysctl.conf beside it. The same bytes on every node of a family
+ * (it names no host), so it is written once per synth however many workers there are.
  */
-export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile, hostName: string): string {
+export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile): string {
   return lines(
-    scriptHeader(`Prepares ${hostName} for kubeadm (${profile.family}): swap, kernel, containerd, kubelet/kubeadm/kubectl ${spec.version}.`),
+    scriptHeader(`Prepares this node for kubeadm (${profile.family}): swap, kernel, containerd, kubelet/kubeadm/kubectl ${spec.version}.`),
     'cd "$(dirname "$0")"',
-    cgroupV2Check(profile, hostName),
+    cgroupV2Check(profile),
     INSTALL_IF_CHANGED,
     '# The kubelet refuses to start with swap on: off now, and commented out in fstab for the next boot.',
     'swapoff -a',

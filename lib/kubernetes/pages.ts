@@ -6,11 +6,11 @@ export function renderPage(worker: WorkerHost): string {
   return lines(worker.page);
 }
 
-/** push-page.sh: puts index.html into the hostPath directory the worker's Pod serves. */
-export function renderPushPage(t: Topology, worker: WorkerHost): string {
+/** push-page.sh: puts index.html (the worker's own page, beside it) into the hostPath directory the worker's Pod serves. The same on every worker. */
+export function renderPushPage(t: Topology): string {
   const dir = t.workload.hostPath;
   return lines(
-    scriptHeader(`Installs ${worker.name}'s test page into ${dir}.`),
+    scriptHeader(`Installs this worker's test page (index.html beside this script) into ${dir}.`),
     'cd "$(dirname "$0")"',
     `install -d -m 0755 ${shq(dir)}`,
     `install -m 0644 index.html ${shq(`${dir}/index.html`)}`,

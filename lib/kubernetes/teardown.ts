@@ -1,22 +1,22 @@
 import { lines, scriptHeader, shq } from '../formats/shell';
-import { InternalHost, Topology, WorkerHost } from '../topology';
+import { Topology } from '../topology';
 import { ADMIN_KUBECONFIG } from './kubeadm';
 import { MODULES_FILE, SYSCTL_FILE } from './node-prep';
 
-/** teardown-node.sh, run at destroy: the node leaves the cluster (`kubeadm reset -f`) and loses our settings. */
-export function renderTeardownNode(host: InternalHost): string {
+/** teardown-node.sh, run at destroy: the node leaves the cluster (`kubeadm reset -f`) and loses our settings. The same on every node. */
+export function renderTeardownNode(): string {
   return lines(
-    scriptHeader(`Undoes the node setup on ${host.name}: kubeadm reset, our modules-load and sysctl files removed.`),
+    scriptHeader('Undoes the node setup on this node: kubeadm reset, our modules-load and sysctl files removed.'),
     'if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f; fi',
     'rm -rf /etc/cni/net.d "$HOME/.kube"',
     `rm -f ${MODULES_FILE} ${SYSCTL_FILE}`,
   );
 }
 
-/** teardown-page.sh, run at destroy: the worker's test page is removed. */
-export function renderTeardownPage(t: Topology, worker: WorkerHost): string {
+/** teardown-page.sh, run at destroy: the worker's test page is removed. The same on every worker. */
+export function renderTeardownPage(t: Topology): string {
   return lines(
-    scriptHeader(`Removes ${worker.name}'s test page.`),
+    scriptHeader('Removes this worker\'s test page.'),
     `rm -f ${shq(`${t.workload.hostPath}/index.html`)}`,
   );
 }

@@ -33,6 +33,12 @@ export interface BundleFile {
    * where terraform runs.
    */
   readonly runsFromStaging: boolean;
+  /**
+   * The shared file set this file belongs to: a set of files several bundles get byte for byte the
+   * same (node preparation, the page scripts), written once per synth and uploaded by each of them.
+   * Bundles naming the same set have the same files in it (the plan checks). undefined: the bundle's own.
+   */
+  readonly shared?: string;
 }
 
 /** Where a bundle is pushed: the host's SSH endpoint. */
@@ -80,6 +86,52 @@ export function remoteBundleDir(bundle: Bundle): string {
 export function bundleFile(name: string, content: string, options: { runsFromStaging?: boolean } = {}): BundleFile {
   const executable = name.endsWith('.sh');
   return { name, content, executable, runsFromStaging: executable && (options.runsFromStaging ?? true) };
+}
+
+/** The same files, members of the shared set `set`. */
+export function inSharedSet(set: string, files: readonly BundleFile[]): BundleFile[] {
+  return files.map((f) => ({ ...f, shared: set }));
+}
+
+/**
+ * Where shared sets are written: `<dir>/<set>/` beside the hosts' directories in dist/ and beside the
+ * bundles' directories in a stack's assets/. A host name is a DNS label, so it can never be this name.
+ */
+export const SHARED_DIR = '_shared';
+
+/** A bundle's files split by where synth writes them: the shared sets it uses (in order of first use), and its own. */
+export interface BundleParts {
+  readonly shared: ReadonlyArray<{ readonly set: string; readonly files: readonly BundleFile[] }>;
+  readonly own: readonly BundleFile[];
+}
+
+export function bundleParts(bundle: Bundle): BundleParts {
+  const shared = new Map<string, BundleFile[]>();
+  const own: BundleFile[] = [];
+  for (const file of bundle.files) {
+    if (file.shared === undefined) own.push(file);
+    else if (shared.has(file.shared)) shared.get(file.shared)!.push(file);
+    else shared.set(file.shared, [file]);
+  }
+  return { shared: [...shared].map(([set, files]) => ({ set, files })), own };
+}
+
+/**
+ * Every shared set, once: a set is written once and uploaded by each bundle that uses it, so every
+ * bundle naming it must have exactly the same files in it (else a host would get another's files).
+ */
+export function sharedSets(bundles: readonly Bundle[]): ReadonlyArray<{ readonly set: string; readonly files: readonly BundleFile[] }> {
+  const sets = new Map<string, { files: readonly BundleFile[]; first: string }>();
+  const same = (a: readonly BundleFile[], b: readonly BundleFile[]) => a.length === b.length
+    && a.every((f, i) => f.name === b[i].name && f.executable === b[i].executable && f.content === b[i].content);
+  for (const bundle of bundles) {
+    for (const { set, files } of bundleParts(bundle).shared) {
+      const known = sets.get(set);
+      if (!known) sets.set(set, { files, first: bundle.id });
+      else if (!same(known.files, files)) throw new Error(`shared set ${set}: bundle ${bundle.id} has other files in it than bundle ${known.first}`);
+    }
+  }
+  return [...sets].map(([set, { files }]) => ({ set, files }));
 }
 
 /**
