@@ -3,6 +3,7 @@ import { resource as nullResource, provider as nullProvider } from '@cdktf/provi
 import { DataResource, Testing } from 'cdktf';
 import { BundleStack, SSH_KEY_VARIABLE } from '../constructs/tf/bundle-stack';
 import { buildStacksApp, stackBackend } from '../constructs/tf/stacks-app';
+import { stableJson } from '../constructs/tf/stable-json';
 import { REMOTE_STAGING_DIR, sharedSets, StackName } from '../lib/plan/bundle';
 import { listFiles } from '../lib/kernel/files';
 import { ProvisionerResource } from '../lib/topology';
@@ -181,6 +182,21 @@ describe('the stacks', () => {
     const tampered = { ...b, files: b.files.map((f) => (f.name === 'prepare-node.sh' ? { ...f, content: `${f.content}# changed\n` } : f)) };
     expect(() => sharedSets([a, tampered])).toThrow('shared set node-debian: bundle node02 has other files in it than bundle node01');
     expect(sharedSets([a, b]).map((s) => s.set)).toEqual(['node-debian']);
+  });
+
+  test('cdk.tf.json is the text cdktf\'s json-stable-stringify gives (stableJson writes it faster)', () => {
+    // cdktf's own dependency, as cdktf's StackSynthesizer calls it.
+    const stringify = require(require.resolve('json-stable-stringify', { paths: [require.resolve('cdktf')] }));
+    const custom = renderFixture({ configPath: CUSTOM_CONFIG, overrides: { provisioning: { resource: 'terraform_data' } } });
+    for (const fixture of [seed, custom]) {
+      const app = buildStacksApp(fixture.plan, mkdtempSync(join(tmpdir(), 'k8s-ha-edge-json-')));
+      for (const stack of app.node.children.filter((c): c is BundleStack => c instanceof BundleStack)) {
+        expect(stableJson(stack.toTerraform())).toBe(stringify(stack.toTerraform(), { space: 2 }));
+      }
+    }
+    const edgeCases = { b: [], a: {}, c: [undefined, null, 1.5, 'x"\n', { z: undefined, y: [{}] }], 'é': true, B: false, 10: 'ten', 9: 'nine' };
+    expect(stableJson(edgeCases)).toBe(stringify(edgeCases, { space: 2 }));
+    expect(stableJson([])).toBe(stringify([], { space: 2 }));
   });
 
   test('GIVEN a bundle WHEN destroyed THEN its teardown resource undoes the setup, connecting from what it stored', () => {

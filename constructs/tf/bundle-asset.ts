@@ -10,8 +10,8 @@ import { BundleFile, SHARED_DIR } from '../../lib/plan/bundle';
  */
 export function bundleContentHash(files: readonly BundleFile[]): string {
   const hash = createHash('md5');
-  const byName = [...files].sort((a, b) => (Buffer.from(a.name) < Buffer.from(b.name) ? -1 : 1));
-  for (const file of byName) hash.update(file.content);
+  const byName = files.map((file) => ({ file, name: Buffer.from(file.name) })).sort((a, b) => Buffer.compare(a.name, b.name));
+  for (const { file } of byName) hash.update(file.content);
   return hash.digest('hex').slice(0, 32).toUpperCase();
 }
 

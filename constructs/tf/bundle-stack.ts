@@ -1,13 +1,15 @@
 import { provider as nullProvider } from '@cdktf/provider-null';
 import { HttpBackend, IStackSynthesizer, ISynthesisSession, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
 import { FileWriter } from '../../lib/kernel/files';
 import { Bundle, bundleParts, sharedSets, StackName } from '../../lib/plan/bundle';
 import { fileMode } from '../../lib/plan/dist-tree';
 import { NULL_PROVIDER_ID, ProvisionerResource } from '../../lib/topology';
 import { assetDirs } from './bundle-asset';
 import { hostResources, TerraformJson } from './host-provisioner';
+import { stableJson } from './stable-json';
 
 export interface BundleStackProps {
   /** The bundles of this stack, in plan order; `dependsOn` may name only bundles in this list. */
@@ -43,6 +45,8 @@ export class BundleStack extends TerraformStack {
   /** The bundles' resources, by resource id: `<bundle>` and `<bundle>-teardown`. */
   private readonly bundleResources: Record<string, { [key: string]: TerraformJson }> = {};
   private readonly resourceType: ProvisionerResource;
+  /** The files the stack's synthesis wrote into assets/, relative to the app's outdir. */
+  public readonly assetFiles: string[] = [];
 
   constructor(scope: Construct, id: StackName, props: BundleStackProps) {
     super(scope, id);
@@ -85,10 +89,13 @@ export class BundleStack extends TerraformStack {
     this.synthesizer = withBundleFiles(this, this.synthesizer, props.bundles);
   }
 
+  /** While set, toTerraform() leaves the bundles' resources out (see withBundleFiles). */
+  public withoutBundleResources = false;
+
   /** cdktf's JSON of the stack, with the bundles' resources. */
   public override toTerraform(): any {
     const tf = super.toTerraform();
-    if (Object.keys(this.bundleResources).length === 0) return tf;
+    if (this.withoutBundleResources || Object.keys(this.bundleResources).length === 0) return tf;
     const resources = tf.resource ?? (tf.resource = {});
     const ofType = resources[this.resourceType] ?? (resources[this.resourceType] = {});
     for (const [id, body] of Object.entries(this.bundleResources)) {
@@ -100,21 +107,33 @@ export class BundleStack extends TerraformStack {
 }
 
 /**
- * cdktf's own stack synthesis, followed by the files the bundles upload, beside the stack's
- * cdk.tf.json: each bundle's own files, and each shared set the stack's bundles use, once.
+ * cdktf's own stack synthesis (aspects, the manifest's annotations, cdk.tf.json), followed by the
+ * files the bundles upload, beside the stack's cdk.tf.json: each bundle's own files, and each shared
+ * set the stack's bundles use, once. cdk.tf.json is written by cdktf without the bundles' resources,
+ * then again whole, by stableJson: the same bytes cdktf's json-stable-stringify gives, in a fraction
+ * of its time for thousands of resources.
  */
-function withBundleFiles(stack: TerraformStack, inner: IStackSynthesizer, bundles: readonly Bundle[]): IStackSynthesizer {
+function withBundleFiles(stack: BundleStack, inner: IStackSynthesizer, bundles: readonly Bundle[]): IStackSynthesizer {
   return {
     synthesize(session: ISynthesisSession): void {
-      inner.synthesize(session);
-      const stackDir = dirname(join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath));
-      const writer = new FileWriter(stackDir);
+      const stackFile = session.manifest.forStack(stack).synthesizedStackPath;
+      stack.withoutBundleResources = true;
+      try {
+        inner.synthesize(session);
+      } finally {
+        stack.withoutBundleResources = false;
+      }
+      if (!stackFile.endsWith('.json')) throw new Error(`stack ${stack.node.id}: got ${stackFile}, expected cdktf to write JSON`);
+      writeFileSync(join(session.outdir, stackFile), stableJson(stack.toTerraform()));
+      const stackDir = dirname(stackFile);
+      const writer = new FileWriter(join(session.outdir, stackDir));
       for (const { set, files } of sharedSets(bundles)) {
-        for (const file of files) writer.write(join(stackDir, assetDirs.shared(set), file.name), file.content, fileMode(file));
+        for (const file of files) writer.write(posix.join(assetDirs.shared(set), file.name), file.content, fileMode(file));
       }
       for (const bundle of bundles) {
-        for (const file of bundleParts(bundle).own) writer.write(join(stackDir, assetDirs.own(bundle.id), file.name), file.content, fileMode(file));
+        for (const file of bundleParts(bundle).own) writer.write(posix.join(assetDirs.own(bundle.id), file.name), file.content, fileMode(file));
       }
+      stack.assetFiles.push(...writer.written.map((file) => posix.join(stackDir, file)));
     },
   };
 }

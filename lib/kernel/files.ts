@@ -1,14 +1,22 @@
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
-/** Every file under `root`, relative to it, sorted: how synth, validate, the lab and the tests list a tree. */
-export function listFiles(root: string, dir = root): string[] {
+/**
+ * Every file under `root`, relative to it, sorted: how synth, validate, the lab and the tests list a tree.
+ * Directories for which `skip` (given the path relative to `root`) is true are not listed.
+ */
+export function listFiles(root: string, skip?: (relativeDir: string) => boolean): string[] {
+  return listBelow(root, root, skip).sort();
+}
+
+function listBelow(root: string, dir: string, skip?: (relativeDir: string) => boolean): string[] {
   // The entry types come with the listing (no stat per file); only a symbolic link is followed with a stat.
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     const isDirectory = entry.isSymbolicLink() || (!entry.isFile() && !entry.isDirectory()) ? statSync(path).isDirectory() : entry.isDirectory();
-    return isDirectory ? listFiles(root, path) : [relative(root, path)];
-  }).sort();
+    if (!isDirectory) return [relative(root, path)];
+    return skip?.(relative(root, path)) ? [] : listBelow(root, path, skip);
+  });
 }
 
 /**
@@ -18,20 +26,24 @@ export function listFiles(root: string, dir = root): string[] {
  * synthesizes. For files that do not exist yet (synth writes into fresh staging directories).
  */
 export class FileWriter {
+  /** The files written, relative to the root, in the order written. */
+  public readonly written: string[] = [];
   private readonly made = new Set<string>();
   // Read once (setting it back at once): the umask decides whether a created file needs a chmod.
   private readonly umask = currentUmask();
 
   /** @param root an existing directory: only directories below it are made */
-  constructor(root: string) {
+  constructor(private readonly root: string) {
     this.made.add(root);
   }
 
-  /** Writes `content` at `path` (below the root) with mode `mode`. */
-  write(path: string, content: string, mode: number): void {
+  /** Writes `content` at `relativePath` below the root, with mode `mode`. */
+  write(relativePath: string, content: string, mode: number): void {
+    const path = join(this.root, relativePath);
     this.directory(dirname(path));
     writeFileSync(path, content, { mode });
     if ((mode & this.umask) !== 0) chmodSync(path, mode);
+    this.written.push(relativePath);
   }
 
   private directory(dir: string): void {

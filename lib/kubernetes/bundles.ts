@@ -18,23 +18,54 @@ function nodeSet(host: InternalHost): string {
   return `node-${host.osFamily}`;
 }
 
-/** What every Kubernetes node gets before kubeadm: the same files on the master and the workers. */
-function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
-  return inSharedSet(nodeSet(host), [
-    file('modules-load.conf', renderModulesLoad(t.kubernetes)),
-    file('sysctl.conf', renderSysctl()),
-    file('containerd-config.toml', renderContainerdMainConfig()),
-    file('containerd-k8s.toml', renderContainerdDropIn()),
-    file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host))),
-  ]);
+/**
+ * The files of the shared sets, rendered once per synth (per OS family for the node set): every
+ * bundle that uses a set holds the very same file objects.
+ */
+class SharedFiles {
+  private readonly nodeFiles = new Map<string, { preparation: BundleFile[]; teardown: BundleFile }>();
+  private pageFiles?: BundleFile[];
+
+  constructor(private readonly t: Topology) {}
+
+  /** What every Kubernetes node gets before kubeadm: the same files on the master and the workers. */
+  nodePreparation(host: InternalHost): BundleFile[] {
+    return this.node(host).preparation;
+  }
+
+  /** What undoes the node preparation at destroy, in the node's shared set too. */
+  nodeTeardown(host: InternalHost): BundleFile {
+    return this.node(host).teardown;
+  }
+
+  /** The page scripts, the same for every worker (the page itself is the worker's own). */
+  pageScripts(): BundleFile[] {
+    this.pageFiles ??= inSharedSet(PAGE_SET, [file('push-page.sh', renderPushPage(this.t)), file('teardown-page.sh', renderTeardownPage(this.t))]);
+    return this.pageFiles;
+  }
+
+  private node(host: InternalHost): { preparation: BundleFile[]; teardown: BundleFile } {
+    const set = nodeSet(host);
+    let files = this.nodeFiles.get(set);
+    if (!files) {
+      const t = this.t;
+      files = {
+        preparation: inSharedSet(set, [
+          file('modules-load.conf', renderModulesLoad(t.kubernetes)),
+          file('sysctl.conf', renderSysctl()),
+          file('containerd-config.toml', renderContainerdMainConfig()),
+          file('containerd-k8s.toml', renderContainerdDropIn()),
+          file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host))),
+        ]),
+        teardown: { ...file('teardown-node.sh', renderTeardownNode()), shared: set },
+      };
+      this.nodeFiles.set(set, files);
+    }
+    return files;
+  }
 }
 
-/** What undoes the node preparation at destroy, in the node's shared set too. */
-function nodeTeardown(host: InternalHost): BundleFile {
-  return { ...file('teardown-node.sh', renderTeardownNode()), shared: nodeSet(host) };
-}
-
-/** The shared set of the page scripts, the same for every worker (the page itself is the worker's own). */
+/** The shared set of the page scripts. */
 const PAGE_SET = 'page';
 
 /** A script that runs other scripts of the bundle in order. */
@@ -57,6 +88,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
   const master = t.controlPlane;
   const masterTarget = sshTarget(master, master.address);
   const bundles: Bundle[] = [];
+  const shared = new SharedFiles(t);
 
   bundles.push({
     id: master.name,
@@ -64,13 +96,13 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
     target: masterTarget,
     description: 'control plane: node preparation, kubeadm init, flannel',
     files: [
-      ...nodePreparation(t, master),
+      ...shared.nodePreparation(master),
       file('kubeadm-config.yaml', renderKubeadmConfig(t)),
       file('check-cluster.sh', renderCheckCluster(t)),
       file('kube-flannel.sha256', renderFlannelChecksum(t)),
       file('init-master.sh', renderInitMaster(t, master.sshUser)),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh')),
-      nodeTeardown(master),
+      shared.nodeTeardown(master),
     ],
     run: 'setup.sh',
     teardown: 'teardown-node.sh',
@@ -86,11 +118,11 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       target: sshTarget(worker, worker.address),
       description: 'worker: node preparation, then a join with a token created at apply time',
       files: [
-        ...nodePreparation(t, worker),
+        ...shared.nodePreparation(worker),
         file('join-worker.sh', renderJoinWorker(worker)),
         file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
         ...(knownHosts !== undefined ? [file(KNOWN_HOSTS_FILE, knownHosts)] : []),
-        nodeTeardown(worker),
+        shared.nodeTeardown(worker),
       ],
       run: 'prepare-node.sh',
       teardown: 'teardown-node.sh',
@@ -102,7 +134,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       stack: StackName.K8S,
       target: sshTarget(worker, worker.address),
       description: `test page served by the Pod on ${worker.name}`,
-      files: [file('index.html', renderPage(worker)), ...inSharedSet(PAGE_SET, [file('push-page.sh', renderPushPage(t)), file('teardown-page.sh', renderTeardownPage(t))])],
+      files: [file('index.html', renderPage(worker)), ...shared.pageScripts()],
       run: 'push-page.sh',
       teardown: 'teardown-page.sh',
       dependsOn: [],

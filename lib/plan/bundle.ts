@@ -122,8 +122,9 @@ export function bundleParts(bundle: Bundle): BundleParts {
  */
 export function sharedSets(bundles: readonly Bundle[]): ReadonlyArray<{ readonly set: string; readonly files: readonly BundleFile[] }> {
   const sets = new Map<string, { files: readonly BundleFile[]; first: string }>();
+  // Usually the very same file objects (rendered once per synth); else compared byte for byte.
   const same = (a: readonly BundleFile[], b: readonly BundleFile[]) => a.length === b.length
-    && a.every((f, i) => f.name === b[i].name && f.executable === b[i].executable && f.content === b[i].content);
+    && a.every((f, i) => f === b[i] || (f.name === b[i].name && f.executable === b[i].executable && f.content === b[i].content));
   for (const bundle of bundles) {
     for (const { set, files } of bundleParts(bundle).shared) {
       const known = sets.get(set);
@@ -158,13 +159,21 @@ export function withStagingGuard(bundle: Bundle): Bundle {
     ...bundle,
     files: bundle.files.map((f) => {
       if (!f.runsFromStaging || f.name === bundle.runLocally) return f;
+      // A file of a shared set is one object in every bundle that uses it: guarded once, and still one object.
+      const known = guarded.get(f);
+      if (known) return known;
       const at = f.content.indexOf(STRICT_MODE);
       if (at < 0) throw new Error(`${bundle.id}/${f.name}: got a script without '${STRICT_MODE.trim()}', expected the shared script header`);
       const end = at + STRICT_MODE.length;
-      return { ...f, content: `${f.content.slice(0, end)}${STAGING_GUARD}${f.content.slice(end)}` };
+      const withGuard = { ...f, content: `${f.content.slice(0, end)}${STAGING_GUARD}${f.content.slice(end)}` };
+      guarded.set(f, withGuard);
+      return withGuard;
     }),
   };
 }
+
+/** Each file with the staging guard, by the file without it. */
+const guarded = new WeakMap<BundleFile, BundleFile>();
 
 /** The commands that move a bundle onto its host: as the SSH user, then as root. */
 export interface StagingCommands {
