@@ -194,9 +194,11 @@ describe('the stacks', () => {
         expect(stableJson(stack.toTerraform())).toBe(stringify(stack.toTerraform(), { space: 2 }));
       }
     }
-    const edgeCases = { b: [], a: {}, c: [undefined, null, 1.5, 'x"\n', { z: undefined, y: [{}] }], 'é': true, B: false, 10: 'ten', 9: 'nine' };
-    expect(stableJson(edgeCases)).toBe(stringify(edgeCases, { space: 2 }));
-    expect(stableJson([])).toBe(stringify([], { space: 2 }));
+    // The printer's edge cases, each in the fast form (JSON.stringify) and in the part-by-part one.
+    const nested = { b: [], a: {}, c: [undefined, null, 1.5, 'x"\n', '\\u0000{}', { z: undefined, y: [{}], f: () => 1 }], 'é': true, B: false, d: { g: () => 1 }, e: { toJSON: () => ({ q: [] }) } };
+    for (const value of [nested, { ...nested, 10: 'ten', 9: 'nine' }, { ...nested, nul: 'a\u0000b' }, [], {}, [[], {}], 'x', 7, null]) {
+      expect(stableJson(value)).toBe(stringify(value, { space: 2 }));
+    }
   });
 
   test('GIVEN a bundle WHEN destroyed THEN its teardown resource undoes the setup, connecting from what it stored', () => {

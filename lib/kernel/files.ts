@@ -41,7 +41,8 @@ export class FileWriter {
   write(relativePath: string, content: string, mode: number): void {
     const path = join(this.root, relativePath);
     this.directory(dirname(path));
-    writeFileSync(path, content, { mode });
+    // encoding given: node's one-call path for a string (open, write and close in C++).
+    writeFileSync(path, content, { mode, encoding: 'utf8' });
     if ((mode & this.umask) !== 0) chmodSync(path, mode);
     this.written.push(relativePath);
   }
