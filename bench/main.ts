@@ -15,7 +15,7 @@
  * run affects both halves of a pair alike.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -115,8 +115,9 @@ const peakRssPreload = join(repo, 'bench', 'peak-rss.js');
  * RSS: through GNU time when installed (the process itself is untouched), else through a preload
  * (NODE_OPTIONS, which gives the launcher another code-cache key: only in untimed runs).
  */
-function runOnce(c: Case, measureRss = false): { wallMs: number; rssMiB?: number } {
+function runOnce(c: Case, measureRss = false): { wallMs: number; rssMiB?: number; inodes?: number } {
   const out = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-bench-'));
+  let inodes: number | undefined;
   try {
     let [cmd, args] = c.command(out);
     let env: NodeJS.ProcessEnv = childEnv;
@@ -126,15 +127,22 @@ function runOnce(c: Case, measureRss = false): { wallMs: number; rssMiB?: number
     const run = spawnSync(cmd, args, { cwd: c.cwd ?? out, encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
     const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
     if (run.status !== 0) throw new Error(`${c.label}: exit ${run.status ?? run.signal}: ${run.error ?? ''}${run.stderr}`);
-    if (!measureRss) return { wallMs };
+    // Untimed: how many files and directories the run created (inode creation is what a large synth pays most for).
+    if (c.group === 'scale') inodes = countInodes(out);
+    if (!measureRss) return { wallMs, inodes };
     const kib = [...run.stderr.matchAll(/BENCH_RSS_KIB=(\d+)|BENCH_RSS (\{.*\})/g)].map((m) => (m[1] ? Number(m[1]) : JSON.parse(m[2]).maxRssKiB as number));
-    return { wallMs, rssMiB: kib.length > 0 ? Math.max(...kib) / 1024 : undefined };
+    return { wallMs, inodes, rssMiB: kib.length > 0 ? Math.max(...kib) / 1024 : undefined };
   } finally {
     rmSync(out, { recursive: true, force: true });
     // Untimed: the removal's deferred filesystem work (journal commit, discards) is done now, not
     // during the next run. On this kind of disk removing a 1000-worker output costs seconds.
     spawnSync('sync');
   }
+}
+
+/** Files and directories below `dir`. */
+function countInodes(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((n, entry) => n + 1 + (entry.isDirectory() ? countInodes(join(dir, entry.name)) : 0), 0);
 }
 
 function median(values: readonly number[]): number {
@@ -174,14 +182,17 @@ for (const c of [baseline, ...cases]) {
 }
 
 const runs = new Map<string, Run[]>(cases.map((c) => [c.key, []]));
+/** Files and directories each scale case wrote (dist/ and cdktf.out/ together). */
+const inodesOf = new Map<string, number>();
 const rounds = Math.max(RUNS, SCALE_RUNS);
 for (let round = 0; round < rounds; round++) {
   process.stderr.write(`round ${round + 1}/${rounds}\n`);
   for (const c of cases) {
     if (round >= roundsOf(c)) continue;
     const baselineMs = runOnce(baseline).wallMs;
-    const { wallMs, rssMiB } = runOnce(c, rssInTimedRuns(c));
+    const { wallMs, rssMiB, inodes } = runOnce(c, rssInTimedRuns(c));
     runs.get(c.key)!.push({ wallMs, baselineMs, round });
+    if (inodes !== undefined) inodesOf.set(c.key, inodes);
     if (rssMiB !== undefined) rss.set(c.key, Math.max(rss.get(c.key) ?? 0, rssMiB));
   }
 }
@@ -199,6 +210,7 @@ const results = cases.map((c) => {
     baselineMedianMs: round1(median(rs.map((r) => r.baselineMs))),
     ratioToNodeE0: round2(median(rs.map((r) => r.wallMs / r.baselineMs))),
     peakRssMiB: rss.get(c.key) === undefined ? undefined : Math.round(rss.get(c.key)!),
+    filesAndDirs: inodesOf.get(c.key),
   };
 });
 const byKey = new Map(results.map((r) => [r.key, r]));
@@ -262,7 +274,7 @@ ${table(['case', 'median ms', 'min ms', '`node -e 0` median ms', '× `node -e 0`
 
 ## Scale (\`node scripts/synth.js --config <N workers>\`)
 
-${table(['workers', 'runs', 'median ms', 'min ms', '× 2 workers', '× `node -e 0`', 'peak RSS MiB'], scale.map((r) => [r.workers, r.runs, r.medianMs, r.minMs, r.ratioTo2Workers, r.ratioToNodeE0, r.peakRssMiB]))}
+${table(['workers', 'runs', 'median ms', 'min ms', '× 2 workers', '× `node -e 0`', 'peak RSS MiB', 'files + dirs written'], scale.map((r) => [r.workers, r.runs, r.medianMs, r.minMs, r.ratioTo2Workers, r.ratioToNodeE0, r.peakRssMiB, r.filesAndDirs]))}
 
 ## Thresholds (the run exits 1 when one fails)
 
