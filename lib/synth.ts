@@ -21,8 +21,11 @@ export interface OutputTree {
   readonly target: string;
   /** The flag that chose `target`, for messages (e.g. `--dist`). */
   readonly flag: string;
-  /** Writes the whole tree into `dir`, an empty directory beside `target`. */
-  readonly write: (dir: string) => void;
+  /**
+   * Writes the whole tree into `dir`, an empty directory beside `target`; may return the files it
+   * wrote (relative to `dir`), which spares listing a large tree again. @default listed from disk
+   */
+  readonly write: (dir: string) => readonly string[] | void;
   /**
    * A tree of Terraform stacks: carry `.terraform/` over from the previous tree's stacks, and refuse
    * to replace a tree that still holds Terraform state (that would orphan every host). @default false
@@ -84,12 +87,13 @@ async function commitTrees(trees: readonly OutputTree[], options: SynthOptions):
     if (options.interrupted?.()) throw new SynthInterrupted('interrupted before anything was committed');
   };
   try {
+    const written: Array<{ dir: string; files: readonly string[] }> = [];
     for (const { tree, dir } of staged) {
-      tree.write(dir.path);
+      const files = tree.write(dir.path);
       writeOutputMarker(dir.path);
+      written.push({ dir: dir.target, files: files ? [...files].sort() : listFiles(dir.path).filter((f) => f !== OUTPUT_MARKER) });
       await checkInterrupted();
     }
-    const written = staged.map(({ dir }) => ({ dir: dir.target, files: listFiles(dir.path).filter((f) => f !== OUTPUT_MARKER) }));
     for (const { tree, dir } of staged) {
       if (tree.keepsTerraformState) carryOverTerraformState(dir.target, dir.path, moves);
     }

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderCheckNginx } from '../lib/load-balancer/keepalived';
 import { renderApplyWorkload, renderCheckCluster, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
@@ -131,7 +131,7 @@ describe('push-page.sh', () => {
     const local = loadTopology({ overrides: { workload: { hostPath } } });
     const bundle = mkdtempSync(join(dir, 'page-'));
     writeFileSync(join(bundle, 'index.html'), renderPage(local.workers[0]));
-    writeFileSync(join(bundle, 'push-page.sh'), renderPushPage(local, local.workers[0]));
+    writeFileSync(join(bundle, 'push-page.sh'), renderPushPage(local));
     expect(bash(join(bundle, 'push-page.sh')).code).toBe(0);
     const first = readFileSync(join(hostPath, 'index.html'), 'utf8');
     expect(bash(join(bundle, 'push-page.sh')).code).toBe(0);
@@ -234,10 +234,11 @@ describe('prepare-node.sh: cgroup v2 is checked first', () => {
     ['debian', DEBIAN_PROFILE, 'update-grub'],
   ])('on cgroup v1 (%s) it stops with what to do', (_family, profile, remedy) => {
     const { bin, log } = stat('tmpfs');
-    const run = bash(snippet(cgroupV2Check(profile, 'node01'), 'echo reached'), { path: bin });
+    const run = bash(snippet(cgroupV2Check(profile), 'echo reached'), { path: bin });
     expect(run.code).toBe(1);
     expect(run.stdout).not.toContain('reached');
-    expect(run.stderr).toContain('node01 mounts /sys/fs/cgroup as tmpfs, not cgroup2fs');
+    // The same script on every node: it names the host it runs on (bash's $HOSTNAME).
+    expect(run.stderr).toContain(`prepare-node.sh: ${hostname()} mounts /sys/fs/cgroup as tmpfs, not cgroup2fs`);
     expect(run.stderr).toContain('failCgroupV1');
     expect(run.stderr).toContain(remedy);
     expect(readFileSync(log, 'utf8')).toBe('stat -fc %T /sys/fs/cgroup\n');
@@ -245,7 +246,7 @@ describe('prepare-node.sh: cgroup v2 is checked first', () => {
 
   test('on cgroup v2 it goes on', () => {
     const { bin } = stat('cgroup2fs');
-    const run = bash(snippet(cgroupV2Check(RHEL_PROFILE, 'node01'), 'echo reached'), { path: bin });
+    const run = bash(snippet(cgroupV2Check(RHEL_PROFILE), 'echo reached'), { path: bin });
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('reached\n');
   });

@@ -3,11 +3,13 @@ import { resource as nullResource, provider as nullProvider } from '@cdktf/provi
 import { DataResource, Testing } from 'cdktf';
 import { BundleStack, SSH_KEY_VARIABLE } from '../constructs/tf/bundle-stack';
 import { buildStacksApp, stackBackend } from '../constructs/tf/stacks-app';
-import { REMOTE_STAGING_DIR, StackName } from '../lib/plan/bundle';
+import { stableJson } from '../constructs/tf/stable-json';
+import { REMOTE_STAGING_DIR, sharedSets, StackName } from '../lib/plan/bundle';
+import { listFiles } from '../lib/kernel/files';
 import { ProvisionerResource } from '../lib/topology';
 import { CUSTOM_CONFIG, renderFixture } from './render-fixture';
 import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -83,7 +85,7 @@ describe('the stacks', () => {
     expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
       provisioner: [
         { 'remote-exec': { inline: ['rm -rf "$HOME"/.k8s-ha-edge-upload/lb01', 'mkdir -p -m 0700 "$HOME"/.k8s-ha-edge-upload', 'mkdir -m 0700 "$HOME"/.k8s-ha-edge-upload/lb01'] } },
-        { file: { destination: '.k8s-ha-edge-upload/lb01', source: expect.stringMatching(/^assets\/lb01_files_[0-9A-F]+\/[0-9A-F]{32}\/$/) } },
+        { file: { destination: '.k8s-ha-edge-upload/lb01', source: 'assets/lb01/' } },
         { 'remote-exec': { inline: [
           'mkdir -p -m 0700 /var/lib/k8s-ha-edge',
           'rm -rf /var/lib/k8s-ha-edge/lb01',
@@ -111,7 +113,7 @@ describe('the stacks', () => {
       connection: expect.objectContaining({ host: '12.0.0.12' }),
       provisioner: [
         { 'remote-exec': { inline: expect.arrayContaining(['mkdir -m 0700 "$HOME"/.k8s-ha-edge-upload/client']) } },
-        { file: { destination: '.k8s-ha-edge-upload/client', source: expect.stringMatching(/^assets\/client_files_/) } },
+        { file: { destination: '.k8s-ha-edge-upload/client', source: 'assets/client/' } },
         { 'remote-exec': { inline: expect.arrayContaining(['install -o root -g root -m 0700 -t /var/lib/k8s-ha-edge/client "$HOME"/.k8s-ha-edge-upload/client/check-service.sh']) } },
       ],
     });
@@ -130,11 +132,73 @@ describe('the stacks', () => {
     expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
       provisioner: expect.arrayContaining([{
         'local-exec': {
-          command: expect.stringMatching(/^bash assets\/node01_files_[0-9A-F]+\/[0-9A-F]{32}\/join-from-master\.sh$/),
+          command: 'bash assets/node01/join-from-master.sh',
           environment: { SSH_PRIVATE_KEY_PATH: `\${var.${SSH_KEY_VARIABLE}}` },
         },
       }]),
     });
+  });
+
+  test('GIVEN several workers THEN identical files are written once: each worker uploads the shared node set, then its own files', () => {
+    const custom = renderFixture({ configPath: CUSTOM_CONFIG });
+    const outdir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-shared-'));
+    buildStacksApp(custom.plan, outdir).synth();
+    const stackDir = join(outdir, 'stacks', 'k8s');
+    const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8'));
+    const uploads = (id: string) => json.resource.null_resource[id].provisioner.filter((p: any) => p.file).map((p: any) => p.file);
+    for (const worker of ['w1', 'w2', 'w3']) {
+      expect(uploads(worker)).toEqual([
+        { source: 'assets/_shared/node-debian/', destination: `.k8s-ha-edge-upload/${worker}` },
+        { source: `assets/${worker}/`, destination: `.k8s-ha-edge-upload/${worker}` },
+      ]);
+      expect(uploads(`${worker}-page`)).toEqual([
+        { source: 'assets/_shared/page/', destination: `.k8s-ha-edge-upload/${worker}-page` },
+        { source: `assets/${worker}-page/`, destination: `.k8s-ha-edge-upload/${worker}-page` },
+      ]);
+    }
+    expect(uploads('cp1')[0]).toEqual({ source: 'assets/_shared/node-debian/', destination: '.k8s-ha-edge-upload/cp1' });
+    // No two files of the stack have the same name and bytes.
+    const files = listFiles(join(stackDir, 'assets'));
+    const seen = new Map<string, string>();
+    for (const file of files) {
+      const key = `${file.split('/').at(-1)}\0${readFileSync(join(stackDir, 'assets', file), 'utf8')}`;
+      expect({ file, sameAs: seen.get(key) }).toEqual({ file, sameAs: undefined });
+      seen.set(key, file);
+    }
+    // What each host gets (the directories it uploads, together) is exactly its bundle's files, with their modes.
+    for (const bundle of custom.bundles.filter((b) => b.stack === StackName.K8S)) {
+      const got = uploads(bundle.id).flatMap((u: { source: string }) => readdirSync(join(stackDir, u.source)).map((name) => {
+        const path = join(stackDir, u.source, name);
+        return { name, content: readFileSync(path, 'utf8'), executable: (statSync(path).mode & 0o111) !== 0 };
+      }));
+      const want = bundle.files.map((f) => ({ name: f.name, content: f.content, executable: f.executable }));
+      const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+      expect({ id: bundle.id, files: got.sort(byName) }).toEqual({ id: bundle.id, files: want.sort(byName) });
+    }
+  });
+
+  test('GIVEN bundles that name the same shared set with other files THEN the plan refuses (a host would get another\'s files)', () => {
+    const [a, b] = seed.bundles.filter((x) => x.id === 'node01' || x.id === 'node02');
+    const tampered = { ...b, files: b.files.map((f) => (f.name === 'prepare-node.sh' ? { ...f, content: `${f.content}# changed\n` } : f)) };
+    expect(() => sharedSets([a, tampered])).toThrow('shared set node-debian: bundle node02 has other files in it than bundle node01');
+    expect(sharedSets([a, b]).map((s) => s.set)).toEqual(['node-debian']);
+  });
+
+  test('cdk.tf.json is the text cdktf\'s json-stable-stringify gives (stableJson writes it faster)', () => {
+    // cdktf's own dependency, as cdktf's StackSynthesizer calls it.
+    const stringify = require(require.resolve('json-stable-stringify', { paths: [require.resolve('cdktf')] }));
+    const custom = renderFixture({ configPath: CUSTOM_CONFIG, overrides: { provisioning: { resource: 'terraform_data' } } });
+    for (const fixture of [seed, custom]) {
+      const app = buildStacksApp(fixture.plan, mkdtempSync(join(tmpdir(), 'k8s-ha-edge-json-')));
+      for (const stack of app.node.children.filter((c): c is BundleStack => c instanceof BundleStack)) {
+        expect(stableJson(stack.toTerraform())).toBe(stringify(stack.toTerraform(), { space: 2 }));
+      }
+    }
+    // The printer's edge cases, each in the fast form (JSON.stringify) and in the part-by-part one.
+    const nested = { b: [], a: {}, c: [undefined, null, 1.5, 'x"\n', '\\u0000{}', { z: undefined, y: [{}], f: () => 1 }], 'é': true, B: false, d: { g: () => 1 }, e: { toJSON: () => ({ q: [] }) } };
+    for (const value of [nested, { ...nested, 10: 'ten', 9: 'nine' }, { ...nested, nul: 'a\u0000b' }, [], {}, [[], {}], 'x', 7, null]) {
+      expect(stableJson(value)).toBe(stringify(value, { space: 2 }));
+    }
   });
 
   test('GIVEN a bundle WHEN destroyed THEN its teardown resource undoes the setup, connecting from what it stored', () => {

@@ -5,13 +5,14 @@ import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { treeDigest } from './trees';
 import { DEFAULT_SYNTH_STDERR } from './render-fixture';
+import { SYNTH_PROGRAM } from './synth-program';
 
 const repo = resolve(__dirname, '..');
-const tsx = join(repo, 'node_modules', '.bin', 'tsx');
+const [node, ...program] = SYNTH_PROGRAM;
 
 /** Runs `npm run synth`'s program as a user would, in a scratch working directory. */
 function synth(cwd: string, ...args: string[]) {
-  const run = spawnSync(tsx, [join(repo, 'main.ts'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' } });
+  const run = spawnSync(node, [...program, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -105,7 +106,7 @@ describe('npm run synth', () => {
   test('terraform_data synthesizes on a machine without terraform (synth runs no external program)', () => {
     const elsewhere = scratch();
     const path = (process.env.PATH ?? '').split(':').filter((dir) => !existsSync(join(dir, 'terraform'))).join(':');
-    const run = spawnSync(tsx, [join(repo, 'main.ts'), '--resource', 'terraform_data'], { cwd: elsewhere, encoding: 'utf8', env: { ...process.env, PATH: path } });
+    const run = spawnSync(node, [...program, '--resource', 'terraform_data'], { cwd: elsewhere, encoding: 'utf8', env: { ...process.env, PATH: path } });
     expect(run.stderr).toBe(DEFAULT_SYNTH_STDERR);
     expect(run.status).toBe(0);
     expect(readFileSync(join(elsewhere, 'cdktf.out', 'stacks', 'lb', 'cdk.tf.json'), 'utf8')).toContain('"terraform_data"');
@@ -172,7 +173,7 @@ describe('a custom topology: another subnet, three workers, another VIP, LB port
       expect(text).toContain('10.20.0.200');
       expect(text).toContain('198.51.100.1:8080');
     }
-    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['.k8s-ha-edge-output', 'cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'topology.dot', 'topology.svg', 'w1', 'w2', 'w3', 'workload.k8s.yaml']);
+    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['.k8s-ha-edge-output', '_shared', 'cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'topology.dot', 'topology.svg', 'w1', 'w2', 'w3', 'workload.k8s.yaml']);
   });
 });
 

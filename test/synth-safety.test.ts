@@ -6,13 +6,14 @@ import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { writeTree } from './trees';
 import { DEFAULT_SYNTH_STDERR } from './render-fixture';
+import { SYNTH_PROGRAM } from './synth-program';
 
 const repo = resolve(__dirname, '..');
-const tsx = join(repo, 'node_modules', '.bin', 'tsx');
+const [node, ...program] = SYNTH_PROGRAM;
 const env = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
 
 function synth(cwd: string, ...args: string[]) {
-  const run = spawnSync(tsx, [join(repo, 'main.ts'), ...args], { cwd, encoding: 'utf8', env });
+  const run = spawnSync(node, [...program, ...args], { cwd, encoding: 'utf8', env });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -72,8 +73,8 @@ describe('GIVEN synths that die, are interrupted, or run at the same time', () =
     const cwd = scratch();
     expect(synth(cwd).code).toBe(0);
     const before = digest(cwd);
-    // As `npm run synth` runs it: node with tsx's loader, one process (the tsx CLI would SIGKILL its child).
-    const child = spawn(process.execPath, ['--import', require.resolve('tsx'), join(repo, 'main.ts'), '--config', join(repo, 'examples', 'custom-three-workers.yaml')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As `npm run synth` runs it: one node process.
+    const child = spawn(node, [...program, '--config', join(repo, 'examples', 'custom-three-workers.yaml')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
@@ -106,7 +107,7 @@ describe('GIVEN synths that die, are interrupted, or run at the same time', () =
       return path;
     });
     const codes = await Promise.all(configs.map((config) => new Promise<number | null>((done) => {
-      spawn(tsx, [join(repo, 'main.ts'), '--config', config], { cwd, env, stdio: 'ignore' }).on('exit', done);
+      spawn(node, [...program, '--config', config], { cwd, env, stdio: 'ignore' }).on('exit', done);
     })));
     expect(codes).toEqual([0, 0, 0, 0]);
     const manifest = readFileSync(join(cwd, 'dist', 'workload.k8s.yaml'), 'utf8');

@@ -18,6 +18,7 @@ import { planSynth } from '../lib/plan/synth-plan';
 import { loadTopology, TopologyError, topologyWarnings } from '../lib/topology';
 import { listFiles } from '../lib/kernel/files';
 import { configFiles } from './trees';
+import { SYNTH_PROGRAM } from './synth-program';
 
 const repo = resolve(__dirname, '..');
 const { dir: scratch, write: configFile } = configFiles('k8s-ha-edge-topology-safety-');
@@ -229,9 +230,9 @@ describe('GIVEN random mutations of the example configs', () => {
 });
 
 describe('GIVEN synth on the command line', () => {
-  const tsx = join(repo, 'node_modules', '.bin', 'tsx');
+  const [node, ...program] = SYNTH_PROGRAM;
   const env = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
-  const synth = (cwd: string, ...args: string[]) => spawnSync(tsx, [join(repo, 'main.ts'), ...args], { cwd, encoding: 'utf8', env });
+  const synth = (cwd: string, ...args: string[]) => spawnSync(node, [...program, ...args], { cwd, encoding: 'utf8', env });
   const snapshot = (dir: string) => listFiles(dir).map((f) => `${f}:${readFileSync(join(dir, f)).toString('base64')}`);
 
   // One spawn per case that reaches main.ts by a different road: a shape error, a parse error, a rule.

@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
 import { APP_LABEL_KEY, NginxPagesChart } from '../constructs/k8s/nginx-pages-chart';
+import { chartYaml, synthWorkloadManifest, workloadYaml } from '../constructs/k8s/workload-app';
 import { loadTopology, Topology } from '../lib/topology';
 import { schemaProblems } from '../validate/k8s-schema';
 import { stringify } from 'yaml';
@@ -101,5 +102,21 @@ describe('the schema check itself', () => {
   test('the chart refuses an empty worker list', () => {
     const t = loadTopology();
     expect(() => new NginxPagesChart(Testing.app(), 'w', { workload: t.workload, workers: [] })).toThrow(/workers: got an empty list/);
+  });
+});
+
+describe('the workload manifest that synth writes (one Pod synthesized, then one per worker from it)', () => {
+  const workers = (names: string[]) => names.map((name, i) => ({ name, address: `192.168.10.${20 + i}` }));
+  test.each([
+    ['the seed', {}],
+    ['three workers, a namespace of its own', { workers: workers(['w1', 'w2', 'w3']), workload: { namespace: 'pages' } }],
+    ['names YAML would quote (all digits) and long ones', { workers: workers(['123', 'a'.repeat(53), 'node-7']) }],
+    ['another image, ports and hostPath', { workers: workers(['x1', 'x2']), workload: { image: 'nginx:1.29.0', containerPort: 8080, hostPath: '/srv/page', nodePort: 31000 } }],
+  ])('GIVEN %s THEN it is byte for byte what cdk8s synthesizes with a Pod construct per worker', (_name, overrides) => {
+    const t = loadTopology({ overrides });
+    const expected = chartYaml(t.workload, t.workers);
+    expect(workloadYaml(t.workload, t.workers)).toBe(expected);
+    expect(synthWorkloadManifest(t).content).toBe(expected);
+    expect(expected.split(/^kind: Pod$/m)).toHaveLength(t.workers.length + 1);
   });
 });

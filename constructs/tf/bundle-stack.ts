@@ -1,10 +1,15 @@
 import { provider as nullProvider } from '@cdktf/provider-null';
 import { HttpBackend, IStackSynthesizer, ISynthesisSession, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { dirname, join } from 'node:path';
-import { Bundle, StackName } from '../../lib/plan/bundle';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { FileWriter } from '../../lib/kernel/files';
+import { Bundle, bundleParts, sharedSets, StackName } from '../../lib/plan/bundle';
+import { fileMode } from '../../lib/plan/dist-tree';
 import { NULL_PROVIDER_ID, ProvisionerResource } from '../../lib/topology';
-import { HostProvisioner } from './host-provisioner';
+import { assetDirs } from './bundle-asset';
+import { hostResources, TerraformJson } from './host-provisioner';
+import { stableJson } from './stable-json';
 
 export interface BundleStackProps {
   /** The bundles of this stack, in plan order; `dependsOn` may name only bundles in this list. */
@@ -33,10 +38,15 @@ export const SSH_KEY_VARIABLE = 'ssh_private_key_path';
 
 /**
  * One independent stack (k8s, lb, gateway or client): its own state, its own variable,
- * so `terraform apply` can run in every stack at the same time.
+ * so `terraform apply` can run in every stack at the same time. Its bundles' resources are
+ * Terraform JSON (see hostResources), merged into what cdktf writes for the rest of the stack.
  */
 export class BundleStack extends TerraformStack {
-  public readonly provisioners: ReadonlyMap<string, HostProvisioner>;
+  /** The bundles' resources, by resource id: `<bundle>` and `<bundle>-teardown`. */
+  private readonly bundleResources: Record<string, { [key: string]: TerraformJson }> = {};
+  private readonly resourceType: ProvisionerResource;
+  /** The files the stack's synthesis wrote into assets/, relative to the app's outdir. */
+  public readonly assetFiles: string[] = [];
 
   constructor(scope: Construct, id: StackName, props: BundleStackProps) {
     super(scope, id);
@@ -59,33 +69,71 @@ export class BundleStack extends TerraformStack {
     });
     sshPrivateKeyPath.overrideLogicalId(SSH_KEY_VARIABLE);
 
-    const provisioners = new Map<string, HostProvisioner>();
+    this.resourceType = props.resource;
+    const planned = new Set<string>();
     for (const bundle of props.bundles) {
-      const dependsOn = bundle.dependsOn.map((dep) => {
-        const first = provisioners.get(dep);
-        if (!first) throw new Error(`bundle ${bundle.id}: dependsOn: got ${dep}, expected a bundle planned before it in stack ${id}`);
-        return first.resource;
-      });
-      provisioners.set(bundle.id, new HostProvisioner(this, bundle.id, {
+      for (const dep of bundle.dependsOn) {
+        if (!planned.has(dep)) throw new Error(`bundle ${bundle.id}: dependsOn: got ${dep}, expected a bundle planned before it in stack ${id}`);
+      }
+      if (planned.has(bundle.id)) throw new Error(`bundle ${bundle.id}: got it twice in stack ${id}, expected unique bundle ids`);
+      planned.add(bundle.id);
+      Object.assign(this.bundleResources, hostResources({
+        stack: id,
         bundle,
         resource: props.resource,
-        sshPrivateKeyPath,
-        dependsOn,
+        sshKeyVariable: SSH_KEY_VARIABLE,
+        dependsOn: bundle.dependsOn,
         sshTimeoutSeconds: props.sshTimeoutSeconds,
       }));
     }
-    this.provisioners = provisioners;
-    this.synthesizer = withBundleFiles(this, this.synthesizer, [...provisioners.values()]);
+    this.synthesizer = withBundleFiles(this, this.synthesizer, props.bundles);
+  }
+
+  /** While set, toTerraform() leaves the bundles' resources out (see withBundleFiles). */
+  public withoutBundleResources = false;
+
+  /** cdktf's JSON of the stack, with the bundles' resources. */
+  public override toTerraform(): any {
+    const tf = super.toTerraform();
+    if (this.withoutBundleResources || Object.keys(this.bundleResources).length === 0) return tf;
+    const resources = tf.resource ?? (tf.resource = {});
+    const ofType = resources[this.resourceType] ?? (resources[this.resourceType] = {});
+    for (const [id, body] of Object.entries(this.bundleResources)) {
+      if (id in ofType) throw new Error(`stack ${this.node.id}: resource ${this.resourceType}.${id} is defined twice`);
+      ofType[id] = body;
+    }
+    return tf;
   }
 }
 
-/** cdktf's own stack synthesis, followed by the bundles' files beside the stack's cdk.tf.json. */
-function withBundleFiles(stack: TerraformStack, inner: IStackSynthesizer, provisioners: readonly HostProvisioner[]): IStackSynthesizer {
+/**
+ * cdktf's own stack synthesis (aspects, the manifest's annotations, cdk.tf.json), followed by the
+ * files the bundles upload, beside the stack's cdk.tf.json: each bundle's own files, and each shared
+ * set the stack's bundles use, once. cdk.tf.json is written by cdktf without the bundles' resources,
+ * then again whole, by stableJson: the same bytes cdktf's json-stable-stringify gives, in a fraction
+ * of its time for thousands of resources.
+ */
+function withBundleFiles(stack: BundleStack, inner: IStackSynthesizer, bundles: readonly Bundle[]): IStackSynthesizer {
   return {
     synthesize(session: ISynthesisSession): void {
-      inner.synthesize(session);
-      const stackDir = dirname(join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath));
-      for (const provisioner of provisioners) provisioner.asset.writeInto(stackDir);
+      const stackFile = session.manifest.forStack(stack).synthesizedStackPath;
+      stack.withoutBundleResources = true;
+      try {
+        inner.synthesize(session);
+      } finally {
+        stack.withoutBundleResources = false;
+      }
+      if (!stackFile.endsWith('.json')) throw new Error(`stack ${stack.node.id}: got ${stackFile}, expected cdktf to write JSON`);
+      writeFileSync(join(session.outdir, stackFile), stableJson(stack.toTerraform()));
+      const stackDir = dirname(stackFile);
+      const writer = new FileWriter(join(session.outdir, stackDir));
+      for (const { set, files } of sharedSets(bundles)) {
+        for (const file of files) writer.write(posix.join(assetDirs.shared(set), file.name), file.content, fileMode(file));
+      }
+      for (const bundle of bundles) {
+        for (const file of bundleParts(bundle).own) writer.write(posix.join(assetDirs.own(bundle.id), file.name), file.content, fileMode(file));
+      }
+      stack.assetFiles.push(...writer.written.map((file) => posix.join(stackDir, file)));
     },
   };
 }

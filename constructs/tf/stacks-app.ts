@@ -1,6 +1,7 @@
 import { App } from 'cdktf';
 import { mkdirSync } from 'node:fs';
-import { posix } from 'node:path';
+import { posix, sep } from 'node:path';
+import { listFiles } from '../../lib/kernel/files';
 import { StackName } from '../../lib/plan/bundle';
 import { SynthPlan } from '../../lib/plan/synth-plan';
 import { ProvisioningSpec, StateBackend } from '../../lib/topology';
@@ -63,8 +64,16 @@ export function buildStacksApp(plan: SynthPlan, outdir: string, options: StacksA
   return app;
 }
 
-/** Synthesizes the stacks into `outdir` (cdktf.out), with every bundle's files from the plan. */
-export function synthStacks(plan: SynthPlan, outdir: string, options: StacksAppOptions = {}): void {
+/**
+ * Synthesizes the stacks into `outdir` (cdktf.out), with every bundle's files from the plan, and
+ * returns the files written (relative to `outdir`, sorted): what cdktf wrote, listed from disk,
+ * and the stacks' assets as they were written (thousands for a large topology: not listed again).
+ */
+export function synthStacks(plan: SynthPlan, outdir: string, options: StacksAppOptions = {}): string[] {
   mkdirSync(outdir, { recursive: true });
-  buildStacksApp(plan, outdir, options).synth();
+  const app = buildStacksApp(plan, outdir, options);
+  app.synth();
+  const stacks = app.node.children.filter((c): c is BundleStack => c instanceof BundleStack);
+  const assetDirs = new Set(stacks.map((stack) => posix.join(posix.dirname(app.manifest.forStack(stack).synthesizedStackPath), 'assets')));
+  return [...listFiles(outdir, (dir) => assetDirs.has(dir.split(sep).join('/'))), ...stacks.flatMap((stack) => stack.assetFiles)].sort();
 }

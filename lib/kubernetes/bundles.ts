@@ -1,4 +1,4 @@
-import { Bundle, BundleFile, bundleFile as file, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
+import { Bundle, BundleFile, bundleFile as file, inSharedSet, REMOTE_STAGING_DIR, sshTarget, StackName } from '../plan/bundle';
 import { osProfile } from '../os-profiles';
 import { FlannelManifestSource, InternalHost, pageBundleId, Topology, WORKLOAD_BUNDLE_ID } from '../topology';
 import {
@@ -11,16 +11,63 @@ import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd
 import { renderPage, renderPushPage } from './pages';
 import { renderTeardownNode, renderTeardownPage, renderTeardownWorkload } from './teardown';
 
-/** What every Kubernetes node gets before kubeadm: the same three files on the master and the workers. */
-function nodePreparation(t: Topology, host: InternalHost): BundleFile[] {
-  return [
-    file('modules-load.conf', renderModulesLoad(t.kubernetes)),
-    file('sysctl.conf', renderSysctl()),
-    file('containerd-config.toml', renderContainerdMainConfig()),
-    file('containerd-k8s.toml', renderContainerdDropIn()),
-    file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host), host.name)),
-  ];
+/**
+ * The shared set of what every Kubernetes node of one OS family gets, byte for byte the same on the
+ * master and the workers: written once per synth, however many workers there are.
+ */
+function nodeSet(host: InternalHost): string {
+  return `node-${host.osFamily}`;
 }
+
+/**
+ * The files of the shared sets, rendered once per synth (per OS family for the node set): every
+ * bundle that uses a set holds the very same file objects.
+ */
+class SharedFiles {
+  private readonly nodeFiles = new Map<string, { preparation: BundleFile[]; teardown: BundleFile }>();
+  private pageFiles?: BundleFile[];
+
+  constructor(private readonly t: Topology) {}
+
+  /** What every Kubernetes node gets before kubeadm: the same files on the master and the workers. */
+  nodePreparation(host: InternalHost): BundleFile[] {
+    return this.node(host).preparation;
+  }
+
+  /** What undoes the node preparation at destroy, in the node's shared set too. */
+  nodeTeardown(host: InternalHost): BundleFile {
+    return this.node(host).teardown;
+  }
+
+  /** The page scripts, the same for every worker (the page itself is the worker's own). */
+  pageScripts(): BundleFile[] {
+    this.pageFiles ??= inSharedSet(PAGE_SET, [file('push-page.sh', renderPushPage(this.t)), file('teardown-page.sh', renderTeardownPage(this.t))]);
+    return this.pageFiles;
+  }
+
+  private node(host: InternalHost): { preparation: BundleFile[]; teardown: BundleFile } {
+    const set = nodeSet(host);
+    let files = this.nodeFiles.get(set);
+    if (!files) {
+      const t = this.t;
+      files = {
+        preparation: inSharedSet(set, [
+          file('modules-load.conf', renderModulesLoad(t.kubernetes)),
+          file('sysctl.conf', renderSysctl()),
+          file('containerd-config.toml', renderContainerdMainConfig()),
+          file('containerd-k8s.toml', renderContainerdDropIn()),
+          file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host))),
+        ]),
+        teardown: { ...file('teardown-node.sh', renderTeardownNode()), shared: set },
+      };
+      this.nodeFiles.set(set, files);
+    }
+    return files;
+  }
+}
+
+/** The shared set of the page scripts. */
+const PAGE_SET = 'page';
 
 /** A script that runs other scripts of the bundle in order. */
 function sequence(...scripts: string[]): string {
@@ -42,6 +89,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
   const master = t.controlPlane;
   const masterTarget = sshTarget(master, master.address);
   const bundles: Bundle[] = [];
+  const shared = new SharedFiles(t);
 
   bundles.push({
     id: master.name,
@@ -49,7 +97,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
     target: masterTarget,
     description: 'control plane: node preparation, kubeadm init, flannel',
     files: [
-      ...nodePreparation(t, master),
+      ...shared.nodePreparation(master),
       file('kubeadm-config.yaml', renderKubeadmConfig(t)),
       file('check-cluster.sh', renderCheckCluster(t)),
       file('init-master.sh', renderInitMaster(t, master.sshUser)),
@@ -57,7 +105,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       file(FLANNEL_CHECKSUM_FILE, renderFlannelChecksum(t)),
       file('apply-flannel.sh', renderApplyFlannel(t)),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh', 'apply-flannel.sh')),
-      file('teardown-node.sh', renderTeardownNode(master)),
+      shared.nodeTeardown(master),
     ],
     run: 'setup.sh',
     teardown: 'teardown-node.sh',
@@ -73,11 +121,11 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       target: sshTarget(worker, worker.address),
       description: 'worker: node preparation, then a join with a token created at apply time',
       files: [
-        ...nodePreparation(t, worker),
+        ...shared.nodePreparation(worker),
         file('join-worker.sh', renderJoinWorker(worker)),
         file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
         ...(knownHosts !== undefined ? [file(KNOWN_HOSTS_FILE, knownHosts)] : []),
-        file('teardown-node.sh', renderTeardownNode(worker)),
+        shared.nodeTeardown(worker),
       ],
       run: 'prepare-node.sh',
       teardown: 'teardown-node.sh',
@@ -89,7 +137,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       stack: StackName.K8S,
       target: sshTarget(worker, worker.address),
       description: `test page served by the Pod on ${worker.name}`,
-      files: [file('index.html', renderPage(worker)), file('push-page.sh', renderPushPage(t, worker)), file('teardown-page.sh', renderTeardownPage(t, worker))],
+      files: [file('index.html', renderPage(worker)), ...shared.pageScripts()],
       run: 'push-page.sh',
       teardown: 'teardown-page.sh',
       dependsOn: [],

@@ -41,8 +41,8 @@ export function renderModulesLoad(spec: KubernetesSpec): string {
  * kubelet 1.35 and later refuse to start on cgroup v1 (KubeletConfiguration failCgroupV1 defaults
  * to true): checked first, before the script changes anything, with what to do on this family.
  */
-export function cgroupV2Check(profile: OsProfile, hostName: string): ShellPart {
-  return shellBody('kubernetes/cgroup-v2-check.sh', { HOST_NAME: hostName, CGROUP_V2_REMEDY: profile.cgroupV2Remedy });
+export function cgroupV2Check(profile: OsProfile): ShellPart {
+  return shellBody('kubernetes/cgroup-v2-check.sh', { CGROUP_V2_REMEDY: profile.cgroupV2Remedy });
 }
 
 /**
@@ -69,13 +69,14 @@ function kubernetesPackages(spec: KubernetesSpec, profile: OsProfile): string | 
 
 /**
  * prepare-node.sh: everything a host needs before `kubeadm init` or `kubeadm join`.
- * Expects modules-load.conf and sysctl.conf beside it.
+ * Expects modules-load.conf and sysctl.conf beside it. The same bytes on every node of a family
+ * (it names no host), so it is written once per synth however many workers there are.
  */
-export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile, hostName: string): string {
+export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile): string {
   return shellScript(
-    `Prepares ${hostName} for kubeadm (${profile.family}): swap, kernel, containerd, kubelet/kubeadm/kubectl ${spec.version}.`,
+    `Prepares this node for kubeadm (${profile.family}): swap, kernel, containerd, kubelet/kubeadm/kubectl ${spec.version}.`,
     'cd "$(dirname "$0")"',
-    cgroupV2Check(profile, hostName),
+    cgroupV2Check(profile),
     INSTALL_IF_CHANGED,
     shellBody('kubernetes/prepare-node.sh', { KERNEL_MODULES: kernelModules(spec), MODULES_FILE, SYSCTL_FILE }),
     profile.selinux && SELINUX_PERMISSIVE,

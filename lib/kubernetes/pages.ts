@@ -6,11 +6,11 @@ export function renderPage(worker: WorkerHost): string {
   return lines(worker.page);
 }
 
-/** push-page.sh: puts index.html into the hostPath directory the worker's Pod serves. */
-export function renderPushPage(t: Topology, worker: WorkerHost): string {
+/** push-page.sh: puts index.html (the worker's own page, beside it) into the hostPath directory the worker's Pod serves. The same on every worker. */
+export function renderPushPage(t: Topology): string {
   const dir = t.workload.hostPath;
   return shellScript(
-    `Installs ${worker.name}'s test page into ${dir}.`,
+    `Installs this worker's test page (index.html beside this script) into ${dir}.`,
     'cd "$(dirname "$0")"',
     shellBody('kubernetes/push-page.sh', { PAGE_DIR: dir }),
   );

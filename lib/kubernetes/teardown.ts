@@ -1,19 +1,19 @@
 import { shellBody, shellScript } from '../formats/shell';
-import { InternalHost, Topology, WorkerHost } from '../topology';
+import { Topology } from '../topology';
 import { ADMIN_KUBECONFIG } from './kubeadm';
 import { MODULES_FILE, SYSCTL_FILE } from './node-prep';
 
-/** teardown-node.sh, run at destroy: the node leaves the cluster (`kubeadm reset -f`) and loses our settings. */
-export function renderTeardownNode(host: InternalHost): string {
+/** teardown-node.sh, run at destroy: the node leaves the cluster (`kubeadm reset -f`) and loses our settings. The same on every node. */
+export function renderTeardownNode(): string {
   return shellScript(
-    `Undoes the node setup on ${host.name}: kubeadm reset, our modules-load and sysctl files removed.`,
+    'Undoes the node setup on this node: kubeadm reset, our modules-load and sysctl files removed.',
     shellBody('kubernetes/teardown-node.sh', { MODULES_FILE, SYSCTL_FILE }),
   );
 }
 
-/** teardown-page.sh, run at destroy: the worker's test page is removed. */
-export function renderTeardownPage(t: Topology, worker: WorkerHost): string {
-  return shellScript(`Removes ${worker.name}'s test page.`, shellBody('kubernetes/teardown-page.sh', { PAGE_DIR: t.workload.hostPath }));
+/** teardown-page.sh, run at destroy: the worker's test page is removed. The same on every worker. */
+export function renderTeardownPage(t: Topology): string {
+  return shellScript('Removes this worker\'s test page.', shellBody('kubernetes/teardown-page.sh', { PAGE_DIR: t.workload.hostPath }));
 }
 
 /** teardown-workload.sh, run at destroy: the Pods and the Service are deleted while the cluster is still there. */

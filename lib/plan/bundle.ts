@@ -33,6 +33,12 @@ export interface BundleFile {
    * where terraform runs.
    */
   readonly runsFromStaging: boolean;
+  /**
+   * The shared file set this file belongs to: a set of files several bundles get byte for byte the
+   * same (node preparation, the page scripts), written once per synth and uploaded by each of them.
+   * Bundles naming the same set have the same files in it (the plan checks). undefined: the bundle's own.
+   */
+  readonly shared?: string;
 }
 
 /** Where a bundle is pushed: the host's SSH endpoint. */
@@ -82,6 +88,53 @@ export function bundleFile(name: string, content: string, options: { runsFromSta
   return { name, content, executable, runsFromStaging: executable && (options.runsFromStaging ?? true) };
 }
 
+/** The same files, members of the shared set `set`. */
+export function inSharedSet(set: string, files: readonly BundleFile[]): BundleFile[] {
+  return files.map((f) => ({ ...f, shared: set }));
+}
+
+/**
+ * Where shared sets are written: `<dir>/<set>/` beside the hosts' directories in dist/ and beside the
+ * bundles' directories in a stack's assets/. A host name is a DNS label, so it can never be this name.
+ */
+export const SHARED_DIR = '_shared';
+
+/** A bundle's files split by where synth writes them: the shared sets it uses (in order of first use), and its own. */
+export interface BundleParts {
+  readonly shared: ReadonlyArray<{ readonly set: string; readonly files: readonly BundleFile[] }>;
+  readonly own: readonly BundleFile[];
+}
+
+export function bundleParts(bundle: Bundle): BundleParts {
+  const shared = new Map<string, BundleFile[]>();
+  const own: BundleFile[] = [];
+  for (const file of bundle.files) {
+    if (file.shared === undefined) own.push(file);
+    else if (shared.has(file.shared)) shared.get(file.shared)!.push(file);
+    else shared.set(file.shared, [file]);
+  }
+  return { shared: [...shared].map(([set, files]) => ({ set, files })), own };
+}
+
+/**
+ * Every shared set, once: a set is written once and uploaded by each bundle that uses it, so every
+ * bundle naming it must have exactly the same files in it (else a host would get another's files).
+ */
+export function sharedSets(bundles: readonly Bundle[]): ReadonlyArray<{ readonly set: string; readonly files: readonly BundleFile[] }> {
+  const sets = new Map<string, { files: readonly BundleFile[]; first: string }>();
+  // Usually the very same file objects (rendered once per synth); else compared byte for byte.
+  const same = (a: readonly BundleFile[], b: readonly BundleFile[]) => a.length === b.length
+    && a.every((f, i) => f === b[i] || (f.name === b[i].name && f.executable === b[i].executable && f.content === b[i].content));
+  for (const bundle of bundles) {
+    for (const { set, files } of bundleParts(bundle).shared) {
+      const known = sets.get(set);
+      if (!known) sets.set(set, { files, first: bundle.id });
+      else if (!same(known.files, files)) throw new Error(`shared set ${set}: bundle ${bundle.id} has other files in it than bundle ${known.first}`);
+    }
+  }
+  return [...sets].map(([set, { files }]) => ({ set, files }));
+}
+
 /**
  * The first thing every staged script does: refuse to run unless its own directory and that
  * directory's parent (the staging root) are owned by root with mode 0700, so nobody but root
@@ -97,13 +150,21 @@ export function withStagingGuard(bundle: Bundle): Bundle {
     ...bundle,
     files: bundle.files.map((f) => {
       if (!f.runsFromStaging || f.name === bundle.runLocally) return f;
+      // A file of a shared set is one object in every bundle that uses it: guarded once, and still one object.
+      const known = guarded.get(f);
+      if (known) return known;
       const at = f.content.indexOf(STRICT_MODE);
       if (at < 0) throw new Error(`${bundle.id}/${f.name}: got a script without '${STRICT_MODE.trim()}', expected the shared script header`);
       const end = at + STRICT_MODE.length;
-      return { ...f, content: `${f.content.slice(0, end)}${STAGING_GUARD}${f.content.slice(end)}` };
+      const withGuard = { ...f, content: `${f.content.slice(0, end)}${STAGING_GUARD}${f.content.slice(end)}` };
+      guarded.set(f, withGuard);
+      return withGuard;
     }),
   };
 }
+
+/** Each file with the staging guard, by the file without it. */
+const guarded = new WeakMap<BundleFile, BundleFile>();
 
 /** The commands that move a bundle onto its host: as the SSH user, then as root. */
 export interface StagingCommands {

@@ -3,7 +3,7 @@ import { gatewayBundles } from '../gateway/bundles';
 import { kubernetesBundles } from '../kubernetes/bundles';
 import { loadBalancerBundles } from '../load-balancer/bundles';
 import { Topology } from '../topology';
-import { Bundle, withStagingGuard } from './bundle';
+import { Bundle, BundleFile, sharedSets, withStagingGuard } from './bundle';
 
 /** A file that synth writes, with its content already rendered. */
 export interface PlannedFile {
@@ -22,6 +22,8 @@ export interface SynthPlan {
   /** Files at the top of dist/, for review: the workload manifests and the topology diagram. */
   readonly manifests: readonly PlannedFile[];
   readonly bundles: readonly Bundle[];
+  /** The shared file sets the bundles use, each once, by name (see `BundleFile.shared`). */
+  readonly shared: ReadonlyArray<{ readonly set: string; readonly files: readonly BundleFile[] }>;
 }
 
 /**
@@ -39,5 +41,6 @@ function planBundles(t: Topology, workloadManifest: PlannedFile): Bundle[] {
  * picture of the site (`topology.dot` and its rendering `topology.svg`).
  */
 export function planSynth(topology: Topology, workloadManifest: PlannedFile, diagram: readonly PlannedFile[] = []): SynthPlan {
-  return { topology, manifests: [workloadManifest, ...diagram], bundles: planBundles(topology, workloadManifest) };
+  const bundles = planBundles(topology, workloadManifest);
+  return { topology, manifests: [workloadManifest, ...diagram], bundles, shared: sharedSets(bundles) };
 }
