@@ -44,7 +44,18 @@ describe('the flags', () => {
     expect(parseFlags(['--target', 'a', '--target=b', '--plan'], spec).values.get('--target')).toEqual(['a', 'b']);
   });
 
-  test.each(['apply', 'destroy', 'verify'])('GIVEN npm run %s with a bad flag THEN exit 2 and "flag: got X, expected Y"', (script) => {
+  test.each([
+    [['lb09', '--ssh-key', __filename], /^error: LB: got "lb09", expected one of lb01, lb02$/m],
+    [['--undo'], /^error: LB: got nothing, expected one of lb01, lb02$/m],
+    [['lb01', '--ssh-key', '/nonexistent/key'], /^error: --ssh-key: got \/nonexistent\/key, expected an existing private key file$/m],
+    [['lb01', '--ssh-key', __filename, '--timeout', '0'], /^error: --timeout: got "0", expected an integer in 1-3600$/m],
+  ])('GIVEN npm run drain %j THEN exit 2 before any SSH, saying what was expected', (args, message) => {
+    const run = spawnSync('node', ['--import', 'tsx', join(repo, 'ops', 'drain.ts'), ...args], { cwd: repo, encoding: 'utf8' });
+    expect(run.stderr).toMatch(message);
+    expect(run.status).toBe(2);
+  });
+
+  test.each(['apply', 'destroy', 'verify', 'drain'])('GIVEN npm run %s with a bad flag THEN exit 2 and "flag: got X, expected Y"', (script) => {
     const run = spawnSync('node', ['--import', 'tsx', join(repo, 'ops', `${script}.ts`), '--stacks'], { cwd: repo, encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^error: --stacks: got (nothing, expected a value|an unknown flag, expected one of)/);
