@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
-import { DRAIN_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
+import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, must as mustLocal, mustOnHost, onHost, onHostAsync, sleep } from './exec';
 import { applyTargets, LabProject, npmRun, NpmResult, synth, writeLabConfig } from './project';
@@ -320,7 +320,7 @@ export class LabChecks {
       const lb = this.t.loadBalancer;
       for (const h of lb.hosts) {
         if (onHost(h.name, `timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${lb.listenPort}'`, 10_000).code === 0) found.push(`${h.name} still serves on ${lb.listenPort}`);
-        const ours = [`/etc/systemd/system/${NGINX_STATE_UNIT}`, NGINX_STOPPING_SCRIPT, DRAIN_FILE];
+        const ours = [`/etc/systemd/system/${NGINX_STATE_UNIT}`, NGINX_STOPPING_SCRIPT, DRAIN_FILE, LB_SYSCTL_FILE];
         const files = onHost(h.name, `ls /etc/keepalived/keepalived.conf /etc/nginx/nginx.conf ${ours.join(' ')} 2>/dev/null; systemctl is-active keepalived nginx`, 10_000).stdout.trim();
         if (/\/etc\/keepalived\/keepalived.conf|(^|\n)active/.test(files) || ours.some((f) => files.includes(f))) found.push(`${h.name}: ${files.replace(/\n/g, ' ')}`);
       }

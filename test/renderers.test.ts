@@ -225,15 +225,17 @@ describe('load balancers', () => {
   });
 
   test('issue 11: the nginx-state unit is bound to nginx, stops before it, and its stop waits (bounded) for the VIP to leave', () => {
-    const unit = renderNginxStateUnit();
+    const unit = renderNginxStateUnit(seed.topology);
     expect(unit).toMatch(/^BindsTo=nginx\.service$/m);
     expect(unit).toMatch(/^PartOf=nginx\.service$/m);
     expect(unit).toMatch(/^After=nginx\.service$/m);
-    expect(unit).toContain(`ExecStart=/bin/sh -c 'echo 0 > ${NGINX_STATE_FILE}'`);
+    expect(unit).toContain(`ExecStart=/bin/sh -c 'ip -4 addr del 192.168.10.100/32 dev lo 2>/dev/null; echo 0 > ${NGINX_STATE_FILE}'`);
     expect(unit).toContain(`ExecStop=${NGINX_STOPPING_SCRIPT}`);
     const stopping = renderNginxStopping(seed.topology, seed.topology.loadBalancer.master);
     expect(stopping.indexOf(`echo ${DRAINED_VALUE} > ${NGINX_STATE_FILE}`)).toBeLessThan(stopping.indexOf('for _ in $(seq 1 60)'));
     expect(stopping).toContain("*' 192.168.10.100/'*) ;; *) exit 0 ;;");
+    // Only when nginx died (no process left) is the VIP put on lo, so late SYNs are refused, not dropped.
+    expect(stopping).toMatch(/if ! pgrep -x nginx >\/dev\/null; then\n  ip -4 addr replace 192\.168\.10\.100\/32 dev lo\nfi/);
   });
 
   test('unicast VRRP names every other load balancer as a peer', () => {

@@ -27,6 +27,23 @@ const NGINX_DOWN_VALUE = DRAINED_VALUE;
 /** The systemd unit that writes NGINX_STATE_FILE, bound to nginx.service, and the script it runs when nginx stops. */
 export const NGINX_STATE_UNIT = 'k8s-ha-edge-nginx-state.service';
 export const NGINX_STOPPING_SCRIPT = '/etc/keepalived/nginx-stopping.sh';
+/**
+ * ARP settings of a load balancer: after nginx died, the VIP is also put on lo (below), so a client's
+ * SYN that still reaches this host in the instant after keepalived released the VIP is refused at once
+ * (the client retries at once) instead of dropped (the client retries after its 1 s SYN timeout). With
+ * the VIP on lo, the host must answer ARP only for the addresses of the NIC asked (arp_ignore 1) and
+ * never use the VIP as an ARP source (arp_announce 2), or it would claim the VIP while it is BACKUP.
+ */
+export const LB_SYSCTL_FILE = '/etc/sysctl.d/90-k8s-ha-edge-lb.conf';
+export function renderLbSysctl(): string {
+  return lines(
+    '# k8s-ha-edge load balancer: the VIP may sit on lo while nginx is down (see nginx-stopping.sh).',
+    '# Answer ARP only for addresses of the NIC that was asked, and never announce the VIP from lo.',
+    'net.ipv4.conf.all.arp_ignore = 1',
+    'net.ipv4.conf.all.arp_announce = 2',
+  );
+}
+
 /** How long nginx's stop waits for the VIP to leave this host (the peer takes it in ~0.4 s at 100 ms adverts). */
 const HANDOVER_WAIT = { steps: 60, stepSeconds: 0.05 };
 
@@ -141,7 +158,8 @@ export function renderCheckNginx(t: Topology): string {
  * (track_process) needs the kernel's process-event connector, which refuses listeners outside the
  * initial PID namespace (containers: "Failed to set/clear process event listen - errno 111").
  */
-export function renderNginxStateUnit(): string {
+export function renderNginxStateUnit(t: Topology): string {
+  const vip = t.loadBalancer.vip;
   return lines(
     '# k8s-ha-edge: tells keepalived whether nginx runs. Generated from the topology.',
     '[Unit]',
@@ -153,7 +171,7 @@ export function renderNginxStateUnit(): string {
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
-    `ExecStart=/bin/sh -c 'echo 0 > ${NGINX_STATE_FILE}'`,
+    `ExecStart=/bin/sh -c 'ip -4 addr del ${vip}/32 dev lo 2>/dev/null; echo 0 > ${NGINX_STATE_FILE}'`,
     `ExecStop=${NGINX_STOPPING_SCRIPT}`,
     '',
     '[Install]',
@@ -168,6 +186,11 @@ export function renderNginxStopping(t: Topology, host: LoadBalancerHost): string
   return lines(
     scriptHeader(`Run by ${NGINX_STATE_UNIT} before nginx stops: a peer takes ${vip} first, then nginx closes its port.`),
     `echo ${NGINX_DOWN_VALUE} > ${NGINX_STATE_FILE}`,
+    '# nginx died (no nginx process is left: this is not a stop): refuse the VIP\'s connections here from now',
+    '# on, also after keepalived released it, so a SYN that still arrives is refused, not dropped (see sysctl).',
+    'if ! pgrep -x nginx >/dev/null; then',
+    `  ip -4 addr replace ${vip}/32 dev lo`,
+    'fi',
     `# At most ${(steps * stepSeconds).toFixed(0)} s: with no healthy peer the VIP stays, and nginx stops anyway.`,
     `for _ in $(seq 1 ${steps}); do`,
     `  addresses=$(ip -o -4 addr show dev ${host.interface})`,
