@@ -215,7 +215,7 @@ async function failover(configFile: string | undefined, runs: number, jsonFile: 
     report.failovers = failovers;
     report.drains = drains;
     for (const kind of kinds) results.push(await checks.failoverCheck(`4${'asbc'[all.indexOf(kind)]}`, kind, runs, (r) => failovers.push(r)));
-    if (process.env.LAB_FAILOVER_DRAIN !== '0') results.push(await checks.drainCheck('4d', runs, (r) => drains.push(r)));
+    if (process.env.LAB_FAILOVER_DRAIN !== '0') results.push(await checks.drainCheck('4d', runs, (r) => drains.push(r), true));
     report.summaries = kinds.map((k) => summarize(k, failovers.filter((r) => r.kind === k)));
   } catch (error) {
     results.push({ id: '!', name: 'lab failover run', ok: false, measured: {}, detail: (error as Error).message });
