@@ -12,19 +12,23 @@
  * app (bench/cdk8s-template.ts), installed once from the npm registry.
  *
  * Writes BENCHMARKS.md and BENCHMARKS.json (BENCH_MD / BENCH_JSON to move them) and exits 1 when
- * a threshold is exceeded. BENCH_RUNS (default 5) sets the rounds, BENCH_SCALE_RUNS (default 3)
- * those of the 200- and 1000-worker cases. A scale case's ratio to 2 workers is the median of its
- * per-round ratios to the 2-worker run of the same round, so load that comes and goes during the
- * run affects both halves of a pair alike.
+ * a threshold is exceeded. BENCH_RUNS (default 5) sets the rounds, BENCH_SCALE_RUNS (default 1)
+ * those of the 200- and 1000-worker cases.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { cdk8sTemplateCommand, prepareCdk8sTemplate } from './cdk8s-template';
+import { DrainRun, FAILOVER_GOAL, FailoverRun, FAULT_LABELS, GAP_GOAL_KINDS, KindSummary, summarize } from '../lab/failover';
 
 const repo = resolve(__dirname, '..');
+const argv = process.argv.slice(2);
+/** `--runs N`: failovers of each kind (and drains) in the lab; without it the failover section of the previous BENCHMARKS.json is kept. */
+const FAILOVER_RUNS = flagInt('--runs');
+/** `--failover-only`: no synth timing; the synth sections of the previous BENCHMARKS.json are kept. */
+const FAILOVER_ONLY = argv.includes('--failover-only');
 const RUNS = positiveInt('BENCH_RUNS', 5);
 /** Rounds of the 200- and 1000-worker cases. */
 const SCALE_RUNS = positiveInt('BENCH_SCALE_RUNS', 3);
@@ -45,6 +49,14 @@ const THRESHOLDS = {
   /** Peak RSS of the 1000-worker synth. */
   scale1000RssMiB: 400,
 };
+
+function flagInt(flag: string): number | undefined {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  const value = Number(argv[i + 1]);
+  if (!Number.isInteger(value) || value < 1 || value > 100) throw new Error(`${flag}: got ${argv[i + 1]}, expected an integer in 1-100`);
+  return value;
+}
 
 function positiveInt(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -110,7 +122,7 @@ const cases: Case[] = [
 ];
 
 /** The official cdk8s template's synth of a one-Deployment app: installed once (untimed), or why it could not be. */
-const template: { dir: string } | { error: string } = (() => {
+const template: { dir: string } | { error: string } = FAILOVER_ONLY ? { error: 'not measured (--failover-only)' } : (() => {
   try {
     return { dir: prepareCdk8sTemplate() };
   } catch (error) {
@@ -195,6 +207,15 @@ const roundsOf = (c: Case) => {
 /** Cases whose peak RSS is taken in their timed runs (seconds long: GNU time's exec is noise there). */
 const rssInTimedRuns = (c: Case) => c.group === 'scale' && gnuTime !== undefined;
 
+interface SynthBench {
+  results: ReturnType<typeof summarizeCases>;
+  scale: Array<ReturnType<typeof summarizeCases>[number] & { ratioTo2Workers: number }>;
+  checks: Array<{ what: string; value: number; max: number; ok: boolean }>;
+  nodeE0RssMiB?: number;
+  date: string;
+}
+
+function measureSynth(): { results: ReturnType<typeof summarizeCases>; rss: Map<string, number | undefined>; runs: Map<string, Run[]> } {
 // Untimed: builds the bundle and its code cache if needed, warms the file cache, takes peak RSS.
 process.stderr.write('warm-up and peak RSS runs...\n');
 runOnce(cases[0]);
@@ -221,7 +242,11 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 
-const results = cases.map((c) => {
+return { results: summarizeCases(runs, rss, inodesOf), rss, runs };
+}
+
+function summarizeCases(runs: Map<string, Run[]>, rss: Map<string, number | undefined>, inodesOf: Map<string, number>) {
+  return cases.map((c) => {
   const rs = runs.get(c.key)!;
   return {
     key: c.key,
@@ -236,7 +261,12 @@ const results = cases.map((c) => {
     peakRssMiB: rss.get(c.key) === undefined ? undefined : Math.round(rss.get(c.key)!),
     filesAndDirs: inodesOf.get(c.key),
   };
-});
+  });
+}
+
+function synthBench(): SynthBench {
+  const { results, rss, runs } = measureSynth();
+  const date = new Date().toISOString();
 const byKey = new Map(results.map((r) => [r.key, r]));
 /** Wall time of the 2-worker run in each round. */
 const twoByRound = new Map(runs.get('workers-2')!.map((r) => [r.round, r.wallMs]));
@@ -252,11 +282,100 @@ const checks = [
   { what: '1000 workers / 2 workers (median of per-round ratios)', value: scaleOf(1000).ratioTo2Workers, max: THRESHOLDS.scale1000Ratio },
   { what: '1000 workers peak RSS MiB', value: scaleOf(1000).peakRssMiB ?? 0, max: THRESHOLDS.scale1000RssMiB },
 ].map((c) => ({ ...c, ok: c.value <= c.max }));
+  return { results, scale, checks, nodeE0RssMiB: rss.get('node-e-0') === undefined ? undefined : Math.round(rss.get('node-e-0')!), date };
+}
+
+/** The failover part: `npm run lab -- failover --runs N` (root, the lab), or the previous run's when `--runs` is not given. */
+interface FailoverPart {
+  readonly date: string;
+  readonly runs: number;
+  readonly settings: Record<string, unknown>;
+  readonly summaries: KindSummary[];
+  readonly drains: DrainRun[];
+  readonly dataPlane: { chainRps: number; directRps: number; ratio: number };
+  readonly vrrpCost: { masterCpuPct: number; backupCpuPct: number; advertsPerSecond: number };
+  readonly vipMoveMs: Record<string, number>;
+  readonly labExit: number | null;
+}
+
+/**
+ * The lab's failover runs, in two lab invocations of about 12 minutes each (a lab holds the machine's
+ * namespaces for its whole run; BENCH_LAB_LOCK=FILE runs each under `flock FILE`, as shared machines ask).
+ */
+const LAB_BATCHES: Array<{ kinds: string; drain: boolean }> = [
+  { kinds: 'nginx-dies,nginx-stop', drain: true },
+  { kinds: 'power-off,power-loss', drain: false },
+];
+
+function failoverBench(runs: number): FailoverPart {
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-bench-lab-'));
+  const failovers: FailoverRun[] = [];
+  const drains: DrainRun[] = [];
+  let first: any;
+  let labExit: number | null = 0;
+  try {
+    for (const [i, batch] of LAB_BATCHES.entries()) {
+      const out = join(dir, `failover-${i}.json`);
+      const npmArgs = [...(npmCli ? [npmCli] : []), 'run', '-s', 'lab', '--', 'failover', '--runs', String(runs), '--json', out];
+      const [cmd, args] = process.env.BENCH_LAB_LOCK
+        ? ['flock', ['-w', '1800', process.env.BENCH_LAB_LOCK, npmCli ? node : 'npm', ...npmArgs]]
+        : [npmCli ? node : 'npm', npmArgs];
+      process.stderr.write(`lab ${i + 1}/${LAB_BATCHES.length}: ${batch.kinds}${batch.drain ? ' and the drain' : ''}, ${runs} runs each...\n`);
+      const lab = spawnSync(cmd, args, {
+        cwd: repo, stdio: ['ignore', 'inherit', 'inherit'], timeout: 60 * 60_000,
+        env: { ...process.env, LAB_FAILOVER_KINDS: batch.kinds, LAB_FAILOVER_DRAIN: batch.drain ? '1' : '0' },
+      });
+      if (lab.status !== 0) labExit = lab.status ?? 1;
+      if (!existsSync(out)) throw new Error(`npm run lab -- failover wrote no results (exit ${lab.status ?? lab.signal})`);
+      const report = JSON.parse(readFileSync(out, 'utf8'));
+      first ??= report;
+      failovers.push(...(report.failovers ?? []));
+      drains.push(...(report.drains ?? []));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const kinds = [...new Set(failovers.map((r) => r.kind))];
+  const vipMoveMs: Record<string, number> = {};
+  for (const kind of kinds) vipMoveMs[kind] = median(failovers.filter((r) => r.kind === kind && typeof r.vipMoveMs === 'number').map((r) => r.vipMoveMs as number));
+  return {
+    date: first.when, runs, settings: first.settings, summaries: kinds.map((k) => summarize(k, failovers.filter((r) => r.kind === k))), drains,
+    dataPlane: first.dataPlane, vrrpCost: first.vrrpCost, vipMoveMs, labExit,
+  };
+}
+
+const previous = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : undefined;
+let synthPart: SynthBench;
+if (FAILOVER_ONLY) {
+  if (!previous?.startup) throw new Error(`--failover-only: ${JSON_PATH} holds no synth results to keep; run npm run bench without it first`);
+  synthPart = {
+    results: [...previous.startup, ...previous.scale], scale: previous.scale, checks: previous.checks.filter((c: { failover?: boolean }) => !c.failover),
+    nodeE0RssMiB: previous.nodeE0RssMiB, date: previous.synthDate ?? previous.environment.date,
+  };
+} else synthPart = synthBench();
+const failoverPart: FailoverPart | undefined = FAILOVER_RUNS !== undefined ? failoverBench(FAILOVER_RUNS) : previous?.failover;
+const { results, scale } = synthPart;
+const byKey = new Map(results.map((r) => [r.key, r]));
+const failoverChecks = failoverPart ? [
+  ...failoverPart.summaries.filter((k) => GAP_GOAL_KINDS.includes(k.kind)).flatMap((k) => [
+    { what: `${FAULT_LABELS[k.kind]}: median gap ms (${k.runs} runs)`, value: k.gap.median, max: FAILOVER_GOAL.medianGapMs, failover: true },
+    { what: `${FAULT_LABELS[k.kind]}: worst gap ms (${k.runs} runs)`, value: k.gap.max, max: FAILOVER_GOAL.maxGapMs, failover: true },
+  ]),
+  ...failoverPart.summaries.map((k) => ({ what: `${FAULT_LABELS[k.kind]}: failed requests in failback (${k.runs} runs)`, value: k.failbackFailed, max: FAILOVER_GOAL.failbackFailed, failover: true })),
+  { what: `drain, maintenance, undrain: failed requests (${failoverPart.drains.length} runs)`, value: failoverPart.drains.reduce((n, d) => n + d.failed, 0), max: FAILOVER_GOAL.drainFailed, failover: true },
+  {
+    what: `runs missing (${failoverPart.runs} of every fault kind and of the drain asked)`,
+    value: failoverPart.summaries.reduce((n, k) => n + Math.max(0, failoverPart.runs - k.runs), 0) + Math.max(0, failoverPart.runs - failoverPart.drains.length)
+      + Math.max(0, 4 - failoverPart.summaries.length) * failoverPart.runs,
+    max: 0, failover: true,
+  },
+] : [];
+const checks = [...synthPart.checks, ...failoverChecks.map((c) => ({ ...c, ok: c.value <= c.max }))];
 
 const environment = {
   date: startedAt.toISOString(),
   durationS: Math.round((Date.now() - benchStart) / 1000),
-  command: `${Object.entries(process.env).filter(([k]) => /^BENCH_/.test(k)).map(([k, v]) => `${k}=${v} `).join('')}npm run bench`,
+  command: `${Object.entries(process.env).filter(([k]) => /^BENCH_/.test(k)).map(([k, v]) => `${k}=${v} `).join('')}npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
   git: `${sh('git', ['rev-parse', '--short', 'HEAD'])}${sh('git', ['status', '--porcelain']) ? ' (with uncommitted changes)' : ''}`,
   nproc: cpus().length,
   cpu: cpus()[0]?.model ?? '?',
@@ -275,9 +394,44 @@ const table = (header: string[], rows: Array<Array<string | number | undefined>>
   [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((x) => x ?? '–').join(' | ')} |`)].join('\n');
 
 const startup = results.filter((r) => r.group === 'startup');
+const ms = (x: number) => (Number.isFinite(x) ? Math.round(x) : '–');
+const failoverMd = failoverPart ? `
+## Failover (lab, default topology: \`npm run lab -- failover --runs ${failoverPart.runs}\` in two invocations, ${failoverPart.date})
+
+Settings: ${(() => { const lb = failoverPart.settings as any; return `VRRP version ${lb.vrrp?.version}, adverts every ${lb.vrrp?.advertIntervalMs} ms, preempt delay ${lb.vrrp?.preemptDelaySeconds} s, port check every ${lb.healthCheck?.intervalSeconds} s (fall ${lb.healthCheck?.fall}, rise ${lb.healthCheck?.rise}), nginx state and drain through keepalived track_files`; })()}.
+
+Method: the client (outside, through the gateway's DNAT) sends one request after another (\`curl --max-time 1\`, 50 ms
+apart). Each run: the fault on the MASTER 1 s after the probe started; the VIP on the BACKUP; 2 s; the MASTER healed
+(nginx started, or the host booted); the VIP back on it (after the preempt delay); 1.5 s. **Gap**: the longest time between
+two consecutive good responses (by arrival) among the requests sent from the fault to the heal, counted from the last good
+response before the fault. **Failed**: requests of that window that got no page. **Failback**: the same for the requests
+sent from the heal to the end. **Long download**: a 1 MiB/s download of a large file through the VIP, started 1 s before
+the fault: \`survived\` (still running at the end), or broken before or after the heal (when curl gave up, by the clock; its exit
+code, 56 or 18, says the connection was reset).
+"VIP moved" is measured by polling both load balancers (~0.2 s a poll), so it is later than the switch.
+
+| fault on the MASTER | runs | gap min / median / p95 / max ms | failed per run min / median / max | failback: failed (all runs), worst gap ms | VIP moved, median ms | long download |
+|---|---|---|---|---|---|---|
+${failoverPart.summaries.map((k) => `| ${FAULT_LABELS[k.kind]}${GAP_GOAL_KINDS.includes(k.kind) ? '' : ' (reported, no gap goal)'} | ${k.runs} | ${ms(k.gap.min)} / ${ms(k.gap.median)} / ${ms(k.gap.p95)} / ${ms(k.gap.max)} | ${k.failed.min} / ${k.failed.median} / ${k.failed.max} | ${k.failbackFailed}, ${ms(k.failbackGap.max)} | ${ms(failoverPart.vipMoveMs[k.kind])} | ${Object.entries(k.downloads).map(([o, n]) => `${o} ×${n}`).join(', ')} |`).join('\n')}
+
+Planned maintenance, ${failoverPart.drains.length} runs of: \`npm run drain -- lb01\` (returns once lb02 holds the VIP), \`systemctl stop nginx\` on lb01, 2 s,
+\`systemctl start nginx\`, \`npm run drain -- lb01 --undo\` (returns once lb01 holds the VIP again), 1.5 s; the probe and a long download running throughout.
+
+| runs | failed (all runs) | worst gap ms | drain median ms | undo median ms (incl. the preempt delay) | long download |
+|---|---|---|---|---|---|
+| ${failoverPart.drains.length} | ${failoverPart.drains.reduce((n, d) => n + d.failed, 0)} | ${Math.max(...failoverPart.drains.map((d) => d.gapMs))} | ${ms(median(failoverPart.drains.map((d) => d.drainMs)))} | ${ms(median(failoverPart.drains.map((d) => d.undrainMs)))} | ${Object.entries(failoverPart.drains.reduce((m: Record<string, number>, d) => { const o = d.download.replace(/ .*/, ''); m[o] = (m[o] ?? 0) + 1; return m; }, {})).map(([o, n]) => `${o} ×${n}`).join(', ')} |
+
+Data plane, same run: 500 requests, one curl process, a new connection each (\`Connection: close\`): through the whole chain
+(client → gateway DNAT → VIP → nginx → NodePort) **${failoverPart.dataPlane.chainRps} req/s**; directly to node01's NodePort from the gateway
+**${failoverPart.dataPlane.directRps} req/s**; ratio **${failoverPart.dataPlane.ratio}**.
+
+Cost of the adverts (10 s, MASTER and BACKUP up): keepalived's VRRP process ${failoverPart.vrrpCost.masterCpuPct}% of a core on the MASTER,
+${failoverPart.vrrpCost.backupCpuPct}% on the BACKUP; ${failoverPart.vrrpCost.advertsPerSecond} adverts/s received by the BACKUP (60-byte frames).
+` : '';
 const md = `# Benchmarks
 
 Generated by \`${environment.command}\` (bench/main.ts) on ${environment.date}; do not edit by hand.
+Synth cases measured ${synthPart.date}${FAILOVER_ONLY ? ' (kept from the previous BENCHMARKS.json)' : ''}; failover measured ${failoverPart ? `${failoverPart.date} by \`npm run bench -- --runs ${failoverPart.runs}\`${FAILOVER_RUNS === undefined ? ' (kept from the previous BENCHMARKS.json)' : ''}` : 'not (no --runs, and none in the previous BENCHMARKS.json)'}.
 
 Machine: ${environment.nproc} CPUs (${environment.cpu}), ${environment.memoryGiB} GiB memory, Linux ${environment.kernel};
 node ${environment.node}, npm ${environment.npm}; commit ${environment.git}.
@@ -292,25 +446,26 @@ of a \`node -e 0\` run just before it; "× 2 workers" the median of its wall tim
 ## Start-up cases (default topology unless said)
 
 ${table(['case', 'median ms', 'min ms', '`node -e 0` median ms', '× `node -e 0`', 'peak RSS MiB'], [
-  ['`node -e 0`', byKey.get('synth')!.baselineMedianMs, undefined, byKey.get('synth')!.baselineMedianMs, 1, rss.get('node-e-0') === undefined ? undefined : Math.round(rss.get('node-e-0')!)],
+  ['`node -e 0`', byKey.get('synth')!.baselineMedianMs, undefined, byKey.get('synth')!.baselineMedianMs, 1, synthPart.nodeE0RssMiB],
   ...startup.map((r) => [r.label, r.medianMs, r.minMs, r.baselineMedianMs, r.ratioToNodeE0, r.peakRssMiB]),
 ])}
 
-${'dir' in template
-    ? `The whole default topology (Kubernetes manifests, every host's files, four Terraform stacks and the picture) is synthesized in 1/${round1(byKey.get('cdk8s-template')!.medianMs / byKey.get('synth')!.medianMs)} of the time the official cdk8s template takes to synthesize one Deployment (medians of this run).`
-    : `The cdk8s template reference was not measured: ${template.error}`}
+${byKey.has('cdk8s-template')
+    ? `The whole default topology (Kubernetes manifests, every host's files, four Terraform stacks and the picture) is synthesized in 1/${round1(byKey.get('cdk8s-template')!.medianMs / byKey.get('synth')!.medianMs)} of the time the official cdk8s template takes to synthesize one Deployment (medians of the same run).`
+    : `The cdk8s template reference was not measured: ${'error' in template ? template.error : 'not in the kept results'}.`}
 
 ## Scale (\`node scripts/synth.js --config <N workers>\`)
 
 ${table(['workers', 'runs', 'median ms', 'min ms', '× 2 workers', '× `node -e 0`', 'peak RSS MiB', 'files + dirs written'], scale.map((r) => [r.workers, r.runs, r.medianMs, r.minMs, r.ratioTo2Workers, r.ratioToNodeE0, r.peakRssMiB, r.filesAndDirs]))}
 
+${failoverMd}
 ## Thresholds (the run exits 1 when one fails)
 
 ${table(['check', 'measured', 'threshold', 'result'], checks.map((c) => [c.what, c.value, `≤ ${c.max}`, c.ok ? 'pass' : '**FAIL**']))}
 `;
 
 writeFileSync(MD_PATH, md);
-writeFileSync(JSON_PATH, `${JSON.stringify({ environment, thresholds: THRESHOLDS, startup, scale, checks }, null, 2)}\n`);
+writeFileSync(JSON_PATH, `${JSON.stringify({ environment, synthDate: synthPart.date, thresholds: THRESHOLDS, failoverGoal: FAILOVER_GOAL, startup, scale, nodeE0RssMiB: synthPart.nodeE0RssMiB, checks, failover: failoverPart }, null, 2)}\n`);
 rmSync(configDir, { recursive: true, force: true });
 
 console.log(md);

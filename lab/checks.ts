@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
+import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, must as mustLocal, mustOnHost, onHost, onHostAsync, sleep } from './exec';
 import { applyTargets, LabProject, npmRun, NpmResult, synth, writeLabConfig } from './project';
+import { DrainRun, FailoverBar, FailoverRun, FAILOVER_GOAL, FAULT_LABELS, FaultKind, LAB_GATE, parseSamples, slowRequests, summarize, window } from './failover';
 
 export interface CheckResult {
   readonly id: string;
@@ -17,12 +19,11 @@ export interface CheckResult {
   readonly notRun?: boolean;
 }
 
-/** One request of the client's probe loop. */
-interface Sample { readonly atMs: number; readonly ok: boolean; readonly body: string }
-
-/** Bounds of the failover probe: every 50 ms, at most 30 s and 600 requests, 1 s per request. */
-const PROBE = { intervalSeconds: 0.05, maxSeconds: 30, maxRequests: 600, requestTimeoutSeconds: 1 };
+/** Bounds of the failover probe: every 50 ms, at most 60 s and 1200 requests, 1 s per request. */
+const PROBE = { intervalSeconds: 0.05, maxSeconds: 60, maxRequests: 1200, requestTimeoutSeconds: 1 };
 const PROBE_STOP_FILE = '/run/k8s-ha-edge-lab-probe.stop';
+/** The long download: a 1 GiB sparse file on each stand-in, fetched at 1 MiB/s (never finishes within a run). */
+const DOWNLOAD = { file: 'k8s-ha-edge-lab-long.bin', sizeMiB: 1024, rate: '1M', stopFile: '/run/k8s-ha-edge-lab-download.stop' };
 
 function fail(id: string, name: string, error: unknown, measured: Record<string, number | string> = {}): CheckResult {
   return { id, name, ok: false, measured, detail: (error as Error).message ?? String(error) };
@@ -80,7 +81,7 @@ export class LabChecks {
   }
 
   /** The client's request loop, in the background until `stop()` (bounded by PROBE in any case). */
-  private startProbe(): { stop: () => Promise<Sample[]> } {
+  private startProbe(): { stop: () => Promise<ReturnType<typeof parseSamples>> } {
     const client = this.t.client.name;
     mustOnHost(client, `rm -f ${PROBE_STOP_FILE}`);
     const script = [
@@ -89,7 +90,7 @@ export class LabChecks {
       `  [ -e ${PROBE_STOP_FILE} ] && break`,
       '  [ "$(date +%s)" -ge "$end" ] && break',
       '  at=$(date +%s%3N)',
-      `  if body=$(curl -fsS --max-time ${PROBE.requestTimeoutSeconds} ${this.url} 2>/dev/null); then echo "$at ok $body"; else echo "$at fail"; fi`,
+      `  if body=$(curl -fsS --max-time ${PROBE.requestTimeoutSeconds} ${this.url} 2>/dev/null); then echo "$at $(date +%s%3N) ok $body"; else echo "$at $(date +%s%3N) fail"; fi`,
       `  sleep ${PROBE.intervalSeconds}`,
       'done',
     ].join('\n');
@@ -99,24 +100,41 @@ export class LabChecks {
         onHost(client, `touch ${PROBE_STOP_FILE}`);
         const result = await running;
         onHost(client, `rm -f ${PROBE_STOP_FILE}`);
-        return result.stdout.split('\n').filter((l) => /^\d+ (ok|fail)/.test(l)).map((l) => {
-          const [at, status, ...body] = l.split(' ');
-          return { atMs: Number(at), ok: status === 'ok', body: body.join(' ') };
-        });
+        return parseSamples(result.stdout);
       },
     };
   }
 
-  /** Failed requests, and the longest time between two successful ones (what a client notices). */
-  private static outage(samples: readonly Sample[]): { failed: number; gapMs: number; lastOk: boolean } {
-    let gapMs = 0;
-    let lastOkAt: number | undefined;
-    for (const s of samples) {
-      if (!s.ok) continue;
-      if (lastOkAt !== undefined) gapMs = Math.max(gapMs, s.atMs - lastOkAt);
-      lastOkAt = s.atMs;
-    }
-    return { failed: samples.filter((s) => !s.ok).length, gapMs, lastOk: samples.length > 0 && samples[samples.length - 1].ok };
+  /**
+   * A long download through the VIP from the client, in the background until `stop()`: how it ended,
+   * relative to the fault (`causedAt`) and the heal (`healedAt`): "survived" (still running at the end),
+   * or "broken-before-heal"/"broken-after-heal" (when curl gave up, by the clock) with its exit code and the bytes it got.
+   */
+  private startDownload(): { stop: (causedAt: number, healedAt: number) => Promise<string> } {
+    const client = this.t.client.name;
+    mustOnHost(client, `rm -f ${DOWNLOAD.stopFile}`);
+    const script = [
+      `curl -sS -o /dev/null --limit-rate ${DOWNLOAD.rate} --max-time ${PROBE.maxSeconds} -w '%{size_download}\\n' ${this.url}${DOWNLOAD.file} > /run/k8s-ha-edge-lab-download.out 2>&1 &`,
+      'pid=$!',
+      `for i in $(seq 1 ${PROBE.maxSeconds * 10}); do kill -0 $pid 2>/dev/null || break; [ -e ${DOWNLOAD.stopFile} ] && { kill $pid; echo stopped; break; }; sleep 0.1; done`,
+      'wait $pid; rc=$?',
+      'echo "exit=$rc end=$(date +%s%3N) $(tr "\\n" " " < /run/k8s-ha-edge-lab-download.out)"',
+    ].join('\n');
+    const running = onHostAsync(client, script, (PROBE.maxSeconds + 15) * 1000);
+    return {
+      stop: async (causedAt, healedAt) => {
+        onHost(client, `touch ${DOWNLOAD.stopFile}`);
+        const out = (await running).stdout;
+        onHost(client, `rm -f ${DOWNLOAD.stopFile}`);
+        if (/^stopped/m.test(out)) return 'survived';
+        const m = /exit=(\d+) end=(\d+) (.*)/.exec(out);
+        if (!m) return `unknown (${out.trim().slice(0, 80)})`;
+        const end = Number(m[2]);
+        const phase = end < causedAt ? 'broken-before-fault' : end < healedAt ? 'broken-before-heal' : 'broken-after-heal';
+        const bytes = /(\d+)\s*$/.exec(m[3].trim())?.[1];
+        return `${phase} (curl exit ${m[1]}, ${bytes ? `${(Number(bytes) / 2 ** 20).toFixed(1)} MiB` : m[3].trim().slice(0, 60)}, ${((end - causedAt) / 1000).toFixed(1)} s after the fault, heal at ${((healedAt - causedAt) / 1000).toFixed(1)} s)`;
+      },
+    };
   }
 
   /** The stand-in for kube-proxy and the Pod: nginx on each worker serving the hostPath on the NodePort. */
@@ -127,6 +145,8 @@ export class LabChecks {
         '# k8s-ha-edge lab stand-in for kube-proxy + the nginx Pod: serves the hostPath on the NodePort',
         `server { listen ${this.t.workload.nodePort}; root ${this.t.workload.hostPath}; index index.html; }`,
         'EOF',
+        // The long download of the failover checks: sparse, so it takes no space.
+        `mkdir -p ${this.t.workload.hostPath} && truncate -s ${DOWNLOAD.sizeMiB}M ${this.t.workload.hostPath}/${DOWNLOAD.file}`,
         'systemctl enable --quiet nginx',
         'systemctl restart nginx',
       ].join('\n'));
@@ -300,8 +320,9 @@ export class LabChecks {
       const lb = this.t.loadBalancer;
       for (const h of lb.hosts) {
         if (onHost(h.name, `timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${lb.listenPort}'`, 10_000).code === 0) found.push(`${h.name} still serves on ${lb.listenPort}`);
-        const files = onHost(h.name, 'ls /etc/keepalived/keepalived.conf /etc/nginx/nginx.conf 2>/dev/null; systemctl is-active keepalived nginx', 10_000).stdout.trim();
-        if (/\/etc\/keepalived\/keepalived.conf|(^|\n)active/.test(files)) found.push(`${h.name}: ${files.replace(/\n/g, ' ')}`);
+        const ours = [`/etc/systemd/system/${NGINX_STATE_UNIT}`, NGINX_STOPPING_SCRIPT, DRAIN_FILE, LB_SYSCTL_FILE];
+        const files = onHost(h.name, `ls /etc/keepalived/keepalived.conf /etc/nginx/nginx.conf ${ours.join(' ')} 2>/dev/null; systemctl is-active keepalived nginx`, 10_000).stdout.trim();
+        if (/\/etc\/keepalived\/keepalived.conf|(^|\n)active/.test(files) || ours.some((f) => files.includes(f))) found.push(`${h.name}: ${files.replace(/\n/g, ' ')}`);
       }
       const holders = this.vipHolders();
       if (holders.length > 0) found.push(`VIP on ${holders.join(', ')}`);
@@ -482,65 +503,187 @@ export class LabChecks {
     }
   }
 
-  /** Runs one failover: `cause` takes the MASTER out, `heal` brings it back; measures what the client saw. */
-  private async failover(id: string, name: string, cause: () => void, heal: () => void): Promise<CheckResult> {
-    const [master, backup] = this.vrrpPair;
-    const measured: Record<string, number | string> = {};
-    try {
-      const probe = this.startProbe();
-      await sleep(1000);
-      const causedAt = Date.now();
-      cause();
-      const moved = await waitFor(() => this.vipHolders().join() === backup, 20_000);
-      measured.vipMoveMs = moved === undefined ? 'never' : Date.now() - causedAt;
-      await sleep(2000);
-      const healedAt = Date.now();
-      heal();
-      const returned = await waitFor(() => this.vipHolders().join() === master, 25_000, 200);
-      measured.vipReturnMs = returned === undefined ? 'never' : Date.now() - healedAt;
-      await sleep(1500);
-      const samples = await probe.stop();
-      const outage = LabChecks.outage(samples);
-      const duringBackup = samples.filter((s) => s.atMs > causedAt + (typeof measured.vipMoveMs === 'number' ? measured.vipMoveMs + 500 : 0) && s.atMs < healedAt);
-      Object.assign(measured, {
-        requests: samples.length, failed: outage.failed, gapMs: outage.gapMs,
-        servedByBackup: `${duringBackup.filter((s) => s.ok).length}/${duringBackup.length}`,
-      });
-      const ok = moved !== undefined && returned !== undefined && outage.lastOk && duringBackup.length > 0 && duringBackup.every((s) => s.ok);
-      return { id, name, ok, measured, detail: ok ? '' : `VIP moved: ${moved !== undefined}, returned: ${returned !== undefined}, last request ok: ${outage.lastOk}, backup served ${measured.servedByBackup}` };
-    } catch (error) {
-      return fail(id, name, error, measured);
+  /** hosts.sh power commands on a host; throws on failure. */
+  private power(args: string[], timeoutMs: number): void {
+    const result = hostsSh(args, timeoutMs);
+    if (result.code !== 0) throw new Error(`hosts.sh ${args.join(' ')}: ${result.stderr.slice(-500)}`);
+  }
+
+  /** What takes the MASTER out for each fault kind, and what brings it back. */
+  private fault(kind: FaultKind): { cause: () => void; heal: () => void } {
+    const [master] = this.vrrpPair;
+    switch (kind) {
+      case 'nginx-dies': return {
+        cause: () => { mustOnHost(master, 'systemctl kill --signal=SIGKILL nginx'); },
+        heal: () => { mustOnHost(master, 'systemctl reset-failed nginx; systemctl start nginx'); },
+      };
+      case 'nginx-stop': return {
+        cause: () => { mustOnHost(master, 'systemctl stop nginx'); },
+        heal: () => { mustOnHost(master, 'systemctl start nginx'); },
+      };
+      case 'power-off': return { cause: () => this.power(['stop-host', master], 60_000), heal: () => this.power(['start-host', master], 120_000) };
+      case 'power-loss': return { cause: () => this.power(['kill-host', master], 60_000), heal: () => this.power(['start-host', master], 120_000) };
     }
   }
 
-  /** 4a. nginx stops on the MASTER: the VIP moves, traffic resumes, and the VIP returns by itself. */
-  failoverNginxStop(): Promise<CheckResult> {
-    const [master] = this.vrrpPair;
-    return this.failover('4a', `failover: stop nginx on ${master}, then start it`,
-      () => { mustOnHost(master, 'systemctl stop nginx'); },
-      () => { mustOnHost(master, 'systemctl start nginx'); });
-  }
-
-  /** 4b. The MASTER is powered off (a clean shutdown: keepalived says goodbye), then booted. */
-  failoverPowerOff(): Promise<CheckResult> {
-    return this.hostFailover('4b', 'powered off (clean shutdown), then on', 'stop-host');
-  }
-
-  /** 4c. The MASTER loses power: no shutdown, no goodbye advert; the BACKUP must notice the silence. */
-  failoverPowerLoss(): Promise<CheckResult> {
-    return this.hostFailover('4c', 'loses power (SIGKILL), then boots', 'kill-host');
-  }
-
-  /** A failover in which the MASTER host goes away (`stop` is a hosts.sh command) and boots again. */
-  private hostFailover(id: string, what: string, stop: 'stop-host' | 'kill-host'): Promise<CheckResult> {
-    const [master] = this.vrrpPair;
-    const hosts = (args: string[], timeoutMs: number) => {
-      const result = hostsSh(args, timeoutMs);
-      if (result.code !== 0) throw new Error(`hosts.sh ${args.join(' ')}: ${result.stderr.slice(-500)}`);
+  /**
+   * One failover and failback of `kind`, with the client's probe and a long download through the VIP
+   * running: the fault, the VIP on the BACKUP, 2 s, the MASTER healed, the VIP back, 1.5 s.
+   */
+  async failoverRun(kind: FaultKind): Promise<FailoverRun> {
+    const [master, backup] = this.vrrpPair;
+    const { cause, heal } = this.fault(kind);
+    const probe = this.startProbe();
+    const download = this.startDownload();
+    await sleep(1000);
+    const causedAt = Date.now();
+    cause();
+    const moved = await waitFor(() => this.vipHolders().join() === backup, 20_000);
+    const vipMoveMs = moved === undefined ? 'never' as const : Date.now() - causedAt;
+    await sleep(2000);
+    const healedAt = Date.now();
+    heal();
+    const returned = await waitFor(() => this.vipHolders().join() === master, 40_000, 200);
+    const vipReturnMs = returned === undefined ? 'never' as const : Date.now() - healedAt;
+    await sleep(1500);
+    const samples = await probe.stop();
+    const downloaded = await download.stop(causedAt, healedAt);
+    const failover = window(samples, causedAt, healedAt);
+    const failback = window(samples, healedAt, Infinity);
+    return {
+      kind, vipMoveMs, vipReturnMs, gapMs: failover.gapMs, failed: failover.failed,
+      failbackGapMs: failback.gapMs, failbackFailed: failback.failed, requests: samples.length, download: downloaded,
+      slow: slowRequests(samples, causedAt), healAtMs: healedAt - causedAt,
     };
-    return this.failover(id, `failover: ${master} ${what}`,
-      () => hosts([stop, master], 60_000),
-      () => hosts(['start-host', master], 120_000));
+  }
+
+  /** 4x. `runs` failovers of `kind`; passes when `bar` (the goal, or the lab's gate) is met over them. */
+  async failoverCheck(id: string, kind: FaultKind, runs: number, record?: (run: FailoverRun) => void, bar: FailoverBar = 'lab'): Promise<CheckResult> {
+    const [master] = this.vrrpPair;
+    const name = `failover x${runs}: ${master} ${FAULT_LABELS[kind].replace(/ \(.*/, '')}, then back`;
+    const done: FailoverRun[] = [];
+    try {
+      for (let i = 0; i < runs; i++) {
+        const run = await this.failoverRun(kind);
+        done.push(run);
+        record?.(run);
+        this.log(`${kind} ${i + 1}/${runs}: gap ${run.gapMs} ms, failed ${run.failed}, failback failed ${run.failbackFailed}, VIP moved ${run.vipMoveMs} ms, back ${run.vipReturnMs} ms, download ${run.download}; slow/failed requests ${run.slow || 'none'} (heal +${run.healAtMs})`);
+        if (run.vipMoveMs === 'never' || run.vipReturnMs === 'never') break;
+      }
+      const s = summarize(kind, done, bar);
+      const measured = {
+        runs: s.runs, gapMs: `${s.gap.min}/${s.gap.median}/${s.gap.p95}/${s.gap.max}`, failed: done.map((r) => r.failed).join(','),
+        failbackFailed: s.failbackFailed, vipMoveMs: done.map((r) => r.vipMoveMs).join(','), download: Object.entries(s.downloads).map(([k, v]) => `${k}:${v}`).join(','),
+      };
+      return { id, name, measured, ok: s.missed.length === 0 && done.length === runs, detail: s.missed.join('; ') || (done.length < runs ? 'stopped early' : '') };
+    } catch (error) {
+      return fail(id, name, error, { runsDone: done.length });
+    }
+  }
+
+  /**
+   * Planned maintenance: `npm run drain -- <MASTER>` (returns once the BACKUP holds the VIP), nginx
+   * stopped and started on the drained MASTER, `npm run drain -- <MASTER> --undo` (returns once it
+   * holds the VIP again), with the client's probe and a long download running. No request may fail.
+   */
+  async drainRun(bar: FailoverBar): Promise<DrainRun> {
+    const [master, backup] = this.vrrpPair;
+    const args = (...extra: string[]) => [master, '--config', this.project.configPath, ...this.keyArgs, '--known-hosts', this.project.knownHosts, ...extra];
+    const probe = this.startProbe();
+    const download = this.startDownload();
+    await sleep(1000);
+    const drainedAt = Date.now();
+    const drained = await npmRun(this.project, 'drain', args());
+    const drainMs = Date.now() - drainedAt;
+    const movedAway = this.vipHolders().join() === backup;
+    const stoppedAt = Date.now();
+    mustOnHost(master, 'systemctl stop nginx');
+    await sleep(2000);
+    const startedAt = Date.now();
+    mustOnHost(master, 'systemctl start nginx');
+    await sleep(500);
+    const undrainedAt = Date.now();
+    const undrained = await npmRun(this.project, 'drain', args('--undo'));
+    const undrainMs = Date.now() - undrainedAt;
+    const back = this.vipHolders().join() === master;
+    await sleep(1500);
+    const samples = await probe.stop();
+    const downloaded = await download.stop(drainedAt, undrainedAt);
+    const all = window(samples, drainedAt, Infinity);
+    const ok = drained.code === 0 && undrained.code === 0 && movedAway && back && all.failed <= (bar === 'goal' ? FAILOVER_GOAL.drainFailed : LAB_GATE.drainFailedPerRun);
+    if (!ok) this.log(`drain: ${drained.output.slice(-500)}\nundo: ${undrained.output.slice(-500)}`);
+    const steps = `drain+0 returned+${drainMs} nginx-stop+${stoppedAt - drainedAt} nginx-start+${startedAt - drainedAt} undo+${undrainedAt - drainedAt} returned+${undrainedAt + undrainMs - drainedAt}`;
+    return { drainMs, undrainMs, failed: all.failed, gapMs: all.gapMs, requests: all.requests, download: downloaded, ok, slow: slowRequests(samples, drainedAt), steps };
+  }
+
+  /** 4d. `runs` drains, each with maintenance and return: 0 failed requests. */
+  async drainCheck(id: string, runs: number, record?: (run: DrainRun) => void, allRuns = false, bar: FailoverBar = 'lab'): Promise<CheckResult> {
+    const [master] = this.vrrpPair;
+    const name = `drain x${runs}: npm run drain -- ${master}, nginx stop/start, --undo`;
+    const done: DrainRun[] = [];
+    try {
+      for (let i = 0; i < runs; i++) {
+        const run = await this.drainRun(bar);
+        done.push(run);
+        record?.(run);
+        this.log(`drain ${i + 1}/${runs}: failed ${run.failed}, gap ${run.gapMs} ms, drain ${run.drainMs} ms, undo ${run.undrainMs} ms, download ${run.download}; slow/failed requests ${run.slow || 'none'} (${run.steps})`);
+        // In `npm run lab` the first failed drain ends the check; the benchmark (allRuns) wants every run.
+        if (!run.ok && !allRuns) break;
+      }
+      const measured = {
+        runs: done.length, failed: done.map((r) => r.failed).join(','), gapMsMax: Math.max(...done.map((r) => r.gapMs)),
+        drainMs: done.map((r) => r.drainMs).join(','), undrainMs: done.map((r) => r.undrainMs).join(','), download: done.map((r) => r.download.replace(/ .*/, '')).join(','),
+      };
+      return { id, name, measured, ok: done.length === runs && done.every((r) => r.ok), detail: done.every((r) => r.ok) ? '' : JSON.stringify(done[done.length - 1]) };
+    } catch (error) {
+      return fail(id, name, error, { runsDone: done.length });
+    }
+  }
+
+  /**
+   * Requests per second through the whole chain (client → gateway DNAT → VIP → nginx → NodePort)
+   * and directly to a node's NodePort from the gateway, in the same run: `count` requests each, one
+   * curl process, a new connection per request (Connection: close).
+   */
+  dataPlane(count = 500): { chainRps: number; directRps: number; ratio: number } {
+    const node = this.t.workers[0];
+    const rate = (host: string, url: string) => {
+      const out = mustOnHost(host, [
+        `f=$(mktemp); for i in $(seq 1 ${count}); do echo 'url = "${url}"'; done > "$f"`,
+        `s=$(date +%s%N); curl -sS -f -H 'Connection: close' -K "$f" > /dev/null; rc=$?; e=$(date +%s%N); rm -f "$f"`,
+        'echo "$rc $(( (e - s) / 1000000 ))"',
+      ].join('\n'), 120_000).trim().split(' ');
+      if (out[0] !== '0') throw new Error(`curl on ${host} exited ${out[0]}`);
+      return Math.round((count / Number(out[1])) * 1000);
+    };
+    const chainRps = rate(this.t.client.name, this.url);
+    const directRps = rate(this.t.gateway.name, `http://${node.address}:${this.t.workload.nodePort}/`);
+    return { chainRps, directRps, ratio: Math.round((chainRps / directRps) * 100) / 100 };
+  }
+
+  /**
+   * The cost of the VRRP adverts over `seconds`: CPU of keepalived's VRRP process on each load
+   * balancer (utime+stime, % of one core) and the adverts received by the BACKUP (a counting
+   * iptables rule in its own namespace, removed afterwards).
+   */
+  vrrpCost(seconds = 10): { masterCpuPct: number; backupCpuPct: number; advertsPerSecond: number } {
+    const [master, backup] = this.vrrpPair;
+    const ticks = (host: string) => Number(mustOnHost(host, 'p=$(pgrep -n -x keepalived); awk \'{print $14 + $15}\' /proc/$p/stat').trim());
+    const rule = 'INPUT -p vrrp';
+    mustOnHost(backup, `iptables -I ${rule}`);
+    try {
+      const packets = () => Number(mustOnHost(backup, `iptables -L INPUT -v -x -n | awk '$3 == "112" || $3 == "vrrp" {print $1; exit}'`).trim());
+      const before = [ticks(master), ticks(backup), packets()];
+      const start = Date.now();
+      mustOnHost(backup, `sleep ${seconds}`, (seconds + 30) * 1000);
+      const after = [ticks(master), ticks(backup), packets()];
+      const elapsed = (Date.now() - start) / 1000;
+      const hz = Number(mustOnHost(master, 'getconf CLK_TCK').trim());
+      const pct = (i: number) => Math.round(((after[i] - before[i]) / hz / elapsed) * 1000) / 10;
+      return { masterCpuPct: pct(0), backupCpuPct: pct(1), advertsPerSecond: Math.round(((after[2] - before[2]) / elapsed) * 10) / 10 };
+    } finally {
+      onHost(backup, `iptables -D ${rule}`);
+    }
   }
 
   /** 5. A worker's server stops, then the worker silently drops packets: 100 requests each, none fails. */

@@ -228,6 +228,12 @@ net_host_up() { # (re)create the netns of host $1 with its interfaces, addresses
     # Fixed MACs (from the host and interface index) so a rebooted host keeps its MAC, like a real NIC,
     # and its neighbours' ARP caches stay valid.
     local hi="${sw#v}"; hi="${hi%%i*}"; local ii="${sw##*i}"
+    # After a stop, the kernel removes the old pair when it gets to the deleted namespace (asynchronously, and
+    # later on a busy machine): remove the switch side now (the pair goes with it), bounded, or the add fails.
+    local i; for i in $(seq 1 50); do
+      ip -n "$SW_NS" link show "$sw" >/dev/null 2>&1 || break
+      ip -n "$SW_NS" link del "$sw" 2>/dev/null || true; sleep 0.1
+    done
     ip -n "$SW_NS" link add "$sw" address "$(printf '02:6c:61:%02x:%02x:02' "$hi" "$ii")" type veth \
       peer name "$ifn" address "$(printf '02:6c:61:%02x:%02x:01' "$hi" "$ii")" netns "$ns"
     ip -n "$SW_NS" link set "$sw" master "$br"
@@ -276,7 +282,9 @@ cg_create() { # $1 host -> writes $LAB_WORK/hosts/$1/cgroups
 cg_pids() { # all pids in the cgroup subtrees listed in file $1
   local d
   [ -f "$1" ] || return 0
-  while read -r d; do [ -d "$d" ] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null; done <"$1" | sort -un
+  # A cgroup that goes away while it is read (a process exiting, systemd tidying up) is not an error:
+  # under pipefail a failed find (or a missing last directory) made kill-host exit 1 silently.
+  while read -r d; do [ -d "$d" ] || continue; find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null || true; done <"$1" | sort -un
 }
 
 cg_remove() { # rmdir the subtrees listed in file $1 (bounded retries, killing stragglers)

@@ -1,5 +1,5 @@
 /**
- * npm run lab -- [test|up|down] [--config FILE] [--firewalld]
+ * npm run lab -- [test|failover|up|down] [--config FILE] [--firewalld] [--runs N] [--json FILE]
  *
  * Builds the topology's machines on this one machine (Debian containers booted with
  * systemd, each in its own network namespace, wired through bridges in a switch
@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join, resolve } from 'node:path';
 import { loadTopology, readConfigFile, Topology } from '../lib/topology';
 import { CheckResult, LabChecks } from './checks';
+import { DrainRun, FailoverRun, FaultKind, summarize } from './failover';
 import { hostsSh, labNetns, mustOnHost, run, RunResult } from './exec';
 import { labHostsFile } from './lab-hosts';
 import { LabProject, PROJECT_DIR, synth, writeLabConfig } from './project';
@@ -108,7 +109,7 @@ function printTable(results: readonly CheckResult[], project?: LabProject): void
   }
 }
 
-async function test(configFile: string | undefined, firewalld: boolean): Promise<number> {
+async function test(configFile: string | undefined, firewalld: boolean, runs: number): Promise<number> {
   const started = Date.now();
   const results: CheckResult[] = [];
   let project: LabProject | undefined;
@@ -131,9 +132,11 @@ async function test(configFile: string | undefined, firewalld: boolean): Promise
       ['3', 'SNAT and filtering', () => checks.natAndFiltering()],
       ['3b', 'gateway hardening: INVALID first, IPv6 SSH from the inside only', () => checks.gatewayHardening()],
       ...(firewalld ? [['9', 'firewalld on the load balancers', () => checks.firewalldOnLoadBalancers()] as [string, string, () => Promise<CheckResult>]] : []),
-      ['4a', 'failover: nginx stop', () => checks.failoverNginxStop()],
-      ['4b', 'failover: power off', () => checks.failoverPowerOff()],
-      ['4c', 'failover: power loss', () => checks.failoverPowerLoss()],
+      ['4a', 'failover: nginx dies', () => checks.failoverCheck('4a', 'nginx-dies', runs)],
+      ['4s', 'failover: nginx stopped', () => checks.failoverCheck('4s', 'nginx-stop', runs)],
+      ['4b', 'failover: power off', () => checks.failoverCheck('4b', 'power-off', runs)],
+      ['4c', 'failover: power loss', () => checks.failoverCheck('4c', 'power-loss', runs)],
+      ['4d', 'planned maintenance: drain', () => checks.drainCheck('4d', runs)],
       ['5', 'backend loss', () => checks.backendLoss()],
       ['6', 'page change through npm run apply', () => checks.pageChange()],
       ['V2', 'npm run verify after the page change', () => checks.verify('V2', 'after the page change')],
@@ -180,12 +183,72 @@ async function test(configFile: string | undefined, firewalld: boolean): Promise
   return failed === 0 && notRun === 0 ? 0 : 1;
 }
 
+/**
+ * `failover --runs N`: up, apply, the data plane and the cost of the VRRP adverts, N failovers of every
+ * kind and N drains, down. Writes every run to `jsonFile` (what `npm run bench` reads); exits 1 when
+ * the goal (FAILOVER_GOAL) is missed. Bounded: each run ends within about a minute.
+ */
+async function failover(configFile: string | undefined, runs: number, jsonFile: string): Promise<number> {
+  const started = Date.now();
+  const existing = leftovers();
+  if (existing.length > 0) {
+    console.error(`a lab already exists (${existing.join('; ')}); remove it with 'npm run lab -- down'`);
+    return 1;
+  }
+  const report: Record<string, unknown> = { when: new Date().toISOString(), topology: configFile ?? 'default (seed)', runs };
+  const results: CheckResult[] = [];
+  try {
+    const project = up(configFile, false);
+    const checks = new LabChecks(project, log);
+    const applied = await checks.applyAndReapply(0);
+    results.push(applied);
+    if (!applied.ok) throw new Error(`npm run apply failed: ${applied.detail}`);
+    report.settings = project.topology.loadBalancer;
+    report.dataPlane = checks.dataPlane();
+    report.vrrpCost = checks.vrrpCost();
+    log(`data plane ${JSON.stringify(report.dataPlane)}; VRRP cost ${JSON.stringify(report.vrrpCost)}`);
+    // LAB_FAILOVER_KINDS=power-off,power-loss (and LAB_FAILOVER_DRAIN=0): a subset, for experiments; the benchmark runs all.
+    const all: FaultKind[] = ['nginx-dies', 'nginx-stop', 'power-off', 'power-loss'];
+    const kinds = process.env.LAB_FAILOVER_KINDS ? all.filter((k) => process.env.LAB_FAILOVER_KINDS!.split(',').includes(k)) : all;
+    const failovers: FailoverRun[] = [];
+    const drains: DrainRun[] = [];
+    report.failovers = failovers;
+    report.drains = drains;
+    for (const kind of kinds) results.push(await checks.failoverCheck(`4${'asbc'[all.indexOf(kind)]}`, kind, runs, (r) => failovers.push(r), 'goal'));
+    if (process.env.LAB_FAILOVER_DRAIN !== '0') results.push(await checks.drainCheck('4d', runs, (r) => drains.push(r), true, 'goal'));
+    report.summaries = kinds.map((k) => summarize(k, failovers.filter((r) => r.kind === k)));
+  } catch (error) {
+    results.push({ id: '!', name: 'lab failover run', ok: false, measured: {}, detail: (error as Error).message });
+  } finally {
+    log('tearing the lab down');
+    const downResult = down();
+    const left = leftovers();
+    results.push({ id: '8', name: 'teardown leaves nothing behind', ok: downResult.code === 0 && left.length === 0, measured: {}, detail: left.join('; ') });
+  }
+  printTable(results);
+  report.results = results;
+  report.totalMs = Date.now() - started;
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(1)} s; every run in ${jsonFile} — lab failover: ${results.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const command = argv[0] && !argv[0].startsWith('--') ? argv[0] : 'test';
   const configIndex = argv.indexOf('--config');
   const configFile = configIndex >= 0 ? resolve(argv[configIndex + 1]) : undefined;
   // --firewalld: the load balancers run firewalld (as stock RHEL does) before anything is applied.
   const firewalld = argv.includes('--firewalld');
+  // --runs N: failovers of each kind (and drains); 3 in `test` (CI), 10 in `failover` (the benchmark).
+  const runsIndex = argv.indexOf('--runs');
+  const runs = runsIndex >= 0 ? Number(argv[runsIndex + 1]) : command === 'failover' ? 10 : 3;
+  if (!Number.isInteger(runs) || runs < 1 || runs > 100) {
+    console.error(`--runs: got ${argv[runsIndex + 1]}, expected an integer in 1-100`);
+    return 2;
+  }
+  const jsonIndex = argv.indexOf('--json');
+  const jsonFile = jsonIndex >= 0 ? resolve(argv[jsonIndex + 1]) : join(resolve(__dirname, '..'), 'lab', 'failover.json');
   if (process.getuid?.() !== 0) {
     console.error('the lab needs root (network namespaces, systemd-nspawn)');
     return 2;
@@ -203,7 +266,8 @@ async function main(argv: readonly string[]): Promise<number> {
     });
   }
   switch (command) {
-    case 'test': return test(configFile, firewalld);
+    case 'test': return test(configFile, firewalld, runs);
+    case 'failover': return failover(configFile, runs, jsonFile);
     case 'up': {
       try {
         const project = up(configFile, firewalld);
@@ -225,7 +289,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return result.code === 0 && left.length === 0 ? 0 : 1;
     }
     default:
-      console.error(`unknown command: got ${JSON.stringify(command)}, expected test, up or down`);
+      console.error(`unknown command: got ${JSON.stringify(command)}, expected test, failover, up or down`);
       return 2;
   }
 }

@@ -111,7 +111,7 @@ export interface NpmResult extends RunResult {
  * `npm run <script> -- <args>` of this repository, from the management host's network namespace,
  * in the lab's project directory: apply, verify and destroy exactly as an operator runs them.
  */
-export function npmRun(project: LabProject, script: 'apply' | 'verify' | 'destroy', args: readonly string[], timeoutMs = 600_000): Promise<NpmResult> {
+export function npmRun(project: LabProject, script: 'apply' | 'verify' | 'destroy' | 'drain', args: readonly string[], timeoutMs = 600_000): Promise<NpmResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: '1' };
   if (env.TF_CLI_CONFIG_FILE && !existsSync(env.TF_CLI_CONFIG_FILE)) delete env.TF_CLI_CONFIG_FILE;
   delete env.INIT_CWD;

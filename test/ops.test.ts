@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,7 +44,18 @@ describe('the flags', () => {
     expect(parseFlags(['--target', 'a', '--target=b', '--plan'], spec).values.get('--target')).toEqual(['a', 'b']);
   });
 
-  // The three CLIs run side by side (each spends about a second loading under tsx); each test reads its own.
+  test.each([
+    [['lb09', '--ssh-key', __filename], /^error: LB: got "lb09", expected one of lb01, lb02$/m],
+    [['--undo'], /^error: LB: got nothing, expected one of lb01, lb02$/m],
+    [['lb01', '--ssh-key', '/nonexistent/key'], /^error: --ssh-key: got \/nonexistent\/key, expected an existing private key file$/m],
+    [['lb01', '--ssh-key', __filename, '--timeout', '0'], /^error: --timeout: got "0", expected an integer in 1-3600$/m],
+  ])('GIVEN npm run drain %j THEN exit 2 before any SSH, saying what was expected', (args, message) => {
+    const run = spawnSync('node', ['--import', 'tsx', join(repo, 'ops', 'drain.ts'), ...args], { cwd: repo, encoding: 'utf8' });
+    expect(run.stderr).toMatch(message);
+    expect(run.status).toBe(2);
+  });
+
+  // The four CLIs run side by side (each spends about a second loading under tsx); each test reads its own.
   const cli = (script: string) => new Promise<{ status: number | null; stderr: string }>((resolve) => {
     const child = spawn('node', ['--import', 'tsx', join(repo, 'ops', `${script}.ts`), '--stacks'], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -53,10 +64,10 @@ describe('the flags', () => {
   });
   const runs = new Map<string, ReturnType<typeof cli>>();
   beforeAll(() => {
-    for (const script of ['apply', 'destroy', 'verify']) runs.set(script, cli(script));
+    for (const script of ['apply', 'destroy', 'verify', 'drain']) runs.set(script, cli(script));
   });
 
-  test.each(['apply', 'destroy', 'verify'])('GIVEN npm run %s with a bad flag THEN exit 2 and "flag: got X, expected Y"', async (script) => {
+  test.each(['apply', 'destroy', 'verify', 'drain'])('GIVEN npm run %s with a bad flag THEN exit 2 and "flag: got X, expected Y"', async (script) => {
     const run = await runs.get(script)!;
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^error: --stacks: got (nothing, expected a value|an unknown flag, expected one of)/);

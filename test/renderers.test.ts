@@ -3,7 +3,7 @@ import { parseAllDocuments } from 'yaml';
 import { BUNDLED_FLANNEL_MANIFEST } from '../lib/kubernetes/flannel';
 import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/formats/directive-tree';
 import { gatewayRuleset, gatewayRuleset6 } from '../lib/gateway/firewall';
-import { keepalivedConf } from '../lib/load-balancer/keepalived';
+import { DRAIN_FILE, DRAINED_VALUE, keepalivedConf, NGINX_STATE_FILE, NGINX_STOPPING_SCRIPT, renderNginxStateUnit, renderNginxStopping } from '../lib/load-balancer/keepalived';
 import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
 import { chainOf, printIptablesRestore } from '../lib/formats/ruleset';
@@ -151,12 +151,12 @@ describe('load balancers', () => {
     }
   });
 
-  test('preempt_delay: every instance starts BACKUP (keepalived ignores the delay otherwise), the preferred one keeps the highest priority (issue 8, point 8)', () => {
+  test('preempt_delay: every instance starts BACKUP (keepalived ignores the delay otherwise), the preferred one keeps the highest priority (issue 8, point 8); only the preferred one waits (issue 11: a drain moves at once)', () => {
     for (const f of [seed, custom]) {
       const lb = f.topology.loadBalancer;
       const confs = lb.hosts.map((h) => ({ host: h, conf: keepalived(f, h) }));
       expect(confs.map(({ conf }) => valueOf(conf, 'vrrp_instance', 'state'))).toEqual(lb.hosts.map(() => 'BACKUP'));
-      expect(confs.map(({ conf }) => valueOf(conf, 'vrrp_instance', 'preempt_delay'))).toEqual(lb.hosts.map(() => String(lb.vrrp.preemptDelaySeconds)));
+      expect(confs.map(({ conf }) => valueOf(conf, 'vrrp_instance', 'preempt_delay'))).toEqual(lb.hosts.map((h) => (h.name === lb.master.name ? String(lb.vrrp.preemptDelaySeconds) : '')));
       expect(lb.vrrp.preemptDelaySeconds).toBeGreaterThan(0);
       const priorities = confs.map(({ host, conf }) => [host.name, Number(valueOf(conf, 'vrrp_instance', 'priority'))] as const);
       expect([...priorities].sort((a, b) => b[1] - a[1])[0][0]).toBe(lb.master.name);
@@ -192,17 +192,53 @@ describe('load balancers', () => {
     const conf = keepalived(seed, seed.topology.loadBalancer.hosts[1]);
     const instance = directiveAt(conf, 'vrrp_instance')!;
     expect(valueOf(conf, 'vrrp_instance', 'virtual_router_id')).toBe('51');
-    expect(valueOf(conf, 'vrrp_instance', 'advert_int')).toBe('1');
+    expect(valueOf(conf, 'vrrp_instance', 'advert_int')).toBe('0.1');
+    expect(valueOf(conf, 'global_defs', 'vrrp_version')).toBe('3');
     expect(directiveAt(conf, 'vrrp_instance', 'virtual_ipaddress')!.children).toEqual([directive('192.168.10.100/24', ['dev', 'ens33'])]);
     expect(directiveAt(conf, 'global_defs', 'enable_script_security')).toBeDefined();
     expect(valueOf(conf, 'global_defs', 'script_user')).toBe('keepalived_script');
     const script = directiveAt(conf, 'vrrp_script')!;
     expect(argsOf(script)).toEqual(['check_nginx']);
-    expect(['script', 'interval', 'fall', 'rise'].map((name) => valueOf(conf, 'vrrp_script', name))).toEqual(['/etc/keepalived/check_nginx.sh', '1', '2', '2']);
+    expect(['script', 'interval', 'fall', 'rise'].map((name) => valueOf(conf, 'vrrp_script', name))).toEqual(['/etc/keepalived/check_nginx.sh', '1', '1', '2']);
     expect(directiveAt(conf, 'vrrp_instance', 'track_script')!.children).toEqual([directive('check_nginx')]);
     expect(directivesNamed(instance.children!, 'authentication')).toEqual([]);
     expect(directiveAt(conf, 'vrrp_instance', 'unicast_peer')).toBeUndefined();
     expect(printKeepalivedConf(conf)).not.toMatch(/auth_pass|authentication/);
+  });
+
+  test('issue 11: the advert interval is written in seconds from milliseconds, for either VRRP version', () => {
+    const v2 = renderFixture({ overrides: { loadBalancer: { vrrp: { version: 2, advertIntervalMs: 3000 } } } });
+    const conf2 = keepalived(v2, v2.topology.loadBalancer.hosts[0]);
+    expect([valueOf(conf2, 'global_defs', 'vrrp_version'), valueOf(conf2, 'vrrp_instance', 'advert_int')]).toEqual(['2', '3']);
+    const v3 = renderFixture({ overrides: { loadBalancer: { vrrp: { advertIntervalMs: 250 } } } });
+    expect(valueOf(keepalived(v3, v3.topology.loadBalancer.hosts[0]), 'vrrp_instance', 'advert_int')).toBe('0.25');
+  });
+
+  test('issue 11: nginx state and the drain are track_files (inotify, no polling) that drop the priority to 1; nginx is down until it started', () => {
+    const conf = keepalived(seed, seed.topology.loadBalancer.master);
+    const files = directivesNamed(conf.nodes, 'track_file');
+    const byName = Object.fromEntries(files.map((d) => [argsOf(d)[0], Object.fromEntries(d.children!.flatMap((c) => (c.kind === 'directive' ? [[c.name, argsOf(c).join(' ')]] : [])))]));
+    expect(byName).toEqual({
+      nginx_state: { file: NGINX_STATE_FILE, weight: '1', init_file: String(DRAINED_VALUE) },
+      drain: { file: DRAIN_FILE, weight: '1', init_file: '0' },
+    });
+    // Any priority plus the drained value is at most 1: below every other load balancer.
+    for (const h of seed.topology.loadBalancer.hosts) expect(h.priority + DRAINED_VALUE).toBeLessThanOrEqual(1);
+    expect(directiveAt(conf, 'vrrp_instance', 'track_file')!.children).toEqual([directive('nginx_state'), directive('drain')]);
+  });
+
+  test('issue 11: the nginx-state unit is bound to nginx, stops before it, and its stop waits (bounded) for the VIP to leave', () => {
+    const unit = renderNginxStateUnit(seed.topology);
+    expect(unit).toMatch(/^BindsTo=nginx\.service$/m);
+    expect(unit).toMatch(/^PartOf=nginx\.service$/m);
+    expect(unit).toMatch(/^After=nginx\.service$/m);
+    expect(unit).toContain(`ExecStart=/bin/sh -c 'ip -4 addr del 192.168.10.100/32 dev lo 2>/dev/null; echo 0 > ${NGINX_STATE_FILE}'`);
+    expect(unit).toContain(`ExecStop=${NGINX_STOPPING_SCRIPT}`);
+    const stopping = renderNginxStopping(seed.topology, seed.topology.loadBalancer.master);
+    expect(stopping.indexOf(`echo ${DRAINED_VALUE} > ${NGINX_STATE_FILE}`)).toBeLessThan(stopping.indexOf('for _ in $(seq 1 60)'));
+    expect(stopping).toContain("*' 192.168.10.100/'*) ;; *) exit 0 ;;");
+    // Only when nginx died (no process left) is the VIP put on lo, so late SYNs are refused, not dropped.
+    expect(stopping).toMatch(/if ! pgrep -x nginx >\/dev\/null; then\n  ip -4 addr replace 192\.168\.10\.100\/32 dev lo\nfi/);
   });
 
   test('unicast VRRP names every other load balancer as a peer', () => {

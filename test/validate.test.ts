@@ -120,7 +120,7 @@ describeWithTools('keepalived checker', KEEPALIVED_TOOLS, () => {
   });
 
   test('rejects an out-of-range value', () => {
-    expectFail(checkKeepalivedConf(bundle('ka-bad3', good.replace(/priority \d+/, 'priority 300'))), /outside range/);
+    expectFail(checkKeepalivedConf(bundle('ka-bad3', good.replace(/^(\s+)priority \d+$/m, '$1priority 300'))), /outside range/);
   });
 
   test('rejects a non-existent interface and a loopback one', () => {

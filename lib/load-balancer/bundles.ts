@@ -1,7 +1,7 @@
 import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
 import { osProfile } from '../os-profiles';
 import { Topology } from '../topology';
-import { renderCheckNginx, renderKeepalivedConf } from './keepalived';
+import { NGINX_STATE_UNIT, renderCheckNginx, renderKeepalivedConf, renderLbSysctl, renderNginxStateUnit, renderNginxStopping } from './keepalived';
 import { renderNginxConf } from './nginx';
 import { renderSetupLb } from './setup-lb';
 import { renderTeardownLb } from './teardown-lb';
@@ -18,6 +18,10 @@ export function loadBalancerBundles(t: Topology): Bundle[] {
       file('keepalived.conf', renderKeepalivedConf(t, lb)),
       // Installed into /etc/keepalived and run there by keepalived, as its unprivileged script user.
       file('check_nginx.sh', renderCheckNginx(t), { runsFromStaging: false }),
+      // Installed into /etc/systemd/system and /etc/keepalived; run by systemd when nginx stops.
+      file(NGINX_STATE_UNIT, renderNginxStateUnit(t), { runsFromStaging: false }),
+      file('lb-sysctl.conf', renderLbSysctl()),
+      file('nginx-stopping.sh', renderNginxStopping(t, lb), { runsFromStaging: false }),
       file('setup-lb.sh', renderSetupLb(t, lb)),
       file('teardown-lb.sh', renderTeardownLb(t, lb)),
     ],

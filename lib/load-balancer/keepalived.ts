@@ -8,6 +8,48 @@ export const CHECK_SCRIPT_PATH = '/etc/keepalived/check_nginx.sh';
 /** Unprivileged user keepalived runs the check as (enable_script_security). */
 export const SCRIPT_USER = 'keepalived_script';
 
+/**
+ * The drain file: `npm run drain` writes DRAINED_VALUE into it, `--undo` writes 0. keepalived watches
+ * it (track_file, inotify: no polling) and adds its value to the priority, so a drained load balancer
+ * drops to priority 1 and a peer takes the VIP while this one's nginx still serves. Persistent, so a
+ * drained load balancer stays drained across a reboot during its maintenance.
+ */
+export const DRAIN_FILE = '/etc/keepalived/k8s-ha-edge.drain';
+/**
+ * nginx's own state, written by systemd (the nginx-state unit below): 0 once nginx runs, NGINX_DOWN_VALUE
+ * when it stops or dies. Volatile (/run), and created as "down" by keepalived when missing, so a
+ * load balancer that has just booted does not claim the VIP before its nginx runs.
+ */
+export const NGINX_STATE_FILE = '/run/k8s-ha-edge-nginx.state';
+/** The value added to the priority by a drained or nginx-less load balancer: the lowest priority, 1, whatever it was. */
+export const DRAINED_VALUE = -253;
+const NGINX_DOWN_VALUE = DRAINED_VALUE;
+/** The systemd unit that writes NGINX_STATE_FILE, bound to nginx.service, and the script it runs when nginx stops. */
+export const NGINX_STATE_UNIT = 'k8s-ha-edge-nginx-state.service';
+export const NGINX_STOPPING_SCRIPT = '/etc/keepalived/nginx-stopping.sh';
+/**
+ * ARP settings of a load balancer: after nginx died, the VIP is also put on lo (below), so a client's
+ * SYN that still reaches this host in the instant after keepalived released the VIP is refused at once
+ * (the client retries at once) instead of dropped (the client retries after its 1 s SYN timeout). With
+ * the VIP on lo, the host must answer ARP only for the addresses of the NIC asked (arp_ignore 1) and
+ * never use the VIP as an ARP source (arp_announce 2), or it would claim the VIP while it is BACKUP.
+ */
+export const LB_SYSCTL_FILE = '/etc/sysctl.d/90-k8s-ha-edge-lb.conf';
+export function renderLbSysctl(): string {
+  return lines(
+    '# k8s-ha-edge load balancer: the VIP may sit on lo while nginx is down (see nginx-stopping.sh).',
+    '# Answer ARP only for addresses of the NIC that was asked, and never announce the VIP from lo.',
+    'net.ipv4.conf.all.arp_ignore = 1',
+    'net.ipv4.conf.all.arp_announce = 2',
+  );
+}
+
+/** How long nginx's stop waits for the VIP to leave this host (the peer takes it in ~0.4 s at 100 ms adverts). */
+const HANDOVER_WAIT = { steps: 60, stepSeconds: 0.05 };
+
+const NGINX_STATE_TRACK = 'nginx_state';
+const DRAIN_TRACK = 'drain';
+
 /** The name of the VRRP instance: the workload's name in SNAKE_UPPER, then _VIP. */
 function vrrpInstanceName(t: Topology): string {
   return `${t.workload.name.toUpperCase().replace(/-/g, '_')}_VIP`;
@@ -26,8 +68,11 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
   const lb = t.loadBalancer;
   const check = lb.healthCheck;
   const peers = lb.hosts.filter((h) => h.name !== host.name);
-  const delay = lb.vrrp.preemptDelaySeconds;
-  const state = delay === 0 && lb.master.name === host.name ? 'MASTER' : 'BACKUP';
+  // Only the preferred load balancer waits before preempting: the others must take the VIP at once
+  // from a drained one (its priority drops to 1 while it still serves), or a drain would wait too.
+  const delay = lb.master.name === host.name ? lb.vrrp.preemptDelaySeconds : 0;
+  const state = lb.vrrp.preemptDelaySeconds === 0 && lb.master.name === host.name ? 'MASTER' : 'BACKUP';
+  const advertSeconds = String(lb.vrrp.advertIntervalMs / 1000);
   const unicast = lb.vrrp.unicast && peers.length > 0;
   return {
     nodes: [
@@ -36,6 +81,9 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
         directive('router_id', [host.name]),
         directive('enable_script_security', [], { comment: 'Scripts run as an unprivileged user, and only if root owns them and their path.' }),
         directive('script_user', [SCRIPT_USER]),
+        directive('vrrp_version', [lb.vrrp.version], {
+          comment: lb.vrrp.version === 3 ? 'VRRPv3 (RFC 5798): sub-second advert intervals.' : 'VRRPv2 (RFC 3768): whole-second advert intervals.',
+        }),
       ]),
       BLANK,
       block('vrrp_script', [CHECK_SCRIPT_NAME], [
@@ -51,12 +99,24 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
         }),
       ]),
       BLANK,
+      block('track_file', [NGINX_STATE_TRACK], [
+        directive('file', [quoted(NGINX_STATE_FILE)], { comment: `Written by ${NGINX_STATE_UNIT}: 0 while nginx runs, ${NGINX_DOWN_VALUE} before it stops or once it died.` }),
+        directive('weight', [1]),
+        directive('init_file', [NGINX_DOWN_VALUE], { comment: 'Missing (just booted): down until nginx has started.' }),
+      ]),
+      BLANK,
+      block('track_file', [DRAIN_TRACK], [
+        directive('file', [quoted(DRAIN_FILE)], { comment: `npm run drain writes ${DRAINED_VALUE} (priority 1: a peer takes the VIP), --undo writes 0.` }),
+        directive('weight', [1]),
+        directive('init_file', [0]),
+      ]),
+      BLANK,
       block('vrrp_instance', [vrrpInstanceName(t)], [
         directive('state', [state]),
         directive('interface', [host.interface]),
         directive('virtual_router_id', [lb.vrrp.routerId]),
         directive('priority', [host.priority]),
-        directive('advert_int', [lb.vrrp.advertIntervalSeconds]),
+        directive('advert_int', [advertSeconds]),
         delay > 0 && directive('preempt_delay', [delay], {
           comment: `Back to the highest priority only after ${delay} s (keepalived applies this to a BACKUP start state only).`,
         }),
@@ -65,6 +125,7 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
         unicast && block('unicast_peer', [], peers.map((p) => directive(p.address))),
         block('virtual_ipaddress', [], [directive(`${lb.vip}/${lb.vipPrefixLength}`, ['dev', host.interface])]),
         block('track_script', [], [directive(CHECK_SCRIPT_NAME)]),
+        block('track_file', [], [directive(NGINX_STATE_TRACK), directive(DRAIN_TRACK)]),
       ]),
     ],
   };
@@ -85,5 +146,56 @@ export function renderCheckNginx(t: Topology): string {
   return lines(
     scriptHeader(`keepalived health check: does nginx accept connections on port ${port}?`),
     `exec timeout ${t.loadBalancer.healthCheck.timeoutSeconds} bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}' 2>/dev/null`,
+  );
+}
+
+/**
+ * The systemd unit that tells keepalived whether nginx runs, from systemd's own knowledge of nginx
+ * (no polling): bound to nginx.service (BindsTo: stopped when nginx stops or dies; PartOf: restarted
+ * with it) and ordered after it, so on a stop it runs before nginx stops. Its stop marks nginx down
+ * (priority 1: a peer takes the VIP) and waits, bounded, until the VIP has left this host: nginx closes
+ * its listener only once clients are sent to the peer. keepalived's own process tracking
+ * (track_process) needs the kernel's process-event connector, which refuses listeners outside the
+ * initial PID namespace (containers: "Failed to set/clear process event listen - errno 111").
+ */
+export function renderNginxStateUnit(t: Topology): string {
+  const vip = t.loadBalancer.vip;
+  return lines(
+    '# k8s-ha-edge: tells keepalived whether nginx runs. Generated from the topology.',
+    '[Unit]',
+    'Description=k8s-ha-edge: nginx state for keepalived (moves the VIP away before nginx stops)',
+    'BindsTo=nginx.service',
+    'PartOf=nginx.service',
+    'After=nginx.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStart=/bin/sh -c 'ip -4 addr del ${vip}/32 dev lo 2>/dev/null; echo 0 > ${NGINX_STATE_FILE}'`,
+    `ExecStop=${NGINX_STOPPING_SCRIPT}`,
+    '',
+    '[Install]',
+    'WantedBy=nginx.service',
+  );
+}
+
+/** nginx-stopping.sh: marks nginx down for keepalived, then waits (bounded) until the VIP has left this host. */
+export function renderNginxStopping(t: Topology, host: LoadBalancerHost): string {
+  const vip = t.loadBalancer.vip;
+  const { steps, stepSeconds } = HANDOVER_WAIT;
+  return lines(
+    scriptHeader(`Run by ${NGINX_STATE_UNIT} before nginx stops: a peer takes ${vip} first, then nginx closes its port.`),
+    `echo ${NGINX_DOWN_VALUE} > ${NGINX_STATE_FILE}`,
+    '# nginx died (no nginx process is left: this is not a stop): refuse the VIP\'s connections here from now',
+    '# on, also after keepalived released it, so a SYN that still arrives is refused, not dropped (see sysctl).',
+    'if ! pgrep -x nginx >/dev/null; then',
+    `  ip -4 addr replace ${vip}/32 dev lo`,
+    'fi',
+    `# At most ${(steps * stepSeconds).toFixed(0)} s: with no healthy peer the VIP stays, and nginx stops anyway.`,
+    `for _ in $(seq 1 ${steps}); do`,
+    `  addresses=$(ip -o -4 addr show dev ${host.interface})`,
+    `  case "$addresses" in *' ${vip}/'*) ;; *) exit 0 ;; esac`,
+    `  sleep ${stepSeconds}`,
+    'done',
   );
 }

@@ -1,5 +1,5 @@
 import { LoadBalancerHost, Topology } from '../topology';
-import { CHECK_SCRIPT_PATH, SCRIPT_USER } from './keepalived';
+import { CHECK_SCRIPT_PATH, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT, SCRIPT_USER } from './keepalived';
 import { osProfile } from '../os-profiles';
 import { ensurePackages } from '../os-profiles/packages';
 import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../formats/shell';
@@ -38,14 +38,20 @@ export function renderSetupLb(t: Topology, host: LoadBalancerHost): string {
     'unshare --pid --fork keepalived --config-test --use-file "$PWD/keepalived.conf"',
     '',
     'if install_if_changed nginx.conf /etc/nginx/nginx.conf 0644; then nginx_changed=true; fi',
+    '# ARP only for the NIC\'s own addresses: the VIP may sit on lo while nginx is down.',
+    `if install_if_changed lb-sysctl.conf ${LB_SYSCTL_FILE} 0644; then sysctl -q -p ${LB_SYSCTL_FILE}; fi`,
+    '# nginx\'s state for keepalived: systemd runs the unit after nginx starts and before it stops.',
+    `install_if_changed nginx-stopping.sh ${NGINX_STOPPING_SCRIPT} 0755 || true`,
+    `if install_if_changed ${NGINX_STATE_UNIT} /etc/systemd/system/${NGINX_STATE_UNIT} 0644; then systemctl daemon-reload; fi`,
     'if install_if_changed keepalived.conf /etc/keepalived/keepalived.conf 0644; then keepalived_changed=true; fi',
     '',
-    'systemctl enable --quiet nginx keepalived',
+    `systemctl enable --quiet nginx keepalived ${NGINX_STATE_UNIT}`,
     'if ! systemctl is-active --quiet nginx; then',
     '  systemctl start nginx',
     'elif [ "$nginx_changed" = true ]; then',
     '  systemctl reload nginx',
     'fi',
+    `systemctl start ${NGINX_STATE_UNIT}`,
     '# keepalived starts after nginx, so its first check already passes.',
     'if ! systemctl is-active --quiet keepalived; then',
     '  systemctl start keepalived',

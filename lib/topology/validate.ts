@@ -172,7 +172,24 @@ const LOAD_BALANCER: RuleTable<Subject> = [
     },
   },
   inRange('loadBalancer.vrrp.routerId', (s) => s.t.loadBalancer.vrrp.routerId, 1, 255, 'a VRRP virtual_router_id'),
-  inRange('loadBalancer.vrrp.advertIntervalSeconds', (s) => s.t.loadBalancer.vrrp.advertIntervalSeconds, 1, 255),
+  {
+    path: 'loadBalancer.vrrp.version',
+    value: (s) => s.t.loadBalancer.vrrp.version,
+    fails: (s) => s.t.loadBalancer.vrrp.version !== 2 && s.t.loadBalancer.vrrp.version !== 3,
+    expected: '2 or 3',
+  },
+  {
+    // VRRPv3 carries the interval in centiseconds (12 bits), VRRPv2 in whole seconds (8 bits).
+    path: 'loadBalancer.vrrp.advertIntervalMs',
+    value: (s) => s.t.loadBalancer.vrrp.advertIntervalMs,
+    fails: (s) => {
+      const { version, advertIntervalMs: ms } = s.t.loadBalancer.vrrp;
+      return version === 2 ? !(Number.isInteger(ms / 1000) && ms >= 1000 && ms <= 255_000) : !(Number.isInteger(ms / 10) && ms >= 10 && ms <= 40_950);
+    },
+    expected: (s) => (s.t.loadBalancer.vrrp.version === 2
+      ? 'a multiple of 1000 from 1000 to 255000 (VRRP version 2 sends whole seconds)'
+      : 'a multiple of 10 from 10 to 40950 (VRRP version 3 sends centiseconds)'),
+  },
   // keepalived accepts 0-1000; more than 5 minutes on the BACKUP after the preferred host is healthy is a misconfiguration.
   inRange('loadBalancer.vrrp.preemptDelaySeconds', (s) => s.t.loadBalancer.vrrp.preemptDelaySeconds, 0, 300, 'a preempt delay'),
   inRange('loadBalancer.healthCheck.intervalSeconds', (s) => s.t.loadBalancer.healthCheck.intervalSeconds, 1, 3600),

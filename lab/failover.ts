@@ -1,0 +1,150 @@
+/**
+ * What a client sees during a failover, from the probe's samples, and the goal a run must meet
+ * (issue 11): per fault kind, the client-visible gap — from the last good response before the fault
+ * to the first good response after it — has a median ≤ 1.0 s and a worst ≤ 1.5 s; failback and a
+ * drain lose no request.
+ */
+
+/** One request of the client's probe: when it was sent, when it ended, whether it got a page. */
+export interface Sample { readonly atMs: number; readonly endMs: number; readonly ok: boolean; readonly body: string }
+
+export const FAILOVER_GOAL = { medianGapMs: 1000, maxGapMs: 1500, failbackFailed: 0, drainFailed: 0 } as const;
+
+/**
+ * What `npm run lab` (and so CI) holds its few runs to: the goal's gaps, and failback and drain with at
+ * most one failed request per run. That one is the measured residual race (README, "What still fails,
+ * rarely"): a request in flight at the instant the VIP moves is reset by the other load balancer,
+ * about one failback or drain in ten. `npm run bench` holds the goal itself (none) over ten runs and
+ * reports a miss as FAIL; the lab's gate keeps a regression from landing without making CI red by
+ * that chance alone.
+ */
+export const LAB_GATE = { medianGapMs: FAILOVER_GOAL.medianGapMs, maxGapMs: FAILOVER_GOAL.maxGapMs, failbackFailedPerRun: 1, drainFailedPerRun: 1 } as const;
+
+/** Which requirement a check applies: the goal (the benchmark), or the lab's gate (npm run lab, CI). */
+export type FailoverBar = 'goal' | 'lab';
+
+/** Parses the probe's lines: `<sent ms> <ended ms> ok <body>` or `<sent ms> <ended ms> fail`. */
+export function parseSamples(stdout: string): Sample[] {
+  return stdout.split('\n').filter((l) => /^\d+ \d+ (ok|fail)/.test(l)).map((l) => {
+    const [at, end, status, ...body] = l.split(' ');
+    return { atMs: Number(at), endMs: Number(end), ok: status === 'ok', body: body.join(' ') };
+  });
+}
+
+/**
+ * The longest time between two consecutive good responses (by when each response arrived) among
+ * the requests sent in [fromMs, toMs), and the requests of that window that failed. A window with
+ * no failure still has a gap: the probe's own spacing (~0.1 s).
+ */
+export function window(samples: readonly Sample[], fromMs: number, toMs: number): { gapMs: number; failed: number; requests: number } {
+  const inside = samples.filter((s) => s.atMs >= fromMs && s.atMs < toMs);
+  // The good response just before the window counts: a gap that starts before it is still the outage.
+  const before = samples.filter((s) => s.ok && s.atMs < fromMs).slice(-1);
+  let gapMs = 0;
+  let last: number | undefined;
+  for (const s of [...before, ...inside]) {
+    if (!s.ok) continue;
+    if (last !== undefined) gapMs = Math.max(gapMs, s.endMs - last);
+    last = s.endMs;
+  }
+  return { gapMs, failed: inside.filter((s) => !s.ok).length, requests: inside.length };
+}
+
+/** Requests that failed or took at least `slowMs`, as "+<sent, ms after t0>:<took ms>:<ok|fail>": where an outage came from. */
+export function slowRequests(samples: readonly Sample[], t0: number, slowMs = 500): string {
+  return samples.filter((s) => !s.ok || s.endMs - s.atMs >= slowMs).map((s) => `+${s.atMs - t0}:${s.endMs - s.atMs}:${s.ok ? 'ok' : 'fail'}`).join(' ');
+}
+
+export interface Stats { readonly n: number; readonly min: number; readonly median: number; readonly p95: number; readonly max: number }
+
+/** min / median / p95 (nearest rank) / max of the values. */
+export function stats(values: readonly number[]): Stats {
+  if (values.length === 0) return { n: 0, min: NaN, median: NaN, p95: NaN, max: NaN };
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  const p95 = v[Math.min(v.length - 1, Math.ceil(0.95 * v.length) - 1)];
+  return { n: v.length, min: v[0], median, p95, max: v[v.length - 1] };
+}
+
+/** The fault kinds the lab provokes on the MASTER. */
+export type FaultKind = 'nginx-dies' | 'nginx-stop' | 'power-off' | 'power-loss';
+
+export const FAULT_LABELS: Record<FaultKind, string> = {
+  'nginx-dies': 'nginx dies (every nginx process SIGKILLed)',
+  'nginx-stop': 'nginx stopped (systemctl stop nginx)',
+  'power-off': 'powered off (clean shutdown)',
+  'power-loss': 'loses power (every process SIGKILLed, cable gone)',
+};
+
+/** One failover and failback of one kind, as measured. */
+export interface FailoverRun {
+  readonly kind: FaultKind;
+  readonly vipMoveMs: number | 'never';
+  readonly vipReturnMs: number | 'never';
+  /** The failover: requests sent from 1 s before the fault until the MASTER was healed. */
+  readonly gapMs: number;
+  readonly failed: number;
+  /** The failback: requests sent from the heal to the end. */
+  readonly failbackGapMs: number;
+  readonly failbackFailed: number;
+  readonly requests: number;
+  /** The long download through the VIP started before the fault: how it ended. */
+  readonly download: string;
+  /** Failed or slow requests (slowRequests, from the fault), and the heal, ms after the fault. */
+  readonly slow?: string;
+  readonly healAtMs?: number;
+}
+
+/** One drain, maintenance (nginx stopped and started) and undrain. */
+export interface DrainRun {
+  readonly drainMs: number;
+  readonly undrainMs: number;
+  readonly failed: number;
+  readonly gapMs: number;
+  readonly requests: number;
+  readonly download: string;
+  readonly ok: boolean;
+  /** Failed or slow requests, ms after the drain began; when each step began, ms after the drain began. */
+  readonly slow?: string;
+  readonly steps?: string;
+}
+
+export interface KindSummary {
+  readonly kind: FaultKind;
+  readonly runs: number;
+  readonly gap: Stats;
+  readonly failed: Stats;
+  readonly failbackFailed: number;
+  readonly failbackGap: Stats;
+  readonly downloads: Record<string, number>;
+  /** Which goals this kind missed; empty: met. */
+  readonly missed: string[];
+}
+
+/** Whether a kind is held to the gap goal (nginx stop is reported; the goal names nginx dying, power off and power loss). */
+export const GAP_GOAL_KINDS: readonly FaultKind[] = ['nginx-dies', 'power-off', 'power-loss'];
+
+export function summarize(kind: FaultKind, runs: readonly FailoverRun[], bar: FailoverBar = 'goal'): KindSummary {
+  const gap = stats(runs.map((r) => r.gapMs));
+  const failbackFailed = runs.reduce((n, r) => n + r.failbackFailed, 0);
+  const missed: string[] = [];
+  if (runs.some((r) => r.vipMoveMs === 'never')) missed.push('the VIP did not move');
+  if (runs.some((r) => r.vipReturnMs === 'never')) missed.push('the VIP did not come back');
+  if (GAP_GOAL_KINDS.includes(kind)) {
+    if (!(gap.median <= FAILOVER_GOAL.medianGapMs)) missed.push(`median gap ${gap.median} ms > ${FAILOVER_GOAL.medianGapMs} ms`);
+    if (!(gap.max <= FAILOVER_GOAL.maxGapMs)) missed.push(`worst gap ${gap.max} ms > ${FAILOVER_GOAL.maxGapMs} ms`);
+  }
+  if (bar === 'goal' && failbackFailed > FAILOVER_GOAL.failbackFailed) missed.push(`${failbackFailed} failed during failback`);
+  const worstFailback = Math.max(0, ...runs.map((r) => r.failbackFailed));
+  if (bar === 'lab' && worstFailback > LAB_GATE.failbackFailedPerRun) missed.push(`${worstFailback} failed during one failback (the lab allows ${LAB_GATE.failbackFailedPerRun})`);
+  const downloads: Record<string, number> = {};
+  for (const r of runs) {
+    const outcome = r.download.replace(/ .*/, '');
+    downloads[outcome] = (downloads[outcome] ?? 0) + 1;
+  }
+  return {
+    kind, runs: runs.length, gap, failed: stats(runs.map((r) => r.failed)), failbackFailed,
+    failbackGap: stats(runs.map((r) => r.failbackGapMs)), downloads, missed,
+  };
+}

@@ -1,0 +1,55 @@
+import { FailoverRun, parseSamples, stats, summarize, window } from '../lab/failover';
+
+describe('the lab failover measure (issue 11)', () => {
+  // sent, ended, status: good every 100 ms, a fault at 1000, two failures, a 1 s SYN retransmit, good again.
+  const probe = [
+    '800 810 ok this is node01', '900 905 ok this is node02', '1000 1010 ok this is node01',
+    '1100 1200 fail', '1250 1350 fail', '1400 2420 ok this is node02', '2500 2510 ok this is node01',
+    'curl: noise', '3000 3005 ok this is node02',
+  ].join('\n');
+  const samples = parseSamples(probe);
+
+  test('parses sent and ended times, the status and the page', () => {
+    expect(samples).toHaveLength(8);
+    expect(samples[5]).toEqual({ atMs: 1400, endMs: 2420, ok: true, body: 'this is node02' });
+    expect(samples[3]).toEqual({ atMs: 1100, endMs: 1200, ok: false, body: '' });
+  });
+
+  test('the gap runs from the last good response before to the first good response after, by arrival', () => {
+    expect(window(samples, 1050, 2450)).toEqual({ gapMs: 2420 - 1010, failed: 2, requests: 3 });
+    // A window that starts after the outage began still counts it from the good response before it.
+    expect(window(samples, 1260, 2450).gapMs).toBe(2420 - 1010);
+    expect(window(samples, 2450, Infinity)).toEqual({ gapMs: 495, failed: 0, requests: 2 });
+  });
+
+  test('min / median / p95 / max', () => {
+    expect(stats([5, 1, 3, 2, 4])).toEqual({ n: 5, min: 1, median: 3, p95: 5, max: 5 });
+    expect(stats([1, 2, 3, 4])).toMatchObject({ median: 2.5, p95: 4 });
+    expect(stats(Array.from({ length: 20 }, (_, i) => i + 1)).p95).toBe(19);
+  });
+
+  const run = (gapMs: number, failbackFailed = 0): FailoverRun => ({
+    kind: 'power-loss', vipMoveMs: 400, vipReturnMs: 9000, gapMs, failed: 1, failbackGapMs: 100, failbackFailed, requests: 200, download: 'broken-before-heal (curl exit 56)',
+  });
+
+  test('the goal: median gap ≤ 1.0 s, worst ≤ 1.5 s, no failed request in failback', () => {
+    expect(summarize('power-loss', [run(400), run(900), run(1400)]).missed).toEqual([]);
+    expect(summarize('power-loss', [run(400), run(1100), run(1200)]).missed).toEqual(['median gap 1100 ms > 1000 ms']);
+    expect(summarize('power-loss', [run(400), run(500), run(1600)]).missed).toEqual(['worst gap 1600 ms > 1500 ms']);
+    expect(summarize('power-loss', [run(400), run(500, 1)]).missed).toEqual(['1 failed during failback']);
+    expect(summarize('power-loss', [{ ...run(400), vipMoveMs: 'never' }]).missed).toEqual(['the VIP did not move']);
+    expect(summarize('power-loss', [run(400), run(500)]).downloads).toEqual({ 'broken-before-heal': 2 });
+  });
+
+  test('the lab\'s gate: the same gaps, and at most one failed request in any one failback', () => {
+    expect(summarize('power-loss', [run(400), run(500, 1), run(600, 1)], 'lab').missed).toEqual([]);
+    expect(summarize('power-loss', [run(400), run(500, 2)], 'lab').missed).toEqual(['2 failed during one failback (the lab allows 1)']);
+    expect(summarize('power-loss', [run(400), run(500), run(1600)], 'lab').missed).toEqual(['worst gap 1600 ms > 1500 ms']);
+    expect(summarize('power-loss', [run(400), run(500, 1)], 'goal').missed).toEqual(['1 failed during failback']);
+  });
+
+  test('nginx stopped is reported, not held to the gap goal; failback still is', () => {
+    expect(summarize('nginx-stop', [{ ...run(3000), kind: 'nginx-stop' }]).missed).toEqual([]);
+    expect(summarize('nginx-stop', [{ ...run(3000, 2), kind: 'nginx-stop' }]).missed).toEqual(['2 failed during failback']);
+  });
+});
