@@ -234,11 +234,17 @@ describe('load balancers', () => {
     expect(unit).toMatch(/^After=nginx\.service$/m);
     expect(unit).toContain(`ExecStart=/bin/sh -c 'ip -4 addr del 192.168.10.100/32 dev lo 2>/dev/null; echo 0 > ${NGINX_STATE_FILE}'`);
     expect(unit).toContain(`ExecStop=${NGINX_STOPPING_SCRIPT}`);
-    const stopping = renderNginxStopping(seed.topology, seed.topology.loadBalancer.master);
-    expect(stopping.indexOf(`echo ${DRAINED_VALUE} > ${NGINX_STATE_FILE}`)).toBeLessThan(stopping.indexOf('for _ in $(seq 1 60)'));
-    expect(stopping).toContain("*' 192.168.10.100/'*) ;; *) exit 0 ;;");
+    const master = seed.topology.loadBalancer.master;
+    const stopping = renderNginxStopping(seed.topology, master);
+    const params = paramsOf(stopping);
+    expect(params).toMatchObject({ NGINX_DOWN_VALUE: String(DRAINED_VALUE), NGINX_STATE_FILE, VIP: '192.168.10.100', LB_INTERFACE: master.interface });
+    // Bounded: at most 3 s of polling for the VIP to leave.
+    expect(Number(params.HANDOVER_STEPS) * Number(params.HANDOVER_STEP_SECONDS)).toBeLessThanOrEqual(3);
+    expect(stopping.indexOf('echo "$NGINX_DOWN_VALUE" > "$NGINX_STATE_FILE"')).toBeLessThan(stopping.indexOf('for _ in $(seq 1 "$HANDOVER_STEPS")'));
+    expect(stopping).toContain('ip -o -4 addr show dev "$LB_INTERFACE"');
+    expect(stopping).toContain('*" $VIP/"*) ;; *) exit 0 ;;');
     // Only when nginx died (no process left) is the VIP put on lo, so late SYNs are refused, not dropped.
-    expect(stopping).toMatch(/if ! pgrep -x nginx >\/dev\/null; then\n  ip -4 addr replace 192\.168\.10\.100\/32 dev lo\nfi/);
+    expect(stopping).toMatch(/if ! pgrep -x nginx >\/dev\/null; then\n  ip -4 addr replace "\$VIP\/32" dev lo\nfi/);
   });
 
   test('unicast VRRP names every other load balancer as a peer', () => {
@@ -255,7 +261,8 @@ describe('load balancers', () => {
 
   test('the check tests the LB port locally and never stops keepalived', () => {
     const check = fileOf(seed.bundles, 'lb01', 'check_nginx.sh');
-    expect(check).toContain('/dev/tcp/127.0.0.1/3344');
+    expect(paramsOf(check)).toMatchObject({ LB_PORT: '3344', CHECK_TIMEOUT_SECONDS: String(seed.topology.loadBalancer.healthCheck.timeoutSeconds) });
+    expect(check).toContain('exec timeout "$CHECK_TIMEOUT_SECONDS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$LB_PORT"');
     const commands = check.split('\n').filter((l) => !l.startsWith('#')).join('\n');
     expect(commands).not.toMatch(/systemctl|keepalived|ps -ef|grep/);
   });

@@ -18,7 +18,7 @@ import { loadTopology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
 import { cgroupV2Check, kubeadmVersionCheck } from '../lib/kubernetes/node-prep';
 import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
-import { INSTALL_IF_CHANGED, lines, scriptHeader, ShellPart, shellScript } from '../lib/formats/shell';
+import { INSTALL_IF_CHANGED, scriptHeader, ShellPart, shellScript } from '../lib/formats/shell';
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
 let count = 0;
@@ -718,7 +718,6 @@ describe('the staging guard (issue 8, point 12)', () => {
 describe('load balancer host policy, with stand-in SELinux and firewalld tools (issue 8, point 1)', () => {
   const rhel = loadTopology({ overrides: { hostDefaults: { osFamily: 'rhel' } } });
   const lb01 = rhel.loadBalancer.hosts[0];
-  const header = scriptHeader('stand-in run');
 
   /** getenforce prints $SELINUX_MODE; semanage and getsebool answer from state files; every call is logged. */
   function selinuxTools(state: { labelled: boolean; booleansOn: boolean; portDefinedByPolicy?: boolean }) {
@@ -737,7 +736,7 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools (
     });
   }
 
-  const selinuxScript = script(lines(header, renderSelinuxPolicy(rhel, osProfile(lb01)) as string));
+  const selinuxScript = snippet(renderSelinuxPolicy(rhel, osProfile(lb01)) as ShellPart);
   const calls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
 
   test('enforcing: labels the LB port http_port_t and sets both booleans persistently, never touching SELinux itself', () => {
@@ -790,7 +789,7 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools (
   }
 
   test('firewalld running: exactly VRRP from the peer to the VRRP group, and the LB port, runtime and permanent; a re-run adds nothing', () => {
-    const path = script(lines(header, renderFirewalldOpenings(rhel, lb01)));
+    const path = snippet(renderFirewalldOpenings(rhel, lb01));
     const { bin, log } = firewalld();
     expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
     const vrrp = 'rich-rule=rule family="ipv4" source address="192.168.10.50" destination address="224.0.0.18" protocol value="vrrp" accept';
@@ -806,7 +805,7 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools (
   test('unicast: VRRP from each peer to this host\'s address; firewalld not running: not called', () => {
     const custom = loadTopology({ configPath: join(__dirname, '..', 'examples', 'custom-three-workers.yaml') });
     const [a, ...peers] = custom.loadBalancer.hosts;
-    const path = script(lines(header, renderFirewalldOpenings(custom, a)));
+    const path = snippet(renderFirewalldOpenings(custom, a));
     const { bin } = firewalld();
     expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
     expect(readFileSync(join(bin, 'state'), 'utf8').split('\n').filter((l) => l.startsWith('runtime rich-rule'))).toEqual(peers.map((p) =>
@@ -814,5 +813,12 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools (
     const idle = firewalld();
     expect(bash(path, { path: idle.bin, env: { FIREWALLD: 'inactive' } }).code).toBe(0);
     expect(calls(idle.log)).toEqual([]);
+  });
+
+  test('a single load balancer (no peer): only the LB port, runtime and permanent', () => {
+    const single = loadTopology({ overrides: { hostDefaults: { osFamily: 'rhel' }, loadBalancer: { hosts: [{ name: 'lb01', address: '192.168.10.40', priority: 100 }] } } });
+    const { bin } = firewalld();
+    expect(bash(snippet(renderFirewalldOpenings(single, single.loadBalancer.hosts[0])), { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
+    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual(['runtime port=3344/tcp', 'permanent port=3344/tcp']);
   });
 });

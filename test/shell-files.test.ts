@@ -29,6 +29,13 @@ describe('shellBody', () => {
     expect(() => shellBody('client/check-service.sh', {})).toThrow(/guard declares \[SERVICE_URL\], got parameters \[\]/);
     expect(() => shellBody('client/check-service.sh', { SERVICE_URL: 'http://x/', EXTRA: 1 })).toThrow(/got parameters \[EXTRA SERVICE_URL\]/);
   });
+
+  test('a list that may be empty is declared by its length, `${#NAME[@]}`, and is still required', () => {
+    const params = { LB_INTERFACE: 'eth0', VRRP_RICH_RULES: [], LB_PORT: 80 };
+    expect(shellBody('load-balancer/firewalld-openings.sh', params).params).toEqual(params);
+    expect(() => shellBody('load-balancer/firewalld-openings.sh', { LB_INTERFACE: 'eth0', LB_PORT: 80 }))
+      .toThrow(/guard declares \[LB_INTERFACE LB_PORT VRRP_RICH_RULES\], got parameters \[LB_INTERFACE LB_PORT\]/);
+  });
 });
 
 describe('shellScript', () => {

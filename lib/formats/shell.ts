@@ -47,15 +47,16 @@ const SHELL_DIRECTIVE = '# shellcheck shell=bash\n';
 
 /**
  * The body of lib/<path> with the values it reads. The file declares its parameters in a guard
- * (`: "${NAME:?}"`, or `: "${NAME?}"` where '' is a valid value), which must name exactly
- * `params`: the file and its renderer cannot drift apart unnoticed.
+ * (`: "${NAME:?}"`, or `: "${NAME?}"` where '' is a valid value, or `: "${#NAME[@]}"` for a list
+ * that may be empty: bash counts an empty array as unset), which must name exactly `params`: the
+ * file and its renderer cannot drift apart unnoticed.
  */
 export function shellBody(path: string, params: ShellParams = {}): ShellPart {
   const file = shellFile(path);
   if (!file.startsWith(SHELL_DIRECTIVE)) throw new Error(`${path}: got a first line other than '${SHELL_DIRECTIVE.trim()}', expected it on every static shell file`);
   const text = file.slice(SHELL_DIRECTIVE.length);
   const declared = text.split('\n').filter((l) => l.startsWith(': "${'))
-    .flatMap((l) => [...l.matchAll(/\$\{([A-Z][A-Z0-9_]*)(?:\[@\])?:?\?\}/g)].map((m) => m[1]));
+    .flatMap((l) => [...l.matchAll(/\$\{(?:#([A-Z][A-Z0-9_]*)\[@\]|([A-Z][A-Z0-9_]*)(?:\[@\])?:?\?)\}/g)].map((m) => m[1] ?? m[2]));
   const given = Object.keys(params);
   const sorted = (names: string[]) => [...new Set(names)].sort().join(' ');
   if (sorted(declared) !== sorted(given)) throw new Error(`${path}: its guard declares [${sorted(declared)}], got parameters [${sorted(given)}]`);

@@ -1,6 +1,6 @@
 import { LoadBalancerHost, Topology } from '../topology';
 import { BLANK, block, comment, ConfFile, directive, printKeepalivedConf, quoted } from '../formats/directive-tree';
-import { lines, scriptHeader } from '../formats/shell';
+import { lines, shellBody, shellScript } from '../formats/shell';
 
 /** The vrrp_script that runs check_nginx.sh, tracked by the VRRP instance. */
 const CHECK_SCRIPT_NAME = 'check_nginx';
@@ -44,7 +44,7 @@ export function renderLbSysctl(): string {
   );
 }
 
-/** How long nginx's stop waits for the VIP to leave this host (the peer takes it in ~0.4 s at 100 ms adverts). */
+/** How long nginx's stop waits for the VIP to leave this host: at most steps × stepSeconds, 3 s (the peer takes it in ~0.4 s at 100 ms adverts). */
 const HANDOVER_WAIT = { steps: 60, stepSeconds: 0.05 };
 
 const NGINX_STATE_TRACK = 'nginx_state';
@@ -139,13 +139,14 @@ export function renderKeepalivedConf(t: Topology, host: LoadBalancerHost): strin
  * check_nginx.sh: passes when the LB port accepts a TCP connection on this host, which
  * is what clients need (a running nginx process that does not listen would pass a `ps` check).
  * It never stops keepalived: keepalived reacts to the exit code, and the VIP comes back
- * by itself once nginx does.
+ * by itself once nginx does. A complete script: keepalived runs it from /etc/keepalived. The logic
+ * is lib/load-balancer/check-nginx.sh.
  */
 export function renderCheckNginx(t: Topology): string {
   const port = t.loadBalancer.listenPort;
-  return lines(
-    scriptHeader(`keepalived health check: does nginx accept connections on port ${port}?`),
-    `exec timeout ${t.loadBalancer.healthCheck.timeoutSeconds} bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}' 2>/dev/null`,
+  return shellScript(
+    `keepalived health check: does nginx accept connections on port ${port}?`,
+    shellBody('load-balancer/check-nginx.sh', { LB_PORT: port, CHECK_TIMEOUT_SECONDS: t.loadBalancer.healthCheck.timeoutSeconds }),
   );
 }
 
@@ -179,23 +180,21 @@ export function renderNginxStateUnit(t: Topology): string {
   );
 }
 
-/** nginx-stopping.sh: marks nginx down for keepalived, then waits (bounded) until the VIP has left this host. */
+/**
+ * nginx-stopping.sh: marks nginx down for keepalived, then waits (bounded) until the VIP has left this host.
+ * A complete script: systemd runs it from /etc/keepalived. The logic is lib/load-balancer/nginx-stopping.sh.
+ */
 export function renderNginxStopping(t: Topology, host: LoadBalancerHost): string {
   const vip = t.loadBalancer.vip;
-  const { steps, stepSeconds } = HANDOVER_WAIT;
-  return lines(
-    scriptHeader(`Run by ${NGINX_STATE_UNIT} before nginx stops: a peer takes ${vip} first, then nginx closes its port.`),
-    `echo ${NGINX_DOWN_VALUE} > ${NGINX_STATE_FILE}`,
-    '# nginx died (no nginx process is left: this is not a stop): refuse the VIP\'s connections here from now',
-    '# on, also after keepalived released it, so a SYN that still arrives is refused, not dropped (see sysctl).',
-    'if ! pgrep -x nginx >/dev/null; then',
-    `  ip -4 addr replace ${vip}/32 dev lo`,
-    'fi',
-    `# At most ${(steps * stepSeconds).toFixed(0)} s: with no healthy peer the VIP stays, and nginx stops anyway.`,
-    `for _ in $(seq 1 ${steps}); do`,
-    `  addresses=$(ip -o -4 addr show dev ${host.interface})`,
-    `  case "$addresses" in *' ${vip}/'*) ;; *) exit 0 ;; esac`,
-    `  sleep ${stepSeconds}`,
-    'done',
+  return shellScript(
+    `Run by ${NGINX_STATE_UNIT} before nginx stops: a peer takes ${vip} first, then nginx closes its port.`,
+    shellBody('load-balancer/nginx-stopping.sh', {
+      NGINX_DOWN_VALUE,
+      NGINX_STATE_FILE,
+      VIP: vip,
+      LB_INTERFACE: host.interface,
+      HANDOVER_STEPS: HANDOVER_WAIT.steps,
+      HANDOVER_STEP_SECONDS: HANDOVER_WAIT.stepSeconds,
+    }),
   );
 }

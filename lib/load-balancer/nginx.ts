@@ -2,6 +2,9 @@ import { Topology } from '../topology';
 import { BLANK, block, comment, ConfFile, directive, printNginxConf } from '../formats/directive-tree';
 import { NginxProfile } from '../os-profiles';
 
+/** The first comment of every nginx.conf k8s-ha-edge writes: teardown-lb.sh removes only a file that starts with it. */
+export const NGINX_CONF_MARKER = 'nginx.conf for a k8s-ha-edge load balancer';
+
 /** The upstream of every worker's NodePort; its servers are the workers, in topology order. */
 export function upstreamName(t: Topology): string {
   return `${t.workload.name}-nodeports`;
@@ -17,7 +20,7 @@ export function nginxConf(t: Topology, nginx: NginxProfile): ConfFile {
   const upstream = upstreamName(t);
   return {
     nodes: [
-      comment('nginx.conf for a k8s-ha-edge load balancer. Generated from the topology.'),
+      comment(`${NGINX_CONF_MARKER}. Generated from the topology.`),
       directive('user', [nginx.user]),
       directive('worker_processes', ['auto']),
       directive('pid', ['/run/nginx.pid']),

@@ -1,29 +1,28 @@
-import { lines, scriptHeader } from '../formats/shell';
+import { shellBody, shellScript } from '../formats/shell';
 import { LoadBalancerHost, Topology } from '../topology';
 import { CHECK_SCRIPT_PATH, DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT, SCRIPT_USER } from './keepalived';
+import { NGINX_CONF_MARKER } from './nginx';
 
 /**
  * teardown-lb.sh, run at destroy: stops keepalived first (a clean stop sends a priority-0 advert,
  * so a remaining load balancer takes the VIP at once) and nginx, and removes what setup-lb.sh
- * installed. The packages stay (other software may need them).
+ * installed. The packages stay (other software may need them). The logic is lib/load-balancer/teardown-lb.sh.
  */
 export function renderTeardownLb(t: Topology, host: LoadBalancerHost): string {
-  const vip = `${t.loadBalancer.vip}/${t.loadBalancer.vipPrefixLength}`;
-  return lines(
-    scriptHeader(`Undoes setup-lb.sh on ${host.name}: keepalived and nginx stopped and disabled, their configuration removed.`),
-    'systemctl disable --now --quiet keepalived 2>/dev/null || true',
-    'systemctl disable --now --quiet nginx 2>/dev/null || true',
-    `systemctl disable --now --quiet ${NGINX_STATE_UNIT} 2>/dev/null || true`,
-    `rm -f /etc/systemd/system/${NGINX_STATE_UNIT} && systemctl daemon-reload`,
-    `rm -f /etc/keepalived/keepalived.conf ${CHECK_SCRIPT_PATH} ${NGINX_STOPPING_SCRIPT} ${NGINX_STATE_FILE} ${DRAIN_FILE}`,
-    '# Only our nginx.conf is removed; a file someone else wrote since is left alone.',
-    "if grep -qs '^# nginx.conf for a k8s-ha-edge load balancer' /etc/nginx/nginx.conf; then rm -f /etc/nginx/nginx.conf; fi",
-    `if ip -o -4 addr show dev ${host.interface} | grep -q ' ${vip} '; then ip addr del ${vip} dev ${host.interface}; fi`,
-    `if ip -o -4 addr show dev lo | grep -q ' ${t.loadBalancer.vip}/32 '; then ip addr del ${t.loadBalancer.vip}/32 dev lo; fi`,
-    `if [ -f ${LB_SYSCTL_FILE} ]; then`,
-    `  rm -f ${LB_SYSCTL_FILE}`,
-    '  sysctl -q -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0',
-    'fi',
-    `if id -u ${SCRIPT_USER} >/dev/null 2>&1; then userdel ${SCRIPT_USER}; fi`,
+  return shellScript(
+    `Undoes setup-lb.sh on ${host.name}: keepalived and nginx stopped and disabled, their configuration removed.`,
+    shellBody('load-balancer/teardown-lb.sh', {
+      NGINX_STATE_UNIT,
+      CHECK_SCRIPT_PATH,
+      NGINX_STOPPING_SCRIPT,
+      NGINX_STATE_FILE,
+      DRAIN_FILE,
+      NGINX_CONF_MARKER,
+      LB_INTERFACE: host.interface,
+      VIP: t.loadBalancer.vip,
+      VIP_PREFIX_LENGTH: t.loadBalancer.vipPrefixLength,
+      LB_SYSCTL_FILE,
+      SCRIPT_USER,
+    }),
   );
 }
