@@ -2,8 +2,9 @@ import { LoadBalancerHost, Topology } from '../topology';
 import { CHECK_SCRIPT_PATH, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT, SCRIPT_USER } from './keepalived';
 import { osProfile } from '../os-profiles';
 import { ensurePackages } from '../os-profiles/packages';
-import { INSTALL_IF_CHANGED, lines, scriptHeader } from '../formats/shell';
+import { INSTALL_IF_CHANGED, shellScript } from '../formats/shell';
 import { renderFirewalldOpenings, renderSelinuxPolicy } from './host-policy';
+import { forwardsInFlight, inFlightSetup } from './in-flight';
 
 /**
  * setup-lb.sh: installs nginx (with the stream module) and keepalived, gives them what SELinux
@@ -12,11 +13,11 @@ import { renderFirewalldOpenings, renderSelinuxPolicy } from './host-policy';
  */
 export function renderSetupLb(t: Topology, host: LoadBalancerHost): string {
   const profile = osProfile(host);
-  return lines(
-    scriptHeader(`Sets up ${host.name}: nginx stream proxy on port ${t.loadBalancer.listenPort} and keepalived for ${t.loadBalancer.vip}.`),
+  return shellScript(
+    `Sets up ${host.name}: nginx stream proxy on port ${t.loadBalancer.listenPort} and keepalived for ${t.loadBalancer.vip}.`,
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
-    ensurePackages(profile.packageManager, [...profile.nginx.packages, 'keepalived']),
+    ensurePackages(profile.packageManager, [...profile.nginx.packages, 'keepalived', ...(forwardsInFlight(t) ? profile.iptablesPackages : [])]),
     '',
     renderSelinuxPolicy(t, profile),
     '',
@@ -30,6 +31,7 @@ export function renderSetupLb(t: Topology, host: LoadBalancerHost): string {
     'keepalived_changed=false',
     '# The check goes first: keepalived --config-test disables (and fails on) a tracked script it cannot find.',
     `if install_if_changed check_nginx.sh ${CHECK_SCRIPT_PATH} 0755; then keepalived_changed=true; fi`,
+    forwardsInFlight(t) && inFlightSetup(),
     '',
     '# Test the new files with the programs that read them before anything is replaced.',
     'nginx -t -q -c "$PWD/nginx.conf"',

@@ -1,5 +1,6 @@
 import { lines, scriptHeader } from '../formats/shell';
 import { LoadBalancerHost, Topology } from '../topology';
+import { IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT } from './in-flight';
 import { CHECK_SCRIPT_PATH, DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT, SCRIPT_USER } from './keepalived';
 
 /**
@@ -14,7 +15,10 @@ export function renderTeardownLb(t: Topology, host: LoadBalancerHost): string {
     'systemctl disable --now --quiet keepalived 2>/dev/null || true',
     'systemctl disable --now --quiet nginx 2>/dev/null || true',
     `systemctl disable --now --quiet ${NGINX_STATE_UNIT} 2>/dev/null || true`,
-    `rm -f /etc/systemd/system/${NGINX_STATE_UNIT} && systemctl daemon-reload`,
+    '# In-flight forwarding: the unit\'s stop unhooks its rules; the script again in case the unit was gone.',
+    `systemctl disable --now --quiet ${IN_FLIGHT_UNIT} 2>/dev/null || true`,
+    `if [ -x ${IN_FLIGHT_SCRIPT} ]; then ${IN_FLIGHT_SCRIPT} disarm; fi`,
+    `rm -f /etc/systemd/system/${NGINX_STATE_UNIT} /etc/systemd/system/${IN_FLIGHT_UNIT} ${IN_FLIGHT_SCRIPT} ${IN_FLIGHT_RULES_FILE} && systemctl daemon-reload`,
     `rm -f /etc/keepalived/keepalived.conf ${CHECK_SCRIPT_PATH} ${NGINX_STOPPING_SCRIPT} ${NGINX_STATE_FILE} ${DRAIN_FILE}`,
     '# Only our nginx.conf is removed; a file someone else wrote since is left alone.',
     "if grep -qs '^# nginx.conf for a k8s-ha-edge load balancer' /etc/nginx/nginx.conf; then rm -f /etc/nginx/nginx.conf; fi",
