@@ -406,8 +406,8 @@ apart). Each run: the fault on the MASTER 1 s after the probe started; the VIP o
 two consecutive good responses (by arrival) among the requests sent from the fault to the heal, counted from the last good
 response before the fault. **Failed**: requests of that window that got no page. **Failback**: the same for the requests
 sent from the heal to the end. **Long download**: a 1 MiB/s download of a large file through the VIP, started 1 s before
-the fault: \`survived\` (still running at the end), or broken before or after the heal (when curl gave up, by the clock; its exit
-code, 56 or 18, says the connection was reset).
+the fault: \`survived\` (still transferring at the end), or broken before or after the heal (when curl gave up, by the clock; its exit
+code says how: 56 or 18, the connection was reset; 28, it stalled under 1 KiB/s for 3 s).
 "VIP moved" is measured by polling both load balancers (~0.2 s a poll), so it is later than the switch.
 
 | fault on the MASTER | runs | gap min / median / p95 / max ms | failed per run min / median / max | failback: failed (all runs), worst gap ms | VIP moved, median ms | long download |

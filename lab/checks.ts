@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
+import { forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT } from '../lib/load-balancer/in-flight';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, must as mustLocal, mustOnHost, onHost, onHostAsync, sleep } from './exec';
 import { applyTargets, LabProject, npmRun, NpmResult, synth, writeLabConfig } from './project';
@@ -22,8 +23,12 @@ export interface CheckResult {
 /** Bounds of the failover probe: every 50 ms, at most 60 s and 1200 requests, 1 s per request. */
 const PROBE = { intervalSeconds: 0.05, maxSeconds: 60, maxRequests: 1200, requestTimeoutSeconds: 1 };
 const PROBE_STOP_FILE = '/run/k8s-ha-edge-lab-probe.stop';
-/** The long download: a 1 GiB sparse file on each stand-in, fetched at 1 MiB/s (never finishes within a run). */
-const DOWNLOAD = { file: 'k8s-ha-edge-lab-long.bin', sizeMiB: 1024, rate: '1M', stopFile: '/run/k8s-ha-edge-lab-download.stop' };
+/**
+ * The long download: a 1 GiB sparse file on each stand-in, fetched at 1 MiB/s (never finishes within a
+ * run). A transfer stalled for stallSeconds (under 1 KiB/s) counts as broken (curl exit 28): a
+ * connection whose packets go nowhere must not pass for one that survived.
+ */
+const DOWNLOAD = { file: 'k8s-ha-edge-lab-long.bin', sizeMiB: 1024, rate: '1M', stopFile: '/run/k8s-ha-edge-lab-download.stop', stallSeconds: 3 };
 
 function fail(id: string, name: string, error: unknown, measured: Record<string, number | string> = {}): CheckResult {
   return { id, name, ok: false, measured, detail: (error as Error).message ?? String(error) };
@@ -114,7 +119,7 @@ export class LabChecks {
     const client = this.t.client.name;
     mustOnHost(client, `rm -f ${DOWNLOAD.stopFile}`);
     const script = [
-      `curl -sS -o /dev/null --limit-rate ${DOWNLOAD.rate} --max-time ${PROBE.maxSeconds} -w '%{size_download}\\n' ${this.url}${DOWNLOAD.file} > /run/k8s-ha-edge-lab-download.out 2>&1 &`,
+      `curl -sS -o /dev/null --limit-rate ${DOWNLOAD.rate} --speed-limit 1024 --speed-time ${DOWNLOAD.stallSeconds} --max-time ${PROBE.maxSeconds} -w '%{size_download}\\n' ${this.url}${DOWNLOAD.file} > /run/k8s-ha-edge-lab-download.out 2>&1 &`,
       'pid=$!',
       `for i in $(seq 1 ${PROBE.maxSeconds * 10}); do kill -0 $pid 2>/dev/null || break; [ -e ${DOWNLOAD.stopFile} ] && { kill $pid; echo stopped; break; }; sleep 0.1; done`,
       'wait $pid; rc=$?',
@@ -320,9 +325,12 @@ export class LabChecks {
       const lb = this.t.loadBalancer;
       for (const h of lb.hosts) {
         if (onHost(h.name, `timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${lb.listenPort}'`, 10_000).code === 0) found.push(`${h.name} still serves on ${lb.listenPort}`);
-        const ours = [`/etc/systemd/system/${NGINX_STATE_UNIT}`, NGINX_STOPPING_SCRIPT, DRAIN_FILE, LB_SYSCTL_FILE];
+        const ours = [`/etc/systemd/system/${NGINX_STATE_UNIT}`, NGINX_STOPPING_SCRIPT, DRAIN_FILE, LB_SYSCTL_FILE, `/etc/systemd/system/${IN_FLIGHT_UNIT}`, IN_FLIGHT_SCRIPT, IN_FLIGHT_RULES_FILE];
         const files = onHost(h.name, `ls /etc/keepalived/keepalived.conf /etc/nginx/nginx.conf ${ours.join(' ')} 2>/dev/null; systemctl is-active keepalived nginx`, 10_000).stdout.trim();
         if (/\/etc\/keepalived\/keepalived.conf|(^|\n)active/.test(files) || ours.some((f) => files.includes(f))) found.push(`${h.name}: ${files.replace(/\n/g, ' ')}`);
+        const mangle = onHost(h.name, 'iptables-save -t mangle 2>/dev/null | grep -E "K8S_HA_EDGE" || true', 10_000).stdout.trim();
+        if (mangle !== '') found.push(`${h.name} mangle rules: ${mangle.split('\n').slice(0, 2).join('; ')}`);
+        if (onHost(h.name, 'ip -o -4 addr show dev lo', 10_000).stdout.includes(` ${lb.vip}/`)) found.push(`${h.name}: the VIP still on lo`);
       }
       const holders = this.vipHolders();
       if (holders.length > 0) found.push(`VIP on ${holders.join(', ')}`);
@@ -503,6 +511,14 @@ export class LabChecks {
     }
   }
 
+  /** The peers a load balancer's in-flight forwarding copies segments to now (its TEE rules), or 'unarmed'. */
+  private inFlightPeers(host: string): string {
+    const rules = onHost(host, `iptables -w 5 -t mangle -S ${IN_FLIGHT_CHAIN}`, 10_000);
+    if (rules.code !== 0) return 'unarmed';
+    const peers = [...rules.stdout.matchAll(/-j TEE --gateway (\S+)/g)].map((m) => m[1]);
+    return peers.length > 0 ? peers.join(',') : 'none';
+  }
+
   /** hosts.sh power commands on a host; throws on failure. */
   private power(args: string[], timeoutMs: number): void {
     const result = hostsSh(args, timeoutMs);
@@ -541,6 +557,8 @@ export class LabChecks {
     const moved = await waitFor(() => this.vipHolders().join() === backup, 20_000);
     const vipMoveMs = moved === undefined ? 'never' as const : Date.now() - causedAt;
     await sleep(2000);
+    // In-flight forwarding on the new holder: copying to the old one only while its LB port answers.
+    const passesTo = forwardsInFlight(this.t) ? this.inFlightPeers(backup) : undefined;
     const healedAt = Date.now();
     heal();
     const returned = await waitFor(() => this.vipHolders().join() === master, 40_000, 200);
@@ -553,7 +571,7 @@ export class LabChecks {
     return {
       kind, vipMoveMs, vipReturnMs, gapMs: failover.gapMs, failed: failover.failed,
       failbackGapMs: failback.gapMs, failbackFailed: failback.failed, requests: samples.length, download: downloaded,
-      slow: slowRequests(samples, causedAt), healAtMs: healedAt - causedAt,
+      slow: slowRequests(samples, causedAt), healAtMs: healedAt - causedAt, inFlightPassesTo: passesTo,
     };
   }
 
@@ -567,7 +585,7 @@ export class LabChecks {
         const run = await this.failoverRun(kind);
         done.push(run);
         record?.(run);
-        this.log(`${kind} ${i + 1}/${runs}: gap ${run.gapMs} ms, failed ${run.failed}, failback failed ${run.failbackFailed}, VIP moved ${run.vipMoveMs} ms, back ${run.vipReturnMs} ms, download ${run.download}; slow/failed requests ${run.slow || 'none'} (heal +${run.healAtMs})`);
+        this.log(`${kind} ${i + 1}/${runs}: gap ${run.gapMs} ms, in-flight copies to ${run.inFlightPassesTo ?? 'off'}, failed ${run.failed}, failback failed ${run.failbackFailed}, VIP moved ${run.vipMoveMs} ms, back ${run.vipReturnMs} ms, download ${run.download}; slow/failed requests ${run.slow || 'none'} (heal +${run.healAtMs})`);
         if (run.vipMoveMs === 'never' || run.vipReturnMs === 'never') break;
       }
       const s = summarize(kind, done, bar);

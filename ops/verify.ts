@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { loadTopology, Topology } from '../lib/topology';
+import { forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
 import { normalizeRuleset } from './ruleset';
 import { closeShared, ssh, SshOptions } from './ssh';
@@ -128,7 +129,7 @@ class Verifier {
     const states = new Map<string, string>();
     await Promise.all(lbs.map((host) => {
       const spec = lb.hosts.find((h) => h.name === host.name)!;
-      const checks = ['nginx -t', `nginx answers on port ${port}`, 'keepalived active, in its expected state'];
+      const checks = ['nginx -t', `nginx answers on port ${port}`, 'keepalived active, in its expected state', 'in-flight forwarding armed (rules hooked, VIP on lo)'];
       return this.reached(host, checks, async () => {
         const test = await this.on(host, `${host.sudo}nginx -t`);
         const answers = await this.on(host, `timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}'`);
@@ -144,6 +145,13 @@ class Verifier {
         const isActive = active.stdout.trim() === 'active';
         this.add(host.name, checks[2], isActive && (state === undefined || state === expected) ? 'pass' : 'FAIL',
           `${active.stdout.trim() || 'inactive'}, ${state ?? 'state not in the journal'}; expected active, ${expected}`);
+        if (!forwardsInFlight(this.t)) return this.add(host.name, checks[3], 'skipped', 'loadBalancer.forwardInFlight is off (or there is no peer)');
+        const hooked = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -C PREROUTING -j ${IN_FLIGHT_ENTRY_CHAIN}`);
+        const rules = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${IN_FLIGHT_CHAIN}`);
+        const onLo = (await this.on(host, 'ip -o -4 addr show dev lo')).stdout.includes(` ${lb.vip}/32 `);
+        const copiesTo = [...rules.stdout.matchAll(/-j TEE --gateway (\S+)/g)].map((m) => m[1]);
+        this.add(host.name, checks[3], hooked.code === 0 && rules.code === 0 && onLo ? 'pass' : 'FAIL',
+          `${hooked.code === 0 ? 'hooked' : 'not hooked'}, ${onLo ? 'VIP on lo' : 'VIP not on lo'}, copies to ${copiesTo.join(', ') || 'no peer (none answered when it became MASTER)'}`);
       });
     }));
     const reached = lbs.filter((h) => !this.unreachable.has(h.name));

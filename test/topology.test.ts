@@ -149,7 +149,7 @@ describe('invalid input is rejected with the path, the value and what was expect
     ['a network with host bits (the seed\'s SNAT slip)', { networks: { internal: '192.168.10.100/24' } },
       /networks\.internal: got "192\.168\.10\.100\/24", expected a network address with no host bits set \(did you mean 192\.168\.10\.0\/24\?\)/],
     ['unknown key (typo)', { loadBalancer: { vipp: '192.168.10.100' } },
-      /loadBalancer\.vipp: got an unknown key, expected one of vip, listenPort, hosts, vrrp, healthCheck, upstream/],
+      /loadBalancer\.vipp: got an unknown key, expected one of vip, listenPort, hosts, vrrp, healthCheck, forwardInFlight, upstream/],
     ['unknown top-level key', { loadbalancer: {} }, /loadbalancer: got an unknown key, expected one of hostDefaults, networks/],
     ['wrong type: port as a string', { loadBalancer: { listenPort: '3344' } },
       /loadBalancer\.listenPort: got "3344", expected an integer/],

@@ -19,7 +19,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { listFiles } from '../lib/kernel/files';
 import { CheckResult, describeFailure, run } from './checkers/common';
-import { checkIptablesRules } from './checkers/iptables';
+import { checkInFlightRules, checkIptablesRules } from './checkers/iptables';
 import { checkIp6tablesRules } from './checkers/ip6tables';
 import { checkK8sManifest } from './checkers/k8s';
 import { checkKeepalivedConf } from './checkers/keepalived';
@@ -68,6 +68,7 @@ const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel
   { kind: 'keepalived', matches: (rel) => rel.endsWith('/keepalived.conf'), check: (file) => checkKeepalivedConf(file) },
   { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules'), check: checkIptablesRules },
   { kind: 'ip6tables', matches: (rel) => rel.endsWith('/firewall6.rules'), check: checkIp6tablesRules },
+  { kind: 'iptables', matches: (rel) => rel.endsWith('/in-flight.rules'), check: checkInFlightRules },
   { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml') || basename(rel) === 'kube-flannel.yml', check: checkK8sManifest },
   { kind: 'shellcheck', matches: (rel) => rel.endsWith('.sh'), check: checkShellScript },
 ];

@@ -11,7 +11,13 @@ export type ConntrackState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'DN
 export type Target =
   | { readonly jump: 'ACCEPT' | 'DROP' | 'RETURN' }
   | { readonly jump: 'DNAT'; readonly toDestination: string }
-  | { readonly jump: 'SNAT'; readonly toSource: string };
+  | { readonly jump: 'SNAT'; readonly toSource: string }
+  /** -j TEE --gateway ADDRESS: a copy of the packet, unchanged, to the host at ADDRESS on a connected network. */
+  | { readonly jump: 'TEE'; readonly gateway: string }
+  /** -j DSCP --set-dscp VALUE (mangle table). */
+  | { readonly jump: 'DSCP'; readonly setDscp: number }
+  /** -j CHAIN: a user-defined chain of the same table. */
+  | { readonly jump: 'CHAIN'; readonly chain: string };
 
 /** One rule; every match left out matches everything. */
 export interface Rule {
@@ -31,20 +37,31 @@ export interface Rule {
   readonly icmpType?: number;
   /** -p ipv6-icmp -m icmp6 --icmpv6-type TYPE (IPv6 only) */
   readonly icmpv6Type?: number;
+  /** With tcpDestinationPort: `! --tcp-flags FIN,SYN,RST,ACK SYN`, every segment but a connection's first. */
+  readonly tcpNotSyn?: true;
   /** -m conntrack --ctstate S1,S2 */
   readonly ctstate?: readonly ConntrackState[];
+  /** -m socket: the packet belongs to an established (or time-wait) socket of this host; wildcard listeners do not count. */
+  readonly socket?: true;
+  /** -m dscp --dscp VALUE */
+  readonly dscp?: number;
   readonly target: Target;
 }
 
 export interface Chain {
   readonly name: string;
-  readonly policy: Policy;
+  /** A built-in chain's policy; a user-defined chain has none (printed `-`). */
+  readonly policy?: Policy;
   readonly rules: readonly Rule[];
 }
 
 export interface Table {
   readonly name: 'filter' | 'nat' | 'mangle' | 'raw';
-  /** Every built-in chain of the table, in the order they are declared; rules are printed chain by chain in this order. */
+  /**
+   * The chains of the table, in the order they are declared (built-in chains with their policy, or
+   * only user-defined chains for a ruleset loaded beside others with `--noflush`); rules are
+   * printed chain by chain in this order.
+   */
   readonly chains: readonly Chain[];
 }
 
@@ -62,12 +79,21 @@ export function chainOf(ruleset: Ruleset, table: Table['name'], chain: string): 
 /** An address as `iptables-save` prints it: a host gets /32 (IPv4) or /128 (IPv6). */
 const withPrefix = (address: string) => (address.includes('/') ? address : `${address}/${address.includes(':') ? 128 : 32}`);
 
+/** A DSCP value as `iptables-save` prints it: 0x2d. */
+const hex = (value: number) => `0x${value.toString(16).padStart(2, '0')}`;
+
 function targetArgs(target: Target): string[] {
   switch (target.jump) {
     case 'DNAT':
       return ['-j', 'DNAT', '--to-destination', target.toDestination];
     case 'SNAT':
       return ['-j', 'SNAT', '--to-source', target.toSource];
+    case 'TEE':
+      return ['-j', 'TEE', '--gateway', target.gateway];
+    case 'DSCP':
+      return ['-j', 'DSCP', '--set-dscp', hex(target.setDscp)];
+    case 'CHAIN':
+      return ['-j', target.chain];
     default:
       return ['-j', target.jump];
   }
@@ -81,9 +107,12 @@ function formatRule(chain: string, rule: Rule): string {
   if (rule.inInterface) args.push('-i', rule.inInterface);
   if (rule.outInterface) args.push('-o', rule.outInterface);
   if (rule.tcpDestinationPort !== undefined) args.push('-p', 'tcp', '-m', 'tcp', '--dport', String(rule.tcpDestinationPort));
+  if (rule.tcpNotSyn) args.push('!', '--tcp-flags', 'FIN,SYN,RST,ACK', 'SYN');
   if (rule.icmpType !== undefined) args.push('-p', 'icmp', '-m', 'icmp', '--icmp-type', String(rule.icmpType));
   if (rule.icmpv6Type !== undefined) args.push('-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(rule.icmpv6Type));
   if (rule.ctstate) args.push('-m', 'conntrack', '--ctstate', rule.ctstate.join(','));
+  if (rule.socket) args.push('-m', 'socket');
+  if (rule.dscp !== undefined) args.push('-m', 'dscp', '--dscp', hex(rule.dscp));
   return [...args, ...targetArgs(rule.target)].join(' ');
 }
 
@@ -92,7 +121,7 @@ export function printIptablesRestore(ruleset: Ruleset): string {
   const out: string[] = ruleset.comment ? [`# ${ruleset.comment}`] : [];
   for (const table of ruleset.tables) {
     out.push(`*${table.name}`);
-    for (const chain of table.chains) out.push(`:${chain.name} ${chain.policy} [0:0]`);
+    for (const chain of table.chains) out.push(`:${chain.name} ${chain.policy ?? '-'} [0:0]`);
     for (const chain of table.chains) {
       for (const rule of chain.rules) {
         if (rule.comment) out.push(`# ${rule.comment}`);

@@ -5,6 +5,7 @@ import { NGINX_STATE_UNIT, renderCheckNginx, renderKeepalivedConf, renderLbSysct
 import { renderNginxConf } from './nginx';
 import { renderSetupLb } from './setup-lb';
 import { renderTeardownLb } from './teardown-lb';
+import { forwardsInFlight, IN_FLIGHT_UNIT, renderInFlightRules, renderInFlightScript, renderInFlightUnit } from './in-flight';
 
 /** The lb stack: one bundle per load balancer (nginx stream proxy, keepalived, its check, setup). */
 export function loadBalancerBundles(t: Topology): Bundle[] {
@@ -22,6 +23,14 @@ export function loadBalancerBundles(t: Topology): Bundle[] {
       file(NGINX_STATE_UNIT, renderNginxStateUnit(t), { runsFromStaging: false }),
       file('lb-sysctl.conf', renderLbSysctl()),
       file('nginx-stopping.sh', renderNginxStopping(t, lb), { runsFromStaging: false }),
+      ...(forwardsInFlight(t)
+        ? [
+          file('in-flight.rules', renderInFlightRules(t, lb)),
+          // Installed into /etc/keepalived and /etc/systemd/system; run by systemd and by keepalived's notify.
+          file('in-flight.sh', renderInFlightScript(t, lb), { runsFromStaging: false }),
+          file(IN_FLIGHT_UNIT, renderInFlightUnit(), { runsFromStaging: false }),
+        ]
+        : []),
       file('setup-lb.sh', renderSetupLb(t, lb)),
       file('teardown-lb.sh', renderTeardownLb(t, lb)),
     ],

@@ -1,6 +1,7 @@
 import { LoadBalancerHost, Topology } from '../topology';
 import { BLANK, block, comment, ConfFile, directive, printKeepalivedConf, quoted } from '../formats/directive-tree';
 import { lines, shellBody, shellScript } from '../formats/shell';
+import { forwardsInFlight, inFlightNotify } from './in-flight';
 
 /** The vrrp_script that runs check_nginx.sh, tracked by the VRRP instance. */
 const CHECK_SCRIPT_NAME = 'check_nginx';
@@ -37,7 +38,7 @@ export const NGINX_STOPPING_SCRIPT = '/etc/keepalived/nginx-stopping.sh';
 export const LB_SYSCTL_FILE = '/etc/sysctl.d/90-k8s-ha-edge-lb.conf';
 export function renderLbSysctl(): string {
   return lines(
-    '# k8s-ha-edge load balancer: the VIP may sit on lo while nginx is down (see nginx-stopping.sh).',
+    '# k8s-ha-edge load balancer: the VIP may sit on lo (in-flight forwarding; while nginx is down, see nginx-stopping.sh).',
     '# Answer ARP only for addresses of the NIC that was asked, and never announce the VIP from lo.',
     'net.ipv4.conf.all.arp_ignore = 1',
     'net.ipv4.conf.all.arp_announce = 2',
@@ -126,9 +127,20 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
         block('virtual_ipaddress', [], [directive(`${lb.vip}/${lb.vipPrefixLength}`, ['dev', host.interface])]),
         block('track_script', [], [directive(CHECK_SCRIPT_NAME)]),
         block('track_file', [], [directive(NGINX_STATE_TRACK), directive(DRAIN_TRACK)]),
+        ...(forwardsInFlight(t) ? inFlightNotifyDirectives() : []),
       ]),
     ],
   };
+}
+
+/** The notify commands of in-flight forwarding, run as root (they change iptables rules). */
+function inFlightNotifyDirectives() {
+  const notify = inFlightNotify();
+  return [
+    directive('notify_master', [quoted(notify.master), 'root'], { comment: 'In-flight forwarding: stop passing segments to peers that serve nothing any more.' }),
+    directive('notify_backup', [quoted(notify.backup), 'root'], { comment: 'Ready to pass on segments before the VIP can come back here.' }),
+    directive('notify_fault', [quoted(notify.backup), 'root']),
+  ];
 }
 
 export function renderKeepalivedConf(t: Topology, host: LoadBalancerHost): string {
@@ -172,7 +184,10 @@ export function renderNginxStateUnit(t: Topology): string {
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
-    `ExecStart=/bin/sh -c 'ip -4 addr del ${vip}/32 dev lo 2>/dev/null; echo 0 > ${NGINX_STATE_FILE}'`,
+    // With in-flight forwarding the VIP stays on lo (a peer passes this host's connections back to it there).
+    forwardsInFlight(t)
+      ? `ExecStart=/bin/sh -c 'echo 0 > ${NGINX_STATE_FILE}'`
+      : `ExecStart=/bin/sh -c 'ip -4 addr del ${vip}/32 dev lo 2>/dev/null; echo 0 > ${NGINX_STATE_FILE}'`,
     `ExecStop=${NGINX_STOPPING_SCRIPT}`,
     '',
     '[Install]',

@@ -33,6 +33,7 @@ export const DEBIAN_PROFILE: OsProfile = {
     packages: ['iptables', 'iptables-persistent'],
     answers: ['iptables-persistent iptables-persistent/autosave_v4 boolean false', 'iptables-persistent iptables-persistent/autosave_v6 boolean false'],
   },
+  iptablesPackages: ['iptables'],
   nodeToolPackages: ['ca-certificates', 'curl', 'gpg', 'conntrack'],
   selinux: false,
   selinuxPolicyPackages: [],

@@ -49,6 +49,8 @@ export interface OsProfile {
   readonly packageManager: PackageManager;
   readonly nginx: NginxProfile;
   readonly firewallPersistence: FirewallPersistence;
+  /** The package that brings `iptables` and `iptables-restore` (the nf_tables variant), for a load balancer's in-flight rules. */
+  readonly iptablesPackages: readonly string[];
   /** Packages every Kubernetes node gets besides containerd, the kube tools and the ipvs tools. */
   readonly nodeToolPackages: readonly string[];
   /** SELinux is enforcing out of the box: Kubernetes nodes set it permissive; load balancers keep it and get the policy they need. */

@@ -29,6 +29,7 @@ export const RHEL_PROFILE: OsProfile = {
     packages: ['iptables-services'],
     answers: [],
   },
+  iptablesPackages: ['iptables-nft'],
   nodeToolPackages: ['curl', 'conntrack-tools'],
   selinux: true,
   // semanage lives in policycoreutils-python-utils (RHEL 8 and later).

@@ -1,0 +1,15 @@
+# shellcheck shell=bash
+# In-flight forwarding (in-flight.sh): installed and armed before keepalived's config test, which
+# checks the notify scripts keepalived.conf names, and before keepalived can move the VIP here.
+: "${IN_FLIGHT_RULES_FILE:?}" "${IN_FLIGHT_SCRIPT:?}" "${IN_FLIGHT_UNIT:?}"
+iptables-restore --test --noflush in-flight.rules
+in_flight_changed=false
+if install_if_changed in-flight.sh "$IN_FLIGHT_SCRIPT" 0755; then in_flight_changed=true; fi
+if install_if_changed in-flight.rules "$IN_FLIGHT_RULES_FILE" 0644; then in_flight_changed=true; fi
+if install_if_changed "$IN_FLIGHT_UNIT" "/etc/systemd/system/$IN_FLIGHT_UNIT" 0644; then systemctl daemon-reload; fi
+systemctl enable --quiet "$IN_FLIGHT_UNIT"
+if ! systemctl is-active --quiet "$IN_FLIGHT_UNIT"; then
+  systemctl start "$IN_FLIGHT_UNIT"
+elif [ "$in_flight_changed" = true ]; then
+  systemctl reload "$IN_FLIGHT_UNIT"
+fi
