@@ -14,16 +14,9 @@ import { keepalivedConf, renderNginxStateUnit } from '../lib/load-balancer/keepa
 import { loadTopology, Topology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
 
+/** lb01 (.40), lb02 (.50) and lb03 (.60), by falling priority. */
 const three = () => loadTopology({
-  overrides: {
-    loadBalancer: {
-      hosts: [
-        { name: 'lb01', address: '192.168.10.40', priority: 100 },
-        { name: 'lb02', address: '192.168.10.50', priority: 90 },
-        { name: 'lb03', address: '192.168.10.60', priority: 80 },
-      ],
-    },
-  },
+  overrides: { loadBalancer: { hosts: [100, 90, 80].map((priority, i) => ({ name: `lb0${i + 1}`, address: `192.168.10.${40 + 10 * i}`, priority })) } },
 });
 
 const rulesOf = (t: Topology, host = 0): readonly Rule[] => chainOf(inFlightRuleset(t, t.loadBalancer.hosts[host]), 'mangle', IN_FLIGHT_CHAIN)!.rules;
