@@ -2,7 +2,10 @@
 # In-flight forwarding (in-flight.sh): installed and armed before keepalived's config test, which
 # checks the notify scripts keepalived.conf names, and before keepalived can move the VIP here.
 : "${IN_FLIGHT_RULES_FILE:?}" "${IN_FLIGHT_SCRIPT:?}" "${IN_FLIGHT_UNIT:?}"
-iptables-restore --test --noflush in-flight.rules
+if ! iptables-restore --test --noflush in-flight.rules; then
+  echo "in-flight forwarding: this kernel refused in-flight.rules (it needs the iptables TEE, DSCP, dscp and socket extensions; on EL10 they ship in kernel-modules-extra): install them, or set loadBalancer.forwardInFlight: false" >&2
+  exit 1
+fi
 in_flight_changed=false
 if install_if_changed in-flight.sh "$IN_FLIGHT_SCRIPT" 0755; then in_flight_changed=true; fi
 if install_if_changed in-flight.rules "$IN_FLIGHT_RULES_FILE" 0644; then in_flight_changed=true; fi
