@@ -79,7 +79,7 @@ const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel
  * Debian's nginx facts, once the shipped file is proven to be that model printed with the host's own.
  */
 function checkNginxOfHost(file: string, rel: string, t: Topology): CheckResult {
-  const hostName = rel.split('/')[1]; // dist/<host>/<bundle>/nginx.conf
+  const hostName = rel.split('/')[1]; // dist/<bundle>/nginx.conf, a load balancer's bundle named after it
   const host = t.loadBalancer.hosts.find((h) => h.name === hostName);
   if (!host) return { ok: false, tool: 'nginx -t', detail: `${rel}: no load balancer named ${hostName} in the topology` };
   const shipped = renderNginxConf(t, osProfile(host).nginx);

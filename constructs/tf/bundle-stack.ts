@@ -108,10 +108,10 @@ export class BundleStack extends TerraformStack {
 
 /**
  * cdktf's own stack synthesis (aspects, the manifest's annotations, cdk.tf.json), followed by the
- * files the bundles upload, beside the stack's cdk.tf.json: each bundle's own files, and each shared
- * set the stack's bundles use, once. cdk.tf.json is written by cdktf without the bundles' resources,
- * then again whole, by stableJson: the same bytes cdktf's json-stable-stringify gives, in a fraction
- * of its time for thousands of resources.
+ * files the bundles upload, beside the stack's cdk.tf.json: each bundle's own files (but those its
+ * resource carries inline), and each shared set the stack's bundles use, once. cdk.tf.json is
+ * written by cdktf without the bundles' resources, then again whole, by stableJson: the same bytes
+ * cdktf's json-stable-stringify gives, in a fraction of its time for thousands of resources.
  */
 function withBundleFiles(stack: BundleStack, inner: IStackSynthesizer, bundles: readonly Bundle[]): IStackSynthesizer {
   return {
@@ -131,7 +131,9 @@ function withBundleFiles(stack: BundleStack, inner: IStackSynthesizer, bundles: 
         for (const file of files) writer.write(posix.join(assetDirs.shared(set), file.name), file.content, fileMode(file));
       }
       for (const bundle of bundles) {
-        for (const file of bundleParts(bundle).own) writer.write(posix.join(assetDirs.own(bundle.id), file.name), file.content, fileMode(file));
+        for (const file of bundleParts(bundle).own) {
+          if (!file.inline) writer.write(posix.join(assetDirs.own(bundle.id), file.name), file.content, fileMode(file));
+        }
       }
       stack.assetFiles.push(...writer.written.map((file) => posix.join(stackDir, file)));
     },
