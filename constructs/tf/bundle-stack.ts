@@ -41,6 +41,12 @@ export const SSH_KEY_VARIABLE = 'ssh_private_key_path';
  * so `terraform apply` can run in every stack at the same time. Its bundles' resources are
  * Terraform JSON (see hostResources), merged into what cdktf writes for the rest of the stack.
  */
+/** A stack's Terraform JSON, as far as this file reads and writes it: resources by type, then by name. */
+interface StackJson {
+  resource?: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
 export class BundleStack extends TerraformStack {
   /** The bundles' resources, by resource id: `<bundle>` and `<bundle>-teardown`. */
   private readonly bundleResources: Record<string, { [key: string]: TerraformJson }> = {};
@@ -93,8 +99,9 @@ export class BundleStack extends TerraformStack {
   public withoutBundleResources = false;
 
   /** cdktf's JSON of the stack, with the bundles' resources. */
-  public override toTerraform(): any {
-    const tf = super.toTerraform();
+  public override toTerraform(): StackJson {
+    // cdktf types its stack JSON as `any`; this is the part of it used here.
+    const tf: StackJson = super.toTerraform();
     if (this.withoutBundleResources || Object.keys(this.bundleResources).length === 0) return tf;
     const resources = tf.resource ?? (tf.resource = {});
     const ofType = resources[this.resourceType] ?? (resources[this.resourceType] = {});
