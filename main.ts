@@ -89,19 +89,25 @@ function describeOutputs(args: SynthArgs): string {
   return dirs.length === 1 ? `${dirs[0]} is` : `${dirs.join(' and ')} are`;
 }
 
+/** Lines of groups a tree's summary shows at most: the rest are summed up in one more. */
+const SUMMARY_GROUPS = 16;
+
 function printSummary(configPath: string | undefined, result: SynthResult): void {
-  console.log(`synthesized the topology from ${configPath ?? 'the built-in defaults (the seed system)'}:`);
+  const out = [`synthesized the topology from ${configPath ?? 'the built-in defaults (the seed system)'}:`];
   for (const { dir, files } of result.written) {
-    // One line per host directory or stack, so the summary stays short for any topology.
+    // One line per bundle directory or stack, the first SUMMARY_GROUPS of them, so the summary stays short for any topology.
     const groups = new Map<string, number>();
     for (const file of files) {
-      const parts = file.split('/');
-      const key = parts[0] === 'stacks' ? `stacks/${parts[1]}` : parts.length > 1 ? `${parts[0]}/` : file;
+      const slash = file.indexOf('/');
+      const key = slash < 0 ? file : file.startsWith('stacks/') ? file.split('/', 2).join('/') : file.slice(0, slash + 1);
       groups.set(key, (groups.get(key) ?? 0) + 1);
     }
-    console.log(`  ${dir}/ (${files.length} files)`);
-    for (const [group, count] of groups) console.log(`    ${group.padEnd(28)} ${count}`);
+    const shown = [...groups];
+    const rest = shown.length > SUMMARY_GROUPS ? shown.splice(SUMMARY_GROUPS - 1) : [];
+    if (rest.length > 0) shown.push([`(${rest.length} more)`, rest.reduce((n, [, count]) => n + count, 0)]);
+    out.push(`  ${dir}/ (${files.length} files)`, ...shown.map(([group, count]) => `    ${group.padEnd(28)} ${count}`));
   }
+  console.log(out.join('\n'));
 }
 
 for (const signal of Object.keys(SIGNAL_EXIT_CODES) as NodeJS.Signals[]) {

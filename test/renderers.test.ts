@@ -3,6 +3,7 @@ import { parseAllDocuments } from 'yaml';
 import { BUNDLED_FLANNEL_MANIFEST } from '../lib/kubernetes/flannel';
 import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, printKeepalivedConf, printNginxConf, quoted } from '../lib/formats/directive-tree';
 import { gatewayRuleset, gatewayRuleset6 } from '../lib/gateway/firewall';
+import { emptiedRuleset } from '../lib/gateway/teardown-gateway';
 import { DRAIN_FILE, DRAINED_VALUE, keepalivedConf, NGINX_STATE_FILE, NGINX_STOPPING_SCRIPT, renderNginxStateUnit, renderNginxStopping } from '../lib/load-balancer/keepalived';
 import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
@@ -135,6 +136,16 @@ describe('gateway IPv6 firewall (issue 8, point 11)', () => {
     for (const script of [rhel, debian]) expect(script).toContain('install_if_changed firewall6.rules "$RULES_V6_FILE" 0600');
     expect(paramsOf(rhel)).toMatchObject({ RULES_V6_FILE: '/etc/sysconfig/ip6tables', FIREWALL_SERVICES: ['iptables', 'ip6tables'] });
     expect(paramsOf(debian)).toMatchObject({ RULES_V6_FILE: '/etc/iptables/rules.v6', FIREWALL_SERVICES: ['netfilter-persistent'] });
+  });
+});
+
+describe('gateway teardown', () => {
+  test.each([['IPv4', gatewayRuleset], ['IPv6', gatewayRuleset6]] as const)('the %s ruleset it restores has every table and built-in chain the ruleset set, accepting, with no rule', (_family, of) => {
+    const { topology } = renderFixture();
+    const set = of(topology);
+    const emptied = emptiedRuleset(set);
+    expect(emptied.tables.map((t) => [t.name, t.chains.map((c) => c.name)])).toEqual(set.tables.map((t) => [t.name, t.chains.map((c) => c.name)]));
+    expect(emptied.tables.flatMap((t) => t.chains).every((c) => c.policy === 'ACCEPT' && c.rules.length === 0)).toBe(true);
   });
 });
 

@@ -12,7 +12,9 @@ import { renderApplyWorkload, renderCheckCluster, renderJoinFromMaster, renderJo
 import { renderPage, renderPushPage } from '../lib/kubernetes/pages';
 import { ensurePackages } from '../lib/os-profiles/packages';
 import { DEBIAN_PROFILE, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
-import { bundleFile, StackName, STAGING_GUARD, withStagingGuard } from '../lib/plan/bundle';
+import { bundleFile, REMOTE_STAGING_DIR, StackName, STAGING_GUARD, withStagingGuard } from '../lib/plan/bundle';
+import { buildStacksApp } from '../constructs/tf/stacks-app';
+import { SSH_KEY_VARIABLE } from '../constructs/tf/bundle-stack';
 import { renderFirewalldOpenings, renderSelinuxPolicy } from '../lib/load-balancer/host-policy';
 import { loadTopology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
@@ -54,32 +56,51 @@ const t = loadTopology();
 const JOIN = 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-ca-cert-hash sha256:' + 'ab'.repeat(32);
 
 describe('join-worker.sh', () => {
-  const worker = t.workers[0];
-  const path = script(renderJoinWorker(worker));
+  const path = script(renderJoinWorker());
   const fake = () => fakeBin({ kubeadm: 'echo "kubeadm $*" >> "$LOG"' });
 
-  test('joins with the command from stdin, verifying the CA hash, under the worker\'s node name', () => {
+  test('joins with the command from stdin, verifying the CA hash, under the node name it is given', () => {
     const { bin, log } = fake();
-    const run = bash(path, { input: `${JOIN} \n`, path: bin });
+    const run = bash(path, { input: `${JOIN} \n`, path: bin, args: ['node01'] });
     expect(run.code).toBe(0);
     expect(readFileSync(log, 'utf8')).toBe(`${JOIN} --node-name node01\n`);
   });
 
   test.each([
-    ['no CA hash', 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-unsafe-skip-ca-verification'],
-    ['an injected command', `${JOIN}; rm -rf /`],
-    ['nothing', ''],
-  ])('refuses %s and runs nothing', (_name, input) => {
+    ['no CA hash', 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-unsafe-skip-ca-verification', ['node01']],
+    ['an injected command', `${JOIN}; rm -rf /`, ['node01']],
+    ['nothing', '', ['node01']],
+    ['no node name', JOIN, []],
+    ['a node name that is not a DNS label', JOIN, ['Node01;id']],
+  ])('refuses %s and runs nothing', (_name, input, args) => {
     const { bin, log } = fake();
-    const run = bash(path, { input, path: bin });
+    const run = bash(path, { input, path: bin, args });
     expect(run.code).not.toBe(0);
     expect(existsSync(log)).toBe(false);
   });
 });
 
+/**
+ * The worker's join as terraform runs it: the stacks synthesized, and the local-exec of `worker`'s
+ * resource (its command and environment, the key variable set to /dev/null) run in the stack's directory.
+ */
+function localJoin(fixture: ReturnType<typeof renderFixture>, worker: string, bin: string) {
+  const outdir = mkdtempSync(join(dir, 'stacks-'));
+  buildStacksApp(fixture.plan, outdir).synth();
+  const stackDir = join(outdir, 'stacks', 'k8s');
+  const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8'));
+  const local = json.resource[fixture.topology.provisioning.resource][worker].provisioner.find((p: any) => p['local-exec'])['local-exec'];
+  const env = Object.fromEntries(Object.entries(local.environment as Record<string, string>).map(([k, v]) => [k, v === `\${var.${SSH_KEY_VARIABLE}}` ? '/dev/null' : v]));
+  const run = spawnSync('bash', ['-c', local.command], {
+    cwd: stackDir, encoding: 'utf8', timeout: 20_000,
+    // Nothing of a worker's comes from the test's own environment: only what the resource sets.
+    env: { ...process.env, KNOWN_HOSTS_FILE: undefined, PATH: `${bin}:${process.env.PATH}`, ...env },
+  });
+  return { stackDir, command: local.command as string, env, run: { code: run.status, stdout: run.stdout, stderr: run.stderr } };
+}
+
 describe('join-from-master.sh', () => {
-  const worker = t.workers[1];
-  const path = script(renderJoinFromMaster(t, worker, '/var/tmp/k8s-ha-edge/node02/join-worker.sh'));
+  const seed = renderFixture();
 
   /** ssh stand-in: the worker has not joined; the master prints a join command; the worker logs what it reads. */
   function fakeSsh(joined: boolean) {
@@ -97,31 +118,58 @@ describe('join-from-master.sh', () => {
     });
   }
 
+  test('one script for every worker: each worker\'s resource runs it with what is the worker\'s own in its environment', () => {
+    const { bin } = fakeSsh(true);
+    const [one, two] = ['node01', 'node02'].map((w) => localJoin(seed, w, bin));
+    expect(one.command).toBe('bash assets/_shared/join/join-from-master.sh');
+    expect(two.command).toBe(one.command);
+    expect(two.env).toEqual({
+      SSH_PRIVATE_KEY_PATH: '/dev/null',
+      WORKER_NAME: 'node02',
+      WORKER_SSH: 'root@192.168.10.30',
+      WORKER_HOST_KEY: 'unknown',
+      WORKER_COMMAND: `bash ${REMOTE_STAGING_DIR}/node02/join-worker.sh node02`,
+    });
+  });
+
   test('creates a token with the TTL on the master and pipes the join command to the worker', () => {
     const { bin, log } = fakeSsh(false);
-    const run = bash(path, { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } });
+    const { run } = localJoin(seed, 'node02', bin);
     expect(run.code).toBe(0);
     const [first, ...rest] = readFileSync(log, 'utf8').trimEnd().split('\n');
     expect(first).toBe('ssh root@192.168.10.30 test -f /etc/kubernetes/kubelet.conf');
     // The two ends of the pipe run at the same time: their log lines come in either order.
     expect(rest.sort()).toEqual([
       'ssh root@192.168.10.10 kubeadm token create --ttl 15m --print-join-command',
-      'ssh root@192.168.10.30 bash /var/tmp/k8s-ha-edge/node02/join-worker.sh',
+      `ssh root@192.168.10.30 bash ${REMOTE_STAGING_DIR}/node02/join-worker.sh node02`,
       `stdin: ${JOIN}`,
     ].sort());
   });
 
   test('does nothing, and creates no token, when the worker has joined', () => {
     const { bin, log } = fakeSsh(true);
-    const run = bash(path, { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } });
+    const { run } = localJoin(seed, 'node02', bin);
     expect(run.code).toBe(0);
+    expect(run.stdout).toBe('node02 has already joined\n');
     expect(readFileSync(log, 'utf8')).not.toContain('token create');
   });
 
-  test('refuses to run without the key variable', () => {
-    const run = bash(path, { env: { SSH_PRIVATE_KEY_PATH: '' } });
+  const path = script(renderJoinFromMaster(t));
+  const worker = { WORKER_NAME: 'node02', WORKER_SSH: 'root@192.168.10.30', WORKER_HOST_KEY: 'unknown', WORKER_COMMAND: 'bash join-worker.sh node02' };
+
+  test.each([
+    ['the key variable', { ...worker, SSH_PRIVATE_KEY_PATH: '' }, 'SSH_PRIVATE_KEY_PATH'],
+    ['the worker', { SSH_PRIVATE_KEY_PATH: '/dev/null', WORKER_NAME: '' }, 'WORKER_NAME'],
+    ['a known_hosts when a host key is known', { ...worker, SSH_PRIVATE_KEY_PATH: '/dev/null', WORKER_HOST_KEY: 'known' }, 'KNOWN_HOSTS_FILE'],
+    ['a host key mode it knows', { ...worker, SSH_PRIVATE_KEY_PATH: '/dev/null', WORKER_HOST_KEY: 'yes' }, "got host key mode 'yes'"],
+  ])('refuses to run without %s, and reaches no host', (_name, env, message) => {
+    const { bin, log } = fakeSsh(false);
+    // Nothing of the worker's comes from the test's own environment.
+    const unset: NodeJS.ProcessEnv = { WORKER_NAME: '', WORKER_SSH: '', WORKER_COMMAND: '', WORKER_HOST_KEY: '', KNOWN_HOSTS_FILE: '' };
+    const run = bash(path, { path: bin, env: { ...unset, ...env } });
     expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain('SSH_PRIVATE_KEY_PATH');
+    expect(run.stderr).toContain(message);
+    expect(existsSync(log)).toBe(false);
   });
 });
 
@@ -618,18 +666,15 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
   const masterKey = hostKeyLine('root@master');
   const workerKey = hostKeyLine('root@node01');
 
-  function bundleFor(overrides: object) {
-    const fixture = renderFixture({ overrides });
-    const bundle = mkdtempSync(join(dir, 'join-'));
-    for (const f of fixture.bundles.find((b) => b.id === 'node01')!.files) writeFileSync(join(bundle, f.name), f.content);
-    /** ssh stand-in: logs every argument; the worker has joined (so no token is created). */
-    const { bin, log } = fakeBin({ ssh: 'echo "ssh $*" >> "$LOG"; exit 0' });
-    const run = bash(join(bundle, 'join-from-master.sh'), { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } });
-    return { bundle, run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  /** The join of node01 as terraform runs it, with an ssh stand-in that logs every argument (`joined`: the worker has joined). */
+  function joinWith(overrides: object, joined = true) {
+    const { bin, log } = fakeBin({ ssh: `echo "ssh $*" >> "$LOG"; case "$*" in *"test -f"*) exit ${joined ? 0 : 1} ;; esac` });
+    const { stackDir, run } = localJoin(renderFixture({ overrides }), 'node01', bin);
+    return { bundle: join(stackDir, 'assets', 'node01'), run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
   }
 
-  test('both keys given: a known_hosts in the bundle, and ssh checks strictly against it alone', () => {
-    const { bundle, run, calls } = bundleFor({ controlPlane: { hostKey: masterKey }, workers: [{ name: 'node01', address: '192.168.10.20', hostKey: workerKey }] });
+  test('both keys given: a known_hosts in the worker\'s bundle, and ssh checks strictly against it alone', () => {
+    const { bundle, run, calls } = joinWith({ controlPlane: { hostKey: masterKey }, workers: [{ name: 'node01', address: '192.168.10.20', hostKey: workerKey }] });
     expect(run.code).toBe(0);
     const knownHosts = join(bundle, 'known_hosts');
     expect(readFileSync(knownHosts, 'utf8').split('\n').filter(Boolean)).toEqual([
@@ -646,19 +691,15 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
   });
 
   test('no keys: no known_hosts, and trust on first use as before', () => {
-    const { bundle, calls } = bundleFor({});
+    const { bundle, calls } = joinWith({});
     expect(existsSync(join(bundle, 'known_hosts'))).toBe(false);
     expect(calls).toContain('-o StrictHostKeyChecking=accept-new root@192.168.10.20 test -f');
   });
 
   test('the master\'s key given, the worker\'s not: strict for the master only', () => {
     // The ssh stand-in says the worker has not joined, so both hosts are reached.
-    const fixture = renderFixture({ overrides: { controlPlane: { hostKey: masterKey } } });
-    const bundle = mkdtempSync(join(dir, 'join-'));
-    for (const f of fixture.bundles.find((b) => b.id === 'node01')!.files) writeFileSync(join(bundle, f.name), f.content);
-    const { bin, log } = fakeBin({ ssh: 'echo "ssh $*" >> "$LOG"; case "$*" in *"test -f"*) exit 1 ;; esac' });
-    expect(bash(join(bundle, 'join-from-master.sh'), { path: bin, env: { SSH_PRIVATE_KEY_PATH: '/dev/null' } }).code).toBe(0);
-    const calls = readFileSync(log, 'utf8');
+    const { bundle, run, calls } = joinWith({ controlPlane: { hostKey: masterKey } }, false);
+    expect(run.code).toBe(0);
     expect(calls).toContain(`-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${join(bundle, 'known_hosts')} -o GlobalKnownHostsFile=/dev/null root@192.168.10.10 kubeadm token create`);
     expect(calls).toContain('-o StrictHostKeyChecking=accept-new root@192.168.10.20 test -f');
     expect(calls).not.toMatch(/accept-new root@192\.168\.10\.10|StrictHostKeyChecking=yes.* root@192\.168\.10\.20/);

@@ -4,12 +4,15 @@ import { DataResource, Testing } from 'cdktf';
 import { BundleStack, SSH_KEY_VARIABLE } from '../constructs/tf/bundle-stack';
 import { buildStacksApp, stackBackend } from '../constructs/tf/stacks-app';
 import { stableJson } from '../constructs/tf/stable-json';
+import { hostResources } from '../constructs/tf/host-provisioner';
 import { REMOTE_STAGING_DIR, sharedSets, StackName } from '../lib/plan/bundle';
 import { listFiles } from '../lib/kernel/files';
+import { renderPage } from '../lib/kubernetes/pages';
 import { ProvisionerResource } from '../lib/topology';
-import { CUSTOM_CONFIG, renderFixture } from './render-fixture';
+import { CUSTOM_CONFIG, fileOf, paramsOf, renderFixture } from './render-fixture';
 import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -129,34 +132,43 @@ describe('the stacks', () => {
     expect(resources.master.depends_on).toBeUndefined();
     expect(resources.node01.depends_on).toEqual(['null_resource.master']);
     expect(resources.workload.depends_on).toEqual(['null_resource.node01', 'null_resource.node01-page', 'null_resource.node02', 'null_resource.node02-page']);
+    // One join script for every worker (a shared set); what is the worker's own is in the environment.
     expect(synthesized).toHaveResourceWithProperties(nullResource.Resource, {
       provisioner: expect.arrayContaining([{
         'local-exec': {
-          command: 'bash assets/node01/join-from-master.sh',
-          environment: { SSH_PRIVATE_KEY_PATH: `\${var.${SSH_KEY_VARIABLE}}` },
+          command: 'bash assets/_shared/join/join-from-master.sh',
+          environment: {
+            SSH_PRIVATE_KEY_PATH: `\${var.${SSH_KEY_VARIABLE}}`,
+            WORKER_NAME: 'node01',
+            WORKER_SSH: 'root@192.168.10.20',
+            WORKER_HOST_KEY: 'unknown',
+            WORKER_COMMAND: `bash ${REMOTE_STAGING_DIR}/node01/join-worker.sh node01`,
+          },
         },
       }]),
     });
   });
 
-  test('GIVEN several workers THEN identical files are written once: each worker uploads the shared node set, then its own files', () => {
+  test('GIVEN several workers THEN identical files are written once, and nothing in assets/ is a worker\'s own: shared sets, the page inline', () => {
     const custom = renderFixture({ configPath: CUSTOM_CONFIG });
     const outdir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-shared-'));
     buildStacksApp(custom.plan, outdir).synth();
     const stackDir = join(outdir, 'stacks', 'k8s');
     const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8'));
-    const uploads = (id: string) => json.resource.null_resource[id].provisioner.filter((p: any) => p.file).map((p: any) => p.file);
+    const resourceOf = (id: string) => json.resource.null_resource[id];
+    const uploads = (id: string) => resourceOf(id).provisioner.filter((p: any) => p.file).map((p: any) => p.file);
     for (const worker of ['w1', 'w2', 'w3']) {
       expect(uploads(worker)).toEqual([
         { source: 'assets/_shared/node-debian/', destination: `.k8s-ha-edge-upload/${worker}` },
-        { source: `assets/${worker}/`, destination: `.k8s-ha-edge-upload/${worker}` },
+        { source: 'assets/_shared/join/', destination: `.k8s-ha-edge-upload/${worker}` },
       ]);
       expect(uploads(`${worker}-page`)).toEqual([
         { source: 'assets/_shared/page/', destination: `.k8s-ha-edge-upload/${worker}-page` },
-        { source: `assets/${worker}-page/`, destination: `.k8s-ha-edge-upload/${worker}-page` },
+        { content: renderPage(custom.topology.workers.find((w) => w.name === worker)!), destination: `.k8s-ha-edge-upload/${worker}-page/index.html` },
       ]);
     }
     expect(uploads('cp1')[0]).toEqual({ source: 'assets/_shared/node-debian/', destination: '.k8s-ha-edge-upload/cp1' });
+    expect(readdirSync(join(stackDir, 'assets')).sort()).toEqual(['_shared', 'cp1', 'workload']);
     // No two files of the stack have the same name and bytes.
     const files = listFiles(join(stackDir, 'assets'));
     const seen = new Map<string, string>();
@@ -165,12 +177,20 @@ describe('the stacks', () => {
       expect({ file, sameAs: seen.get(key) }).toEqual({ file, sameAs: undefined });
       seen.set(key, file);
     }
-    // What each host gets (the directories it uploads, together) is exactly its bundle's files, with their modes.
+    // What each host gets (the directories it uploads and the files it carries, together) is exactly its
+    // bundle's files, with their modes (a carried file's: as root installs it).
     for (const bundle of custom.bundles.filter((b) => b.stack === StackName.K8S)) {
-      const got = uploads(bundle.id).flatMap((u: { source: string }) => readdirSync(join(stackDir, u.source)).map((name) => {
-        const path = join(stackDir, u.source, name);
-        return { name, content: readFileSync(path, 'utf8'), executable: (statSync(path).mode & 0o111) !== 0 };
-      }));
+      const installed = resourceOf(bundle.id).provisioner.flatMap((p: any) => p['remote-exec']?.inline ?? []).join('\n');
+      const got = uploads(bundle.id).flatMap((u: { source?: string; content?: string; destination: string }) => {
+        if (u.content !== undefined) {
+          const name = u.destination.split('/').at(-1)!;
+          return [{ name, content: u.content, executable: new RegExp(`-m 0700 .*/${name}\\b`).test(installed) }];
+        }
+        return readdirSync(join(stackDir, u.source!)).map((name) => {
+          const path = join(stackDir, u.source!, name);
+          return { name, content: readFileSync(path, 'utf8'), executable: (statSync(path).mode & 0o111) !== 0 };
+        });
+      });
       const want = bundle.files.map((f) => ({ name: f.name, content: f.content, executable: f.executable }));
       const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
       expect({ id: bundle.id, files: got.sort(byName) }).toEqual({ id: bundle.id, files: want.sort(byName) });
@@ -181,7 +201,7 @@ describe('the stacks', () => {
     const [a, b] = seed.bundles.filter((x) => x.id === 'node01' || x.id === 'node02');
     const tampered = { ...b, files: b.files.map((f) => (f.name === 'prepare-node.sh' ? { ...f, content: `${f.content}# changed\n` } : f)) };
     expect(() => sharedSets([a, tampered])).toThrow('shared set node-debian: bundle node02 has other files in it than bundle node01');
-    expect(sharedSets([a, b]).map((s) => s.set)).toEqual(['node-debian']);
+    expect(sharedSets([a, b]).map((s) => s.set)).toEqual(['node-debian', 'join']);
   });
 
   test('cdk.tf.json is the text cdktf\'s json-stable-stringify gives (stableJson writes it faster)', () => {
@@ -196,9 +216,38 @@ describe('the stacks', () => {
     }
     // The printer's edge cases, each in the fast form (JSON.stringify) and in the part-by-part one.
     const nested = { b: [], a: {}, c: [undefined, null, 1.5, 'x"\n', '\\u0000{}', { z: undefined, y: [{}], f: () => 1 }], 'é': true, B: false, d: { g: () => 1 }, e: { toJSON: () => ({ q: [] }) } };
-    for (const value of [nested, { ...nested, 10: 'ten', 9: 'nine' }, { ...nested, nul: 'a\u0000b' }, [], {}, [[], {}], 'x', 7, null]) {
+    // Values already in sort order are printed without a copy, unless something deep in them needs one.
+    const shared = { a: 1, b: [1, { c: 'x' }] };
+    const inOrder = {
+      a: { b: { c: { d: [1, 2, { e: [] }] } } }, b: [shared, shared, 'y', undefined], c: { d: undefined, e: 1 }, d: { e: undefined }, e: { f: () => 1 },
+      f: [{ a: 1 }, { toJSON: () => ({ toJSON: () => 'not called', b: 2, a: 1 }) }], g: { toJSON: () => [{ b: 1, a: {} }] }, h: shared, i: { j: { k: 'z' } },
+    };
+    for (const value of [nested, { ...nested, 10: 'ten', 9: 'nine' }, { ...nested, nul: 'a\u0000b' }, [], {}, [[], {}], 'x', 7, null, inOrder, shared, [shared, [shared]]]) {
       expect(stableJson(value)).toBe(stringify(value, { space: 2 }));
     }
+  });
+
+  test('the bundles\' resources are built with every key in sort order, so stableJson prints them without a copy', () => {
+    const unsorted: string[] = [];
+    const walk = (value: unknown, path: string): void => {
+      if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`));
+      else if (value !== null && typeof value === 'object') {
+        const keys = Object.keys(value);
+        if (keys.join('\n') !== [...keys].sort().join('\n')) unsorted.push(`${path}: ${keys.join(', ')}`);
+        for (const key of keys) walk((value as Record<string, unknown>)[key], `${path}.${key}`);
+      }
+    };
+    const fixtures = [seed, renderFixture({ configPath: CUSTOM_CONFIG })];
+    // With host keys: a host_key in every connection, a known_hosts of the worker's own in its local run's environment.
+    if (HAS_SSH_KEYGEN) fixtures.push(renderFixture({ overrides: { controlPlane: { hostKey: hostKeyLine('root@master') }, workers: [{ name: 'node01', address: '192.168.10.20', hostKey: hostKeyLine('root@node01') }] } }));
+    for (const fixture of fixtures) {
+      for (const resource of [ProvisionerResource.NULL_RESOURCE, ProvisionerResource.TERRAFORM_DATA]) {
+        for (const bundle of fixture.bundles) {
+          walk(hostResources({ stack: bundle.stack, bundle, resource, sshKeyVariable: SSH_KEY_VARIABLE, dependsOn: bundle.dependsOn }), `${resource} ${bundle.id}`);
+        }
+      }
+    }
+    expect(unsorted).toEqual([]);
   });
 
   test('GIVEN a bundle WHEN destroyed THEN its teardown resource undoes the setup, connecting from what it stored', () => {
@@ -234,13 +283,33 @@ describe('the stacks', () => {
     expect(client.provisioner[0]['remote-exec'].inline).toEqual([`rm -rf ${REMOTE_STAGING_DIR}/client`]);
   });
 
-  test('triggers are content hashes: changing one page changes only that resource\'s trigger', () => {
+  test('triggers are content hashes: changing one page changes only that resource\'s trigger (and the page it carries)', () => {
     const other = renderFixture({ overrides: { workers: [{ name: 'node01', address: '192.168.10.20', page: 'new page' }, { name: 'node02', address: '192.168.10.30' }] } });
     const before = stackFor(seed, StackName.K8S).json.resource.null_resource;
     const after = stackFor(other, StackName.K8S).json.resource.null_resource;
     const changed = Object.keys(before).filter((id) => JSON.stringify(before[id].triggers) !== JSON.stringify(after[id].triggers));
     expect(changed).toEqual(['node01-page']);
     expect(before['node01-page'].triggers.files).toMatch(/^[0-9A-F]{32}$/);
+    // Nothing else of any resource differs but the page that resource carries.
+    const differs = Object.keys(before).filter((id) => JSON.stringify(before[id]) !== JSON.stringify(after[id]));
+    expect(differs).toEqual(['node01-page']);
+    expect(after['node01-page'].provisioner.find((p: any) => p.file?.content !== undefined).file.content).toBe('new page\n');
+    // Workers whose files are all shared hash the same files alike; their trigger still names their host.
+    expect(before.node01.triggers.files).toBe(before.node02.triggers.files);
+    expect(before.node01.triggers.host).not.toBe(before.node02.triggers.host);
+  });
+
+  test('a page is carried as it is: Terraform\'s template sequences in it are escaped, never interpolated', () => {
+    const page = 'costs ${x} and %{if true}y%{endif}, keeps $${z} and 100% {w}';
+    const fixture = renderFixture({ overrides: { workers: [{ name: 'node01', address: '192.168.10.20', page }, { name: 'node02', address: '192.168.10.30' }] } });
+    const content = stackFor(fixture, StackName.K8S).json.resource.null_resource['node01-page'].provisioner.find((p: any) => p.file?.content !== undefined).file.content;
+    expect(content).toBe('costs $${x} and %%{if true}y%%{endif}, keeps $$${z} and 100% {w}\n');
+    if (spawnSync('terraform', ['version']).error !== undefined) return;
+    // Terraform itself reads the string back as the page.
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-literal-'));
+    writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({ locals: { page: content } }));
+    const read = spawnSync('terraform', ['console'], { cwd: dir, input: 'base64encode(local.page)\n', encoding: 'utf8' });
+    expect(Buffer.from(JSON.parse(read.stdout.trim()), 'base64').toString('utf8')).toBe(`${page}\n`);
   });
 
   test('terraform_data variant: the same provisioners, triggers_replace, and no provider at all', () => {
@@ -264,6 +333,11 @@ describe('the stacks', () => {
     expect(install['remote-exec'].inline.slice(0, -1).every((c: string) => c.startsWith('sudo -n '))).toBe(true);
     expect(install['remote-exec'].inline.at(-1)).toBe('rm -rf "$HOME"/.k8s-ha-edge-upload/edge-a');
     expect(run).toEqual({ 'remote-exec': { inline: [`sudo -n bash ${REMOTE_STAGING_DIR}/edge-a/setup-lb.sh`] } });
+    // The join: the token on the master and the worker's join script, each run with sudo, from the one shared script.
+    const worker = stackFor(custom, StackName.K8S).json.resource.null_resource.w2;
+    const join = worker.provisioner.find((p: any) => p['local-exec'])['local-exec'];
+    expect(join.environment).toMatchObject({ WORKER_SSH: 'ops@10.20.0.22', WORKER_COMMAND: `sudo -n bash ${REMOTE_STAGING_DIR}/w2/join-worker.sh w2` });
+    expect(paramsOf(fileOf(custom.bundles, 'w2', 'join-from-master.sh')).MASTER_COMMAND).toBe('sudo -n kubeadm token create --ttl 15m --print-join-command');
   });
 
   test('is valid Terraform (snapshot for review)', () => {

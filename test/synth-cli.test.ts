@@ -173,7 +173,16 @@ describe('a custom topology: another subnet, three workers, another VIP, LB port
       expect(text).toContain('10.20.0.200');
       expect(text).toContain('198.51.100.1:8080');
     }
-    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['.k8s-ha-edge-output', '_shared', 'cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'topology.dot', 'topology.svg', 'w1', 'w2', 'w3', 'workload.k8s.yaml']);
+    // A directory per bundle with files of its own; the workers' join scripts are a shared set, their pages are in _inline.json.
+    expect(readdirSync(join(cwd, 'dist')).sort()).toEqual(['.k8s-ha-edge-output', '_inline.json', '_shared', 'cp1', 'edge-a', 'edge-b', 'fw', 'laptop', 'topology.dot', 'topology.svg', 'workload', 'workload.k8s.yaml']);
+    // Each page as its resource carries it, and nothing of a worker's own among the stack's assets.
+    const pages = JSON.parse(readFileSync(join(cwd, 'dist', '_inline.json'), 'utf8'));
+    expect(Object.keys(pages)).toEqual(['w1-page/index.html', 'w2-page/index.html', 'w3-page/index.html']);
+    const k8s = JSON.parse(readFileSync(join(cwd, 'cdktf.out', 'stacks', 'k8s', 'cdk.tf.json'), 'utf8')).resource.null_resource;
+    for (const [path, page] of Object.entries(pages)) {
+      expect(k8s[path.split('/')[0]].provisioner.find((p: any) => p.file?.content !== undefined).file.content).toBe(page);
+    }
+    expect(readdirSync(join(cwd, 'cdktf.out', 'stacks', 'k8s', 'assets')).sort()).toEqual(['_shared', 'cp1', 'workload']);
   });
 });
 
@@ -184,6 +193,6 @@ describe('warnings at synth time', () => {
     const run = synth(cwd, '--config', join(cwd, 'ipvs.yaml'), '--only', 'k8s');
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/^warning: kubernetes\.kubeProxyMode: ipvs is deprecated since Kubernetes 1\.35 \(KEP-5495\)/m);
-    expect(readFileSync(join(cwd, 'dist', 'master', 'master', 'kubeadm-config.yaml'), 'utf8')).toContain('mode: ipvs');
+    expect(readFileSync(join(cwd, 'dist', 'master', 'kubeadm-config.yaml'), 'utf8')).toContain('mode: ipvs');
   });
 });

@@ -115,7 +115,7 @@ describe('GIVEN synths that die, are interrupted, or run at the same time', () =
     const shipped = listFiles(join(cwd, 'cdktf.out')).filter((f) => f.endsWith('workload.k8s.yaml'));
     expect(shipped).toHaveLength(1);
     expect(readFileSync(join(cwd, 'cdktf.out', shipped[0]), 'utf8')).toBe(manifest);
-    expect(readFileSync(join(cwd, 'dist', 'lb01', 'lb01', 'nginx.conf'), 'utf8')).toContain(`:${nodePort} `);
+    expect(readFileSync(join(cwd, 'dist', 'lb01', 'nginx.conf'), 'utf8')).toContain(`:${nodePort} `);
     expect(readdirSync(cwd).filter((n) => n.includes('.staging-') || n.endsWith('.lock'))).toEqual([]);
   });
 });

@@ -66,8 +66,8 @@ type Checker = (path: string, rel: string, topology: Topology) => CheckResult;
 const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel: string) => boolean; readonly check: Checker }> = [
   { kind: 'nginx', matches: (rel) => rel.endsWith('/nginx.conf'), check: checkNginxOfHost },
   { kind: 'keepalived', matches: (rel) => rel.endsWith('/keepalived.conf'), check: (file) => checkKeepalivedConf(file) },
-  { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules'), check: checkIptablesRules },
-  { kind: 'ip6tables', matches: (rel) => rel.endsWith('/firewall6.rules'), check: checkIp6tablesRules },
+  { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules') || rel.endsWith('/empty.rules'), check: checkIptablesRules },
+  { kind: 'ip6tables', matches: (rel) => rel.endsWith('/firewall6.rules') || rel.endsWith('/empty6.rules'), check: checkIp6tablesRules },
   { kind: 'iptables', matches: (rel) => rel.endsWith('/in-flight.rules'), check: checkInFlightRules },
   { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml') || basename(rel) === 'kube-flannel.yml', check: checkK8sManifest },
   { kind: 'shellcheck', matches: (rel) => rel.endsWith('.sh'), check: checkShellScript },
@@ -79,7 +79,7 @@ const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel
  * Debian's nginx facts, once the shipped file is proven to be that model printed with the host's own.
  */
 function checkNginxOfHost(file: string, rel: string, t: Topology): CheckResult {
-  const hostName = rel.split('/')[1]; // dist/<host>/<bundle>/nginx.conf
+  const hostName = rel.split('/')[1]; // dist/<bundle>/nginx.conf, a load balancer's bundle named after it
   const host = t.loadBalancer.hosts.find((h) => h.name === hostName);
   if (!host) return { ok: false, tool: 'nginx -t', detail: `${rel}: no load balancer named ${hostName} in the topology` };
   const shipped = renderNginxConf(t, osProfile(host).nginx);

@@ -41,6 +41,12 @@ export const SSH_KEY_VARIABLE = 'ssh_private_key_path';
  * so `terraform apply` can run in every stack at the same time. Its bundles' resources are
  * Terraform JSON (see hostResources), merged into what cdktf writes for the rest of the stack.
  */
+/** A stack's Terraform JSON, as far as this file reads and writes it: resources by type, then by name. */
+interface StackJson {
+  resource?: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
 export class BundleStack extends TerraformStack {
   /** The bundles' resources, by resource id: `<bundle>` and `<bundle>-teardown`. */
   private readonly bundleResources: Record<string, { [key: string]: TerraformJson }> = {};
@@ -93,8 +99,9 @@ export class BundleStack extends TerraformStack {
   public withoutBundleResources = false;
 
   /** cdktf's JSON of the stack, with the bundles' resources. */
-  public override toTerraform(): any {
-    const tf = super.toTerraform();
+  public override toTerraform(): StackJson {
+    // cdktf types its stack JSON as `any`; this is the part of it used here.
+    const tf: StackJson = super.toTerraform();
     if (this.withoutBundleResources || Object.keys(this.bundleResources).length === 0) return tf;
     const resources = tf.resource ?? (tf.resource = {});
     const ofType = resources[this.resourceType] ?? (resources[this.resourceType] = {});
@@ -108,10 +115,10 @@ export class BundleStack extends TerraformStack {
 
 /**
  * cdktf's own stack synthesis (aspects, the manifest's annotations, cdk.tf.json), followed by the
- * files the bundles upload, beside the stack's cdk.tf.json: each bundle's own files, and each shared
- * set the stack's bundles use, once. cdk.tf.json is written by cdktf without the bundles' resources,
- * then again whole, by stableJson: the same bytes cdktf's json-stable-stringify gives, in a fraction
- * of its time for thousands of resources.
+ * files the bundles upload, beside the stack's cdk.tf.json: each bundle's own files (but those its
+ * resource carries inline), and each shared set the stack's bundles use, once. cdk.tf.json is
+ * written by cdktf without the bundles' resources, then again whole, by stableJson: the same bytes
+ * cdktf's json-stable-stringify gives, in a fraction of its time for thousands of resources.
  */
 function withBundleFiles(stack: BundleStack, inner: IStackSynthesizer, bundles: readonly Bundle[]): IStackSynthesizer {
   return {
@@ -131,7 +138,9 @@ function withBundleFiles(stack: BundleStack, inner: IStackSynthesizer, bundles: 
         for (const file of files) writer.write(posix.join(assetDirs.shared(set), file.name), file.content, fileMode(file));
       }
       for (const bundle of bundles) {
-        for (const file of bundleParts(bundle).own) writer.write(posix.join(assetDirs.own(bundle.id), file.name), file.content, fileMode(file));
+        for (const file of bundleParts(bundle).own) {
+          if (!file.inline) writer.write(posix.join(assetDirs.own(bundle.id), file.name), file.content, fileMode(file));
+        }
       }
       stack.assetFiles.push(...writer.written.map((file) => posix.join(stackDir, file)));
     },

@@ -1,6 +1,6 @@
 import { Bundle, bundleParts, remoteBundleDir, stagingCommands } from '../../lib/plan/bundle';
 import { ProvisionerResource } from '../../lib/topology';
-import { assetDirs, bundleContentHash } from './bundle-asset';
+import { assetDirs, bundleContentHash, localPath, terraformLiteral } from './bundle-asset';
 
 /** A value of Terraform's JSON syntax. */
 export type TerraformJson = string | number | boolean | null | TerraformJson[] | { [key: string]: TerraformJson };
@@ -23,7 +23,8 @@ export interface HostResourcesProps {
 
 /**
  * One host bundle as Terraform resources, in Terraform's JSON syntax: `<bundle>` uploads the bundle's
- * files over SSH (the shared sets it uses, then its own files, each a directory of the stack's assets),
+ * files over SSH (the shared sets it uses, then its own files, each a directory of the stack's assets,
+ * then the files it carries inline, each the `content` of a file provisioner),
  * runs its script as root, and runs again only when the bundle's content (or where it goes) changes: the
  * trigger is the content hash of all its files. `<bundle>-teardown` undoes it at destroy.
  *
@@ -39,45 +40,55 @@ export function hostResources(props: HostResourcesProps): Record<string, JsonObj
   const hostKey = bundle.target.hostKey;
   const staging = stagingCommands(bundle);
   const parts = bundleParts(bundle);
-  const uploads = [...parts.shared.map(({ set }) => assetDirs.shared(set)), ...(parts.own.length > 0 ? [assetDirs.own(bundle.id)] : [])];
 
-  const connection: JsonObject = {
-    type: 'ssh',
-    host: bundle.target.address,
-    user: bundle.target.user,
-    private_key: `\${file(var.${props.sshKeyVariable})}`,
-    timeout,
-    // With the topology's host key, terraform refuses a host that presents another one.
-    ...(hostKey !== '' ? { host_key: hostKey } : {}),
-  };
-  const provisioner: JsonObject[] = [
-    // A fresh private directory in the SSH user's home each time, so it holds exactly this bundle.
-    { 'remote-exec': { inline: [...staging.beforeUpload] } },
-    // The trailing slash uploads each directory's contents into the upload directory: the shared sets, then the bundle's own files.
-    ...uploads.map((dir) => ({ file: { source: `${dir}/`, destination: staging.uploadDir } })),
-    // Root copies it into the root-owned 0700 staging directory the scripts run from.
-    { 'remote-exec': { inline: [...staging.install] } },
-  ];
-  if (staging.run) provisioner.push({ 'remote-exec': { inline: [staging.run] } });
-  if (bundle.runLocally) {
-    const local = bundle.files.find((f) => f.name === bundle.runLocally);
-    if (!local) throw new Error(`bundle ${bundle.id}: runLocally: got ${bundle.runLocally}, expected a file of the bundle`);
-    const dir = local.shared === undefined ? assetDirs.own(bundle.id) : assetDirs.shared(local.shared);
-    provisioner.push({ 'local-exec': { command: `bash ${dir}/${bundle.runLocally}`, environment: { SSH_PRIVATE_KEY_PATH: keyPath } } });
+  // Every object here gets its keys in sort order: stableJson prints it as it is, without a copy.
+  // (Built by assignment, not spread: a thousand workers run this code a few thousand times, mostly
+  // before it is optimized.)
+  const connection: JsonObject = { host: bundle.target.address };
+  // With the topology's host key, terraform refuses a host that presents another one.
+  if (hostKey !== '') connection.host_key = hostKey;
+  connection.private_key = `\${file(var.${props.sshKeyVariable})}`;
+  connection.timeout = timeout;
+  connection.type = 'ssh';
+  connection.user = bundle.target.user;
+
+  // A fresh private directory in the SSH user's home each time, so it holds exactly this bundle.
+  const provisioner: JsonObject[] = [{ 'remote-exec': { inline: staging.beforeUpload as string[] } }];
+  // The trailing slash uploads each directory's contents into the upload directory: the shared sets, then the bundle's own files.
+  for (const { set } of parts.shared) provisioner.push({ file: { destination: staging.uploadDir, source: `${assetDirs.shared(set)}/` } });
+  if (parts.own.some((f) => !f.inline)) provisioner.push({ file: { destination: staging.uploadDir, source: `${assetDirs.own(bundle.id)}/` } });
+  // Files carried in the resource itself, each into the upload directory under its name.
+  for (const f of parts.own) {
+    if (f.inline) provisioner.push({ file: { content: terraformLiteral(f.content), destination: `${staging.uploadDir}/${f.name}` } });
   }
+  // Root copies it into the root-owned 0700 staging directory the scripts run from.
+  provisioner.push({ 'remote-exec': { inline: staging.install as string[] } });
+  if (staging.run) provisioner.push({ 'remote-exec': { inline: [staging.run] } });
+  if (bundle.localEnvironment && !bundle.runLocally) throw new Error(`bundle ${bundle.id}: got a localEnvironment without runLocally, expected both or neither`);
+  if (bundle.runLocally) provisioner.push({ 'local-exec': { command: `bash ${localPath(bundle, bundle.runLocally)}`, environment: localEnvironment(bundle, keyPath) } });
 
   // What forces a re-run: the bytes of every file the host gets, and the machine it goes to.
-  const host = `${bundle.target.user}@${bundle.target.address}`;
-  const triggers = { files: bundleContentHash(bundle.files), host };
-  const terraformData = resource === ProvisionerResource.TERRAFORM_DATA;
-  const main: JsonObject = {
-    '//': metadata(props.stack, bundle.id, 'resource', bundle.id),
-    connection,
-    ...(props.dependsOn && props.dependsOn.length > 0 ? { depends_on: props.dependsOn.map((id) => `${resource}.${id}`) } : {}),
-    provisioner,
-    ...(terraformData ? { triggers_replace: triggers } : { triggers }),
-  };
+  const triggers: JsonObject = { files: bundleContentHash(bundle.files), host: `${bundle.target.user}@${bundle.target.address}` };
+  const main: JsonObject = { '//': metadata(props.stack, bundle.id, 'resource', bundle.id), connection };
+  if (props.dependsOn && props.dependsOn.length > 0) main.depends_on = props.dependsOn.map((id) => `${resource}.${id}`);
+  main.provisioner = provisioner;
+  if (resource === ProvisionerResource.TERRAFORM_DATA) main.triggers_replace = triggers;
+  else main.triggers = triggers;
   return { [bundle.id]: main, [`${bundle.id}-teardown`]: teardownResource(props, keyPath, timeout) };
+}
+
+/**
+ * The environment of the bundle's local run, keys in sort order: the SSH key's path (from the
+ * variable) and the bundle's `localEnvironment`, a file of the bundle given as its path here.
+ */
+function localEnvironment(bundle: Bundle, keyPath: string): JsonObject {
+  const given = bundle.localEnvironment ?? {};
+  if (Object.hasOwn(given, 'SSH_PRIVATE_KEY_PATH')) throw new Error(`bundle ${bundle.id}: localEnvironment: got SSH_PRIVATE_KEY_PATH, expected a variable other than the key's`);
+  const values: Record<string, string> = { SSH_PRIVATE_KEY_PATH: keyPath };
+  for (const [name, value] of Object.entries(given)) values[name] = typeof value === 'string' ? terraformLiteral(value) : localPath(bundle, value.file);
+  const environment: JsonObject = {};
+  for (const name of Object.keys(values).sort()) environment[name] = values[name];
+  return environment;
 }
 
 /**
@@ -94,31 +105,25 @@ function teardownResource(props: HostResourcesProps, keyPath: string, timeout: s
   const terraformData = resource === ProvisionerResource.TERRAFORM_DATA;
   const stored = terraformData ? 'self.input' : 'self.triggers';
   const hasHostKey = bundle.target.hostKey !== '';
-  const connection: JsonObject = {
-    type: 'ssh',
-    host: `\${${stored}.address}`,
-    user: `\${${stored}.user}`,
-    private_key: `\${file(${stored}.ssh_private_key_path)}`,
-    timeout,
-    // The same host key check as the bundle's own connection, from what the resource stored.
-    ...(hasHostKey ? { host_key: `\${${stored}.host_key}` } : {}),
-  };
-  const provisioner: JsonObject[] = [{
-    'remote-exec': {
-      when: 'destroy',
-      connection,
-      inline: [...(bundle.teardown ? [`${sudo}bash ${remoteDir}/${bundle.teardown}`] : []), `${sudo}rm -rf ${remoteDir}`],
-    },
-  }];
-  const where: JsonObject = {
-    address: bundle.target.address, user: bundle.target.user, ssh_private_key_path: keyPath,
-    ...(hasHostKey ? { host_key: bundle.target.hostKey } : {}),
-  };
-  const common = { '//': metadata(props.stack, bundle.id, 'teardown', `${bundle.id}-teardown`), depends_on: [`${resource}.${bundle.id}`], provisioner };
+  const connection: JsonObject = { host: `\${${stored}.address}` };
+  // The same host key check as the bundle's own connection, from what the resource stored.
+  if (hasHostKey) connection.host_key = `\${${stored}.host_key}`;
+  connection.private_key = `\${file(${stored}.ssh_private_key_path)}`;
+  connection.timeout = timeout;
+  connection.type = 'ssh';
+  connection.user = `\${${stored}.user}`;
+  const inline = bundle.teardown ? [`${sudo}bash ${remoteDir}/${bundle.teardown}`, `${sudo}rm -rf ${remoteDir}`] : [`${sudo}rm -rf ${remoteDir}`];
+  const provisioner: JsonObject[] = [{ 'remote-exec': { connection, inline, when: 'destroy' } }];
+  const where: JsonObject = { address: bundle.target.address };
+  if (hasHostKey) where.host_key = bundle.target.hostKey;
+  where.ssh_private_key_path = keyPath;
+  where.user = bundle.target.user;
+  const comment = metadata(props.stack, bundle.id, 'teardown', `${bundle.id}-teardown`);
+  const dependsOn = [`${resource}.${bundle.id}`];
   return terraformData
     // input, not triggers_replace, holds the key path: another path on another machine updates it in place.
-    ? { ...common, input: where, triggers_replace: { host: `${bundle.target.user}@${bundle.target.address}` } }
-    : { ...common, triggers: where, lifecycle: { ignore_changes: ['triggers["ssh_private_key_path"]'] } };
+    ? { '//': comment, depends_on: dependsOn, input: where, provisioner, triggers_replace: { host: `${bundle.target.user}@${bundle.target.address}` } }
+    : { '//': comment, depends_on: dependsOn, lifecycle: { ignore_changes: ['triggers["ssh_private_key_path"]'] }, provisioner, triggers: where };
 }
 
 /** The metadata cdktf writes into each resource (`//`): where it is in the construct tree, and its name in state. */

@@ -1,7 +1,7 @@
 import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
 import { Topology } from '../topology';
 import { renderFirewall6Rules, renderFirewallRules, renderSetupGateway } from './firewall';
-import { renderTeardownGateway } from './teardown-gateway';
+import { renderEmpty6Rules, renderEmptyRules, renderTeardownGateway } from './teardown-gateway';
 
 /** The gateway stack: the ruleset and the script that applies it, reached on the inside address. */
 export function gatewayBundles(t: Topology): Bundle[] {
@@ -16,6 +16,8 @@ export function gatewayBundles(t: Topology): Bundle[] {
       file('firewall6.rules', renderFirewall6Rules(t)),
       file('setup-gateway.sh', renderSetupGateway(t)),
       file('teardown-gateway.sh', renderTeardownGateway(t)),
+      file('empty.rules', renderEmptyRules(t)),
+      file('empty6.rules', renderEmpty6Rules(t)),
     ],
     run: 'setup-gateway.sh',
     teardown: 'teardown-gateway.sh',

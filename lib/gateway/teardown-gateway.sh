@@ -3,9 +3,7 @@
 # the IPv6 filter table back to an empty ACCEPT ruleset, now and at boot (RULES_V4_FILE, RULES_V6_FILE),
 # and forwarding off (FORWARDING_SYSCTL_FILE removed).
 : "${FORWARDING_SYSCTL_FILE:?}" "${RULES_V4_FILE:?}" "${RULES_V6_FILE:?}"
-# An empty ruleset that accepts everything, for the tables firewall.rules sets; for IPv6, firewall6.rules sets only filter.
-printf '%s\n' '*nat' ':PREROUTING ACCEPT [0:0]' ':INPUT ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' ':POSTROUTING ACCEPT [0:0]' 'COMMIT' '*filter' ':INPUT ACCEPT [0:0]' ':FORWARD ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' 'COMMIT' > empty.rules
-printf '%s\n' '*filter' ':INPUT ACCEPT [0:0]' ':FORWARD ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' 'COMMIT' > empty6.rules
+# empty.rules and empty6.rules (beside the script) hold the tables the rulesets set, empty and accepting.
 iptables-restore < empty.rules
 ip6tables-restore < empty6.rules
 install -D -m 0600 empty.rules "$RULES_V4_FILE"

@@ -1,7 +1,27 @@
 import { shellBody, shellScript } from '../formats/shell';
 import { osProfile } from '../os-profiles';
 import { Topology } from '../topology';
-import { FORWARDING_SYSCTL_FILE } from './firewall';
+import { printIptablesRestore, Ruleset } from '../formats/ruleset';
+import { FORWARDING_SYSCTL_FILE, gatewayRuleset, gatewayRuleset6 } from './firewall';
+
+/**
+ * What teardown loads in place of a ruleset: the same tables and built-in chains, every policy
+ * ACCEPT, no rule (loading it replaces exactly the tables the ruleset set).
+ */
+export function emptiedRuleset(ruleset: Ruleset): Ruleset {
+  return {
+    comment: 'k8s-ha-edge gateway after destroy: every table the ruleset set, empty and accepting. Generated from the topology.',
+    tables: ruleset.tables.map((table) => ({ name: table.name, chains: table.chains.map((c) => ({ name: c.name, policy: 'ACCEPT' as const, rules: [] })) })),
+  };
+}
+
+/** empty.rules and empty6.rules: what teardown-gateway.sh restores and persists. */
+export function renderEmptyRules(t: Topology): string {
+  return printIptablesRestore(emptiedRuleset(gatewayRuleset(t)));
+}
+export function renderEmpty6Rules(t: Topology): string {
+  return printIptablesRestore(emptiedRuleset(gatewayRuleset6(t)));
+}
 
 /**
  * teardown-gateway.sh, run at destroy (the gateway is destroyed last): the nat and filter tables

@@ -2,7 +2,7 @@ import { Bundle, BundleFile, bundleFile as file, inSharedSet, REMOTE_STAGING_DIR
 import { osProfile } from '../os-profiles';
 import { FlannelManifestSource, InternalHost, pageBundleId, Topology, WORKLOAD_BUNDLE_ID } from '../topology';
 import {
-  KNOWN_HOSTS_FILE, renderApplyWorkload, renderCheckCluster, renderInitMaster, renderJoinFromMaster, renderJoinKnownHosts,
+  joinEnvironment, KNOWN_HOSTS_FILE, renderApplyWorkload, renderCheckCluster, renderInitMaster, renderJoinFromMaster, renderJoinKnownHosts,
   renderJoinWorker, renderKubeadmConfig,
 } from './kubeadm';
 import { FLANNEL_CHECKSUM_FILE, FLANNEL_MANIFEST_FILE, renderApplyFlannel, renderBundledFlannelManifest, renderFlannelChecksum } from './flannel';
@@ -26,6 +26,7 @@ function nodeSet(host: InternalHost): string {
 class SharedFiles {
   private readonly nodeFiles = new Map<string, { preparation: BundleFile[]; teardown: BundleFile }>();
   private pageFiles?: BundleFile[];
+  private joinFiles?: BundleFile[];
 
   constructor(private readonly t: Topology) {}
 
@@ -43,6 +44,15 @@ class SharedFiles {
   pageScripts(): BundleFile[] {
     this.pageFiles ??= inSharedSet(PAGE_SET, [file('push-page.sh', renderPushPage(this.t)), file('teardown-page.sh', renderTeardownPage(this.t))]);
     return this.pageFiles;
+  }
+
+  /**
+   * The join scripts, the same for every worker: what is a worker's own (its name, SSH target, host
+   * key mode) comes from its resource, in the environment of join-from-master.sh.
+   */
+  joinScripts(): BundleFile[] {
+    this.joinFiles ??= inSharedSet(JOIN_SET, [file('join-worker.sh', renderJoinWorker()), file('join-from-master.sh', renderJoinFromMaster(this.t))]);
+    return this.joinFiles;
   }
 
   private node(host: InternalHost): { preparation: BundleFile[]; teardown: BundleFile } {
@@ -68,6 +78,9 @@ class SharedFiles {
 
 /** The shared set of the page scripts. */
 const PAGE_SET = 'page';
+
+/** The shared set of the join scripts. */
+const JOIN_SET = 'join';
 
 /** A script that runs other scripts of the bundle in order. */
 function sequence(...scripts: string[]): string {
@@ -122,14 +135,14 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       description: 'worker: node preparation, then a join with a token created at apply time',
       files: [
         ...shared.nodePreparation(worker),
-        file('join-worker.sh', renderJoinWorker(worker)),
-        file('join-from-master.sh', renderJoinFromMaster(t, worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`)),
+        ...shared.joinScripts(),
         ...(knownHosts !== undefined ? [file(KNOWN_HOSTS_FILE, knownHosts)] : []),
         shared.nodeTeardown(worker),
       ],
       run: 'prepare-node.sh',
       teardown: 'teardown-node.sh',
       runLocally: 'join-from-master.sh',
+      localEnvironment: joinEnvironment(worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`, knownHosts !== undefined),
       dependsOn: [master.name],
     });
     bundles.push({
@@ -137,7 +150,8 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       stack: StackName.K8S,
       target: sshTarget(worker, worker.address),
       description: `test page served by the Pod on ${worker.name}`,
-      files: [file('index.html', renderPage(worker)), ...shared.pageScripts()],
+      // The page is the worker's own and small: carried in its resource, not a file and a directory in cdktf.out.
+      files: [file('index.html', renderPage(worker), { inline: true }), ...shared.pageScripts()],
       run: 'push-page.sh',
       teardown: 'teardown-page.sh',
       dependsOn: [],

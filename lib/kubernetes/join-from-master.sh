@@ -2,13 +2,26 @@
 # Run where terraform runs: creates a short-lived token on the master (MASTER_SSH, user@address) and
 # pipes the join command (MASTER_COMMAND) straight to the worker's join script (WORKER_SSH,
 # WORKER_COMMAND), so the token exists only in the pipe and in the cluster, and expires after its TTL.
-# MASTER_HOST_KEY / WORKER_HOST_KEY: 'known' checks the host strictly against KNOWN_HOSTS_FILE
-# beside this script, 'unknown' trusts it on first use. WORKER_NAME: the worker; KUBELET_KUBECONFIG:
-# exists on it once it has joined.
-: "${WORKER_NAME:?}" "${KUBELET_KUBECONFIG:?}" "${MASTER_SSH:?}" "${WORKER_SSH:?}"
-: "${MASTER_HOST_KEY:?}" "${WORKER_HOST_KEY:?}" "${KNOWN_HOSTS_FILE:?}" "${MASTER_COMMAND:?}" "${WORKER_COMMAND:?}"
+# The same for every worker: the worker's resource gives what is the worker's own in the environment
+# (WORKER_NAME, WORKER_SSH, WORKER_COMMAND, WORKER_HOST_KEY and, when a host key is known,
+# KNOWN_HOSTS_FILE). MASTER_HOST_KEY / WORKER_HOST_KEY: 'known' checks the host strictly against
+# KNOWN_HOSTS_FILE (a path, relative to the current directory or absolute), 'unknown' trusts it on
+# first use. KUBELET_KUBECONFIG: exists on the worker once it has joined.
+: "${KUBELET_KUBECONFIG:?}" "${MASTER_SSH:?}" "${MASTER_HOST_KEY:?}" "${MASTER_COMMAND:?}"
+: "${WORKER_NAME:?set by the local-exec of the worker resource}"
+: "${WORKER_SSH:?set by the local-exec of the worker resource}"
+: "${WORKER_COMMAND:?set by the local-exec of the worker resource}"
+: "${WORKER_HOST_KEY:?set by the local-exec of the worker resource}"
 : "${SSH_PRIVATE_KEY_PATH:?set SSH_PRIVATE_KEY_PATH to the private key for the hosts}"
-known_hosts="$(cd "$(dirname "$0")" && pwd)/$KNOWN_HOSTS_FILE"
+for mode in "$MASTER_HOST_KEY" "$WORKER_HOST_KEY"; do
+  case $mode in
+    unknown) ;;
+    known) : "${KNOWN_HOSTS_FILE:?set by the local-exec of the worker resource when a host key is known}" ;;
+    *) echo "join-from-master.sh: got host key mode '$mode', expected known or unknown" >&2; exit 1 ;;
+  esac
+done
+known_hosts=${KNOWN_HOSTS_FILE:-}
+if [ -n "$known_hosts" ] && [ "${known_hosts#/}" = "$known_hosts" ]; then known_hosts="$PWD/$known_hosts"; fi
 # host_key_options known|unknown: sets options to ssh's options for a host whose key the topology gives, or does not.
 host_key_options() {
   if [ "$1" = known ]; then

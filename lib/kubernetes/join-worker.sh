@@ -1,8 +1,14 @@
 # shellcheck shell=bash
-# Run on the worker NODE_NAME: reads a join command on stdin (created on the master a moment before,
-# never stored), checks that it verifies the CA, and joins, unless the node has joined already
-# (KUBELET_KUBECONFIG, the kubelet's credentials, exists).
-: "${NODE_NAME:?}" "${KUBELET_KUBECONFIG:?}"
+# Run on a worker, the same on every worker: reads a join command on stdin (created on the master a
+# moment before, never stored), checks that it verifies the CA, and joins under the node name given as
+# the first argument, unless the node has joined already (KUBELET_KUBECONFIG, the kubelet's
+# credentials, exists).
+: "${KUBELET_KUBECONFIG:?}"
+NODE_NAME=${1:?usage: join-worker.sh NODE_NAME}
+if ! [[ $NODE_NAME =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]]; then
+  echo "join-worker.sh: got node name '$NODE_NAME', expected a lowercase RFC 1123 label" >&2
+  exit 1
+fi
 if [ -f "$KUBELET_KUBECONFIG" ]; then
   echo "$NODE_NAME has already joined"
   exit 0

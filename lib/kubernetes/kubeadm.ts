@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { CLUSTER_DNS_DOMAIN, InternalHost, podName, Topology } from '../topology';
 import { kubeadmVersionParams } from './kubernetes-repo';
-import { lines, shellBody, shellScript } from '../formats/shell';
+import { lines, shellBody, shellScript, shq } from '../formats/shell';
 import { hostKeyOf } from '../plan/bundle';
 
 /** kubeadm's config API: v1beta4 is the one kubeadm 1.31 and later accept without deprecation warnings. */
@@ -125,43 +125,57 @@ export function renderApplyWorkload(t: Topology, manifest: string): string {
 }
 
 /**
- * join-worker.sh, run on the worker: reads a join command on stdin (created on the master
- * a moment before, never stored), checks that it verifies the CA, and joins — unless
- * the node has joined already.
+ * join-worker.sh, run on a worker, the same on every worker: reads a join command on stdin (created
+ * on the master a moment before, never stored), checks that it verifies the CA, and joins under the
+ * node name given as its argument, unless the node has joined already.
  */
-export function renderJoinWorker(worker: InternalHost): string {
+export function renderJoinWorker(): string {
   return shellScript(
-    `Joins ${worker.name} to the cluster with a join command read from stdin.`,
-    shellBody('kubernetes/join-worker.sh', { NODE_NAME: worker.name, KUBELET_KUBECONFIG }),
+    'Joins this worker to the cluster under the node name given as argument, with a join command read from stdin.',
+    shellBody('kubernetes/join-worker.sh', { KUBELET_KUBECONFIG }),
   );
 }
 
+/** Strict checking against the worker's known_hosts when the topology has the host's key; else trust on first use. */
+function hostKeyMode(host: InternalHost): 'known' | 'unknown' {
+  return host.hostKey !== '' ? 'known' : 'unknown';
+}
+
 /**
- * join-from-master.sh, run where terraform runs: creates a short-lived token on the
- * master and pipes the join command straight to the worker, so the token exists only
- * in the pipe and in the cluster, and expires after the TTL.
+ * join-from-master.sh, run where terraform runs, the same for every worker: creates a short-lived
+ * token on the master and pipes the join command straight to the worker, so the token exists only
+ * in the pipe and in the cluster, and expires after the TTL. Which worker: its environment
+ * (`joinEnvironment`, set by the worker's resource).
  */
-export function renderJoinFromMaster(t: Topology, worker: InternalHost, workerScript: string): string {
+export function renderJoinFromMaster(t: Topology): string {
   const master = t.controlPlane;
-  /** Strict checking against the bundle's known_hosts when the topology has the host's key; else trust on first use. */
-  const hostKey = (host: InternalHost) => (host.hostKey !== '' ? 'known' : 'unknown');
   return shellScript(
-    `Joins ${worker.name} using a fresh token from ${master.name}. Runs on the operator's machine.`,
+    `Joins a worker (WORKER_NAME, from the environment) using a fresh token from ${master.name}. Runs on the operator's machine.`,
     shellBody('kubernetes/join-from-master.sh', {
-      WORKER_NAME: worker.name,
       KUBELET_KUBECONFIG,
       MASTER_SSH: `${master.sshUser}@${master.address}`,
-      WORKER_SSH: `${worker.sshUser}@${worker.address}`,
-      MASTER_HOST_KEY: hostKey(master),
-      WORKER_HOST_KEY: hostKey(worker),
-      KNOWN_HOSTS_FILE,
+      MASTER_HOST_KEY: hostKeyMode(master),
       MASTER_COMMAND: `${master.sudoPrefix}kubeadm token create --ttl ${t.kubernetes.joinTokenTtl} --print-join-command`,
-      WORKER_COMMAND: `${worker.sudoPrefix}bash ${workerScript}`,
     }),
   );
 }
 
-/** The known_hosts file beside join-from-master.sh: the host keys the topology gives for the master and the worker. */
+/**
+ * What join-from-master.sh needs of one worker, as its environment: the worker's name, SSH target and
+ * host key mode, the command that runs its join-worker.sh (staged at `workerScript`), and, when a
+ * host key is known, the worker's known_hosts (a file of its bundle, given by name).
+ */
+export function joinEnvironment(worker: InternalHost, workerScript: string, knownHosts: boolean): Record<string, string | { file: string }> {
+  return {
+    WORKER_NAME: worker.name,
+    WORKER_SSH: `${worker.sshUser}@${worker.address}`,
+    WORKER_HOST_KEY: hostKeyMode(worker),
+    WORKER_COMMAND: `${worker.sudoPrefix}bash ${workerScript} ${shq(worker.name)}`,
+    ...(knownHosts ? { KNOWN_HOSTS_FILE: { file: KNOWN_HOSTS_FILE } } : {}),
+  };
+}
+
+/** A worker's known_hosts (its bundle's own file, read by join-from-master.sh): the host keys the topology gives for the master and the worker. */
 export const KNOWN_HOSTS_FILE = 'known_hosts';
 
 /** known_hosts lines ("address type base64") of the master and the worker, or undefined when neither has a key. */

@@ -39,6 +39,13 @@ export interface BundleFile {
    * Bundles naming the same set have the same files in it (the plan checks). undefined: the bundle's own.
    */
   readonly shared?: string;
+  /**
+   * Carried in the bundle's resource itself (the file provisioner's `content`), not written into the
+   * stack's assets: for a small file that is the host's own (a worker's page), so that a file of each
+   * worker costs no file and no directory in cdktf.out (dist/ shows it in `_inline.json`). Never a
+   * shared file, nor one read where terraform runs (`runLocally` and the files of its environment).
+   */
+  readonly inline?: boolean;
 }
 
 /** Where a bundle is pushed: the host's SSH endpoint. */
@@ -67,30 +74,45 @@ export interface Bundle {
   readonly teardown?: string;
   /** File in the bundle run where terraform runs, after `run` (for the worker join). */
   readonly runLocally?: string;
+  /**
+   * The environment `runLocally` runs with, beside SSH_PRIVATE_KEY_PATH: a value as it is, or
+   * `{ file }`, the path (where terraform runs) of that file of the bundle. What is this bundle's own
+   * when `runLocally` is a shared script. @default nothing else
+   */
+  readonly localEnvironment?: Readonly<Record<string, string | { readonly file: string }>>;
   /** Ids of bundles in the same stack that must be applied first. */
   readonly dependsOn: readonly string[];
   /** Why the bundle exists, for the resource's description and the README. */
   readonly description: string;
 }
 
-/** Directory of a bundle inside dist/ and on the host (under REMOTE_STAGING_DIR). */
+/**
+ * Directory of a bundle's own files inside dist/, as on the host (under REMOTE_STAGING_DIR) and in its
+ * stack's assets/: its id, unique in the plan (a host's name, `<worker>-page`, `workload`).
+ */
 export function bundleDir(bundle: Bundle): string {
-  return `${bundle.target.hostName}/${bundle.id}`;
+  return bundle.id;
 }
 
 export function remoteBundleDir(bundle: Bundle): string {
   return `${REMOTE_STAGING_DIR}/${bundle.id}`;
 }
 
-/** A file of a bundle; scripts (`*.sh`) are executable and, unless `runsFromStaging: false`, run from the staging directory. */
-export function bundleFile(name: string, content: string, options: { runsFromStaging?: boolean } = {}): BundleFile {
+/**
+ * A file of a bundle; scripts (`*.sh`) are executable and, unless `runsFromStaging: false`, run from
+ * the staging directory. `inline`: see `BundleFile.inline`.
+ */
+export function bundleFile(name: string, content: string, options: { runsFromStaging?: boolean; inline?: boolean } = {}): BundleFile {
   const executable = name.endsWith('.sh');
-  return { name, content, executable, runsFromStaging: executable && (options.runsFromStaging ?? true) };
+  return { name, content, executable, runsFromStaging: executable && (options.runsFromStaging ?? true), ...(options.inline ? { inline: true } : {}) };
 }
 
 /** The same files, members of the shared set `set`. */
 export function inSharedSet(set: string, files: readonly BundleFile[]): BundleFile[] {
-  return files.map((f) => ({ ...f, shared: set }));
+  return files.map((f) => {
+    if (f.inline) throw new Error(`shared set ${set}: got ${f.name}, a file carried inline in one bundle's resource, expected files written once for all`);
+    return { ...f, shared: set };
+  });
 }
 
 /**
@@ -106,6 +128,8 @@ export interface BundleParts {
 }
 
 export function bundleParts(bundle: Bundle): BundleParts {
+  const known = partsOf.get(bundle);
+  if (known) return known;
   const shared = new Map<string, BundleFile[]>();
   const own: BundleFile[] = [];
   for (const file of bundle.files) {
@@ -113,8 +137,13 @@ export function bundleParts(bundle: Bundle): BundleParts {
     else if (shared.has(file.shared)) shared.get(file.shared)!.push(file);
     else shared.set(file.shared, [file]);
   }
-  return { shared: [...shared].map(([set, files]) => ({ set, files })), own };
+  const parts = { shared: [...shared].map(([set, files]) => ({ set, files })), own };
+  partsOf.set(bundle, parts);
+  return parts;
 }
+
+/** Each bundle's parts, computed once (the plan, dist/ and the stacks all ask; a bundle is never changed). */
+const partsOf = new WeakMap<Bundle, BundleParts>();
 
 /**
  * Every shared set, once: a set is written once and uploaded by each bundle that uses it, so every
@@ -188,20 +217,22 @@ export function stagingCommands(bundle: Bundle): StagingCommands {
   const sudo = bundle.target.sudoPrefix;
   const upload = `${UPLOAD_DIR}/${bundle.id}`;
   const staged = remoteBundleDir(bundle);
-  const from = (names: readonly string[]) => names.map((n) => `"$HOME"/${upload}/${shq(n)}`).join(' ');
-  const scripts = bundle.files.filter((f) => f.executable).map((f) => f.name);
-  const others = bundle.files.filter((f) => !f.executable).map((f) => f.name);
+  // The uploaded files as install's arguments: scripts (0700) and the others (0600), each in bundle order.
+  let scripts = '';
+  let others = '';
+  for (const f of bundle.files) {
+    const path = ` "$HOME"/${upload}/${shq(f.name)}`;
+    if (f.executable) scripts += path;
+    else others += path;
+  }
+  const install = [`${sudo}mkdir -p -m 0700 ${REMOTE_STAGING_DIR}`, `${sudo}rm -rf ${staged}`, `${sudo}install -d -o root -g root -m 0700 ${staged}`];
+  if (scripts !== '') install.push(`${sudo}install -o root -g root -m 0700 -t ${staged}${scripts}`);
+  if (others !== '') install.push(`${sudo}install -o root -g root -m 0600 -t ${staged}${others}`);
+  install.push(`rm -rf "$HOME"/${upload}`);
   return {
     beforeUpload: [`rm -rf "$HOME"/${upload}`, `mkdir -p -m 0700 "$HOME"/${UPLOAD_DIR}`, `mkdir -m 0700 "$HOME"/${upload}`],
     uploadDir: upload,
-    install: [
-      `${sudo}mkdir -p -m 0700 ${REMOTE_STAGING_DIR}`,
-      `${sudo}rm -rf ${staged}`,
-      `${sudo}install -d -o root -g root -m 0700 ${staged}`,
-      ...(scripts.length > 0 ? [`${sudo}install -o root -g root -m 0700 -t ${staged} ${from(scripts)}`] : []),
-      ...(others.length > 0 ? [`${sudo}install -o root -g root -m 0600 -t ${staged} ${from(others)}`] : []),
-      `rm -rf "$HOME"/${upload}`,
-    ],
+    install,
     run: bundle.run && `${sudo}bash ${staged}/${bundle.run}`,
   };
 }

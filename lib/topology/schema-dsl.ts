@@ -137,48 +137,72 @@ type ShapeMode = 'partial' | 'complete';
 
 /** Lists every place where `value` does not have the structure `node` describes ("path: got X, expected Y"). */
 export function checkShape(node: Node, value: unknown, mode: ShapeMode, path = ''): TopologyProblem[] {
-  const wrong = (expected: string) => mismatch(path, value, expected);
+  const problems: TopologyProblem[] = [];
+  checkInto(node, value, mode, path, undefined, problems);
+  return problems;
+}
+
+/**
+ * checkShape of the value at `parent` + `key` (none: at `parent`), appending to `problems`. A path is
+ * made only where it is needed, for a problem or a nested object or list: a config of a thousand
+ * workers has tens of thousands of leaves, nearly all of them right.
+ */
+function checkInto(node: Node, value: unknown, mode: ShapeMode, parent: string, key: string | undefined, problems: TopologyProblem[]): void {
   switch (node.kind) {
     case 'string':
-      return typeof value === 'string' ? [] : wrong('a string');
+      if (typeof value !== 'string') problems.push(mismatch(at(parent, key), value, 'a string'));
+      return;
     case 'integer':
-      return Number.isInteger(value) ? [] : wrong('an integer');
+      if (!Number.isInteger(value)) problems.push(mismatch(at(parent, key), value, 'an integer'));
+      return;
     case 'boolean':
-      return typeof value === 'boolean' ? [] : wrong('true or false');
+      if (typeof value !== 'boolean') problems.push(mismatch(at(parent, key), value, 'true or false'));
+      return;
     case 'enum':
-      return typeof value === 'string' && node.values.includes(value) ? [] : wrong(`one of ${node.values.join(', ')}`);
-    case 'list':
-      if (!Array.isArray(value)) return wrong('a list');
-      return value.flatMap((item, index) => checkObject(node.item, item, mode, `${path}[${index}]`, true));
+      if (typeof value !== 'string' || !node.values.includes(value)) problems.push(mismatch(at(parent, key), value, `one of ${node.values.join(', ')}`));
+      return;
+    case 'list': {
+      const path = at(parent, key);
+      if (!Array.isArray(value)) problems.push(mismatch(path, value, 'a list'));
+      else for (let i = 0; i < value.length; i++) checkObject(node.item, value[i], mode, `${path}[${i}]`, true, problems);
+      return;
+    }
     case 'object':
-      return checkObject(node, value, mode, path, false);
+      checkObject(node, value, mode, at(parent, key), false, problems);
   }
 }
 
-function mismatch(path: string, value: unknown, expected: string): TopologyProblem[] {
-  return [{ path: path === '' ? '(top level)' : path, got: show(value), expected }];
+function at(parent: string, key: string | undefined): string {
+  return key === undefined ? parent : join(parent, key);
 }
 
-function checkObject(node: ObjectNode<Fields>, value: unknown, mode: ShapeMode, path: string, isItem: boolean): TopologyProblem[] {
-  if (!isMapping(value)) return mismatch(path, value, 'a mapping');
-  const problems: TopologyProblem[] = [];
-  const known = Object.keys(node.fields);
-  for (const [key, child] of Object.entries(value)) {
+function mismatch(path: string, value: unknown, expected: string): TopologyProblem {
+  return { path: path === '' ? '(top level)' : path, got: show(value), expected };
+}
+
+function checkObject(node: ObjectNode<Fields>, value: unknown, mode: ShapeMode, path: string, isItem: boolean, problems: TopologyProblem[]): void {
+  if (!isMapping(value)) {
+    problems.push(mismatch(path, value, 'a mapping'));
+    return;
+  }
+  for (const key of Object.keys(value)) {
     // Own fields only: `constructor`, `toString` or `__proto__` must not reach Object.prototype's.
     const childNode = Object.hasOwn(node.fields, key) ? node.fields[key] : undefined;
     if (childNode === undefined) {
+      const known = Object.keys(node.fields);
       const near = closest(key, known);
       const hint = near === undefined ? '' : ` (did you mean ${near}?)`;
       problems.push({ path: join(path, key), got: 'an unknown key', expected: `one of ${known.join(', ')}${hint}` });
     } else {
-      problems.push(...checkShape(childNode, child, mode, join(path, key)));
+      checkInto(childNode, value[key], mode, path, key, problems);
     }
   }
-  for (const [key, childNode] of Object.entries(node.fields)) {
+  for (const key in node.fields) {
+    if (!Object.hasOwn(node.fields, key)) continue;
+    const childNode = node.fields[key];
     const required = mode === 'complete' || (isItem && isLeaf(childNode) && childNode.default.kind === 'required');
     if (required && !Object.hasOwn(value, key)) problems.push({ path: join(path, key), got: 'nothing', expected: 'a value (required)' });
   }
-  return problems;
 }
 
 /** Edits (insertions, deletions, substitutions) that turn `a` into `b`. */
