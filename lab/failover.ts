@@ -11,10 +11,10 @@ export interface Sample { readonly atMs: number; readonly endMs: number; readonl
 export const FAILOVER_GOAL = { medianGapMs: 1000, maxGapMs: 1500, failbackFailed: 0, drainFailed: 0 } as const;
 
 /**
- * What `npm run lab` (and so CI) holds its few runs to: every gap within the goal's worst (1.5 s; the
- * median is judged by the benchmark's ten runs), and no failed request in any failback or drain (the
- * goal itself: since in-flight forwarding, a request in flight at the instant the VIP moves is no longer
- * reset by the new holder). `npm run bench` holds the whole goal over ten runs and reports a miss as FAIL.
+ * What `npm run lab` (and so CI) holds its few runs to: the goal itself — the median and the worst gap
+ * over its runs, and no failed request in any failback or drain (since in-flight forwarding, a request
+ * in flight at the instant the VIP moves is no longer reset by the new holder). `npm run bench` holds
+ * the same over ten runs and reports a miss as FAIL.
  */
 export const LAB_GATE = { maxGapMs: FAILOVER_GOAL.maxGapMs, failbackFailedPerRun: FAILOVER_GOAL.failbackFailed, drainFailedPerRun: FAILOVER_GOAL.drainFailed } as const;
 
@@ -132,10 +132,10 @@ export function summarize(kind: FaultKind, runs: readonly FailoverRun[], bar: Fa
   if (runs.some((r) => r.vipMoveMs === 'never')) missed.push('the VIP did not move');
   if (runs.some((r) => r.vipReturnMs === 'never')) missed.push('the VIP did not come back');
   if (GAP_GOAL_KINDS.includes(kind)) {
-    // The median is the goal's statistic over ten runs or more; the lab's three runs cannot judge it
-    // (CI saw a clean power-off median of 1256 ms over 3 runs whose worst was 1296 ms), so the lab
-    // holds every run to the worst-case bound and the benchmark holds the median.
-    if (bar === 'goal' && !(gap.median <= FAILOVER_GOAL.medianGapMs)) missed.push(`median gap ${gap.median} ms > ${FAILOVER_GOAL.medianGapMs} ms`);
+    // The lab holds its few runs to the goal's median too: since in-flight forwarding (and the VIP on lo) a
+    // clean power-off no longer drops the SYN that reached the old holder just after the move, which
+    // gave the 1.25 s outliers CI once saw (a 1256 ms median over 3 power-offs).
+    if (!(gap.median <= FAILOVER_GOAL.medianGapMs)) missed.push(`median gap ${gap.median} ms > ${FAILOVER_GOAL.medianGapMs} ms`);
     if (!(gap.max <= FAILOVER_GOAL.maxGapMs)) missed.push(`worst gap ${gap.max} ms > ${FAILOVER_GOAL.maxGapMs} ms`);
   }
   if (bar === 'goal' && failbackFailed > FAILOVER_GOAL.failbackFailed) missed.push(`${failbackFailed} failed during failback`);
