@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { loadTopology, Topology } from '../lib/topology';
-import { forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
+import { copiedTo, forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
 import { normalizeRuleset } from './ruleset';
 import { closeShared, ssh, SshOptions } from './ssh';
@@ -149,7 +149,7 @@ class Verifier {
         const hooked = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -C PREROUTING -j ${IN_FLIGHT_ENTRY_CHAIN}`);
         const rules = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${IN_FLIGHT_CHAIN}`);
         const onLo = (await this.on(host, 'ip -o -4 addr show dev lo')).stdout.includes(` ${lb.vip}/32 `);
-        const copiesTo = [...rules.stdout.matchAll(/-j TEE --gateway (\S+)/g)].map((m) => m[1]);
+        const copiesTo = copiedTo(rules.stdout);
         this.add(host.name, checks[3], hooked.code === 0 && rules.code === 0 && onLo ? 'pass' : 'FAIL',
           `${hooked.code === 0 ? 'hooked' : 'not hooked'}, ${onLo ? 'VIP on lo' : 'VIP not on lo'}, copies to ${copiesTo.join(', ') || 'no peer (none answered when it became MASTER)'}`);
       });

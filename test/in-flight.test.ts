@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argsOf, directiveAt } from '../lib/formats/directive-tree';
 import { chainOf, Rule } from '../lib/formats/ruleset';
-import { IN_FLIGHT_CHAIN, IN_FLIGHT_ENTRY_CHAIN, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightRuleset, PASSED_ON_DSCP, renderInFlightScript } from '../lib/load-balancer/in-flight';
+import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_ENTRY_CHAIN, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightRuleset, PASSED_ON_DSCP, renderInFlightRules, renderInFlightScript } from '../lib/load-balancer/in-flight';
 import { keepalivedConf, renderNginxStateUnit } from '../lib/load-balancer/keepalived';
 import { loadTopology, Topology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
@@ -30,6 +30,11 @@ describe('the in-flight ruleset', () => {
     ]);
     const [entry] = chainOf(ruleset, 'mangle', IN_FLIGHT_ENTRY_CHAIN)!.rules;
     expect(entry).toMatchObject({ destination: '192.168.10.100', tcpDestinationPort: 3344, tcpNotSyn: true, target: { jump: 'CHAIN', chain: IN_FLIGHT_CHAIN } });
+  });
+
+  test('the peers it copies to read back from the printed chain, as verify and the lab read iptables -S', () => {
+    const t = three();
+    expect(copiedTo(renderInFlightRules(t, t.loadBalancer.hosts[1]))).toEqual(['192.168.10.40', '192.168.10.60']);
   });
 
   test('serves its own connections, drops what a peer passed on, and copies the rest to every peer before dropping it', () => {

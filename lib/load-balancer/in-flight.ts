@@ -86,6 +86,11 @@ export function inFlightRuleset(t: Topology, host: LoadBalancerHost): Ruleset {
   };
 }
 
+/** The peers an in-flight chain copies to, read from `iptables -S <IN_FLIGHT_CHAIN>` (the printer's TEE rules). */
+export function copiedTo(chainRules: string): string[] {
+  return [...chainRules.matchAll(/-j TEE --gateway (\S+)/g)].map((m) => m[1]);
+}
+
 export function renderInFlightRules(t: Topology, host: LoadBalancerHost): string {
   return printIptablesRestore(inFlightRuleset(t, host));
 }
