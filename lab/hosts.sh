@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab/hosts.sh - emulated multi-host lab: Debian bookworm hosts booted with real
+# lab/hosts.sh - emulated multi-host lab: Debian hosts (LAB_SUITE: bookworm by default, or trixie) booted with real
 # systemd inside systemd-nspawn, each in its own network namespace, wired through
 # bridges that live in a private "switch" namespace.
 #
