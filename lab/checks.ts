@@ -231,6 +231,11 @@ export class LabChecks {
   async verify(id: string, when: string): Promise<CheckResult> {
     const name = `npm run verify ${when}: every check passes`;
     try {
+      // verify expects the preferred load balancer to hold the VIP; after a flap (a busy machine can
+      // starve keepalived past its down interval) it takes it back once its preempt delay is over, so
+      // the site is judged after its own recovery window, and the wait is reported.
+      const recoveryMs = (this.t.loadBalancer.vrrp.preemptDelaySeconds + 10) * 1000;
+      const vipWaitMs = await waitFor(() => this.vipHolders().join() === this.vrrpPair[0], recoveryMs, 200);
       const result = await npmRun(this.project, 'verify', ['--config', this.project.configPath, ...this.keyArgs,
         '--known-hosts', this.project.knownHosts, '--connect-timeout', '3', '--json'], 300_000);
       const parsed = JSON.parse(result.stdout) as { summary: { passed: number; failed: number; skipped: number; notRun: number; ms: number }; checks: Array<{ host: string; check: string; result: string; detail: string }> };
@@ -238,7 +243,7 @@ export class LabChecks {
       const { passed, failed, skipped, notRun, ms } = parsed.summary;
       return {
         id, name, ok: result.code === 0 && bad.length === 0,
-        measured: { passed, failed, skipped, notRun, ms },
+        measured: { passed, failed, skipped, notRun, ms, vipWaitMs: vipWaitMs ?? 'never' },
         detail: bad.map((c) => `${c.host}: ${c.check}: ${c.result} ${c.detail}`).join('\n') || (result.code === 0 ? '' : result.stderr.slice(-1000)),
       };
     } catch (error) {
