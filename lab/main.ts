@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTopology, readConfigFile, Topology } from '../lib/topology';
 import { CheckResult, LabChecks } from './checks';
-import { DrainRun, FailoverRun, FaultKind, summarize } from './failover';
+import { DrainRun, FailoverRun, FaultKind, siteGapBound, summarize } from './failover';
 import { hostsSh, labNetns, mustOnHost, run, RunResult } from './exec';
 import { labHostsFile } from './lab-hosts';
 import { LabProject, PROJECT_DIR, synth, writeLabConfig } from './project';
@@ -217,7 +217,10 @@ async function failover(configFile: string | undefined, runs: number, jsonFile: 
     report.drains = drains;
     for (const kind of kinds) results.push(await checks.failoverCheck(`4${'asbc'[all.indexOf(kind)]}`, kind, runs, (r) => failovers.push(r), 'goal'));
     if (process.env.LAB_FAILOVER_DRAIN !== '0') results.push(await checks.drainCheck('4d', runs, (r) => drains.push(r), true, 'goal'));
-    report.summaries = kinds.map((k) => summarize(k, failovers.filter((r) => r.kind === k)));
+    // Judged by the site's own knobs (for the default knobs, the goal itself).
+    const bound = siteGapBound(checks.vrrpKnobs);
+    report.gapBound = bound;
+    report.summaries = kinds.map((k) => summarize(k, failovers.filter((r) => r.kind === k), 'goal', bound));
   } catch (error) {
     results.push({ id: '!', name: 'lab failover run', ok: false, measured: {}, detail: (error as Error).message });
   } finally {
