@@ -73,7 +73,7 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
   hostDefaults: object('per-host fields for every host that does not set its own', {
     // The original write-up's machines are CentOS (its successors are the RHEL family, a checked option); the default
     // is the family the lab boots, so the default topology is the one proven end to end.
-    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own: debian (apt, /etc/iptables; what the lab boots and proves) or rhel (dnf, SELinux, firewalld, /etc/sysconfig; checked by npm run validate and stand-in runs)', OsFamily.DEBIAN),
+    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own: debian (apt, /etc/iptables; what the lab boots and proves) or rhel (dnf, SELinux, firewalld, /etc/sysconfig; checked by npm run validate and by tests, never on a RHEL host)', OsFamily.DEBIAN),
     sshUser: string('SSH user of every host that does not set its own; a non-root user needs passwordless sudo', 'root'),
     interface: string('NIC on the internal network (the load balancers put the VIP on it)', 'ens33'),
   }),
