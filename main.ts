@@ -93,7 +93,7 @@ function describeOutputs(args: SynthArgs): string {
 const SUMMARY_GROUPS = 16;
 
 function printSummary(configPath: string | undefined, result: SynthResult): void {
-  const out = [`synthesized the topology from ${configPath ?? 'the built-in defaults (the seed system)'}:`];
+  const out = [`synthesized the topology from ${configPath ?? 'the built-in defaults'}:`];
   for (const { dir, files } of result.written) {
     // One line per bundle directory or stack, the first SUMMARY_GROUPS of them, so the summary stays short for any topology.
     const groups = new Map<string, number>();

@@ -36,13 +36,13 @@ const MD_PATH = resolve(process.env.BENCH_MD ?? join(repo, 'BENCHMARKS.md'));
 const JSON_PATH = resolve(process.env.BENCH_JSON ?? join(repo, 'BENCHMARKS.json'));
 
 /**
- * Regressions that fail the run. The goal of issue 11 is a synth of the default topology within
+ * Regressions that fail the run. The goal is a synth of the default topology within
  * 4x `node -e 0`; the others keep the scale curve honest (linear, bounded memory).
  */
 const THRESHOLDS = {
   /** `npm run synth`'s program, default topology, over `node -e 0`. */
   defaultRatio: Number(process.env.BENCH_MAX_RATIO ?? 4),
-  /** 200 workers over 2 workers, wall time (issue 11: identical content written once, not per worker). */
+  /** 200 workers over 2 workers, wall time (identical content is written once, not per worker). */
   scale200Ratio: 2,
   /** 1000 workers over 2 workers, wall time. */
   scale1000Ratio: 5,

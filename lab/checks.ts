@@ -265,7 +265,7 @@ export class LabChecks {
   }
 
   /**
-   * T. The README's troubleshooting table, provoked: a wrong key, the VIP on both load balancers
+   * T. The troubleshooting table of docs/operating.md, provoked: a wrong key, the VIP on both load balancers
    * (VRRP adverts dropped on the BACKUP), the LB port blocked on the BACKUP. Each time verify must fail,
    * and say why; afterwards everything is put back and the VIP is on the MASTER again.
    */

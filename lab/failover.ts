@@ -1,6 +1,6 @@
 /**
  * What a client sees during a failover, from the probe's samples, and the goal a run must meet
- * (issue 11): per fault kind, the client-visible gap — from the last good response before the fault
+ * (the failover goal): per fault kind, the client-visible gap — from the last good response before the fault
  * to the first good response after it — has a median ≤ 1.0 s and a worst ≤ 1.5 s; failback and a
  * drain lose no request.
  */

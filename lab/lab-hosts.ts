@@ -38,7 +38,7 @@ export function managementAddress(t: Topology): string {
  * The topology's own machines as lab hosts, at the topology's own addresses. The control
  * plane is a plain container: Kubernetes cannot run in these containers (it and the workers are
  * stand-ins), but `npm run verify` reaches it and reports its checks as not checked.
- * Every inside host routes through the gateway, the client too from outside, as in the seed.
+ * Every inside host routes through the gateway, the client too from outside, as in the default topology.
  */
 export function labHostsFile(t: Topology): LabHostsFile {
   const inside = prefixLengthOf(t.networks.internal);

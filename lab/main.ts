@@ -29,7 +29,7 @@ function up(configFile: string | undefined, firewalld = false): LabProject {
   const userConfig = configFile ? readConfigFile(configFile) : {};
   const { path: configPath, topology } = writeLabConfig(PROJECT_DIR, 'lab-topology.yaml', userConfig);
   writeFileSync(join(PROJECT_DIR, 'user-config.json'), JSON.stringify(userConfig));
-  // As the user's file says (the seed's hosts are rhel): which hosts the lab cannot boot as they are.
+  // As the user's file says: which hosts the lab cannot boot as they are.
   const notDebian = allHosts(loadTopology({ overrides: userConfig })).filter((h) => h.osFamily !== 'debian').map((h) => `${h.name} (${h.osFamily})`);
   if (notDebian.length > 0) {
     log(`note: only Debian can be booted here; ${notDebian.join(', ')} ${notDebian.length === 1 ? 'is' : 'are'} booted and synthesized as Debian ${process.env.LAB_SUITE ?? 'bookworm'}`);
@@ -175,7 +175,7 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
     });
   }
   printTable(results, project);
-  const summary = { when: new Date().toISOString(), totalMs: Date.now() - started, topology: configFile ?? 'default (seed)', suite: process.env.LAB_SUITE, firewalld, results };
+  const summary = { when: new Date().toISOString(), totalMs: Date.now() - started, topology: configFile ?? 'default', suite: process.env.LAB_SUITE, firewalld, results };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(summary, null, 2)}\n`);
   const failed = results.filter((r) => !r.ok).length;
   const notRun = results.filter((r) => r.notRun).length;
@@ -196,7 +196,7 @@ async function failover(configFile: string | undefined, runs: number, jsonFile: 
     console.error(`a lab already exists (${existing.join('; ')}); remove it with 'npm run lab -- down'`);
     return 1;
   }
-  const report: Record<string, unknown> = { when: new Date().toISOString(), topology: configFile ?? 'default (seed)', suite: process.env.LAB_SUITE, runs };
+  const report: Record<string, unknown> = { when: new Date().toISOString(), topology: configFile ?? 'default', suite: process.env.LAB_SUITE, runs };
   const results: CheckResult[] = [];
   try {
     const project = up(configFile, false);

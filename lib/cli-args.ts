@@ -11,7 +11,7 @@ export interface SynthArgs {
 export const USAGE = `usage: npm run synth -- [--config FILE] [--resource null_resource|terraform_data]
                           [--dist DIR] [--cdktf-out DIR] [--only k8s|tf]
 
-  --config FILE     YAML or JSON file deep-merged over the seed's topology (lists replace)
+  --config FILE     YAML or JSON file deep-merged over the default topology (lists replace)
   --resource R      Terraform resource that carries the provisioners (default null_resource;
                     terraform_data needs no provider download)
   --dist DIR        Kubernetes manifests and per-host files (default dist)

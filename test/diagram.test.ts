@@ -49,7 +49,7 @@ describe('GIVEN the custom topology WHEN its picture is drawn', () => {
     for (const w of t.workers) expect(texts).toContain(`Pod ${t.workload.name}-${w.name}`);
   });
 
-  test('THEN no address of the seed topology leaks into it', () => {
+  test('THEN no address of the default topology leaks into it', () => {
     expect(svg).not.toContain('192.168.10.');
     expect(svg).not.toContain('12.0.0.1');
   });

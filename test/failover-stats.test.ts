@@ -1,6 +1,6 @@
 import { FailoverRun, masterDownIntervalMs, parseSamples, siteGapBound, stats, summarize, window } from '../lab/failover';
 
-describe('the lab failover measure (issue 11)', () => {
+describe('the lab failover measure', () => {
   // sent, ended, status: good every 100 ms, a fault at 1000, two failures, a 1 s SYN retransmit, good again.
   const probe = [
     '800 810 ok this is node01', '900 905 ok this is node02', '1000 1010 ok this is node01',

@@ -13,7 +13,7 @@ import { CUSTOM_CONFIG, fileOf, paramsOf, renderFixture } from './render-fixture
 
 type Fixture = ReturnType<typeof renderFixture>;
 
-// The seed's topology on rhel hosts (the default family is debian, the one the lab proves).
+// The default topology on rhel hosts (the default family is debian, the one the lab proves).
 const seed = renderFixture({ overrides: { hostDefaults: { osFamily: 'rhel' } } });
 const seedDebian = renderFixture({ overrides: { hostDefaults: { osFamily: 'debian' } } });
 const custom = renderFixture({ configPath: CUSTOM_CONFIG });
@@ -45,7 +45,7 @@ describe('gateway firewall', () => {
     })]);
   });
 
-  test('FORWARD drops INVALID first, before any ACCEPT (issue 8, point 10)', () => {
+  test('FORWARD drops INVALID first, before any ACCEPT', () => {
     const forward = rulesOf('filter', 'FORWARD');
     expect(forward[0]).toEqual(expect.objectContaining({ ctstate: ['INVALID'], target: { jump: 'DROP' } }));
     expect(forward.findIndex((r) => r.target.jump === 'ACCEPT')).toBeGreaterThan(0);
@@ -94,7 +94,7 @@ describe('gateway firewall', () => {
   });
 });
 
-describe('gateway IPv6 firewall (issue 8, point 11)', () => {
+describe('gateway IPv6 firewall', () => {
   const ruleset = gatewayRuleset6(seed.topology);
   const rules = (chain: string) => chainOf(ruleset, 'filter', chain)!.rules.map(({ comment, ...rule }) => rule);
 
@@ -162,7 +162,7 @@ describe('load balancers', () => {
     }
   });
 
-  test('preempt_delay: every instance starts BACKUP (keepalived ignores the delay otherwise), the preferred one keeps the highest priority (issue 8, point 8); only the preferred one waits (issue 11: a drain moves at once)', () => {
+  test('preempt_delay: every instance starts BACKUP (keepalived ignores the delay otherwise), the preferred one keeps the highest priority; only the preferred one waits (so a drain moves at once)', () => {
     for (const f of [seed, custom]) {
       const lb = f.topology.loadBalancer;
       const confs = lb.hosts.map((h) => ({ host: h, conf: keepalived(f, h) }));
@@ -217,7 +217,7 @@ describe('load balancers', () => {
     expect(printKeepalivedConf(conf)).not.toMatch(/auth_pass|authentication/);
   });
 
-  test('issue 11: the advert interval is written in seconds from milliseconds, for either VRRP version', () => {
+  test('the advert interval is written in seconds from milliseconds, for either VRRP version', () => {
     const v2 = renderFixture({ overrides: { loadBalancer: { vrrp: { version: 2, advertIntervalMs: 3000 } } } });
     const conf2 = keepalived(v2, v2.topology.loadBalancer.hosts[0]);
     expect([valueOf(conf2, 'global_defs', 'vrrp_version'), valueOf(conf2, 'vrrp_instance', 'advert_int')]).toEqual(['2', '3']);
@@ -225,7 +225,7 @@ describe('load balancers', () => {
     expect(valueOf(keepalived(v3, v3.topology.loadBalancer.hosts[0]), 'vrrp_instance', 'advert_int')).toBe('0.25');
   });
 
-  test('issue 11: nginx state and the drain are track_files (inotify, no polling) that drop the priority to 1; nginx is down until it started', () => {
+  test('nginx state and the drain are track_files (inotify, no polling) that drop the priority to 1; nginx is down until it started', () => {
     const conf = keepalived(seed, seed.topology.loadBalancer.master);
     const files = directivesNamed(conf.nodes, 'track_file');
     const byName = Object.fromEntries(files.map((d) => [argsOf(d)[0], Object.fromEntries(d.children!.flatMap((c) => (c.kind === 'directive' ? [[c.name, argsOf(c).join(' ')]] : [])))]));
@@ -238,7 +238,7 @@ describe('load balancers', () => {
     expect(directiveAt(conf, 'vrrp_instance', 'track_file')!.children).toEqual([directive('nginx_state'), directive('drain')]);
   });
 
-  test('issue 11: the nginx-state unit is bound to nginx, stops before it, and its stop waits (bounded) for the VIP to leave', () => {
+  test('the nginx-state unit is bound to nginx, stops before it, and its stop waits (bounded) for the VIP to leave', () => {
     const unit = renderNginxStateUnit(seed.topology);
     expect(unit).toMatch(/^BindsTo=nginx\.service$/m);
     expect(unit).toMatch(/^PartOf=nginx\.service$/m);

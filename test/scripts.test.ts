@@ -706,7 +706,7 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
   });
 });
 
-describe('the staging guard (issue 8, point 12)', () => {
+describe('the staging guard', () => {
   const { plan } = renderFixture();
   const guarded = (content: string) => content.includes(STAGING_GUARD);
 
@@ -757,7 +757,7 @@ describe('the staging guard (issue 8, point 12)', () => {
   });
 });
 
-describe('load balancer host policy, with stand-in SELinux and firewalld tools (issue 8, point 1)', () => {
+describe('load balancer host policy, with stand-in SELinux and firewalld tools', () => {
   const rhel = loadTopology({ overrides: { hostDefaults: { osFamily: 'rhel' } } });
   const lb01 = rhel.loadBalancer.hosts[0];
 

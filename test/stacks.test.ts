@@ -76,7 +76,7 @@ describe('the stacks', () => {
     }
   });
 
-  test('bundles are staged in a root-owned 0700 directory, never under world-writable /var/tmp (issue 8, point 12)', () => {
+  test('bundles are staged in a root-owned 0700 directory, never under world-writable /var/tmp', () => {
     expect(REMOTE_STAGING_DIR).toBe('/var/lib/k8s-ha-edge');
     const json = JSON.stringify(stackFor(seed, StackName.LB).json);
     expect(json).not.toContain('/var/tmp');

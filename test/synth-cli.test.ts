@@ -21,7 +21,7 @@ function allText(root: string): string {
   return Object.keys(treeDigest(root)).map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
 }
 
-/** A bootstrap token value, the seed's well-known token, or a private key. */
+/** A bootstrap token value, the original write-up's well-known token, or a private key. */
 const SECRET = /abcdef\.0123456789abcdef|[a-z0-9]{6}\.[a-z0-9]{16}|PRIVATE KEY-----|sha256:[0-9a-f]{64}/;
 
 function scratch(): string {
@@ -163,7 +163,7 @@ describe('a custom topology: another subnet, three workers, another VIP, LB port
   const cwd = scratch();
   const run = synth(cwd, '--config', join(repo, 'examples', 'custom-three-workers.yaml'));
 
-  test('synthesizes with none of the seed addresses or ports in its output', () => {
+  test('synthesizes with none of the default topology\'s addresses or ports in its output', () => {
     expect(run.code).toBe(0);
     for (const dir of ['dist', 'cdktf.out']) {
       const text = allText(join(cwd, dir));

@@ -29,7 +29,7 @@ async function synthWith(command: string[], args: string[]) {
 
 // npm run synth runs the bundle (scripts/synth.js); it must write exactly what main.ts does from source.
 describe.each([
-  ['the seed topology', []],
+  ['the default topology', []],
   ['a custom topology with terraform_data', ['--config', join(repo, 'examples', 'custom-three-workers.yaml'), '--resource', 'terraform_data']],
 ])('scripts/synth.js on %s', (_name, args) => {
   test('writes the same bytes as tsx main.ts', async () => {

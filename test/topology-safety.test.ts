@@ -1,5 +1,5 @@
 /**
- * Issue 9: no config can crash synth or pass a topology that cannot work. Each row is one case:
+ * No config can crash synth or pass a topology that cannot work. Each row is one case:
  * the config (a file's text or bytes, with its extension), and the message fragment of the
  * TopologyError, which synth reports with exit 2 and nothing written (the CLI rows at the end
  * prove that path for a few of them). Then a property test: random mutations of the example
@@ -91,7 +91,7 @@ const ROWS: readonly Row[] = [
   ['16 YAML with a syntax error', 'workload: [\n', 'yaml', /\(file\): got unparsable YAML \(/],
 ];
 
-describe('GIVEN a config that synth must reject (issue 9)', () => {
+describe('GIVEN a config that synth must reject ', () => {
   test.each(ROWS)('WHEN %s THEN a TopologyError says path, got, expected', (_point, config, extension, message) => {
     expect(problemsOf(configFile(config, extension))).toMatch(message);
   });

@@ -19,7 +19,7 @@ function errorFor(overrides: unknown): string {
 describe('the default topology', () => {
   const t = loadTopology();
 
-  test('is the seed system with 192.168.160.x corrected to 192.168.10.x', () => {
+  test('is the original write-up\'s system with 192.168.160.x corrected to 192.168.10.x', () => {
     expect(t.networks).toEqual({ internal: '192.168.10.0/24', external: '12.0.0.0/24' });
     expect([t.controlPlane.name, t.controlPlane.address]).toEqual(['master', '192.168.10.10']);
     expect(t.workers.map((w) => [w.name, w.address])).toEqual([['node01', '192.168.10.20'], ['node02', '192.168.10.30']]);
@@ -40,7 +40,7 @@ describe('the default topology', () => {
     expect(t.workload.image).toBe('nginx:1.30.1');
   });
 
-  test('the Pods default to a maintained, pinned nginx; the seed\'s end-of-life tag is still possible through the config', () => {
+  test('the Pods default to a maintained, pinned nginx; the original write-up\'s end-of-life tag is still possible through the config', () => {
     expect(t.workload.image).not.toBe('nginx:1.14');
     expect(t.workload.image).toMatch(/^nginx:1\.(2[89]|3[0-9])\.[0-9]+$/);
     expect(loadTopology({ overrides: { workload: { image: 'nginx:1.14' } } }).workload.image).toBe('nginx:1.14');
@@ -146,7 +146,7 @@ describe('invalid input is rejected with the path, the value and what was expect
       /kubernetes\.podCidr: got "192\.168\.0\.0\/16", expected a network that does not overlap networks\.internal \(192\.168\.10\.0\/24\)/],
     ['pod CIDR overlapping the service CIDR', { kubernetes: { podCidr: '10.96.0.0/16' } },
       /kubernetes\.podCidr: got "10\.96\.0\.0\/16", expected a network that does not overlap kubernetes\.serviceCidr \(10\.96\.0\.0\/12\)/],
-    ['a network with host bits (the seed\'s SNAT slip)', { networks: { internal: '192.168.10.100/24' } },
+    ['a network with host bits (the original write-up\'s SNAT slip)', { networks: { internal: '192.168.10.100/24' } },
       /networks\.internal: got "192\.168\.10\.100\/24", expected a network address with no host bits set \(did you mean 192\.168\.10\.0\/24\?\)/],
     ['unknown key (typo)', { loadBalancer: { vipp: '192.168.10.100' } },
       /loadBalancer\.vipp: got an unknown key, expected one of vip, listenPort, hosts, vrrp, healthCheck, forwardInFlight, upstream/],
@@ -175,7 +175,7 @@ describe('invalid input is rejected with the path, the value and what was expect
       /gateway\.hostKey: got "ssh-rsa AAAA.*", expected an SSH public key line/],
     ['unknown kube-proxy mode', { kubernetes: { kubeProxyMode: 'userspace' } },
       /kubernetes\.kubeProxyMode: got "userspace", expected one of nftables, iptables, ipvs/],
-    ['the seed\'s Kubernetes version', { kubernetes: { version: '1.20' } },
+    ['the original write-up\'s Kubernetes version', { kubernetes: { version: '1.20' } },
       /kubernetes\.version: got "1\.20", expected a supported Kubernetes minor: 1\.35, 1\.36, 1\.37/],
     ['a version string that is not one', { kubernetes: { version: 'latest' } },
       /kubernetes\.version: got "latest", expected a supported Kubernetes minor/],

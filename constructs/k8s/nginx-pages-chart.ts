@@ -18,7 +18,7 @@ export const APP_LABEL_KEY = 'app';
  * hostPath directory, and one NodePort Service selecting exactly those Pods.
  *
  * cdk8s-plus-27 applies hardening defaults meant for new applications. The stock
- * `nginx` image (1.30.1 by default; the seed's 1.14 alike) runs as root, writes its pid and cache into the root
+ * `nginx` image (1.30.1 by default; the original write-up's 1.14 alike) runs as root, writes its pid and cache into the root
  * filesystem and binds port 80, so each default is set here on purpose.
  */
 export class NginxPagesChart extends Chart {
@@ -91,7 +91,7 @@ export class NginxPagesChart extends Chart {
           readOnlyRootFilesystem: false,
           allowPrivilegeEscalation: false,
         },
-        // Sized for the seed's 2-CPU/2-GiB workers, not cdk8s-plus' 1 CPU/512Mi request.
+        // Sized for the original write-up's 2-CPU/2-GiB workers, not cdk8s-plus' 1 CPU/512Mi request.
         resources: {
           cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
           memory: { request: Size.mebibytes(32), limit: Size.mebibytes(128) },

@@ -8,7 +8,7 @@ import { kubernetesMinor } from './kubernetes-repo';
  * Support" (read at containerd commit 301026e5, August 2026): 1.35 → 2.2.0+, 2.1.5+, 1.7.28+;
  * 1.36 → 2.3.0+, 2.2.0+. Two choices of ours on top of it:
  * - 1.35 needs 2.1.5, not 1.7.28: the drop-in below is config version 3, which only containerd 2.x reads.
- * - 1.37 is not in that table yet; it gets 1.36's floor, 2.2.0 (an assumption, said in the README).
+ * - 1.37 is not in that table yet; it gets 1.36's floor, 2.2.0 (an assumption, said in docs/proofs.md).
  */
 const CONTAINERD_MINIMUM: Readonly<Record<string, string>> = {
   '1.35': '2.1.5',

@@ -2,7 +2,7 @@ import { BUNDLED_FLANNEL_VERSION } from './defaults';
 import { boolean, Default, Infer, inherit, integer, list, object, oneOf, REQUIRED, string, template } from './schema-dsl';
 
 /**
- * The config schema, declared once: every field with its type, its default (the seed's system,
+ * The config schema, declared once: every field with its type, its default (the original write-up's system,
  * with its 192.168.160.x slips corrected to 192.168.10.x) and a one-line doc. The type of a
  * resolved config, the shape check of a config file and the defaults all come from `CONFIG_SCHEMA`.
  * This is the only place in the code where an address, a port or a host name is written.
@@ -71,9 +71,9 @@ const NIC = (side: string, nicName: string, address: string) => object(`the gate
 
 export const CONFIG_SCHEMA = object('the config file: the whole system', {
   hostDefaults: object('per-host fields for every host that does not set its own', {
-    // The seed's machines are CentOS (its successors are the RHEL family, a checked option); the default
+    // The original write-up's machines are CentOS (its successors are the RHEL family, a checked option); the default
     // is the family the lab boots, so the default topology is the one proven end to end.
-    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own: debian (apt, /etc/iptables; what the lab boots and proves) or rhel (dnf, SELinux, firewalld, /etc/sysconfig; checked by npm run validate and stand-in runs)', OsFamily.DEBIAN),
+    osFamily: oneOf(OsFamily, 'package family of every host that does not set its own: debian (apt, /etc/iptables; what the lab boots and proves) or rhel (dnf, SELinux, firewalld, /etc/sysconfig; checked by npm run validate and by tests, never on a RHEL host)', OsFamily.DEBIAN),
     sshUser: string('SSH user of every host that does not set its own; a non-root user needs passwordless sudo', 'root'),
     interface: string('NIC on the internal network (the load balancers put the VIP on it)', 'ens33'),
   }),
@@ -137,7 +137,7 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     version: string('Kubernetes minor release "1.N" of a supported minor, optionally with a patch ("1.36.2"); picks the pkgs.k8s.io repository', '1.36'),
     podCidr: string("network of the Pods (flannel's network); must not overlap serviceCidr or the networks", '10.244.0.0/16'),
     serviceCidr: string('network of the Services; must not overlap podCidr or the networks', '10.96.0.0/12'),
-    // ipvs was the seed's mode; it is deprecated since 1.35 (KEP-5495) and synth warns when it is chosen.
+    // ipvs was the original write-up's mode; it is deprecated since 1.35 (KEP-5495) and synth warns when it is chosen.
     kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel. nftables needs kernel 5.13 or later and, like upstream, does not serve NodePorts on 127.0.0.1 (the load balancers use the workers\' addresses). ipvs is deprecated since Kubernetes 1.35 (KEP-5495: a KubeProxyIPVS feature gate from 1.37, planned off by default in 1.40 and locked in 1.43, after which kube-proxy will not start in ipvs mode); synth warns when it is chosen', KubeProxyMode.NFTABLES),
     cni: oneOf(['flannel'], 'Pod network add-on; only flannel is supported', 'flannel'),
     // v0.28.9 (August 2026) is the newest tag of flannel-io/flannel found here.
@@ -154,8 +154,8 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     name: string('name prefix of the Pods ("<name>-<worker>") and of the Service ("<name>-svc")', 'mcl-nginx'),
     namespace: string('namespace of the Pods and the Service', 'default'),
     // nginx 1.30 is the stable branch; 1.30.1 fixes CVE-2026-42945 (every release before it is affected).
-    // The seed's nginx:1.14 (end of life since 2019) is still accepted.
-    image: string("container image of the Pods: a pinned tag of a maintained release (nginx 1.30.1 fixes CVE-2026-42945; the seed's end-of-life nginx:1.14 still works if set here)", 'nginx:1.30.1'),
+    // The original write-up's nginx:1.14 (end of life since 2019) is still accepted.
+    image: string("container image of the Pods: a pinned tag of a maintained release (nginx 1.30.1 fixes CVE-2026-42945; the original write-up's end-of-life nginx:1.14 still works if set here)", 'nginx:1.30.1'),
     appLabel: string('value of the `app` label shared by the Pods and selected by the Service', 'mcl-nginx'),
     hostPath: string('directory on each worker mounted at the web root', '/data'),
     mountPath: string('where the image serves files from', '/usr/share/nginx/html'),

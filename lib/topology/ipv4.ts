@@ -34,7 +34,7 @@ function maskOf(prefixLength: number): number {
 }
 
 /**
- * Parses "a.b.c.d/n". Host bits must be zero: "192.168.10.100/24" is the seed's
+ * Parses "a.b.c.d/n". Host bits must be zero: "192.168.10.100/24" is the original write-up's
  * SNAT slip, and accepting it would hide what the user meant.
  */
 export function parseCidr(text: string): Ipv4Network | { error: string } {

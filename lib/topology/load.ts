@@ -93,7 +93,7 @@ function withLineAndColumn(reason: string, text: string): string {
 }
 
 export interface LoadTopologyOptions {
-  /** Path of a YAML or JSON config file. @default no file: the seed's topology */
+  /** Path of a YAML or JSON config file. @default no file: the default topology */
   readonly configPath?: string;
   /** Overrides applied after the file, e.g. from command-line flags. @default none */
   readonly overrides?: Json;
