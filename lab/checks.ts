@@ -318,6 +318,7 @@ export class LabChecks {
       return { id, name, ok, measured, detail: ok ? '' : JSON.stringify(measured) };
     } catch (error) {
       onHost(backup, `iptables -D ${vrrpDrop}; iptables -D ${portBlock}`);
+      measured.restored = this.restoreLoadBalancer(backup);
       return fail(id, name, error, measured);
     }
   }
@@ -530,6 +531,21 @@ export class LabChecks {
     return peers.length > 0 ? peers.join(',') : 'none';
   }
 
+  /**
+   * After a check failed half-way: a load balancer it left powered off, without nginx or keepalived is
+   * brought back (bounded), so the checks after it — destroy and teardown above all — are judged on
+   * their own. Says what it found and did, for the failed check's report.
+   */
+  private restoreLoadBalancer(host: string): string {
+    if (onHost(host, 'systemctl is-active --quiet keepalived nginx', 5_000).code === 0) return `${host} up`;
+    if (onHost(host, 'true', 5_000).code !== 0) {
+      const started = hostsSh(['start-host', host], 120_000);
+      if (started.code !== 0) return `${host} down, could not be started: ${started.stderr.slice(-300)}`;
+    }
+    onHost(host, 'systemctl reset-failed nginx keepalived; systemctl start nginx keepalived', 60_000);
+    return onHost(host, 'systemctl is-active --quiet keepalived nginx', 5_000).code === 0 ? `${host} restored` : `${host} NOT restored`;
+  }
+
   /** hosts.sh power commands on a host; throws on failure. */
   private power(args: string[], timeoutMs: number): void {
     const result = hostsSh(args, timeoutMs);
@@ -610,7 +626,7 @@ export class LabChecks {
       };
       return { id, name, measured, ok: s.missed.length === 0 && done.length === runs, detail: s.missed.join('; ') || (done.length < runs ? 'stopped early' : '') };
     } catch (error) {
-      return fail(id, name, error, { runsDone: done.length });
+      return fail(id, name, error, { runsDone: done.length, restored: this.restoreLoadBalancer(master) });
     }
   }
 
@@ -669,7 +685,7 @@ export class LabChecks {
       };
       return { id, name, measured, ok: done.length === runs && done.every((r) => r.ok), detail: done.every((r) => r.ok) ? '' : JSON.stringify(done[done.length - 1]) };
     } catch (error) {
-      return fail(id, name, error, { runsDone: done.length });
+      return fail(id, name, error, { runsDone: done.length, restored: this.restoreLoadBalancer(master) });
     }
   }
 
