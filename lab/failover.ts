@@ -18,6 +18,40 @@ export const FAILOVER_GOAL = { medianGapMs: 1000, maxGapMs: 1500, failbackFailed
  */
 export const LAB_GATE = { maxGapMs: FAILOVER_GOAL.maxGapMs, failbackFailedPerRun: FAILOVER_GOAL.failbackFailed, drainFailedPerRun: FAILOVER_GOAL.drainFailed } as const;
 
+/** The client-visible gap a failover may cost: the median over a kind's runs, and the worst run. */
+export interface GapBound { readonly medianGapMs: number; readonly maxGapMs: number }
+
+/** The VRRP knobs the gap depends on, as the resolved topology has them. */
+export interface VrrpKnobs { readonly version: number; readonly advertIntervalMs: number; readonly backupPriority: number }
+
+/** The defaults the goal was measured with (VRRPv3, 100 ms adverts). */
+export const DEFAULT_VRRP = { version: 3, advertIntervalMs: 100 } as const;
+
+/**
+ * How long a BACKUP waits, after the last advert of a MASTER that is gone, before it takes over:
+ * RFC 5798 (VRRPv3) §6.1, Master_Down_Interval = 3 × Advertisement_Interval + Skew_Time with
+ * Skew_Time = ((256 − Priority) × Advertisement_Interval) / 256; RFC 3768 (VRRPv2) §6.1, the same
+ * with Skew_Time = (256 − Priority) / 256 seconds. keepalived follows both.
+ */
+export function masterDownIntervalMs(k: VrrpKnobs): number {
+  const skewMs = k.version === 3 ? ((256 - k.backupPriority) * k.advertIntervalMs) / 256 : ((256 - k.backupPriority) * 1000) / 256;
+  return 3 * k.advertIntervalMs + skewMs;
+}
+
+/**
+ * The gap a site's own knobs promise: the goal, plus how much later than with the default knobs its
+ * first BACKUP notices a MASTER that is gone. Every fault the lab injects is noticed that way: power off
+ * and power loss by missing adverts; nginx dying by nginx's systemd state, which drops the MASTER's
+ * priority to 1, after which the BACKUP takes over once the interval runs out (measured: 5.2–7.1 s with
+ * 2 s adverts). The health check's interval, fall and weight act only when nginx runs but its port does
+ * not answer, which the lab does not inject; the preempt delay acts on the way back (failback), where the
+ * bound is "nothing fails", not a gap. With the default knobs this is exactly FAILOVER_GOAL.
+ */
+export function siteGapBound(k: VrrpKnobs): GapBound & { readonly extraMs: number } {
+  const extraMs = Math.max(0, Math.round(masterDownIntervalMs(k) - masterDownIntervalMs({ ...DEFAULT_VRRP, backupPriority: k.backupPriority })));
+  return { medianGapMs: FAILOVER_GOAL.medianGapMs + extraMs, maxGapMs: FAILOVER_GOAL.maxGapMs + extraMs, extraMs };
+}
+
 /** Which requirement a check applies: the goal (the benchmark), or the lab's gate (npm run lab, CI). */
 export type FailoverBar = 'goal' | 'lab';
 
@@ -125,7 +159,7 @@ export interface KindSummary {
 /** Whether a kind is held to the gap goal (nginx stop is reported; the goal names nginx dying, power off and power loss). */
 export const GAP_GOAL_KINDS: readonly FaultKind[] = ['nginx-dies', 'power-off', 'power-loss'];
 
-export function summarize(kind: FaultKind, runs: readonly FailoverRun[], bar: FailoverBar = 'goal'): KindSummary {
+export function summarize(kind: FaultKind, runs: readonly FailoverRun[], bar: FailoverBar = 'goal', bound: GapBound = FAILOVER_GOAL): KindSummary {
   const gap = stats(runs.map((r) => r.gapMs));
   const failbackFailed = runs.reduce((n, r) => n + r.failbackFailed, 0);
   const missed: string[] = [];
@@ -135,8 +169,8 @@ export function summarize(kind: FaultKind, runs: readonly FailoverRun[], bar: Fa
     // The lab holds its few runs to the goal's median too: since in-flight forwarding (and the VIP on lo) a
     // clean power-off no longer drops the SYN that reached the old holder just after the move, which
     // gave the 1.25 s outliers CI once saw (a 1256 ms median over 3 power-offs).
-    if (!(gap.median <= FAILOVER_GOAL.medianGapMs)) missed.push(`median gap ${gap.median} ms > ${FAILOVER_GOAL.medianGapMs} ms`);
-    if (!(gap.max <= FAILOVER_GOAL.maxGapMs)) missed.push(`worst gap ${gap.max} ms > ${FAILOVER_GOAL.maxGapMs} ms`);
+    if (!(gap.median <= bound.medianGapMs)) missed.push(`median gap ${gap.median} ms > ${bound.medianGapMs} ms`);
+    if (!(gap.max <= bound.maxGapMs)) missed.push(`worst gap ${gap.max} ms > ${bound.maxGapMs} ms`);
   }
   if (bar === 'goal' && failbackFailed > FAILOVER_GOAL.failbackFailed) missed.push(`${failbackFailed} failed during failback`);
   const worstFailback = Math.max(0, ...runs.map((r) => r.failbackFailed));

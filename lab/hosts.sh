@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab/hosts.sh - emulated multi-host lab: Debian bookworm hosts booted with real
+# lab/hosts.sh - emulated multi-host lab: Debian hosts (LAB_SUITE: bookworm by default, or trixie) booted with real
 # systemd inside systemd-nspawn, each in its own network namespace, wired through
 # bridges that live in a private "switch" namespace.
 #
@@ -458,6 +458,42 @@ ns_del() { # kill whatever still runs in netns $1 (bounded), then delete it
 }
 
 # ---------------------------------------------------------------- ssh config for the lab client
+# The machine's limits a lab of N containers leans on, sized or checked before anything boots, so a
+# big site fails here with a message instead of half-booting. Every container's systemd holds inotify
+# instances (about 8 each, measured with 7 containers): the kernel's default of 128 per user lets about
+# 15 containers boot, and the next one's systemd fails with "Failed to create control group inotify
+# object: Too many open files". The limit is raised for the lab's run and put back by `down`.
+capacity() { # $1 = number of containers
+  local n="$1" used need have key avail_kib need_kib procs pid_max
+  # About 100 MiB per booted container was measured; 160 leaves room for nginx, keepalived and the checks.
+  avail_kib="$(awk '/^MemAvailable:/{print $2}' /proc/meminfo)"
+  need_kib=$(( (160 * n + 512) * 1024 ))
+  [ "$avail_kib" -ge "$need_kib" ] || die "this machine cannot hold $n containers: about $(( need_kib / 1024 )) MiB of available memory needed, $(( avail_kib / 1024 )) MiB available"
+  procs="$( { find /proc -mindepth 1 -maxdepth 1 -name '[0-9]*' 2>/dev/null || true; } | wc -l)"; pid_max="$(sysctl -n kernel.pid_max)"
+  [ $(( procs + 100 * n )) -le "$pid_max" ] || die "this machine cannot hold $n containers: about $(( 100 * n )) more processes needed, kernel.pid_max is $pid_max with $procs running"
+  # Checked first (above): nothing is raised for a site this machine cannot hold.
+  for key in max_user_instances:16 max_user_watches:4096; do
+    used=0
+    [ "${key%%:*}" = max_user_instances ] && used="$( { find /proc/[0-9]*/fd -lname 'anon_inode:inotify' 2>/dev/null || true; } | wc -l)"
+    need=$(( used + ${key#*:} * n ))
+    have="$(sysctl -n "fs.inotify.${key%%:*}")"
+    if [ "$have" -lt "$need" ]; then
+      record "sysctl fs.inotify.${key%%:*} $have"
+      sysctl -qw "fs.inotify.${key%%:*}=$need"
+      log "fs.inotify.${key%%:*}: $have -> $need for $n containers (put back by down)"
+    fi
+  done
+}
+
+# Puts back every kernel limit `capacity` raised (the first value recorded for each is the original).
+restore_limits() {
+  [ -f "$STATE" ] || return 0
+  local key value
+  while read -r key value; do
+    sysctl -qw "$key=$value" && log "$key put back to $value"
+  done < <(awk '$1=="sysctl" && !seen[$2]++ {print $2, $3}' "$STATE")
+}
+
 write_ssh_config() {
   local f="$LAB_WORK/ssh_config" m h n a jump j
   m="$(mgmt_host)"
@@ -503,6 +539,7 @@ cmd_up() {
   record "workdir $LAB_WORK"
   cp "$cfg" "$LAB_WORK/hosts.json"
   parse_config "$LAB_WORK/hosts.json"
+  capacity "$(containers | wc -l)"
   echo "$r" >"$LAB_WORK/rootfs"
   ssh-keygen -q -t ed25519 -N '' -C "k8s-ha-edge-lab@$(date +%Y%m%d%H%M%S)" -f "$LAB_WORK/id_ed25519"
   : >"$LAB_WORK/known_hosts"
@@ -568,7 +605,9 @@ cmd_down_locked() {
   done
   # 5. nspawn runtime leftovers for our machine names
   rm -rf --one-file-system /run/systemd/nspawn/propagate/"${LAB_PREFIX}"* /run/systemd/nspawn/unix-export/"${LAB_PREFIX}"* 2>/dev/null || true
-  # 6. the work dir (refuse if anything is still mounted below it)
+  # 6. the kernel limits the lab raised, back to what they were
+  restore_limits
+  # 7. the work dir (refuse if anything is still mounted below it)
   if [ -d "$LAB_WORK" ]; then
     if [ -n "$(awk -v w="$LAB_WORK/" 'index($5, w)==1' /proc/self/mountinfo)" ]; then
       log "WARNING: mounts remain under $LAB_WORK; not removing it"

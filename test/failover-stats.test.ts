@@ -1,4 +1,4 @@
-import { FailoverRun, parseSamples, stats, summarize, window } from '../lab/failover';
+import { FailoverRun, masterDownIntervalMs, parseSamples, siteGapBound, stats, summarize, window } from '../lab/failover';
 
 describe('the lab failover measure', () => {
   // sent, ended, status: good every 100 ms, a fault at 1000, two failures, a 1 s SYN retransmit, good again.
@@ -54,5 +54,34 @@ describe('the lab failover measure', () => {
   test('nginx stopped is reported, not held to the gap goal; failback still is', () => {
     expect(summarize('nginx-stop', [{ ...run(3000), kind: 'nginx-stop' }]).missed).toEqual([]);
     expect(summarize('nginx-stop', [{ ...run(3000, 2), kind: 'nginx-stop' }]).missed).toEqual(['2 failed during failback']);
+  });
+});
+
+describe("the failover bound a site's own knobs promise", () => {
+  const run = (gapMs: number): FailoverRun => ({
+    kind: 'power-loss', vipMoveMs: 400, vipReturnMs: 9000, gapMs, failed: 1, failbackGapMs: 100, failbackFailed: 0, requests: 200, download: 'broken-before-heal (curl exit 56)',
+  });
+
+  test('RFC 5798 / RFC 3768 master down interval: 3 adverts plus the skew of the BACKUP priority', () => {
+    expect(masterDownIntervalMs({ version: 3, advertIntervalMs: 100, backupPriority: 90 })).toBeCloseTo(300 + (166 * 100) / 256);
+    expect(masterDownIntervalMs({ version: 3, advertIntervalMs: 2000, backupPriority: 90 })).toBeCloseTo(6000 + (166 * 2000) / 256);
+    // VRRPv2: the skew is in seconds whatever the advert interval.
+    expect(masterDownIntervalMs({ version: 2, advertIntervalMs: 1000, backupPriority: 90 })).toBeCloseTo(3000 + (166 * 1000) / 256);
+  });
+
+  test('the default knobs promise exactly the goal, whatever the priorities', () => {
+    for (const backupPriority of [1, 90, 253]) {
+      expect(siteGapBound({ version: 3, advertIntervalMs: 100, backupPriority })).toEqual({ medianGapMs: 1000, maxGapMs: 1500, extraMs: 0 });
+    }
+  });
+
+  test('2 s adverts add the later takeover to both bounds (the slow site measured 5.2–7.6 s gaps)', () => {
+    const bound = siteGapBound({ version: 3, advertIntervalMs: 2000, backupPriority: 90 });
+    expect(bound.extraMs).toBe(Math.round(5700 + (166 * 1900) / 256));
+    expect(bound.maxGapMs).toBeGreaterThan(7600);
+    // Such a site is judged by its bound: 7.1 s passes there, and would fail the default goal.
+    expect(summarize('power-loss', [run(5200), run(6500), run(7100)], 'lab', bound).missed).toEqual([]);
+    expect(summarize('power-loss', [run(5200), run(6500), run(7100)], 'lab').missed).toEqual(['median gap 6500 ms > 1000 ms', 'worst gap 7100 ms > 1500 ms']);
+    expect(summarize('power-loss', [run(5200), run(6500), run(bound.maxGapMs + 1)], 'lab', bound).missed).toEqual([`worst gap ${bound.maxGapMs + 1} ms > ${bound.maxGapMs} ms`]);
   });
 });

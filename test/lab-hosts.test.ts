@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { labHostsFile, managementAddress, MGMT_HOST } from '../lab/lab-hosts';
 import { loadTopology } from '../lib/topology';
 import { CUSTOM_CONFIG } from './render-fixture';
@@ -32,5 +34,20 @@ describe('the lab hosts file', () => {
     expect(file.networks).toEqual([{ name: 'inside', cidr: '10.20.0.0/24' }, { name: 'outside', cidr: '198.51.100.0/24' }]);
     expect(file.hosts.map((h) => h.name)).toEqual(['mgmt', 'edge-a', 'edge-b', 'cp1', 'w1', 'w2', 'w3', 'fw', 'laptop']);
     expect(file.hosts.find((h) => h.name === 'fw')!.interfaces.map((i) => i.name)).toEqual(['eth0', 'eth1']);
+  });
+});
+
+describe('npm run lab flags', () => {
+  // Bad flags are refused before anything is built (and before the root check), with exit 2 and the flag named.
+  const lab = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'lab', 'main.ts'), ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  test.each([
+    [['--suite', 'sid'], '--suite: got "sid", expected one of bookworm, trixie'],
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['test', '--config'], "Option '--config <value>' argument missing"],
+  ])('%j: exit 2 naming the flag', (args, message) => {
+    const result = lab(...args);
+    expect(result.stderr).toContain(message);
+    expect(result.status).toBe(2);
   });
 });
