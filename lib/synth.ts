@@ -67,7 +67,11 @@ export async function synthesize(trees: readonly OutputTree[], options: SynthOpt
     }
   };
   // Before the lock, which is made beside the target: "." has no "beside" synth could rename it from.
-  for (const tree of trees) checkTargetPath(tree.flag, tree.target);
+  // (A directory of someone else's files is said first: that is what a user pointing at one must hear.)
+  for (const tree of trees) {
+    checkReplaceable(tree.flag, tree.target, kindOf(tree));
+    checkTargetPath(tree.flag, tree.target);
+  }
   const lock = OutputLock.acquire(trees.map((tree) => ({ flag: tree.flag, path: tree.target })));
   try {
     // Only under the lock: a concurrent synth's commit briefly shows a half-removed
