@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,14 +29,17 @@ export async function renderSvg(dot: string): Promise<string> {
   const { instance } = require('@viz-js/viz') as typeof import('@viz-js/viz');
   const viz = await instance();
   const svg = viz.renderString(dot, { format: 'svg', engine: 'dot' });
+  const tmp = `${cached}.${process.pid}.tmp`;
+  let created = false;
   try {
     mkdirSync(dir, { recursive: true });
-    const tmp = `${cached}.${process.pid}.tmp`;
     // 'wx': never write through a file (or a symbolic link) someone left at the temporary name.
     writeFileSync(tmp, svg, { flag: 'wx' });
+    created = true;
     renameSync(tmp, cached);
   } catch {
-    // A read-only home is fine: the next synth renders again.
+    // A read-only home is fine: the next synth renders again. Only our own temporary file is removed.
+    if (created) rmSync(tmp, { force: true });
   }
   return svg;
 }
