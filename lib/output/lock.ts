@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { besideTarget, OutputTargetError } from './ownership';
 
@@ -107,6 +107,12 @@ export class OutputLock {
               rmSync(path, { force: true });
             }
             if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(flag, target, path, error);
+          }
+          // Synth only ever makes a regular file there: anything else is someone else's, and never removed.
+          const stat = lstatSync(path, { throwIfNoEntry: false });
+          if (stat !== undefined && !stat.isFile()) {
+            throw new OutputTargetError(`${flag}: got ${JSON.stringify(target)}, whose lock path ${path} is ${stat.isSymbolicLink() ? 'a symbolic link' : stat.isDirectory() ? 'a directory' : 'not a regular file'} `
+              + 'that synth did not make; expected no file there or a lock file of synth. Nothing was changed: move it away');
           }
           const holder = holderOf(path);
           // A lock being written has no pid yet: wait for it like a held one, for a moment.

@@ -122,6 +122,8 @@ export function readConfigFile(path: string): Json {
     } else {
       const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
       if (doc.errors.length > 0) throw doc.errors[0];
+      // A warning is a tag the yaml library does not know (`!foo 80`): it would drop the tag and keep the text.
+      if (doc.warnings.length > 0) throw doc.warnings[0];
       duplicate = duplicateYamlKey(doc, text);
       parsed = doc.toJS({ maxAliasCount: 100 });
     }

@@ -94,9 +94,19 @@ function withoutCredentials(url: string): string {
   return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1<credentials>@');
 }
 
+/** Linux's PATH_MAX (4096 with the final NUL) and NAME_MAX: longer paths fail on every host. */
+const PATH_MAX_BYTES = 4095;
+const NAME_MAX_BYTES = 255;
+
+/** Whether a path fits Linux's limits, on the whole and in each of its components. */
+function fitsPathLimits(path: string): boolean {
+  return Buffer.byteLength(path) <= PATH_MAX_BYTES && path.split('/').every((segment) => Buffer.byteLength(segment) <= NAME_MAX_BYTES);
+}
+
 /** Why `path` is not a normalised absolute path, or undefined when it is one. */
 function absolutePathProblem(path: string): string | undefined {
   if (!ABSOLUTE_PATH.test(path)) return 'an absolute path';
+  if (!fitsPathLimits(path)) return `a path of at most ${PATH_MAX_BYTES} bytes, each component at most ${NAME_MAX_BYTES} (Linux's PATH_MAX and NAME_MAX)`;
   const segments = path.split('/').slice(1);
   if (path !== '/' && segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
     return 'a normalised absolute path (no "..", ".", "//" or trailing "/")';
@@ -505,8 +515,46 @@ const PROVISIONING: RuleTable<Subject> = [
     fails: (s) => s.t.provisioning.stateDir.trim() === '' || /(^|\/)(cdktf\.out|dist)(\/|$)/.test(s.t.provisioning.stateDir),
     expected: 'a directory outside the synthesized output (dist/, cdktf.out/), e.g. state',
   },
+  {
+    path: 'provisioning.stateDir',
+    value: (s) => s.t.provisioning.stateDir,
+    fails: (s) => !fitsPathLimits(s.t.provisioning.stateDir),
+    expected: `a path of at most ${PATH_MAX_BYTES} bytes, each component at most ${NAME_MAX_BYTES} (Linux's PATH_MAX and NAME_MAX)`,
+  },
+  {
+    // Set but unused: a forgotten `backend: http` would otherwise keep the state locally without a word.
+    path: 'provisioning.httpAddress',
+    value: (s) => withoutCredentials(s.t.provisioning.httpAddress),
+    fails: (s) => s.t.provisioning.backend !== 'http' && s.t.provisioning.httpAddress !== '',
+    expected: 'empty unless provisioning.backend is http (set backend: http to keep the state on that server)',
+  },
   inRange('provisioning.sshTimeoutSeconds', (s) => s.t.provisioning.sshTimeoutSeconds, 1, 3600),
 ];
+
+/**
+ * Control characters in any text of the config: none is meaningful in a name, an address or a
+ * path, and each would end up in shell scripts, Terraform JSON and the picture. A page may hold
+ * tabs and line breaks. Walked without recursion; the path of each is given like the rules' paths.
+ */
+function controlCharacters(t: ResolvedConfig): TopologyProblem[] {
+  const problems: TopologyProblem[] = [];
+  const stack: Array<[string, unknown]> = [['', t]];
+  while (stack.length > 0) {
+    const [path, value] = stack.pop()!;
+    if (typeof value === 'string') {
+      const allowed = /^workers\[\d+\]\.page$/.test(path) ? CONTROL_CHARACTER : /[\x00-\x1f\x7f]/;
+      // The page has its own rule (which shows the page shortened); httpAddress is shown without credentials.
+      if (allowed.test(value) && !/\.page$/.test(path)) {
+        problems.push({ path, got: show(path === 'provisioning.httpAddress' ? withoutCredentials(value) : value), expected: 'text without control characters (NUL, line breaks, escapes)' });
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => stack.push([`${path}[${i}]`, item]));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) stack.push([path === '' ? key : `${path}.${key}`, item]);
+    }
+  }
+  return problems.reverse();
+}
 
 /** Every problem in a resolved config, section by section; an empty list means it is valid. */
 export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
@@ -539,5 +587,6 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
     ...applyRules('', s, KUBERNETES),
     ...applyRules('', s, WORKLOAD),
     ...applyRules('', s, PROVISIONING),
+    ...controlCharacters(t),
   ];
 }
