@@ -229,26 +229,27 @@ describe('GIVEN a config that kubeadm, the kernel or the cluster would refuse on
     ['a YAML key twice through an alias', 'kubernetes:\n  &k version: "1.36"\n  *k : "1.35"\n', 'yaml', /\(file\): got the key "version" twice in one mapping \(the second at line 3\)/],
     ['a YAML key twice as a number and a string', 'workload:\n  1: a\n  "1": b\n', 'yaml', /\(file\): got the key "1" twice in one mapping/],
   ];
-  test.each(rows)('WHEN %s THEN a TopologyError says path, got, expected', (_point, config, extension, message) => {
+  /** For some rows, the value just inside the limit: it loads, so the rule is no wider than the hosts' own. */
+  const JUST_INSIDE: Record<string, string> = {
+    'credentials in provisioning.httpAddress': 'provisioning: {backend: http, httpAddress: "https://state.example:8443/tf"}\n',
+    'a Service network of 8 addresses (kubeadm wants 10)': 'kubernetes: {serviceCidr: 10.96.0.0/28}\n',
+    'a Service network wider than /12': 'kubernetes: {serviceCidr: 10.96.0.0/12}\n',
+    'a Pod network of one /24 for three nodes': 'kubernetes: {podCidr: 10.244.0.0/22}\n',
+    'namespace kube-system (destroy would delete it)': 'workload: {namespace: web}\n',
+    'a joinTokenTtl beyond a Go duration': 'kubernetes: {joinTokenTtl: 2562047h}\n',
+    'interface "all"': 'hostDefaults: {interface: allnics}\n',
+    'a JSON key twice (the last one won)': '{"controlPlane": {"name": "m"}, "gateway": {"name": "g"}}',
+  };
+  test.each(rows)('WHEN %s THEN a TopologyError says path, got, expected', (point, config, extension, message) => {
     const problems = problemsOf(configFile(config, extension));
     expect(problems).toMatch(message);
     expect(problems).not.toContain('s3cret');
+    const justInside = JUST_INSIDE[point];
+    if (justInside !== undefined) expect(problemsOf(configFile(justInside, extension))).toBe('(accepted)');
   });
 
   test('WHEN the config is an endless stream (/dev/zero) THEN reading stops at the cap with an error', () => {
     expect(problemsOf('/dev/zero')).toMatch(/--config: got "\/dev\/zero" \(more than 16777216 bytes\), expected a YAML or JSON file of at most 16 MiB/);
-  });
-
-  const accepts: ReadonlyArray<readonly [string, string]> = [
-    ['the longest Go duration', 'kubernetes: {joinTokenTtl: 2562047h}\n'],
-    ['a Service network of /28 and a Pod network of /22 for three nodes', 'kubernetes: {serviceCidr: 10.96.0.0/28, podCidr: 10.244.0.0/22}\n'],
-    ['a namespace of its own', 'workload: {namespace: web}\n'],
-    ['an http backend URL without credentials', 'provisioning: {backend: http, httpAddress: "https://state.example:8443/tf"}\n'],
-    ['an interface named like "all" but longer', 'hostDefaults: {interface: allnics}\n'],
-    ['the same key in two different mappings', '{"controlPlane": {"name": "m"}, "gateway": {"name": "g"}}'],
-  ];
-  test.each(accepts)('WHEN %s THEN it loads', (_point, config) => {
-    expect(problemsOf(configFile(config, config.startsWith('{') ? 'json' : 'yaml'))).toBe('(accepted)');
   });
 });
 
