@@ -65,10 +65,16 @@ async function main(argv: readonly string[]): Promise<number> {
       console.error(`nothing was written; ${outputs} unchanged`);
       return 1;
     }
-    console.error(error);
+    // A failure of the machine (a full disk, a lost mount) is said in one line; a stack trace is for a bug.
+    console.error(isSystemError(error) ? `error: ${error.message}` : error);
     console.error(`synth failed; ${outputs} unchanged`);
     return 1;
   }
+}
+
+/** An error from the operating system (it carries an errno code such as ENOSPC), not from this program's logic. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string';
 }
 
 /** Synth replaces its output directories whole: state inside one of them would be lost. */

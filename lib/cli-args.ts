@@ -37,8 +37,20 @@ export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     if (value.trim() === '') throw new UsageError(`${flag}: got ${JSON.stringify(value)}, expected a non-empty value`);
     return value;
   };
+  // A flag given twice is refused, not resolved by "the last one wins": `--only k8s --only tf`
+  // would otherwise write nothing and still say "synthesized", and two --config files would
+  // silently drop the first.
+  const seen = new Map<string, string>();
+  const once = (flag: string, canonical: string, i: number) => {
+    const first = seen.get(canonical);
+    if (first !== undefined) {
+      throw new UsageError(`${flag}: got ${JSON.stringify(argv[i + 1] ?? '')} after ${first} already, expected ${canonical} at most once`);
+    }
+    seen.set(canonical, `${flag} ${JSON.stringify(argv[i + 1] ?? '')}`);
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    if (['--config', '--dist', '--cdktf-out', '--resource', '--only'].includes(flag)) once(flag, flag, i);
     switch (flag) {
       case '--config': configPath = valueOf(flag, i++); break;
       case '--dist': distDir = valueOf(flag, i++); break;

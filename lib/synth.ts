@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { listFiles } from './kernel/files';
 import { OutputLock, removeAbandonedStaging } from './output/lock';
-import { besideTarget, checkDisjoint, checkReplaceable, OUTPUT_MARKER, OutputTargetError, writeOutputMarker } from './output/ownership';
+import { besideTarget, checkDisjoint, checkReplaceable, checkTargetPath, OUTPUT_MARKER, OutputKind, OutputTargetError, writeOutputMarker } from './output/ownership';
 import { StagedDirectory } from './output/staged-directory';
 
 /**
@@ -62,11 +62,17 @@ export async function synthesize(trees: readonly OutputTree[], options: SynthOpt
   checkDisjoint(trees.map((tree) => ({ flag: tree.flag, path: tree.target })));
   const checkAll = () => {
     for (const tree of trees) {
-      checkReplaceable(tree.flag, tree.target);
-      checkReplaceable(`${tree.flag} (the copy kept from the synth before)`, besideTarget(tree.target, 'previous'));
+      checkReplaceable(tree.flag, tree.target, kindOf(tree));
+      checkReplaceable(`${tree.flag} (the copy kept from the synth before)`, besideTarget(tree.target, 'previous'), kindOf(tree));
     }
   };
-  const lock = OutputLock.acquire(trees.map((tree) => tree.target));
+  // Before the lock, which is made beside the target: "." has no "beside" synth could rename it from.
+  // (A directory of someone else's files is said first: that is what a user pointing at one must hear.)
+  for (const tree of trees) {
+    checkReplaceable(tree.flag, tree.target, kindOf(tree));
+    checkTargetPath(tree.flag, tree.target);
+  }
+  const lock = OutputLock.acquire(trees.map((tree) => ({ flag: tree.flag, path: tree.target })));
   try {
     // Only under the lock: a concurrent synth's commit briefly shows a half-removed
     // .previous tree, which a check outside the lock took for someone else's files.
@@ -77,6 +83,11 @@ export async function synthesize(trees: readonly OutputTree[], options: SynthOpt
   } finally {
     lock.release();
   }
+}
+
+/** The stacks tree is the one that keeps Terraform's working files; the other holds manifests and per-host files. */
+function kindOf(tree: OutputTree): OutputKind {
+  return tree.keepsTerraformState ? 'stacks' : 'manifests';
 }
 
 async function commitTrees(trees: readonly OutputTree[], options: SynthOptions): Promise<SynthResult> {
@@ -90,7 +101,7 @@ async function commitTrees(trees: readonly OutputTree[], options: SynthOptions):
     const written: Array<{ dir: string; files: readonly string[] }> = [];
     for (const { tree, dir } of staged) {
       const files = tree.write(dir.path);
-      writeOutputMarker(dir.path);
+      writeOutputMarker(dir.path, kindOf(tree));
       written.push({ dir: dir.target, files: files ? [...files].sort() : listFiles(dir.path).filter((f) => f !== OUTPUT_MARKER) });
       await checkInterrupted();
     }

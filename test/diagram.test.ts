@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { topologyDiagram, topologyDot } from '../lib/diagram';
 import { MAX_DRAWN_WORKERS } from '../lib/diagram/topology-dot';
-import { GRAPHVIZ_VERSION } from '../lib/diagram/render-svg';
+import { GRAPHVIZ_VERSION, isGraphvizSvg, renderSvg } from '../lib/diagram/render-svg';
 import { loadTopology } from '../lib/topology';
 import { CUSTOM_CONFIG } from './render-fixture';
 
@@ -78,5 +80,67 @@ describe('the default picture', () => {
 
   test('the Graphviz build in the cache key is the one installed', () => {
     expect((require('@viz-js/viz') as { graphvizVersion: string }).graphvizVersion).toBe(GRAPHVIZ_VERSION);
+  });
+});
+
+describe('GIVEN a diagram cache entry that synth did not write', () => {
+  const dot = topologyDot(loadTopology({ configPath: CUSTOM_CONFIG }));
+  const saved = process.env.XDG_CACHE_HOME;
+  let cache = '';
+  let genuine = '';
+  /** Where renderSvg keeps the picture of `dot`: the key is the Graphviz build and the graph. */
+  const entry = () => join(cache, 'k8s-ha-edge', 'diagrams', `${createHash('sha256').update(`${GRAPHVIZ_VERSION}\0${dot}`).digest('hex')}.svg`);
+  beforeAll(async () => {
+    cache = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-diagram-cache-'));
+    process.env.XDG_CACHE_HOME = cache;
+    genuine = await renderSvg(dot);
+    expect(existsSync(entry())).toBe(true);
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+  });
+
+  test('THEN the genuine picture passes the check that tampered ones fail', () => {
+    expect(isGraphvizSvg(genuine)).toBe(true);
+  });
+
+  const secret = join(tmpdir(), `k8s-ha-edge-not-a-picture-${process.pid}.txt`);
+  const tampered: ReadonlyArray<readonly [string, () => void]> = [
+    ['an SVG with a <script>', () => writeFileSync(entry(), genuine.replace('</svg>', '<script>alert(1)</script></svg>'))],
+    ['an SVG with an event handler', () => writeFileSync(entry(), genuine.replace('<g id="graph0"', '<g onload="alert(1)" id="graph0"'))],
+    ['a symbolic link to another readable file', () => {
+      writeFileSync(secret, 'not for dist/\n');
+      rmSync(entry());
+      symlinkSync(secret, entry());
+    }],
+    ['junk', () => writeFileSync(entry(), '\0\x01junk')],
+    ['a directory', () => {
+      rmSync(entry());
+      mkdirSync(entry());
+    }],
+  ];
+  test.each(tampered)('WHEN it is %s THEN the picture is drawn again, and the entry replaced by the genuine one (a directory stays)', async (name, tamper) => {
+    tamper();
+    expect(await renderSvg(dot)).toBe(genuine);
+    if (name !== 'a directory') expect(readFileSync(entry(), 'utf8')).toBe(genuine);
+    if (existsSync(secret)) expect(readFileSync(secret, 'utf8')).toBe('not for dist/\n');
+  });
+});
+
+describe('GIVEN a control character that reaches the picture', () => {
+  test('WHEN the graph is drawn THEN Graphviz gets a printable label (a NUL was a syntax error)', async () => {
+    const t = loadTopology();
+    const withNul = { ...t, workers: [{ ...t.workers[0], page: 'a\0b\x1b' }, ...t.workers.slice(1)] } as typeof t;
+    const dot = topologyDot(withNul);
+    expect(dot).not.toMatch(/[\x00\x1b]/);
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-diagram-nul-'));
+    try {
+      expect(isGraphvizSvg(await renderSvg(dot))).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+    }
   });
 });

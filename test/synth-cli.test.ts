@@ -131,6 +131,9 @@ describe('bad input', () => {
     ['a missing file', undefined, ['--config', 'missing.yaml'], /--config: got "missing\.yaml" \(no such file\)/],
     ['an unknown flag', undefined, ['--confg', 'x.yaml'], /unknown argument: got "--confg"/],
     ['an unknown resource type', undefined, ['--resource', 'null'], /--resource: got "null", expected one of null_resource, terraform_data/],
+    // The last one used to win: --only k8s --only tf wrote nothing and still said "synthesized".
+    ['--only twice', undefined, ['--only', 'k8s', '--only', 'tf'], /--only: got "tf" after --only "k8s" already, expected --only at most once/],
+    ['--config twice', undefined, ['--config', 'a.yaml', '--config', 'b.yaml'], /--config: got "b\.yaml" after --config "a\.yaml" already, expected --config at most once/],
   ];
 
   test.each(cases)('%s: exits 2, says what is wrong, and leaves dist/ and cdktf.out/ untouched', (_name, config, args, message) => {
@@ -144,6 +147,13 @@ describe('bad input', () => {
     expect(run.stderr).toMatch(/nothing was written/);
     expect({ dist: treeDigest(join(cwd, 'dist')), tf: treeDigest(join(cwd, 'cdktf.out')) }).toEqual(before);
   });
+});
+
+test('npm run docs refuses an argument it does not know (it used to ignore it and exit 0)', () => {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'docs.ts'), '--bogus'], { cwd: repo, encoding: 'utf8' });
+  expect(run.stderr).toMatch(/error: unknown argument: got "--bogus", expected no arguments/);
+  expect(run.status).toBe(2);
+  expect(run.stdout).not.toMatch(/rewritten|up to date/);
 });
 
 test('no secret in the reviewed snapshots', () => {

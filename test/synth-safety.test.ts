@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
+import { OutputBusyError, OutputLock } from '../lib/output/lock';
 import { writeTree } from './trees';
 import { DEFAULT_SYNTH_STDERR } from './render-fixture';
 import { SYNTH_PROGRAM } from './synth-program';
@@ -117,6 +118,102 @@ describe('GIVEN synths that die, are interrupted, or run at the same time', () =
     expect(readFileSync(join(cwd, 'cdktf.out', shipped[0]), 'utf8')).toBe(manifest);
     expect(readFileSync(join(cwd, 'dist', 'lb01', 'nginx.conf'), 'utf8')).toContain(`:${nodePort} `);
     expect(readdirSync(cwd).filter((n) => n.includes('.staging-') || n.endsWith('.lock'))).toEqual([]);
+  });
+});
+
+
+describe('GIVEN one tree\'s flag pointed at the other tree\'s directory, or a target synth cannot use', () => {
+  /** A full synth, then terraform's working files in a stack, as `terraform init` leaves them. */
+  function synthedWithTerraformFiles(): string {
+    const cwd = scratch();
+    expect(synth(cwd).code).toBe(0);
+    const stack = readdirSync(join(cwd, 'cdktf.out', 'stacks'))[0];
+    writeTree(cwd, {
+      [`cdktf.out/stacks/${stack}/.terraform/providers/p`]: 'provider',
+      [`cdktf.out/stacks/${stack}/.terraform.lock.hcl`]: 'lock',
+    });
+    return cwd;
+  }
+
+  // The marker said only "synth's output", so the manifests tree replaced the stacks (and .terraform/ went with them).
+  test.each([
+    ['--only k8s --dist cdktf.out', ['--only', 'k8s', '--dist', 'cdktf.out'],
+      /--dist: got "cdktf\.out", which holds the Terraform stacks \(--cdktf-out\) of an earlier synth; expected a directory for the Kubernetes manifests/],
+    ['--only tf --cdktf-out dist', ['--only', 'tf', '--cdktf-out', 'dist'],
+      /--cdktf-out: got "dist", which holds the Kubernetes manifests and per-host files \(--dist\) of an earlier synth; expected a directory for the Terraform stacks/],
+  ])('WHEN %s THEN exit 2 and both trees, .terraform/ included, stay byte-identical', (_name, args, message) => {
+    const cwd = synthedWithTerraformFiles();
+    const before = digest(cwd);
+    const run = synth(cwd, ...args);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code).toBe(2);
+    expect(digest(cwd)).toEqual(before);
+  });
+
+  test('WHEN the stacks tree was written before the marker said which tree it is THEN its shape still tells', () => {
+    const cwd = synthedWithTerraformFiles();
+    writeFileSync(join(cwd, 'cdktf.out', '.k8s-ha-edge-output'), 'This directory is output of k8s-ha-edge\'s synth; the next synth replaces all of it.\n');
+    const before = digest(cwd);
+    const run = synth(cwd, '--only', 'k8s', '--dist', 'cdktf.out');
+    expect(run.code).toBe(2);
+    expect(digest(cwd)).toEqual(before);
+  });
+
+  test.each([
+    ['"." in an empty directory', '.', /--dist: got "\.", expected a path that does not end in "\." or "\.\."/],
+    ['"dist/."', 'dist/.', /--dist: got "dist\/\.", expected a path that does not end in "\." or "\.\."/],
+    ['the working directory by its absolute path', '', /--dist: got ".*", which is the working directory; expected a directory below it or elsewhere/],
+  ])('WHEN --dist is %s THEN exit 2, no stack trace (it was EBUSY), nothing written', (_name, target, message) => {
+    const cwd = scratch();
+    const run = synth(cwd, '--only', 'k8s', '--dist', target === '' ? cwd : target);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code).toBe(2);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  test('WHEN the parent of --dist is a regular file THEN exit 2 naming --dist', () => {
+    const cwd = scratch();
+    writeTree(cwd, { notes: 'keep' });
+    const run = synth(cwd, '--only', 'k8s', '--dist', 'notes/out');
+    expect(run.stderr).toMatch(/--dist: got "notes\/out", expected a directory whose parent synth can write \(creating .*failed: ENOTDIR\)/);
+    expect(run.code).toBe(2);
+    expect(digest(cwd)).toEqual({ notes: createHash('sha256').update('keep').digest('hex') });
+  });
+
+  test('WHEN the parent of --dist is read-only THEN exit 2 naming --dist (it was EACCES with a stack trace)', () => {
+    const cwd = scratch();
+    writeTree(cwd, { 'ro/keep.txt': 'keep' });
+    chmodSync(join(cwd, 'ro'), 0o555);
+    // root writes anywhere: the synth runs as nobody then, in a directory nobody can enter.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chmodSync(cwd, 0o777);
+    const run = spawnSync(node, [...program, '--only', 'k8s', '--dist', 'ro/out'], {
+      cwd, encoding: 'utf8', env: { ...env, XDG_CACHE_HOME: join(cwd, 'cache') }, ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    expect(run.stderr).toMatch(/--dist: got "ro\/out", expected a directory whose parent synth can write \(creating .*ro\/\.out\.lock failed: EACCES\)/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.status).toBe(2);
+    expect(readdirSync(join(cwd, 'ro'))).toEqual(['keep.txt']);
+  });
+});
+
+describe('GIVEN a lock file that holds no pid', () => {
+  test('WHEN it is older than a pid write takes (a full disk left it) THEN the next synth takes it over at once instead of waiting 120 s', () => {
+    const cwd = scratch();
+    const lock = join(cwd, '.dist.lock');
+    writeFileSync(lock, '');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(lock, aMinuteAgo, aMinuteAgo);
+    // A short wait: before, an empty lock counted as one being written, forever.
+    const held = OutputLock.acquire([join(cwd, 'dist')], 1_000);
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+    held.release();
+    expect(existsSync(lock)).toBe(false);
+    // One created a moment ago is still waited for: a synth may be between creating it and writing its pid.
+    writeFileSync(lock, '');
+    expect(() => OutputLock.acquire([join(cwd, 'dist')], 300)).toThrow(OutputBusyError);
   });
 });
 

@@ -198,6 +198,61 @@ function mutate(value: unknown, random: () => number): unknown {
   return pick(ODD_VALUES);
 }
 
+describe('GIVEN a config that kubeadm, the kernel or the cluster would refuse on the hosts, or that says one thing twice', () => {
+  const nested = (depth: number) => `{"kubernetes": {"version": ${'['.repeat(depth)}1${']'.repeat(depth)}}}`;
+  const rows: readonly Row[] = [
+    ['a NUL byte in a page (Graphviz refused the picture)', 'workers:\n  - {name: a, address: 192.168.10.20, page: "a\\0b"}\n', 'yaml',
+      /workers\[0\]\.page: got "a\\u0000b", expected text without NUL or other control characters/],
+    ['an escape character in a page', 'workers:\n  - {name: a, address: 192.168.10.20, page: "\\e[31mred"}\n', 'yaml', /workers\[0\]\.page: got "\\u001b\[31mred"/],
+    ['JSON nested 5,000 deep (the stack overflowed)', nested(5000), 'json', /\(file\): got values nested more than 32 levels deep, expected at most 32 levels/],
+    ['YAML nested 40 deep', `kubernetes: {version: ${'['.repeat(40)}1${']'.repeat(40)}}\n`, 'yaml', /\(file\): got values nested more than 32 levels deep/],
+    ['credentials in provisioning.httpAddress', 'provisioning: {backend: http, httpAddress: "https://alice:s3cret@state.example/tf"}\n', 'yaml',
+      /provisioning\.httpAddress: got "https:\/\/<credentials>@state\.example\/tf", expected a URL without credentials .* TF_HTTP_USERNAME and TF_HTTP_PASSWORD/],
+    ['a Service network of 8 addresses (kubeadm wants 10)', 'kubernetes: {serviceCidr: 10.96.0.0/29}\n', 'yaml',
+      /kubernetes\.serviceCidr: got "10\.96\.0\.0\/29", expected a network from \/12 to \/28: kubeadm refuses/],
+    ['a Service network wider than /12', 'kubernetes: {serviceCidr: 10.96.0.0/11}\n', 'yaml', /kubernetes\.serviceCidr: got "10\.96\.0\.0\/11", expected a network from \/12 to \/28/],
+    ['a Pod network smaller than one node\'s /24', 'kubernetes: {podCidr: 10.244.0.0/25}\n', 'yaml', /kubernetes\.podCidr: got "10\.244\.0\.0\/25", expected a network from \/8 to \/24/],
+    ['a Pod network more than 16 bits wider than /24', 'kubernetes: {podCidr: 10.0.0.0/7}\n', 'yaml', /kubernetes\.podCidr: got "10\.0\.0\.0\/7", expected a network from \/8 to \/24/],
+    ['a Pod network of one /24 for three nodes', 'kubernetes: {podCidr: 10.244.0.0/24}\n', 'yaml', /kubernetes\.podCidr: got "10\.244\.0\.0\/24", expected a network with a \/24 for each of the 3 nodes .*e\.g\. a \/22/],
+    ['namespace kube-system (destroy would delete it)', 'workload: {namespace: kube-system}\n', 'yaml', /workload\.namespace: got "kube-system", expected a namespace of its own, not one starting with "kube-"/],
+    ['namespace kube-flannel (the CNI lives there)', 'workload: {namespace: kube-flannel}\n', 'yaml', /workload\.namespace: got "kube-flannel", expected a namespace of its own/],
+    ['a joinTokenTtl beyond a Go duration', 'kubernetes: {joinTokenTtl: 2562048h}\n', 'yaml', /kubernetes\.joinTokenTtl: got "2562048h", expected a duration of at most 2562047h/],
+    ['a joinTokenTtl of 20 digits', 'kubernetes: {joinTokenTtl: 99999999999999999999s}\n', 'yaml', /kubernetes\.joinTokenTtl: got "99999999999999999999s", expected a duration of at most/],
+    ['interface "all"', 'hostDefaults: {interface: all}\n', 'yaml', /controlPlane\.interface: got "all", expected a Linux interface name .*not "\.", "\.\.", "all" or "default"/],
+    ['interface "default"', 'gateway:\n  outside: {interface: default}\n', 'yaml', /gateway\.outside\.interface: got "default", expected a Linux interface name/],
+    ['a mountPath with ..', 'workload: {mountPath: /usr/share/../../etc}\n', 'yaml', /workload\.mountPath: got "\/usr\/share\/\.\.\/\.\.\/etc", expected a normalised absolute path/],
+    ['mountPath /', 'workload: {mountPath: /}\n', 'yaml', /workload\.mountPath: got "\/", expected a directory below \//],
+    ['a JSON key twice (the last one won)', '{"kubernetes": {"version": "1.36", "version": "1.35"}}', 'json',
+      /\(file\): got the key "version" twice in kubernetes, expected each key at most once/],
+    ['a JSON key twice in a list item', '{"workers": [{"name": "a", "address": "192.168.10.20"}, {"name": "b", "name": "c", "address": "192.168.10.21"}]}', 'json',
+      /\(file\): got the key "name" twice in workers\[1\]/],
+    ['a YAML key twice through an alias', 'kubernetes:\n  &k version: "1.36"\n  *k : "1.35"\n', 'yaml', /\(file\): got the key "version" twice in one mapping \(the second at line 3\)/],
+    ['a YAML key twice as a number and a string', 'workload:\n  1: a\n  "1": b\n', 'yaml', /\(file\): got the key "1" twice in one mapping/],
+  ];
+  /** For some rows, the value just inside the limit: it loads, so the rule is no wider than the hosts' own. */
+  const JUST_INSIDE: Record<string, string> = {
+    'credentials in provisioning.httpAddress': 'provisioning: {backend: http, httpAddress: "https://state.example:8443/tf"}\n',
+    'a Service network of 8 addresses (kubeadm wants 10)': 'kubernetes: {serviceCidr: 10.96.0.0/28}\n',
+    'a Service network wider than /12': 'kubernetes: {serviceCidr: 10.96.0.0/12}\n',
+    'a Pod network of one /24 for three nodes': 'kubernetes: {podCidr: 10.244.0.0/22}\n',
+    'namespace kube-system (destroy would delete it)': 'workload: {namespace: web}\n',
+    'a joinTokenTtl beyond a Go duration': 'kubernetes: {joinTokenTtl: 2562047h}\n',
+    'interface "all"': 'hostDefaults: {interface: allnics}\n',
+    'a JSON key twice (the last one won)': '{"controlPlane": {"name": "m"}, "gateway": {"name": "g"}}',
+  };
+  test.each(rows)('WHEN %s THEN a TopologyError says path, got, expected', (point, config, extension, message) => {
+    const problems = problemsOf(configFile(config, extension));
+    expect(problems).toMatch(message);
+    expect(problems).not.toContain('s3cret');
+    const justInside = JUST_INSIDE[point];
+    if (justInside !== undefined) expect(problemsOf(configFile(justInside, extension))).toBe('(accepted)');
+  });
+
+  test('WHEN the config is an endless stream (/dev/zero) THEN reading stops at the cap with an error', () => {
+    expect(problemsOf('/dev/zero')).toMatch(/--config: got "\/dev\/zero" \(more than 16777216 bytes\), expected a YAML or JSON file of at most 16 MiB/);
+  });
+});
+
 describe('GIVEN random mutations of the example configs', () => {
   const examples = readdirSync(join(repo, 'examples')).filter((f) => f.endsWith('.yaml')).sort()
     .map((f) => parseYaml(readFileSync(join(repo, 'examples', f), 'utf8')) as unknown);

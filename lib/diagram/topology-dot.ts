@@ -1,13 +1,21 @@
 import { Topology } from '../topology';
 
+/**
+ * Control characters (NUL above all) end Graphviz's scanner with a syntax error; the validation
+ * refuses them in pages, and the picture shows any that reach it as U+FFFD instead of failing.
+ */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '\uFFFD');
+}
+
 /** Quotes a DOT string (ids and labels are always quoted, so any host name is safe). */
 function q(text: string): string {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `"${printable(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 /** An HTML-like label: a bold title, then plain lines (every value escaped). */
 function label(title: string, ...rows: string[]): string {
-  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const esc = (t: string) => printable(t).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   return `<<B>${esc(title)}</B>${rows.map((r) => `<BR/>${esc(r)}`).join('')}>`;
 }
 

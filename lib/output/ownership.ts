@@ -8,11 +8,36 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
  */
 export const OUTPUT_MARKER = '.k8s-ha-edge-output';
 
-/** What the marker says, so a person who finds it knows what it means. */
-const MARKER_CONTENT = 'This directory is output of k8s-ha-edge\'s synth; the next synth replaces all of it.\n';
+/**
+ * Which of synth's trees a directory holds: `manifests` (--dist: Kubernetes manifests and per-host
+ * files) or `stacks` (--cdktf-out: Terraform stacks, whose stack directories also hold terraform's
+ * `.terraform/` and `.terraform.lock.hcl`). The marker records it, so that one tree's flag pointed
+ * at the other's directory is refused instead of replacing the stacks (and their working files).
+ */
+export type OutputKind = 'manifests' | 'stacks';
 
-export function writeOutputMarker(dir: string): void {
-  writeFileSync(join(dir, OUTPUT_MARKER), MARKER_CONTENT, { mode: 0o644 });
+const KIND_TEXT: Record<OutputKind, string> = {
+  manifests: 'the Kubernetes manifests and per-host files (--dist)',
+  stacks: 'the Terraform stacks (--cdktf-out)',
+};
+
+/** What the marker says, so a person who finds it knows what it means; the `kind:` line is read back. */
+function markerContent(kind: OutputKind): string {
+  return `This directory is output of k8s-ha-edge's synth; the next synth replaces all of it.\nkind: ${kind}\n`;
+}
+
+export function writeOutputMarker(dir: string, kind: OutputKind): void {
+  writeFileSync(join(dir, OUTPUT_MARKER), markerContent(kind), { mode: 0o644 });
+}
+
+/**
+ * The tree a synth output holds: its marker's `kind:` line, or, for a marker written before the
+ * kind was recorded, what the tree looks like (only the stacks tree has stacks/ and manifest.json).
+ */
+function kindOf(dir: string): OutputKind {
+  const recorded = /^kind: (manifests|stacks)$/m.exec(readFileSync(join(dir, OUTPUT_MARKER), 'utf8'));
+  if (recorded) return recorded[1] as OutputKind;
+  return existsSync(join(dir, 'stacks')) || existsSync(join(dir, 'manifest.json')) ? 'stacks' : 'manifests';
 }
 
 /** A refusal to touch an output path, phrased like every other bad input: what, got, expected. */
@@ -37,13 +62,21 @@ function describeForeign(path: string): string {
 }
 
 /**
- * Checks that synth may replace `target`: it does not exist, is an empty directory, or is
- * a previous synth's output. `flag` names the option the path came from, for the message.
+ * Checks that synth may replace `target` with a tree of `kind`: it does not exist, is an empty
+ * directory, or is a previous synth's output of the same kind. `flag` names the option the path
+ * came from, for the message.
  */
-export function checkReplaceable(flag: string, target: string): void {
+export function checkReplaceable(flag: string, target: string, kind: OutputKind): void {
   if (target.trim() === '') throw new OutputTargetError(`${flag}: got "", expected a directory path`);
   if (!existsSync(target) && !isSymlink(target)) return;
-  if (isOwnOutput(target)) return;
+  if (isOwnOutput(target)) {
+    const found = kindOf(target);
+    if (found === kind) return;
+    throw new OutputTargetError(
+      `${flag}: got ${JSON.stringify(target)}, which holds ${KIND_TEXT[found]} of an earlier synth; expected a directory for ${KIND_TEXT[kind]}. `
+      + 'Nothing was changed: replacing it would delete that tree (and, for the stacks, terraform\'s .terraform/ and .terraform.lock.hcl); choose another directory',
+    );
+  }
   if (lstatSync(target).isDirectory() && readdirSync(target).length === 0) return;
   throw new OutputTargetError(
     `${flag}: got ${JSON.stringify(target)}, ${describeForeign(target)}; expected a missing or empty directory, ` +
@@ -88,6 +121,27 @@ export function checkDisjoint(targets: ReadonlyArray<{ flag: string; path: strin
         );
       }
     }
+  }
+}
+
+/**
+ * Refuses a target path that names the directory synth runs in or one of its parents, or ends in
+ * "." or "..": synth replaces its target by renaming a directory beside it, and neither can be
+ * renamed that way (rename(2) says EBUSY for "."; the staging directory of "dist/." would be made
+ * inside dist/ itself).
+ */
+export function checkTargetPath(flag: string, target: string): void {
+  const last = target.replace(/\/+$/, '').split('/').pop();
+  if (last === '.' || last === '..') {
+    throw new OutputTargetError(`${flag}: got ${JSON.stringify(target)}, expected a path that does not end in "." or ".." (name the directory itself)`);
+  }
+  const here = canonical(process.cwd());
+  const path = canonical(target);
+  if (isInside(here, path)) {
+    throw new OutputTargetError(
+      `${flag}: got ${JSON.stringify(target)}, which is ${path === here ? 'the working directory' : 'a parent of the working directory'}; `
+      + 'expected a directory below it or elsewhere (synth replaces its output directory whole)',
+    );
   }
 }
 

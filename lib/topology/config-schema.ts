@@ -135,8 +135,8 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
   client: object('the outside client, on the external network', internalHost('client', '12.0.0.12')),
   kubernetes: object('the Kubernetes cluster', {
     version: string('Kubernetes minor release "1.N" of a supported minor, optionally with a patch ("1.36.2"); picks the pkgs.k8s.io repository', '1.36'),
-    podCidr: string("network of the Pods (flannel's network); must not overlap serviceCidr or the networks", '10.244.0.0/16'),
-    serviceCidr: string('network of the Services; must not overlap podCidr or the networks', '10.96.0.0/12'),
+    podCidr: string("network of the Pods (flannel's network), /8 to /24 with a /24 for every node (kubeadm's limits); must not overlap serviceCidr or the networks", '10.244.0.0/16'),
+    serviceCidr: string('network of the Services, /12 to /28 (kubeadm\'s limits); must not overlap podCidr or the networks', '10.96.0.0/12'),
     // ipvs was the original write-up's mode; it is deprecated since 1.35 (KEP-5495) and synth warns when it is chosen.
     kubeProxyMode: oneOf(KubeProxyMode, 'how kube-proxy programs Services into the kernel. nftables needs kernel 5.13 or later and, like upstream, does not serve NodePorts on 127.0.0.1 (the load balancers use the workers\' addresses). ipvs is deprecated since Kubernetes 1.35 (KEP-5495: a KubeProxyIPVS feature gate from 1.37, planned off by default in 1.40 and locked in 1.43, after which kube-proxy will not start in ipvs mode); synth warns when it is chosen', KubeProxyMode.NFTABLES),
     cni: oneOf(['flannel'], 'Pod network add-on; only flannel is supported', 'flannel'),
@@ -148,17 +148,17 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     containerRuntime: oneOf(['containerd'], 'container runtime; only containerd is supported (dockershim was removed in 1.24)', 'containerd'),
     apiServerPort: integer('port of the API server on the control plane', 6443),
     controlPlaneEndpoint: string("DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server (kubeadm's controlPlaneEndpoint, with apiServerPort): its name in certificates, kubeconfigs and joins. A DNS name, resolvable by every node, lets the control plane grow to several masters later; it cannot be changed once the cluster exists", inherit('controlPlane.address')),
-    joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join', '15m'),
+    joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join: digits and s, m or h, at most 2562047h (a Go duration)', '15m'),
   }),
   workload: object('the nginx Pods and their NodePort Service', {
     name: string('name prefix of the Pods ("<name>-<worker>") and of the Service ("<name>-svc")', 'mcl-nginx'),
-    namespace: string('namespace of the Pods and the Service', 'default'),
+    namespace: string('namespace of the Pods and the Service; not kube-* (the cluster\'s own: destroy deletes a namespace other than default)', 'default'),
     // nginx 1.30 is the stable branch; 1.30.1 fixes CVE-2026-42945 (every release before it is affected).
     // The original write-up's nginx:1.14 (end of life since 2019) is still accepted.
     image: string("container image of the Pods: a pinned tag of a maintained release (nginx 1.30.1 fixes CVE-2026-42945; the original write-up's end-of-life nginx:1.14 still works if set here)", 'nginx:1.30.1'),
     appLabel: string('value of the `app` label shared by the Pods and selected by the Service', 'mcl-nginx'),
     hostPath: string('directory on each worker mounted at the web root', '/data'),
-    mountPath: string('where the image serves files from', '/usr/share/nginx/html'),
+    mountPath: string('where the image serves files from: a normalised absolute path below /', '/usr/share/nginx/html'),
     containerPort: integer('port the container serves on', 80),
     servicePort: integer('port of the Service', 80),
     nodePort: integer('the NodePort, 30000-32767, on which every node serves the Service', 30000),
@@ -167,7 +167,7 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     resource: oneOf(ProvisionerResource, 'the Terraform resource that carries the provisioners: null_resource (the hashicorp/null provider, from a registry or mirror) or terraform_data (built into Terraform, no provider download)', ProvisionerResource.NULL_RESOURCE),
     backend: oneOf(StateBackend, "where Terraform keeps each stack's state", StateBackend.LOCAL),
     stateDir: string('local backend: directory of the state files (<stack>.tfstate), relative to where synth runs; never inside its output', 'state'),
-    httpAddress: string('http backend: base URL of the state server; stack <s> keeps its state at <httpAddress>/<s> (credentials from TF_HTTP_USERNAME and TF_HTTP_PASSWORD)', ''),
+    httpAddress: string('http backend: base URL of the state server, without credentials; stack <s> keeps its state at <httpAddress>/<s> (credentials from TF_HTTP_USERNAME and TF_HTTP_PASSWORD). Empty with the local backend', ''),
     sshTimeoutSeconds: integer('how long terraform keeps trying to reach a host over SSH', 120),
   }),
 });

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { Document, isAlias, isScalar, parseDocument, visit } from 'yaml';
 import { CONFIG_SCHEMA } from './config-schema';
 import { show, TopologyError } from './errors';
 import { checkShape, conforms, defaultsOf, fillDefaults } from './schema-dsl';
@@ -61,27 +61,164 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 }
 
 /**
+ * The largest config file read: a topology of a thousand workers with host keys and pages is well
+ * under 1 MiB. The cap is what keeps `--config /dev/zero` (or any endless stream) from reading forever.
+ */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Nesting deeper than any field of the schema (the deepest is 4 levels) by a wide margin. Deeper
+ * values are refused before anything walks them recursively (a JSON array nested 5,000 deep
+ * overflowed the stack while being shown in an error message).
+ */
+export const MAX_CONFIG_DEPTH = 32;
+
+/** The file's bytes, at most MAX_CONFIG_BYTES + 1 of them (one more says "too big"). */
+function readCapped(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, MAX_CONFIG_BYTES + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > MAX_CONFIG_BYTES) break;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Reads a YAML or JSON config file: `.json` with JSON.parse (its errors give a position),
  * anything else as YAML. Any failure to read, decode or parse is a TopologyError naming the
- * file and the format it was read as, so the CLI reports it like any other bad input.
+ * file and the format it was read as, so the CLI reports it like any other bad input. A key
+ * given twice in one mapping is an error in both formats: the last one would silently win.
  */
 export function readConfigFile(path: string): Json {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readCapped(path);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (error as Error).message;
     throw new TopologyError(path, [{ path: '--config', got: `${show(path)} (${reason})`, expected: 'a readable YAML or JSON file' }]);
+  }
+  if (bytes.length > MAX_CONFIG_BYTES) {
+    throw new TopologyError(path, [{ path: '--config', got: `${show(path)} (more than ${MAX_CONFIG_BYTES} bytes)`, expected: `a YAML or JSON file of at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB` }]);
   }
   const text = decodeUtf8(path, bytes);
   const format = configFormat(path);
+  let parsed: Json;
+  let duplicate: string | undefined;
   try {
-    const parsed = format === 'JSON' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, uniqueKeys: true });
-    return parsed ?? {};
+    if (format === 'JSON') {
+      parsed = JSON.parse(text);
+      duplicate = duplicateJsonKey(text);
+    } else {
+      const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+      if (doc.errors.length > 0) throw doc.errors[0];
+      // A warning is a tag the yaml library does not know (`!foo 80`): it would drop the tag and keep the text.
+      if (doc.warnings.length > 0) throw doc.warnings[0];
+      duplicate = duplicateYamlKey(doc, text);
+      parsed = doc.toJS({ maxAliasCount: 100 });
+    }
   } catch (error) {
     const reason = withLineAndColumn((error as Error).message.split('\n')[0], text);
     throw new TopologyError(path, [{ path: '(file)', got: `unparsable ${format} (${reason})`, expected: format === 'JSON' ? 'a JSON mapping' : 'a YAML or JSON mapping' }]);
   }
+  if (duplicate !== undefined) {
+    throw new TopologyError(path, [{ path: '(file)', got: duplicate, expected: 'each key at most once in a mapping (the last one would silently replace the first)' }]);
+  }
+  const depth = depthOf(parsed);
+  if (depth > MAX_CONFIG_DEPTH) {
+    throw new TopologyError(path, [{ path: '(file)', got: `values nested more than ${MAX_CONFIG_DEPTH} levels deep`, expected: `at most ${MAX_CONFIG_DEPTH} levels (the schema needs 4)` }]);
+  }
+  return parsed ?? {};
+}
+
+/** How deeply lists and mappings nest in `value`, counted without recursion (so any depth is safe). */
+function depthOf(value: Json): number {
+  let deepest = 0;
+  const stack: Array<[Json, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== 'object' || item === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_CONFIG_DEPTH) return deepest;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * The first key that a JSON text repeats in one object, as "the key "k" twice at path", or
+ * undefined. JSON.parse keeps the last value without a word; this scans the (already valid) text
+ * once, without recursion.
+ */
+function duplicateJsonKey(text: string): string | undefined {
+  type Frame = { kind: 'object'; path: string; keys: Set<string>; expectKey: boolean; key: string } | { kind: 'array'; path: string; index: number };
+  const stack: Frame[] = [];
+  const childPath = (): string => {
+    const top = stack[stack.length - 1];
+    if (top === undefined) return '';
+    if (top.kind === 'array') return `${top.path}[${top.index}]`;
+    return top.path === '' ? top.key : `${top.path}.${top.key}`;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const top = stack[stack.length - 1];
+    if (c === '{') stack.push({ kind: 'object', path: childPath(), keys: new Set(), expectKey: true, key: '' });
+    else if (c === '[') stack.push({ kind: 'array', path: childPath(), index: 0 });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',' && top !== undefined) {
+      if (top.kind === 'array') top.index++;
+      else top.expectKey = true;
+    } else if (c === ':' && top?.kind === 'object') top.expectKey = false;
+    else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (top?.kind === 'object' && top.expectKey) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        const where = top.path === '' ? 'the top level' : top.path;
+        if (top.keys.has(key)) return `the key ${JSON.stringify(key)} twice in ${where}`;
+        top.keys.add(key);
+        top.key = key;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first key a YAML mapping repeats once aliases are resolved and keys are read as the
+ * strings they become (`*k` for an anchored `version`, `1` and `"1"`): the yaml library's
+ * uniqueKeys compares the key nodes as written, and misses these.
+ */
+function duplicateYamlKey(doc: Document, text: string): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const keys = new Set<string>();
+      for (const pair of map.items) {
+        const node = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+        if (!isScalar(node)) continue;
+        const key = String(node.value);
+        if (keys.has(key)) {
+          const offset = (pair.key as { range?: [number, number, number] }).range?.[0] ?? 0;
+          found = `the key ${JSON.stringify(key)} twice in one mapping (the second at line ${text.slice(0, offset).split('\n').length})`;
+          return visit.BREAK;
+        }
+        keys.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** JSON.parse says "at position N" (Node 20): add the line and column a person looks for. */

@@ -22,10 +22,14 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** RFC 1035 label (Kubernetes' DNS-1035 label): Service names; a letter first. */
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /**
- * Linux interface names (the kernel's dev_valid_name): 1-15 bytes, not "." or "..", no "/",
- * ":" or whitespace; narrowed here to the characters that need no quoting in any file.
+ * Linux interface names. The kernel's dev_valid_name (net/core/dev.c) refuses an empty name, one of
+ * IFNAMSIZ (16) bytes or more, "." and "..", and any "/", ":" or whitespace; narrowed here to the
+ * characters that need no quoting in any file. "all" and "default" pass dev_valid_name but name the
+ * per-protocol settings directories (/proc/sys/net/ipv4/conf/all, .../default): `ip link add all
+ * type veth peer name p` fails with EINVAL (seen on Linux 6.18 in a fresh network namespace), and
+ * keepalived or iptables pointed at them would act on no NIC.
  */
-const INTERFACE_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$/;
+const INTERFACE_NAME = /^(?!(\.\.?|all|default)$)[A-Za-z0-9_.-]{1,15}$/;
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const ABSOLUTE_PATH = /^\/[^\0\s]*$/;
@@ -49,15 +53,78 @@ const IMAGE_REFERENCE = (() => {
 /** The reference grammar limits the name to 255 characters; the bound also keeps the regex fast. */
 const IMAGE_REFERENCE_MAX = 255 + 1 + 128 + 1 + 200;
 
-const INTERFACE_EXPECTED = 'a Linux interface name of 1-15 characters (A-Z a-z 0-9 _ . -), not "." or ".."';
+const INTERFACE_EXPECTED = 'a Linux interface name of 1-15 characters (A-Z a-z 0-9 _ . -), not ".", "..", "all" or "default"';
 
-/** Why a hostPath cannot serve the pages, or undefined when it can. */
-function hostPathProblem(path: string): string | undefined {
+/**
+ * Go's time.Duration is an int64 count of nanoseconds: time.ParseDuration (which kubeadm uses for a
+ * token's TTL) refuses anything above 2^63-1 ns, about 2562047h47m16s.
+ */
+const GO_DURATION_MAX_NS = 2n ** 63n - 1n;
+const DURATION_UNIT_NS: Record<string, bigint> = { s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+
+/** Whether a DURATION-shaped text (digits and s, m or h) fits a Go time.Duration. */
+function fitsGoDuration(text: string): boolean {
+  const match = /^([0-9]+)([smh])$/.exec(text);
+  return match !== null && BigInt(match[1]) * DURATION_UNIT_NS[match[2]] <= GO_DURATION_MAX_NS;
+}
+
+/**
+ * kubeadm's limits on the cluster's networks (cmd/kubeadm/app/apis/kubeadm/validation/validation.go,
+ * ValidateNetworking; the numbers in cmd/kubeadm/app/constants): a Service network holds at least
+ * MinimumAddressesInServiceSubnet = 10 addresses (the DNS Service is the tenth) and spans at most
+ * MaximumBitsForServiceSubnet = 20 host bits (/12 for IPv4); the Pod network holds at least one
+ * node's range (node-cidr-mask-size-ipv4, 24 unless set, and this tool does not set it) and at most
+ * PodSubnetNodeMaskMaxDiff = 16 bits more (/8).
+ */
+const SERVICE_PREFIX = { widest: 12, narrowest: 28 };
+const NODE_CIDR_MASK_SIZE = 24;
+const POD_PREFIX_WIDEST = NODE_CIDR_MASK_SIZE - 16;
+
+/** Namespaces of the cluster itself: the workload's manifest creates its namespace, and destroy deletes it. */
+const SYSTEM_NAMESPACE = /^kube-/;
+
+/** C0 control characters other than tab, newline and carriage return, and DEL. */
+const CONTROL_CHARACTER = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+
+/** `scheme://user:password@host`: credentials in the URL itself. */
+const URL_CREDENTIALS = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*@/;
+
+/** The URL with any credentials replaced, so an error message does not print a password. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1<credentials>@');
+}
+
+/** Linux's PATH_MAX (4096 with the final NUL) and NAME_MAX: longer paths fail on every host. */
+const PATH_MAX_BYTES = 4095;
+const NAME_MAX_BYTES = 255;
+
+/** Whether a path fits Linux's limits, on the whole and in each of its components. */
+function fitsPathLimits(path: string): boolean {
+  return Buffer.byteLength(path) <= PATH_MAX_BYTES && path.split('/').every((segment) => Buffer.byteLength(segment) <= NAME_MAX_BYTES);
+}
+
+/** Why `path` is not a normalised absolute path, or undefined when it is one. */
+function absolutePathProblem(path: string): string | undefined {
   if (!ABSOLUTE_PATH.test(path)) return 'an absolute path';
+  if (!fitsPathLimits(path)) return `a path of at most ${PATH_MAX_BYTES} bytes, each component at most ${NAME_MAX_BYTES} (Linux's PATH_MAX and NAME_MAX)`;
   const segments = path.split('/').slice(1);
   if (path !== '/' && segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
     return 'a normalised absolute path (no "..", ".", "//" or trailing "/")';
   }
+  return undefined;
+}
+
+/** Why a mountPath cannot hold the pages in the container, or undefined when it can. */
+function mountPathProblem(path: string): string | undefined {
+  const problem = absolutePathProblem(path);
+  if (problem !== undefined) return problem;
+  return path === '/' ? 'a directory below / (mounting over the container\'s root hides the image)' : undefined;
+}
+
+/** Why a hostPath cannot serve the pages, or undefined when it can. */
+function hostPathProblem(path: string): string | undefined {
+  const problem = absolutePathProblem(path);
+  if (problem !== undefined) return problem;
   const system = SYSTEM_DIRECTORIES.find((d) => path === d.path || (d.subtree && path.startsWith(`${d.path}/`)));
   if (system) {
     return `a directory of its own, not the system directory ${system.path}${system.subtree ? ' or anything below it' : ''} (the Pods mount it and index.html is written into it)`;
@@ -138,6 +205,18 @@ const hostOn = (network: Network): RuleTable<HostWithNic> => [
 ];
 const INTERNAL_HOST = hostOn('internal');
 const EXTERNAL_HOST = hostOn('external');
+
+/** A worker: a host on the internal network, and its page. */
+const WORKER: RuleTable<HostSubject<ResolvedConfig['workers'][number]>> = [
+  ...INTERNAL_HOST,
+  {
+    // A NUL or another control character is no text a browser shows, and Graphviz refuses it in the picture's labels.
+    path: 'page',
+    value: (h) => (h.host.page.length > 60 ? `${h.host.page.slice(0, 57)}...` : h.host.page),
+    fails: (h) => CONTROL_CHARACTER.test(h.host.page),
+    expected: 'text without NUL or other control characters (tabs and line breaks are fine)',
+  },
+];
 
 const LOAD_BALANCER_HOST: RuleTable<HostSubject<ResolvedConfig['loadBalancer']['hosts'][number]>> = [
   ...INTERNAL_HOST,
@@ -262,6 +341,12 @@ const KUBERNETES: RuleTable<Subject> = [
   matching('kubernetes.controlPlaneEndpoint', (s) => s.t.kubernetes.controlPlaneEndpoint, HOST_NAME_OR_ADDRESS,
     'a DNS name or an IPv4 address without a port (the port is kubernetes.apiServerPort)'),
   matching('kubernetes.joinTokenTtl', (s) => s.t.kubernetes.joinTokenTtl, DURATION, 'a positive duration such as 15m, 1h'),
+  {
+    path: 'kubernetes.joinTokenTtl',
+    value: (s) => s.t.kubernetes.joinTokenTtl,
+    fails: (s) => DURATION.test(s.t.kubernetes.joinTokenTtl) && !fitsGoDuration(s.t.kubernetes.joinTokenTtl),
+    expected: 'a duration of at most 2562047h (the longest Go time.Duration, which kubeadm parses it into)',
+  },
   inRange('kubernetes.apiServerPort', (s) => s.t.kubernetes.apiServerPort, 1, 65535, 'a TCP port'),
   {
     path: 'kubernetes.apiServerPort',
@@ -271,6 +356,29 @@ const KUBERNETES: RuleTable<Subject> = [
   },
   cidr('kubernetes.podCidr', (s) => s.t.kubernetes.podCidr),
   cidr('kubernetes.serviceCidr', (s) => s.t.kubernetes.serviceCidr),
+  {
+    path: 'kubernetes.serviceCidr',
+    value: (s) => s.t.kubernetes.serviceCidr,
+    fails: (s) => s.services !== undefined && (s.services.prefixLength < SERVICE_PREFIX.widest || s.services.prefixLength > SERVICE_PREFIX.narrowest),
+    expected: `a network from /${SERVICE_PREFIX.widest} to /${SERVICE_PREFIX.narrowest}: kubeadm refuses a Service network wider than /${SERVICE_PREFIX.widest} `
+      + 'or with fewer than 10 addresses (the DNS Service takes the tenth)',
+  },
+  {
+    path: 'kubernetes.podCidr',
+    value: (s) => s.t.kubernetes.podCidr,
+    fails: (s) => s.pods !== undefined && (s.pods.prefixLength > NODE_CIDR_MASK_SIZE || s.pods.prefixLength < POD_PREFIX_WIDEST),
+    expected: `a network from /${POD_PREFIX_WIDEST} to /${NODE_CIDR_MASK_SIZE}: kubeadm gives each node a /${NODE_CIDR_MASK_SIZE} of it `
+      + `and refuses a Pod network smaller than one node's /${NODE_CIDR_MASK_SIZE} or more than 16 bits wider`,
+  },
+  {
+    // Every node (the control plane and each worker) takes a /24 of the Pod network; a node left without one has no Pod network.
+    path: 'kubernetes.podCidr',
+    value: (s) => s.t.kubernetes.podCidr,
+    fails: (s) => s.pods !== undefined && s.pods.prefixLength <= NODE_CIDR_MASK_SIZE
+      && 2 ** (NODE_CIDR_MASK_SIZE - s.pods.prefixLength) < s.t.workers.length + 1,
+    expected: (s) => `a network with a /${NODE_CIDR_MASK_SIZE} for each of the ${s.t.workers.length + 1} nodes (the control plane and the workers), `
+      + `e.g. a /${NODE_CIDR_MASK_SIZE - Math.ceil(Math.log2(s.t.workers.length + 1))}`,
+  },
   notOverlapping('kubernetes.podCidr', (s) => shown(s.pods), (s) => s.pods,
     'networks.internal', (s) => s.internal, (s) => s.t.networks.internal),
   notOverlapping('kubernetes.podCidr', (s) => shown(s.pods), (s) => s.pods,
@@ -315,6 +423,13 @@ const WORKLOAD: RuleTable<Subject> = [
   ...workloadNameRules(),
   matching('workload.namespace', (s) => s.t.workload.namespace, DNS_LABEL, 'a Kubernetes namespace name (a DNS-1123 label: a-z, 0-9, "-", at most 63 characters)'),
   {
+    path: 'workload.namespace',
+    value: (s) => s.t.workload.namespace,
+    fails: (s) => SYSTEM_NAMESPACE.test(s.t.workload.namespace),
+    expected: 'a namespace of its own, not one starting with "kube-" (Kubernetes reserves that prefix: kube-system, kube-public, '
+      + 'kube-node-lease and flannel\'s kube-flannel hold the cluster itself, and destroy deletes the workload\'s namespace)',
+  },
+  {
     path: 'workload.image',
     value: (s) => s.t.workload.image,
     fails: (s) => s.t.workload.image.length > IMAGE_REFERENCE_MAX || !IMAGE_REFERENCE.test(s.t.workload.image),
@@ -328,7 +443,12 @@ const WORKLOAD: RuleTable<Subject> = [
     fails: (s) => hostPathProblem(s.t.workload.hostPath) !== undefined,
     expected: (s) => hostPathProblem(s.t.workload.hostPath) ?? '',
   },
-  matching('workload.mountPath', (s) => s.t.workload.mountPath, ABSOLUTE_PATH, 'an absolute path'),
+  {
+    path: 'workload.mountPath',
+    value: (s) => s.t.workload.mountPath,
+    fails: (s) => mountPathProblem(s.t.workload.mountPath) !== undefined,
+    expected: (s) => mountPathProblem(s.t.workload.mountPath) ?? '',
+  },
   inRange('workload.containerPort', (s) => s.t.workload.containerPort, 1, 65535, 'a TCP port'),
   inRange('workload.servicePort', (s) => s.t.workload.servicePort, 1, 65535, 'a TCP port'),
   inRange('workload.nodePort', (s) => s.t.workload.nodePort, NODE_PORT_RANGE.min, NODE_PORT_RANGE.max, 'a NodePort'),
@@ -378,8 +498,16 @@ const PROVISIONING: RuleTable<Subject> = [
   {
     path: 'provisioning.httpAddress',
     value: (s) => s.t.provisioning.httpAddress,
-    fails: (s) => s.t.provisioning.backend === 'http' && !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(s.t.provisioning.httpAddress),
+    fails: (s) => s.t.provisioning.backend === 'http' && !/^https?:\/\/[^/\x00-\x20\x7f]+(\/[\x21-\x7e]*)?$/.test(s.t.provisioning.httpAddress),
     expected: 'an http:// or https:// URL when provisioning.backend is http',
+  },
+  {
+    // The address is written into every stack's cdk.tf.json; Terraform's http backend reads the credentials from its environment.
+    path: 'provisioning.httpAddress',
+    value: (s) => withoutCredentials(s.t.provisioning.httpAddress),
+    fails: (s) => URL_CREDENTIALS.test(s.t.provisioning.httpAddress),
+    expected: 'a URL without credentials (they would be written in clear into every cdk.tf.json): '
+      + 'give them to terraform as TF_HTTP_USERNAME and TF_HTTP_PASSWORD',
   },
   {
     path: 'provisioning.stateDir',
@@ -387,8 +515,46 @@ const PROVISIONING: RuleTable<Subject> = [
     fails: (s) => s.t.provisioning.stateDir.trim() === '' || /(^|\/)(cdktf\.out|dist)(\/|$)/.test(s.t.provisioning.stateDir),
     expected: 'a directory outside the synthesized output (dist/, cdktf.out/), e.g. state',
   },
+  {
+    path: 'provisioning.stateDir',
+    value: (s) => s.t.provisioning.stateDir,
+    fails: (s) => !fitsPathLimits(s.t.provisioning.stateDir),
+    expected: `a path of at most ${PATH_MAX_BYTES} bytes, each component at most ${NAME_MAX_BYTES} (Linux's PATH_MAX and NAME_MAX)`,
+  },
+  {
+    // Set but unused: a forgotten `backend: http` would otherwise keep the state locally without a word.
+    path: 'provisioning.httpAddress',
+    value: (s) => withoutCredentials(s.t.provisioning.httpAddress),
+    fails: (s) => s.t.provisioning.backend !== 'http' && s.t.provisioning.httpAddress !== '',
+    expected: 'empty unless provisioning.backend is http (set backend: http to keep the state on that server)',
+  },
   inRange('provisioning.sshTimeoutSeconds', (s) => s.t.provisioning.sshTimeoutSeconds, 1, 3600),
 ];
+
+/**
+ * Control characters in any text of the config: none is meaningful in a name, an address or a
+ * path, and each would end up in shell scripts, Terraform JSON and the picture. A page may hold
+ * tabs and line breaks. Walked without recursion; the path of each is given like the rules' paths.
+ */
+function controlCharacters(t: ResolvedConfig): TopologyProblem[] {
+  const problems: TopologyProblem[] = [];
+  const stack: Array<[string, unknown]> = [['', t]];
+  while (stack.length > 0) {
+    const [path, value] = stack.pop()!;
+    if (typeof value === 'string') {
+      const allowed = /^workers\[\d+\]\.page$/.test(path) ? CONTROL_CHARACTER : /[\x00-\x1f\x7f]/;
+      // The page has its own rule (which shows the page shortened); httpAddress is shown without credentials.
+      if (allowed.test(value) && !/\.page$/.test(path)) {
+        problems.push({ path, got: show(path === 'provisioning.httpAddress' ? withoutCredentials(value) : value), expected: 'text without control characters (NUL, line breaks, escapes)' });
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => stack.push([`${path}[${i}]`, item]));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) stack.push([path === '' ? key : `${path}.${key}`, item]);
+    }
+  }
+  return problems.reverse();
+}
 
 /** Every problem in a resolved config, section by section; an empty list means it is valid. */
 export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
@@ -405,7 +571,7 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
     ...applyRules('', s, NETWORKS),
     ...applyRules('controlPlane', inConfig(t.controlPlane), INTERNAL_HOST),
     ...applyRules('', s, WORKERS),
-    ...applyToEach('workers', t.workers, inConfig, INTERNAL_HOST),
+    ...applyToEach('workers', t.workers, inConfig, WORKER),
     ...applyRules('', s, LOAD_BALANCER_HOSTS),
     ...applyToEach('loadBalancer.hosts', t.loadBalancer.hosts, inConfig, LOAD_BALANCER_HOST),
     ...distinct(priorities, (first) =>
@@ -421,5 +587,6 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
     ...applyRules('', s, KUBERNETES),
     ...applyRules('', s, WORKLOAD),
     ...applyRules('', s, PROVISIONING),
+    ...controlCharacters(t),
   ];
 }
