@@ -51,10 +51,20 @@ describe('gateway firewall', () => {
     expect(forward.findIndex((r) => r.target.jump === 'ACCEPT')).toBeGreaterThan(0);
   });
 
+  test('FORWARD drops a TCP segment that conntrack calls NEW but is not a SYN before any ACCEPT: a bare mid-stream ACK never reaches the DNAT accept', () => {
+    const forward = rulesOf('filter', 'FORWARD');
+    const notSyn = forward.findIndex((r) => r.tcpNotSyn === true && r.ctstate?.join() === 'NEW' && r.target.jump === 'DROP' && r.tcpDestinationPort === undefined);
+    expect(notSyn).toBeGreaterThanOrEqual(0);
+    expect(notSyn).toBeLessThan(forward.findIndex((r) => r.target.jump === 'ACCEPT'));
+    // Printed as iptables-save prints it, so verify's comparison with the host's ruleset holds.
+    expect(fileOf(seed.bundles, 'gateway', 'firewall.rules')).toContain('\n-A FORWARD -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -j DROP\n');
+  });
+
   test('FORWARD drops by default and accepts only replies, the DNAT flow and inside-to-outside, in that order', () => {
     expect(chainOf(ruleset, 'filter', 'FORWARD')!.policy).toBe('DROP');
     expect(rulesOf('filter', 'FORWARD').map(({ comment, ...rule }) => rule)).toEqual([
       { ctstate: ['INVALID'], target: { jump: 'DROP' } },
+      { tcpNotSyn: true, ctstate: ['NEW'], target: { jump: 'DROP' } },
       { ctstate: ['RELATED', 'ESTABLISHED'], target: { jump: 'ACCEPT' } },
       { destination: '192.168.10.100', inInterface: 'ens36', outInterface: 'ens33', tcpDestinationPort: 3344, ctstate: ['DNAT'], target: { jump: 'ACCEPT' } },
       { source: '192.168.10.0/24', inInterface: 'ens33', outInterface: 'ens36', target: { jump: 'ACCEPT' } },

@@ -864,3 +864,46 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools (
     expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual(['runtime port=3344/tcp', 'permanent port=3344/tcp']);
   });
 });
+
+describe('setup-gateway.sh: forwarding only once the ruleset is loaded', () => {
+  /**
+   * The gateway bundle in a scratch directory, with stand-ins that only log: the restores, sysctl,
+   * systemctl, install (so nothing under /etc is written) and package queries (all installed); `cat` of
+   * /proc's ip_forward says 0 (forwarding off, as on a new host), any other cat is the real one.
+   */
+  function gateway(restoreFails: boolean) {
+    const files = renderFixture().bundles.find((b) => b.id === 'gateway')!.files;
+    const bundle = mkdtempSync(join(dir, 'gateway-'));
+    for (const f of files) writeFileSync(join(bundle, f.name), f.content);
+    const { bin, log } = fakeBin({
+      'iptables-restore': `echo "iptables-restore $*" >> "$LOG"; ${restoreFails ? 'if [ "$1" != --test ]; then exit 1; fi' : ''}`,
+      'ip6tables-restore': 'echo "ip6tables-restore $*" >> "$LOG"',
+      sysctl: 'echo "sysctl $*" >> "$LOG"',
+      systemctl: 'echo "systemctl $*" >> "$LOG"; if [ "$1" = is-enabled ]; then exit 1; fi',
+      install: 'echo "install $*" >> "$LOG"',
+      'dpkg-query': "printf 'install ok installed'",
+      cat: 'if [ "$1" = /proc/sys/net/ipv4/ip_forward ]; then echo 0; else exec /bin/cat "$@"; fi',
+    });
+    const run = bash(join(bundle, 'setup-gateway.sh'), { path: bin });
+    return { run, calls: (existsSync(log) ? readFileSync(log, 'utf8') : '').split('\n').filter((line) => line !== '') };
+  }
+
+  test('the rules are restored before ip_forward is turned on, now and in the boot-time sysctl file', () => {
+    const { run, calls } = gateway(false);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const restored = calls.indexOf('iptables-restore ');
+    const forwardingOn = calls.indexOf('sysctl --quiet -w net.ipv4.ip_forward=1');
+    const sysctlFile = calls.findIndex((c) => c.startsWith('install ') && c.includes('forwarding.conf'));
+    expect(restored).toBeGreaterThanOrEqual(0);
+    expect(forwardingOn).toBeGreaterThan(restored);
+    expect(sysctlFile).toBeGreaterThan(restored);
+  });
+
+  test('a ruleset that fails to load leaves forwarding off', () => {
+    const { run, calls } = gateway(true);
+    expect(run.code).not.toBe(0);
+    expect(calls).toContain('iptables-restore ');
+    expect(calls.filter((c) => c.startsWith('sysctl') || c.includes('forwarding.conf'))).toEqual([]);
+  });
+});
