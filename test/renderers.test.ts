@@ -393,6 +393,12 @@ describe('Kubernetes hosts', () => {
     expect(paramsOf(rhel).KUBE_PACKAGES).toEqual(['kubelet', 'kubeadm', 'kubectl']);
     expect(debian).not.toContain('setenforce');
     expect(debian).toContain('apt-mark hold kubelet kubeadm kubectl');
+    // containerd.io held too, right after it is installed: an ordinary upgrade must not move the runtime under a held kubelet.
+    const installed = (script: string) => script.indexOf('packages=(containerd.io)');
+    expect(debian.indexOf('apt-mark hold containerd.io >/dev/null')).toBeGreaterThan(installed(debian));
+    expect(rhel.indexOf('dnf -q versionlock add containerd.io')).toBeGreaterThan(installed(rhel));
+    expect(installed(rhel)).toBeGreaterThan(rhel.indexOf('python3-dnf-plugin-versionlock'));
+    expect(installed(debian)).toBeGreaterThan(0);
     // Docker's repository of the host's distribution (linux/debian or linux/ubuntu), not always Debian's.
     expect(debian).toContain('$DOCKER_REPO_BASE/$ID $VERSION_CODENAME stable');
     expect(paramsOf(debian).DOCKER_REPO_BASE).toBe('https://download.docker.com/linux');

@@ -907,3 +907,31 @@ describe('setup-gateway.sh: forwarding only once the ruleset is loaded', () => {
     expect(calls.filter((c) => c.startsWith('sysctl') || c.includes('forwarding.conf'))).toEqual([]);
   });
 });
+
+describe('containerd.io held at its version, per family', () => {
+  /** The family's hold of containerd.io, with a stand-in package tool that logs; `locked`: its lock list already names it. */
+  function hold(profile: typeof RHEL_PROFILE, tool: string, locked: string) {
+    const { bin, log } = fakeBin({
+      [tool]: `echo "${tool} $*" >> "$LOG"; if [ "$2" = versionlock ] && [ "$3" = list ]; then printf '%s' '${locked}'; fi`,
+    });
+    const run = bash(script(`set -euo pipefail\n${profile.packageManager.hold(['containerd.io'])}\n`), { path: bin });
+    return { run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  }
+
+  test('RHEL: locked with the versionlock plugin when not yet locked, and left alone when it is', () => {
+    const first = hold(RHEL_PROFILE, 'dnf', 'kubelet-0:1.36.3-150500.1.1.*\n');
+    expect(first.run.code).toBe(0);
+    expect(first.calls).toBe('dnf -q versionlock list\ndnf -q versionlock add containerd.io\n');
+    const again = hold(RHEL_PROFILE, 'dnf', 'containerd.io-0:2.1.4-1.el9.*\n');
+    expect(again.run.code).toBe(0);
+    expect(again.calls).toBe('dnf -q versionlock list\n');
+  });
+
+  test('Debian: apt-mark hold, and the upgrade the error messages name releases the hold first', () => {
+    const { run, calls } = hold(DEBIAN_PROFILE, 'apt-mark', '');
+    expect(run.code).toBe(0);
+    expect(calls).toBe('apt-mark hold containerd.io\n');
+    expect(DEBIAN_PROFILE.packageManager.upgrade('containerd.io')).toMatch(/^apt-mark unhold containerd\.io && /);
+    expect(RHEL_PROFILE.packageManager.upgrade('containerd.io')).toMatch(/^dnf versionlock delete containerd\.io && /);
+  });
+});
