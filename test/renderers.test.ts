@@ -441,18 +441,21 @@ describe('Kubernetes hosts', () => {
     const remote = fileOf(seed.bundles, 'node02', 'join-worker.sh');
     expect(paramsOf(local).MASTER_COMMAND).toBe('kubeadm token create --ttl 15m --print-join-command');
     expect(local).toContain('to_master "$MASTER_COMMAND"');
-    expect(local).toContain('if to_worker test -f "$KUBELET_KUBECONFIG"; then');
+    // The worker itself says whether it has joined (its behaviour: scripts.test.ts, "a failed kubeadm step can be retried").
+    expect(local).toContain('if to_worker "$WORKER_COMMAND" --joined; then');
     expect(remote).toContain('--discovery-token-ca-cert-hash sha256:[0-9a-f]{64}');
-    expect(remote).toMatch(/if \[ -f "\$KUBELET_KUBECONFIG" \]; then[\s\S]*exit 0/);
-    for (const script of [local, remote]) expect(paramsOf(script).KUBELET_KUBECONFIG).toBe('/etc/kubernetes/kubelet.conf');
+    expect(paramsOf(remote)).toMatchObject({ KUBELET_KUBECONFIG: '/etc/kubernetes/kubelet.conf', JOIN_CA_FILE: '/etc/kubernetes/pki/ca.crt', KUBELET_CONFIG: '/var/lib/kubelet/config.yaml' });
     expect(`${local}\n${remote}`).not.toContain('unsafe-skip');
   });
 
   test('init is skipped when the cluster exists; the admin kubeconfig goes to the SSH user too', () => {
     const init = fileOf(custom.bundles, 'cp1', 'init-master.sh');
-    expect(init).toMatch(/if \[ ! -f "\$ADMIN_KUBECONFIG" \]; then\n(\s+.*\n)+?\s+kubeadm init --config "\$APPLIED_KUBEADM_CONFIG" --skip-token-print\nelse\n/);
+    // Whether the cluster exists is decided by its health (scripts.test.ts runs every case with stand-ins).
     const params = paramsOf(init);
-    expect(params).toMatchObject({ ADMIN_KUBECONFIG: '/etc/kubernetes/admin.conf', APPLIED_KUBEADM_CONFIG: 'kubeadm-config.applied.yaml', SSH_USER: 'ops' });
+    expect(params).toMatchObject({
+      ADMIN_KUBECONFIG: '/etc/kubernetes/admin.conf', APPLIED_KUBEADM_CONFIG: 'kubeadm-config.applied.yaml', SSH_USER: 'ops',
+      API_SERVER_PORT: String(custom.topology.kubernetes.apiServerPort), MANIFESTS_DIR: '/etc/kubernetes/manifests', INIT_MARKER: '/etc/kubernetes/k8s-ha-edge-initialized',
+    });
     expect(init).toContain('install -m 0600 -o "$SSH_USER" "$ADMIN_KUBECONFIG" "/home/$SSH_USER/.kube/config"');
     expect(init).not.toContain('kube-flannel');
     expect(fileOf(custom.bundles, 'cp1', 'setup.sh')).toMatch(/bash \.\/init-master\.sh\nbash \.\/apply-flannel\.sh\n$/);
