@@ -9,7 +9,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { integerOf, parseFlags, ParsedFlags, UsageError, userDir, userPath, valueOf } from './args';
+import { TopologyError } from '../lib/topology';
 import { Progress } from './progress';
+import { siteTopology } from './site';
 import { checkFresh, prerequisites, readStacks, selectStacks, StackEntry } from './stacks';
 import { planChanges, startLog, tail, terraformAsync, terraformVersion } from './terraform';
 
@@ -47,6 +49,8 @@ function options(mode: Mode, flags: ParsedFlags): Options {
   const config = valueOf(flags, '--config');
   if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
   checkFresh(cdktfOut, config === undefined ? undefined : userPath(config));
+  // --config given: it must be the topology cdktf.out was synthesized from (a fresh but different file is refused too).
+  if (config !== undefined) siteTopology({ cdktfOut, configPath: userPath(config) });
   const stacks = selectStacks(readStacks(cdktfOut), valueOf(flags, '--stacks'));
   const keyFlag = valueOf(flags, '--ssh-key');
   const sshKey = keyFlag !== undefined ? userPath(keyFlag) : process.env[`TF_VAR_${SSH_KEY_VARIABLE}`];
@@ -100,7 +104,7 @@ export async function deploy(mode: Mode, argv: readonly string[]): Promise<numbe
     opts = options(mode, flags);
     if (terraformVersion() === undefined) throw new UsageError('terraform: got nothing on PATH, expected terraform >= 1.4');
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
+    if (!(error instanceof UsageError) && !(error instanceof TopologyError)) throw error;
     console.error(`error: ${error.message}`);
     return 2;
   }
