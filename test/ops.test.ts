@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseFlags, UsageError } from '../ops/args';
 import { normalizeRuleset } from '../ops/ruleset';
-import { checkFresh, inDependencyOrder, prerequisites, selectStacks, StackEntry } from '../ops/stacks';
+import { checkFresh, inDependencyOrder, prerequisites, readStacks, selectStacks, StackEntry } from '../ops/stacks';
 import { siteTopology } from '../ops/site';
 import { CONFIG_SCHEMA } from '../lib/topology/config-schema';
 
@@ -201,6 +201,45 @@ describe('verify and drain never guess the site: the topology recorded by the sy
     ]) {
       writeFileSync(file, content);
       const run = runCli('drain', ['lb01', '--ssh-key', __filename], site);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(run.status).toBe(2);
+    }
+  });
+});
+
+describe('apply reads manifest.json as input: checked, never trusted', () => {
+  /** A cdktf.out with the given manifest.json and the four stack directories synth writes. */
+  function outWith(manifest: string): string {
+    const out = join(mkdtempSync(join(tmpdir(), 'k8s-ha-edge-manifest-')), 'cdktf.out');
+    for (const stack of ['gateway', 'lb', 'k8s', 'client']) mkdirSync(join(out, 'stacks', stack), { recursive: true });
+    writeFileSync(join(out, 'manifest.json'), manifest);
+    return out;
+  }
+
+  test.each([
+    ['unparsable JSON', '{x', 'manifest.json: got unparsable JSON'],
+    ['no stacks', '{}', 'manifest.json: stacks: got nothing, expected a mapping of stack names (k8s, lb, gateway, client) to stacks'],
+    ['a working directory outside the tree', JSON.stringify({ stacks: { gateway: { workingDirectory: '../../../../../etc' } } }),
+      'manifest.json: stacks.gateway.workingDirectory: got "../../../../../etc", expected an existing directory inside'],
+    ['an absolute working directory', JSON.stringify({ stacks: { gateway: { workingDirectory: '/etc' } } }), 'stacks.gateway.workingDirectory: got "/etc"'],
+    ['a stack synth does not write', JSON.stringify({ stacks: { evil: { workingDirectory: 'stacks/gateway' } } }), 'stacks: got "evil", expected a stack synth writes'],
+    ['a dependency that is no stack', JSON.stringify({ stacks: { lb: { workingDirectory: 'stacks/lb', dependencies: ['nope'] } } }), 'stacks.lb.dependencies: got ["nope"]'],
+  ])('GIVEN %s THEN a UsageError naming the field', (_name, manifest, message) => {
+    expect(() => readStacks(outWith(manifest))).toThrow(UsageError);
+    expect(() => readStacks(outWith(manifest))).toThrow(message);
+  });
+
+  test('GIVEN a working directory that is a symbolic link out of the tree THEN refused', () => {
+    const out = outWith(JSON.stringify({ stacks: { gateway: { workingDirectory: 'stacks/escape' } } }));
+    symlinkSync(tmpdir(), join(out, 'stacks', 'escape'));
+    expect(() => readStacks(out)).toThrow('stacks.gateway.workingDirectory: got "stacks/escape", expected an existing directory inside');
+  });
+
+  test('GIVEN npm run apply on a corrupt or hostile manifest THEN exit 2 with the field, no stack trace, terraform never started', () => {
+    for (const [manifest, message] of [['{x', 'got unparsable JSON'], ['{}', 'stacks: got nothing'], [JSON.stringify({ stacks: { gateway: { workingDirectory: '../../../../../etc' } } }), 'workingDirectory: got "../../../../../etc"']]) {
+      const out = outWith(manifest);
+      const run = runCli('apply', ['--plan', '--cdktf-out', out, '--ssh-key', __filename]);
       expect(run.stderr).toContain(message);
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(run.status).toBe(2);
