@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseFlags, UsageError } from '../ops/args';
 import { normalizeRuleset } from '../ops/ruleset';
+import { keyPathInState } from '../ops/terraform';
 import { checkFresh, inDependencyOrder, prerequisites, readStacks, selectStacks, StackEntry } from '../ops/stacks';
 import { siteTopology } from '../ops/site';
 import { CONFIG_SCHEMA } from '../lib/topology/config-schema';
@@ -244,5 +245,28 @@ describe('apply reads manifest.json as input: checked, never trusted', () => {
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(run.status).toBe(2);
     }
+  });
+});
+
+describe('npm run apply -- --plan needs no SSH key (a plan connects to no host)', () => {
+  const hasTerraform = spawnSync('terraform', ['version']).status === 0;
+  (hasTerraform ? test : test.skip)('GIVEN no --ssh-key and no TF_VAR_ssh_private_key_path THEN the plan runs and lists the changes (exit 0)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-plan-'));
+    // terraform_data: built into terraform, so init needs no provider download (the test has no network).
+    const synth = spawnSync('node', [join(repo, 'scripts', 'synth.js'), '--only', 'tf', '--resource', 'terraform_data', '--cdktf-out', join(dir, 'cdktf.out')], { cwd: dir, encoding: 'utf8' });
+    expect(synth.status).toBe(0);
+    const env: NodeJS.ProcessEnv = { ...process.env, INIT_CWD: dir };
+    delete env.TF_VAR_ssh_private_key_path;
+    const run = spawnSync('unshare', ['-n', 'node', '--import', 'tsx', join(repo, 'ops', 'apply.ts'), '--plan'], { cwd: repo, encoding: 'utf8', env, timeout: 180_000 });
+    expect(run.stderr).not.toContain('--ssh-key');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('gateway: 2 to change\n  terraform_data.gateway: create\n');
+  }, 200_000);
+
+  test('GIVEN a stack\'s state THEN the plan uses the key path it recorded (terraform_data input, null_resource triggers), so no change of it is shown', () => {
+    const state = (values: object) => JSON.stringify({ values: { root_module: { resources: [{ address: 'x.y', values: {} }, { address: 'x.gateway-teardown', values }] } } });
+    expect(keyPathInState(state({ input: { address: '192.168.10.1', ssh_private_key_path: '/home/ops/.ssh/id_ed25519' } }), 'ssh_private_key_path')).toBe('/home/ops/.ssh/id_ed25519');
+    expect(keyPathInState(state({ triggers: { ssh_private_key_path: '/k' } }), 'ssh_private_key_path')).toBe('/k');
+    expect(keyPathInState('{"format_version":"1.0"}', 'ssh_private_key_path')).toBeUndefined();
   });
 });
