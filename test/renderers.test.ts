@@ -455,6 +455,7 @@ describe('Kubernetes hosts', () => {
     expect(params).toMatchObject({
       ADMIN_KUBECONFIG: '/etc/kubernetes/admin.conf', APPLIED_KUBEADM_CONFIG: 'kubeadm-config.applied.yaml', SSH_USER: 'ops',
       API_SERVER_PORT: String(custom.topology.kubernetes.apiServerPort), MANIFESTS_DIR: '/etc/kubernetes/manifests', INIT_MARKER: '/etc/kubernetes/k8s-ha-edge-initialized',
+      INIT_STARTED_MARKER: '/etc/kubernetes/k8s-ha-edge-init-started',
     });
     expect(init).toContain('install -m 0600 -o "$SSH_USER" "$ADMIN_KUBECONFIG" "/home/$SSH_USER/.kube/config"');
     expect(init).not.toContain('kube-flannel');

@@ -1062,6 +1062,34 @@ describe('a failed kubeadm step can be retried: init-master.sh and join-worker.s
       expect(existsSync(join(host, 'configmap'))).toBe(true);
     });
 
+    test('leftovers no init of this script started (no marker at all) and no API server: refused, nothing reset', () => {
+      // A control plane made by hand, or by a version before the markers, whose API server is down right now.
+      const { host, run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'configmap');
+      const result = run();
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('no init of this script was started here');
+      expect(result.stderr).toContain("run 'kubeadm reset -f' on this host and apply again");
+      expect(kubeadmCalls(result.calls)).toEqual([]);
+      expect(existsSync(join(host, 'admin.conf'))).toBe(true);
+      expect(existsSync(join(host, 'configmap'))).toBe(true);
+    });
+
+    test('an API server without kubeadm\'s ConfigMap that no init of this script started: refused, nothing reset', () => {
+      const { run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'api-up');
+      const result = run();
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("without kubeadm's kubeadm-config ConfigMap, and no init of this script was started here");
+      expect(kubeadmCalls(result.calls)).toEqual([]);
+    });
+
+    test('the init-started marker is there only while an init runs: gone after a finished one, kept after a failed one', () => {
+      const { host, run } = master('fail-once');
+      run();
+      expect(existsSync(join(host, 'k8s-ha-edge-init-started'))).toBe(true);
+      expect(run().code).toBe(0);
+      expect(existsSync(join(host, 'k8s-ha-edge-init-started'))).toBe(false);
+    });
+
     test('an API server that answers while its ConfigMap cannot be read: nothing is reset', () => {
       const { run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'api-up', 'configmap', 'kubectl-fails');
       const result = run();

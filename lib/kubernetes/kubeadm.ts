@@ -14,6 +14,8 @@ export const ADMIN_KUBECONFIG = '/etc/kubernetes/admin.conf';
 const MANIFESTS_DIR = '/etc/kubernetes/manifests';
 /** Written by init-master.sh once kubeadm init has finished: that control plane is never reset by a re-apply. */
 export const INIT_MARKER = '/etc/kubernetes/k8s-ha-edge-initialized';
+/** Written by init-master.sh just before kubeadm init: leftovers of an init it started may be reset; any other leftovers are not. */
+export const INIT_STARTED_MARKER = '/etc/kubernetes/k8s-ha-edge-init-started';
 /** How long (x 5 s) init-master.sh lets a starting API server (after a reboot) answer /readyz before it calls an init unfinished. */
 const READYZ_ATTEMPTS = 24;
 /** Where kubeadm join puts the cluster's CA: present after a join that got that far. */
@@ -95,6 +97,7 @@ export function renderInitMaster(t: Topology, sshUser: string): string {
       API_SERVER_PORT: t.kubernetes.apiServerPort,
       MANIFESTS_DIR,
       INIT_MARKER,
+      INIT_STARTED_MARKER,
       READYZ_ATTEMPTS,
     }),
   );
