@@ -10,7 +10,8 @@ import { OutputTargetError } from './lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/synth';
 import { planSynth } from './lib/plan/synth-plan';
 import { topologyDiagram } from './lib/diagram';
-import { formatWarning, loadTopology, topologyWarnings, TopologyError } from './lib/topology';
+import { formatWarning, loadConfig, topologyOf, topologyWarnings, TopologyError } from './lib/topology';
+import { writeRecordedTopology } from './lib/output/recorded-topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 
 /** The signal that interrupted the synth, if any; checked before anything is committed. */
@@ -26,10 +27,11 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     outputs = describeOutputs(args);
-    const topology = loadTopology({
+    const config = loadConfig({
       configPath: args.configPath,
       overrides: args.resource ? { provisioning: { resource: args.resource } } : undefined,
     });
+    const topology = topologyOf(config);
     // Valid but worth hearing about (a deprecated mode, an unverified download, no HA): stderr, at synth time.
     for (const warning of topologyWarnings(topology)) console.error(formatWarning(warning));
     // The picture is for the review tree; the stacks (--only tf, cdktf synth) do not need it.
@@ -45,7 +47,12 @@ async function main(argv: readonly string[]): Promise<number> {
       checkStateDirOutside(topology.provisioning.stateDir, [args.distDir, stacksRoot]);
       // The state file's path relative to the stack directory where the stack will be (not the staging copy).
       const localStatePath = (stack: string, stateFile: string) => relative(resolve(stacksRoot, 'stacks', stack), resolve(stateFile)).split(sep).join('/');
-      trees.push({ target: stacksRoot, flag: '--cdktf-out', write: (dir) => synthStacks(plan, dir, { localStatePath }), keepsTerraformState: true });
+      // Beside the stacks, the topology they were made from: verify and drain act on that site, not on a guess.
+      const source = args.configPath ?? 'the built-in defaults';
+      trees.push({
+        target: stacksRoot, flag: '--cdktf-out', keepsTerraformState: true,
+        write: (dir) => [...synthStacks(plan, dir, { localStatePath }), writeRecordedTopology(dir, config, source)].sort(),
+      });
     }
     printSummary(args.configPath, await synthesize(trees, { interrupted: () => interruptedBy !== undefined }));
     return 0;

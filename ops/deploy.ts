@@ -9,24 +9,28 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { integerOf, parseFlags, ParsedFlags, UsageError, userDir, userPath, valueOf } from './args';
+import { TopologyError } from '../lib/topology';
 import { Progress } from './progress';
+import { siteTopology } from './site';
 import { checkFresh, prerequisites, readStacks, selectStacks, StackEntry } from './stacks';
-import { planChanges, startLog, tail, terraformAsync, terraformVersion } from './terraform';
+import { planChanges, startLog, stateKeyPath, tail, terraformAsync, terraformVersion } from './terraform';
 
 export type Mode = 'apply' | 'destroy';
 
 const PLAN_FILE = '.k8s-ha-edge.tfplan';
 const LOG_FILE = 'terraform.log';
 const SSH_KEY_VARIABLE = 'ssh_private_key_path';
+/** The key variable's value in a plan made without a key on a stack with no state: never read (a plan connects to no host). */
+const PLAN_WITHOUT_KEY = '(no key: plan only)';
 
 const usage = (mode: Mode) => `usage: npm run ${mode} -- [--config FILE] [--stacks LIST] [--plan] [--auto-approve] [--ssh-key PATH]
                          [--cdktf-out DIR] [--target STACK:ADDRESS]... [--lock-timeout SECONDS]
 
   --config FILE       the config synth used: ${mode} refuses stacks older than it (or than the code)
   --stacks LIST       only these stacks, e.g. lb,client (default: every stack in cdktf.out)
-  --plan              plan only: print each stack's changes, change nothing
+  --plan              plan only: print each stack's changes, change nothing (needs no SSH key)
   --auto-approve      no question (required when stdin is not a terminal)
-  --ssh-key PATH      the SSH private key (default: $TF_VAR_${SSH_KEY_VARIABLE})
+  --ssh-key PATH      the SSH private key (default: $TF_VAR_${SSH_KEY_VARIABLE}; not needed with --plan)
   --cdktf-out DIR     the synthesized stacks (default cdktf.out)
   --target S:ADDR     pass -target=ADDR to stack S's plan (repeatable), e.g. k8s:terraform_data.node01-page
   --lock-timeout N    seconds to wait for a state lock held by someone else (default 0: fail at once)`;
@@ -37,7 +41,8 @@ interface Options {
   readonly stacks: StackEntry[];
   readonly planOnly: boolean;
   readonly autoApprove: boolean;
-  readonly sshKey: string;
+  /** Undefined only with --plan: the plan then uses the path each stack's state recorded (a plan reads no key). */
+  readonly sshKey: string | undefined;
   readonly targets: ReadonlyMap<string, string[]>;
   readonly lockTimeoutSeconds: number;
 }
@@ -47,11 +52,14 @@ function options(mode: Mode, flags: ParsedFlags): Options {
   const config = valueOf(flags, '--config');
   if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
   checkFresh(cdktfOut, config === undefined ? undefined : userPath(config));
+  // --config given: it must be the topology cdktf.out was synthesized from (a fresh but different file is refused too).
+  if (config !== undefined) siteTopology({ cdktfOut, configPath: userPath(config) });
   const stacks = selectStacks(readStacks(cdktfOut), valueOf(flags, '--stacks'));
+  const planOnly = flags.switches.has('--plan');
   const keyFlag = valueOf(flags, '--ssh-key');
   const sshKey = keyFlag !== undefined ? userPath(keyFlag) : process.env[`TF_VAR_${SSH_KEY_VARIABLE}`];
-  if (sshKey === undefined) throw new UsageError(`--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_${SSH_KEY_VARIABLE})`);
-  if (!existsSync(sshKey)) throw new UsageError(`--ssh-key: got ${sshKey}, expected an existing private key file`);
+  if (sshKey === undefined && !planOnly) throw new UsageError(`--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_${SSH_KEY_VARIABLE}; --plan needs none)`);
+  if (sshKey !== undefined && !existsSync(sshKey)) throw new UsageError(`--ssh-key: got ${sshKey}, expected an existing private key file`);
   const targets = new Map<string, string[]>();
   for (const target of flags.values.get('--target') ?? []) {
     const [stack, address] = target.split(':', 2);
@@ -60,7 +68,6 @@ function options(mode: Mode, flags: ParsedFlags): Options {
     }
     targets.set(stack, [...(targets.get(stack) ?? []), address]);
   }
-  const planOnly = flags.switches.has('--plan');
   const autoApprove = flags.switches.has('--auto-approve');
   if (!planOnly && !autoApprove && !process.stdin.isTTY) {
     throw new UsageError('--auto-approve: got nothing, expected it when stdin is not a terminal (there is no one to answer the question)');
@@ -100,7 +107,7 @@ export async function deploy(mode: Mode, argv: readonly string[]): Promise<numbe
     opts = options(mode, flags);
     if (terraformVersion() === undefined) throw new UsageError('terraform: got nothing on PATH, expected terraform >= 1.4');
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
+    if (!(error instanceof UsageError) && !(error instanceof TopologyError)) throw error;
     console.error(`error: ${error.message}`);
     return 2;
   }
@@ -123,9 +130,12 @@ export async function deploy(mode: Mode, argv: readonly string[]): Promise<numbe
     const init = await terraformAsync(stack.dir, ['init', '-input=false', '-no-color'], log);
     if (init.code !== 0 || interrupted) return fail(stack.name, init.output, started);
     progress.set(stack.name, 'plan');
+    // No key (plan only): the path the state recorded, so the plan shows no change of it; a stack with no
+    // state creates everything anyway. Terraform reads the key only when a provisioner connects, at apply.
+    const keyPath = opts.sshKey ?? stateKeyPath(stack.dir, SSH_KEY_VARIABLE) ?? PLAN_WITHOUT_KEY;
     const plan = await terraformAsync(stack.dir, [
       'plan', '-input=false', '-no-color', `-out=${PLAN_FILE}`, `-lock-timeout=${opts.lockTimeoutSeconds}s`,
-      '-var', `${SSH_KEY_VARIABLE}=${opts.sshKey}`,
+      '-var', `${SSH_KEY_VARIABLE}=${keyPath}`,
       ...(mode === 'destroy' ? ['-destroy'] : []),
       ...(opts.targets.get(stack.name) ?? []).map((t) => `-target=${t}`),
     ], log);

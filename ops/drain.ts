@@ -1,5 +1,5 @@
 /**
- * npm run drain -- LB [--undo] [--config FILE] [--ssh-key PATH] [--known-hosts FILE] [--connect-timeout N] [--timeout N]
+ * npm run drain -- LB [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE] [--connect-timeout N] [--timeout N]
  *
  * Planned maintenance of a load balancer without losing a request: the VIP moves to a peer while
  * this load balancer's nginx still serves, and drain returns only once a peer holds the VIP, so
@@ -13,16 +13,19 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DRAIN_FILE, DRAINED_VALUE } from '../lib/load-balancer/keepalived';
-import { loadTopology, LoadBalancerHost, Topology } from '../lib/topology';
+import { LoadBalancerHost, Topology } from '../lib/topology';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
+import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions } from './ssh';
 
-const USAGE = `usage: npm run drain -- LB [--undo] [--config FILE] [--ssh-key PATH] [--known-hosts FILE]
+const USAGE = `usage: npm run drain -- LB [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE]
                         [--connect-timeout SECONDS] [--timeout SECONDS]
 
   LB                     the load balancer to drain (a name of loadBalancer.hosts)
   --undo                 give it its priority back (the preferred one takes the VIP back after the preempt delay)
-  --config FILE          the topology that was applied (default: the built-in one)
+  --config FILE          the topology that was applied (default: the one recorded in --cdktf-out by its synth;
+                         given, it must be that one)
+  --cdktf-out DIR        the stacks that were applied, whose topology is recorded there (default cdktf.out)
   --ssh-key PATH         the SSH private key (default: $TF_VAR_ssh_private_key_path)
   --known-hosts FILE     known_hosts to use (default ~/.ssh/known_hosts)
   --connect-timeout N    seconds to wait for each SSH connection (default 10)
@@ -77,14 +80,14 @@ async function main(argv: readonly string[]): Promise<number> {
   let controlDir: string | undefined;
   try {
     const flags = parseFlags(positional === undefined ? argv : argv.slice(1),
-      { values: ['--config', '--ssh-key', '--known-hosts', '--connect-timeout', '--timeout'], switches: ['--undo'] });
+      { values: ['--config', '--cdktf-out', '--ssh-key', '--known-hosts', '--connect-timeout', '--timeout'], switches: ['--undo'] });
     if (flags.switches.has('--help')) {
       console.log(USAGE);
       return 0;
     }
     const config = valueOf(flags, '--config');
     if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
-    const t = loadTopology({ configPath: config === undefined ? undefined : userPath(config) });
+    const t = siteTopology({ cdktfOut: userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out'), configPath: config === undefined ? undefined : userPath(config) });
     const names = t.loadBalancer.hosts.map((h) => h.name);
     const lb = t.loadBalancer.hosts.find((h) => h.name === positional);
     if (!lb) throw new UsageError(`LB: got ${positional === undefined ? 'nothing' : JSON.stringify(positional)}, expected one of ${names.join(', ')}`);

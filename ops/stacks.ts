@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
+import { StackName } from '../lib/plan/bundle';
 import { UsageError } from './args';
 
 /** One stack of cdktf.out, as manifest.json describes it. */
@@ -12,16 +13,54 @@ export interface StackEntry {
   readonly dependencies: readonly string[];
 }
 
-/** The stacks of a synthesized cdktf.out, in manifest order. */
+/** The stacks synth writes: the only names a manifest may give (terraform runs in each one's directory). */
+const KNOWN_STACKS: readonly string[] = Object.values(StackName);
+
+/**
+ * The stacks of a synthesized cdktf.out, in manifest order. The manifest decides where terraform
+ * runs, so it is checked like any input: known stack names only, each working directory an existing
+ * directory inside the output tree (symbolic links resolved), dependencies among the stacks. A
+ * manifest that fails is a UsageError naming the field, never a stack trace.
+ */
 export function readStacks(cdktfOut: string): StackEntry[] {
   const manifestPath = join(cdktfOut, 'manifest.json');
   if (!existsSync(manifestPath)) {
     throw new UsageError(`--cdktf-out: got ${cdktfOut} without a manifest.json, expected synthesized stacks (run npm run synth first)`);
   }
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { stacks: Record<string, { workingDirectory: string; dependencies?: string[] }> };
-  return Object.entries(manifest.stacks).map(([name, stack]) => ({
-    name, dir: resolve(cdktfOut, stack.workingDirectory), dependencies: stack.dependencies ?? [],
-  }));
+  const again = 'run npm run synth again';
+  const bad = (field: string, got: string, expected: string) => new UsageError(`${manifestPath}: ${field}: got ${got}, expected ${expected} (${again})`);
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${manifestPath}: got unparsable JSON (${(error as Error).message.split('\n')[0]}), expected cdktf's stack manifest (${again})`);
+  }
+  const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const stacks = isMapping(manifest) ? manifest.stacks : undefined;
+  if (!isMapping(stacks) || Object.keys(stacks).length === 0) {
+    throw bad('stacks', JSON.stringify(stacks) ?? 'nothing', `a mapping of stack names (${KNOWN_STACKS.join(', ')}) to stacks`);
+  }
+  const root = realpathSync(cdktfOut);
+  return Object.entries(stacks).map(([name, stack]) => {
+    if (!KNOWN_STACKS.includes(name)) throw bad('stacks', JSON.stringify(name), `a stack synth writes: one of ${KNOWN_STACKS.join(', ')}`);
+    if (!isMapping(stack)) throw bad(`stacks.${name}`, JSON.stringify(stack), 'a mapping');
+    const workingDirectory = stack.workingDirectory;
+    if (typeof workingDirectory !== 'string' || workingDirectory === '') throw bad(`stacks.${name}.workingDirectory`, JSON.stringify(workingDirectory) ?? 'nothing', 'a directory inside the output tree');
+    const dir = resolve(cdktfOut, workingDirectory);
+    const real = existsSync(dir) && statSync(dir).isDirectory() ? realpathSync(dir) : undefined;
+    const inside = (path: string, parent: string) => {
+      const rel = relative(parent, path);
+      return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+    };
+    if (!inside(dir, resolve(cdktfOut)) || real === undefined || !inside(real, root)) {
+      throw bad(`stacks.${name}.workingDirectory`, JSON.stringify(workingDirectory), `an existing directory inside ${cdktfOut}`);
+    }
+    const dependencies = stack.dependencies ?? [];
+    if (!Array.isArray(dependencies) || dependencies.some((d) => typeof d !== 'string' || !(d in stacks) || d === name)) {
+      throw bad(`stacks.${name}.dependencies`, JSON.stringify(dependencies), `a list of the other stacks (${Object.keys(stacks).filter((n) => n !== name).join(', ')})`);
+    }
+    return { name, dir, dependencies: dependencies as string[] };
+  });
 }
 
 /** Stacks in apply order: each after its dependencies, ties by name. */
@@ -30,7 +69,7 @@ export function inDependencyOrder(stacks: readonly StackEntry[]): StackEntry[] {
   const left = [...stacks].sort((a, b) => a.name.localeCompare(b.name));
   while (left.length > 0) {
     const index = left.findIndex((s) => s.dependencies.every((d) => ordered.some((o) => o.name === d) || !stacks.some((x) => x.name === d)));
-    if (index < 0) throw new Error(`manifest.json: got a dependency cycle among ${left.map((s) => s.name).join(', ')}, expected none`);
+    if (index < 0) throw new UsageError(`manifest.json: got a dependency cycle among ${left.map((s) => s.name).join(', ')}, expected none (run npm run synth again)`);
     ordered.push(...left.splice(index, 1));
   }
   return ordered;

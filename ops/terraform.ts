@@ -67,3 +67,35 @@ export function terraformVersion(): string | undefined {
 export function tail(text: string, lines = 25): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
+
+/**
+ * The SSH key path the stack's state recorded (each host's teardown resource keeps the path it was
+ * applied with), from `terraform show -json` of the state; undefined when the state holds none.
+ */
+export function keyPathInState(showJson: string, variable: string): string | undefined {
+  type Module = { resources?: Array<{ values?: Record<string, unknown> }>; child_modules?: Module[] };
+  let state: { values?: { root_module?: Module } };
+  try {
+    state = JSON.parse(showJson);
+  } catch {
+    return undefined;
+  }
+  const modules: Module[] = state.values?.root_module ? [state.values.root_module] : [];
+  for (const module of modules) {
+    modules.push(...(module.child_modules ?? []));
+    for (const resource of module.resources ?? []) {
+      // terraform_data keeps it in input, null_resource in triggers.
+      for (const holder of [resource.values?.input, resource.values?.triggers]) {
+        const value = (holder as Record<string, unknown> | undefined)?.[variable];
+        if (typeof value === 'string' && value !== '') return value;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** `terraform show -json` of the stack's state (after init): the key path it recorded, if any. */
+export function stateKeyPath(dir: string, variable: string): string | undefined {
+  const shown = run('terraform', [`-chdir=${dir}`, 'show', '-json', '-no-color'], { env: terraformEnv(), timeoutMs: 120_000 });
+  return shown.status === 0 ? keyPathInState(shown.stdout, variable) : undefined;
+}

@@ -8,20 +8,22 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
-import { loadTopology, Topology } from '../lib/topology';
+import { Topology } from '../lib/topology';
 import { copiedTo, forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
 import { normalizeRuleset } from './ruleset';
+import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions } from './ssh';
 
 const USAGE = `usage: npm run verify -- [--config FILE] [--ssh-key PATH] [--known-hosts FILE] [--connect-timeout SECONDS]
                           [--cdktf-out DIR] [--json]
 
-  --config FILE          the topology that was applied (default: the built-in one)
+  --config FILE          the topology that was applied (default: the one recorded in --cdktf-out by its synth;
+                         given, it must be that one)
   --ssh-key PATH         the SSH private key (default: $TF_VAR_ssh_private_key_path)
   --known-hosts FILE     known_hosts to use (default ~/.ssh/known_hosts; new hosts are added, changed keys refused)
   --connect-timeout N    seconds to wait for each SSH connection (default 10)
-  --cdktf-out DIR        the stacks that were applied, for the gateway's ruleset (default cdktf.out)
+  --cdktf-out DIR        the stacks that were applied: their topology and the gateway's ruleset (default cdktf.out)
   --json                 print the results as JSON`;
 
 export type Result = 'pass' | 'FAIL' | 'skipped' | 'not run';
@@ -244,18 +246,19 @@ async function main(argv: readonly string[]): Promise<number> {
     json = flags.switches.has('--json');
     const config = valueOf(flags, '--config');
     if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
+    const cdktfOut = userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out');
+    const topology = siteTopology({ cdktfOut, configPath: config === undefined ? undefined : userPath(config) });
     const keyFlag = valueOf(flags, '--ssh-key');
     const key = keyFlag !== undefined ? userPath(keyFlag) : process.env.TF_VAR_ssh_private_key_path;
     if (key === undefined) throw new UsageError('--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_ssh_private_key_path)');
     if (!existsSync(key)) throw new UsageError(`--ssh-key: got ${key}, expected an existing private key file`);
     const knownHosts = valueOf(flags, '--known-hosts');
-    const topology = loadTopology({ configPath: config === undefined ? undefined : userPath(config) });
     // Short: a control socket path must fit in 104 bytes.
     controlDir = mkdtempSync(join(tmpdir(), 'khe-'));
     verifier = new Verifier(topology, {
       key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts), controlDir,
       connectTimeoutSeconds: integerOf(flags, '--connect-timeout', 10, 1, 300),
-    }, userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out'));
+    }, cdktfOut);
   } catch (error) {
     if (!(error instanceof UsageError) && (error as Error).constructor.name !== 'TopologyError') throw error;
     console.error(`error: ${(error as Error).message}`);

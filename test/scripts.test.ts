@@ -110,7 +110,7 @@ describe('join-from-master.sh', () => {
         'host=$1; shift',
         'echo "ssh $host $*" >> "$LOG"',
         'case "$*" in',
-        `  "test -f /etc/kubernetes/kubelet.conf") exit ${joined ? 0 : 1} ;;`,
+        `  *"join-worker.sh node0"?" --joined") exit ${joined ? 0 : 3} ;;`,
         `  *"token create"*) echo '${JOIN}' ;;`,
         '  *join-worker.sh*) echo "stdin: $(cat)" >> "$LOG" ;;',
         'esac',
@@ -137,7 +137,7 @@ describe('join-from-master.sh', () => {
     const { run } = localJoin(seed, 'node02', bin);
     expect(run.code).toBe(0);
     const [first, ...rest] = readFileSync(log, 'utf8').trimEnd().split('\n');
-    expect(first).toBe('ssh root@192.168.10.30 test -f /etc/kubernetes/kubelet.conf');
+    expect(first).toBe(`ssh root@192.168.10.30 bash ${REMOTE_STAGING_DIR}/node02/join-worker.sh node02 --joined`);
     // The two ends of the pipe run at the same time: their log lines come in either order.
     expect(rest.sort()).toEqual([
       'ssh root@192.168.10.10 kubeadm token create --ttl 15m --print-join-command',
@@ -151,6 +151,14 @@ describe('join-from-master.sh', () => {
     const { run } = localJoin(seed, 'node02', bin);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('node02 has already joined\n');
+    expect(readFileSync(log, 'utf8')).not.toContain('token create');
+  });
+
+  test('a worker that cannot say whether it has joined (unreachable, API server not answering): no token, exit 1', () => {
+    const { bin, log } = fakeBin({ ssh: 'echo "ssh $*" >> "$LOG"; case "$*" in *--joined) exit 1 ;; esac' });
+    const { run } = localJoin(seed, 'node02', bin);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('could not tell whether node02 has joined (exit 1); nothing was changed');
     expect(readFileSync(log, 'utf8')).not.toContain('token create');
   });
 
@@ -657,7 +665,7 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
 
   test('init-master.sh runs the check whenever the cluster exists, before anything else is applied', () => {
     const init = renderFixture().bundles.find((b) => b.id === 'master')!.files.find((f) => f.name === 'init-master.sh')!.content;
-    expect(init).toMatch(/^else\n(  #.*\n)?  bash \.\/check-cluster\.sh\nfi$/m);
+    expect(init).toMatch(/^if \[ "\$state" = running \]; then\n(  #.*\n)*  bash \.\/check-cluster\.sh\n/m);
   });
 });
 
@@ -668,7 +676,7 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
 
   /** The join of node01 as terraform runs it, with an ssh stand-in that logs every argument (`joined`: the worker has joined). */
   function joinWith(overrides: object, joined = true) {
-    const { bin, log } = fakeBin({ ssh: `echo "ssh $*" >> "$LOG"; case "$*" in *"test -f"*) exit ${joined ? 0 : 1} ;; esac` });
+    const { bin, log } = fakeBin({ ssh: `echo "ssh $*" >> "$LOG"; case "$*" in *--joined) exit ${joined ? 0 : 3} ;; esac` });
     const { stackDir, run } = localJoin(renderFixture({ overrides }), 'node01', bin);
     return { bundle: join(stackDir, 'assets', 'node01'), run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
   }
@@ -681,7 +689,7 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
       `192.168.10.10 ${masterKey.split(' ').slice(0, 2).join(' ')}`,
       `192.168.10.20 ${workerKey.split(' ').slice(0, 2).join(' ')}`,
     ]);
-    expect(calls).toContain(`-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o GlobalKnownHostsFile=/dev/null root@192.168.10.20 test -f /etc/kubernetes/kubelet.conf`);
+    expect(calls).toContain(`-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o GlobalKnownHostsFile=/dev/null root@192.168.10.20 bash ${REMOTE_STAGING_DIR}/node01/join-worker.sh node01 --joined`);
     expect(calls).not.toContain('accept-new');
     // OpenSSH itself reads the file and finds each host's key in it.
     for (const address of ['192.168.10.10', '192.168.10.20']) {
@@ -693,7 +701,7 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
   test('no keys: no known_hosts, and trust on first use as before', () => {
     const { bundle, calls } = joinWith({});
     expect(existsSync(join(bundle, 'known_hosts'))).toBe(false);
-    expect(calls).toContain('-o StrictHostKeyChecking=accept-new root@192.168.10.20 test -f');
+    expect(calls).toContain(`-o StrictHostKeyChecking=accept-new root@192.168.10.20 bash ${REMOTE_STAGING_DIR}/node01/join-worker.sh node01 --joined`);
   });
 
   test('the master\'s key given, the worker\'s not: strict for the master only', () => {
@@ -701,7 +709,7 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
     const { bundle, run, calls } = joinWith({ controlPlane: { hostKey: masterKey } }, false);
     expect(run.code).toBe(0);
     expect(calls).toContain(`-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${join(bundle, 'known_hosts')} -o GlobalKnownHostsFile=/dev/null root@192.168.10.10 kubeadm token create`);
-    expect(calls).toContain('-o StrictHostKeyChecking=accept-new root@192.168.10.20 test -f');
+    expect(calls).toContain(`-o StrictHostKeyChecking=accept-new root@192.168.10.20 bash ${REMOTE_STAGING_DIR}/node01/join-worker.sh node01 --joined`);
     expect(calls).not.toMatch(/accept-new root@192\.168\.10\.10|StrictHostKeyChecking=yes.* root@192\.168\.10\.20/);
   });
 });
@@ -862,5 +870,291 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
     const { bin } = firewalld();
     expect(bash(snippet(renderFirewalldOpenings(single, single.loadBalancer.hosts[0])), { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
     expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual(['runtime port=3344/tcp', 'permanent port=3344/tcp']);
+  });
+});
+
+describe('setup-gateway.sh: forwarding only once the ruleset is loaded', () => {
+  /**
+   * The gateway bundle in a scratch directory, with stand-ins that only log: the restores, sysctl,
+   * systemctl, install (so nothing under /etc is written) and package queries (all installed); `cat` of
+   * /proc's ip_forward says 0 (forwarding off, as on a new host), any other cat is the real one.
+   */
+  function gateway(restoreFails: boolean) {
+    const files = renderFixture().bundles.find((b) => b.id === 'gateway')!.files;
+    const bundle = mkdtempSync(join(dir, 'gateway-'));
+    for (const f of files) writeFileSync(join(bundle, f.name), f.content);
+    const { bin, log } = fakeBin({
+      'iptables-restore': `echo "iptables-restore $*" >> "$LOG"; ${restoreFails ? 'if [ "$1" != --test ]; then exit 1; fi' : ''}`,
+      'ip6tables-restore': 'echo "ip6tables-restore $*" >> "$LOG"',
+      sysctl: 'echo "sysctl $*" >> "$LOG"',
+      systemctl: 'echo "systemctl $*" >> "$LOG"; if [ "$1" = is-enabled ]; then exit 1; fi',
+      install: 'echo "install $*" >> "$LOG"',
+      'dpkg-query': "printf 'install ok installed'",
+      cat: 'if [ "$1" = /proc/sys/net/ipv4/ip_forward ]; then echo 0; else exec /bin/cat "$@"; fi',
+    });
+    const run = bash(join(bundle, 'setup-gateway.sh'), { path: bin });
+    return { run, calls: (existsSync(log) ? readFileSync(log, 'utf8') : '').split('\n').filter((line) => line !== '') };
+  }
+
+  test('the rules are restored before ip_forward is turned on, now and in the boot-time sysctl file', () => {
+    const { run, calls } = gateway(false);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const restored = calls.indexOf('iptables-restore ');
+    const forwardingOn = calls.indexOf('sysctl --quiet -w net.ipv4.ip_forward=1');
+    const sysctlFile = calls.findIndex((c) => c.startsWith('install ') && c.includes('forwarding.conf'));
+    expect(restored).toBeGreaterThanOrEqual(0);
+    expect(forwardingOn).toBeGreaterThan(restored);
+    expect(sysctlFile).toBeGreaterThan(restored);
+  });
+
+  test('a ruleset that fails to load leaves forwarding off', () => {
+    const { run, calls } = gateway(true);
+    expect(run.code).not.toBe(0);
+    expect(calls).toContain('iptables-restore ');
+    expect(calls.filter((c) => c.startsWith('sysctl') || c.includes('forwarding.conf'))).toEqual([]);
+  });
+});
+
+describe('containerd.io held at its version, per family', () => {
+  /** The family's hold of containerd.io, with a stand-in package tool that logs; `locked`: its lock list already names it. */
+  function hold(profile: typeof RHEL_PROFILE, tool: string, locked: string) {
+    const { bin, log } = fakeBin({
+      [tool]: `echo "${tool} $*" >> "$LOG"; if [ "$2" = versionlock ] && [ "$3" = list ]; then printf '%s' '${locked}'; fi`,
+    });
+    const run = bash(script(`set -euo pipefail\n${profile.packageManager.hold(['containerd.io'])}\n`), { path: bin });
+    return { run, calls: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+  }
+
+  test('RHEL: locked with the versionlock plugin when not yet locked, and left alone when it is', () => {
+    const first = hold(RHEL_PROFILE, 'dnf', 'kubelet-0:1.36.3-150500.1.1.*\n');
+    expect(first.run.code).toBe(0);
+    expect(first.calls).toBe('dnf -q versionlock list\ndnf -q versionlock add containerd.io\n');
+    const again = hold(RHEL_PROFILE, 'dnf', 'containerd.io-0:2.1.4-1.el9.*\n');
+    expect(again.run.code).toBe(0);
+    expect(again.calls).toBe('dnf -q versionlock list\n');
+  });
+
+  test('Debian: apt-mark hold, and the upgrade the error messages name releases the hold first', () => {
+    const { run, calls } = hold(DEBIAN_PROFILE, 'apt-mark', '');
+    expect(run.code).toBe(0);
+    expect(calls).toBe('apt-mark hold containerd.io\n');
+    expect(DEBIAN_PROFILE.packageManager.upgrade('containerd.io')).toMatch(/^apt-mark unhold containerd\.io && /);
+    expect(RHEL_PROFILE.packageManager.upgrade('containerd.io')).toMatch(/^dnf versionlock delete containerd\.io && /);
+  });
+});
+
+/**
+ * A failed step can be retried: init-master.sh and join-worker.sh as rendered, with every path under
+ * /etc/kubernetes and /var/lib/kubelet moved into a scratch "host" directory, and stand-ins for kubeadm,
+ * kubectl and curl that act on that directory as the real ones act on a host: kubeadm writes its files
+ * before the control plane is up (and may fail right then), its preflight refuses what an earlier run
+ * left, kubeadm reset removes it, curl answers /readyz only while the stand-in API server "runs".
+ */
+describe('a failed kubeadm step can be retried: init-master.sh and join-worker.sh decide by the cluster\'s health', () => {
+  /** The bundle's script with the host's paths moved under `host`, in its own directory (with `extra` files). */
+  function onHost(content: string, name: string, extra: Record<string, string> = {}) {
+    const host = mkdtempSync(join(dir, 'host-'));
+    mkdirSync(join(host, 'manifests'));
+    const bundle = mkdtempSync(join(dir, 'bundle-'));
+    writeFileSync(join(bundle, name), content.split('/etc/kubernetes/').join(`${host}/`).split('/var/lib/kubelet/').join(`${host}/`));
+    for (const [file, text] of Object.entries(extra)) writeFileSync(join(bundle, file), text);
+    return { host, path: join(bundle, name) };
+  }
+
+  const standIns = (host: string) => fakeBin({
+    kubeadm: [
+      `H=${host}`,
+      'echo "kubeadm $*" >> "$LOG"',
+      'case "$1" in',
+      '  version) echo v1.36.3 ;;',
+      // Preflight, as kubeadm's: what an earlier run left is an error.
+      '  init) if [ -f "$H/admin.conf" ] || [ -n "$(ls -A "$H/manifests")" ]; then echo "[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]" >&2; exit 1; fi',
+      '        touch "$H/admin.conf" "$H/manifests/kube-apiserver.yaml"',
+      '        if [ -f "$H/fail-once" ]; then rm "$H/fail-once"; echo "[wait-control-plane] timed out" >&2; exit 1; fi',
+      '        touch "$H/api-up" "$H/configmap" ;;',
+      '  join) if [ -f "$H/pki/ca.crt" ] || [ -f "$H/config.yaml" ]; then echo "[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]" >&2; exit 1; fi',
+      '        mkdir -p "$H/pki"; touch "$H/pki/ca.crt" "$H/config.yaml"',
+      '        if [ -f "$H/fail-once" ]; then rm "$H/fail-once"; echo "[kubelet-start] timed out" >&2; exit 1; fi',
+      '        touch "$H/kubelet.conf" "$H/registered" ;;',
+      '  reset) rm -rf "$H/admin.conf" "$H/manifests/"* "$H/api-up" "$H/configmap" "$H/pki" "$H/config.yaml" "$H/kubelet.conf" "$H/registered" ;;',
+      'esac',
+    ].join('\n'),
+    kubectl: [
+      `H=${host}`,
+      'echo "kubectl $*" >> "$LOG"',
+      'if [ -f "$H/kubectl-fails" ]; then echo "Unable to connect to the server" >&2; exit 1; fi',
+      'case "$*" in',
+      '  *"get configmap kubeadm-config"*) if [ -f "$H/configmap" ]; then echo configmap/kubeadm-config; fi ;;',
+      '  *"get node"*) if [ -f "$H/registered" ]; then echo "node/$5"; fi ;;',
+      'esac',
+    ].join('\n'),
+    curl: `echo "curl $*" >> "$LOG"; [ -f ${host}/api-up ] || exit 7`,
+    sleep: 'echo "sleep $*" >> "$LOG"',
+    // The marker is written for real (inside the scratch host); the kubeconfig copies for root are only logged.
+    install: `echo "install $*" >> "$LOG"; case "\${!#}" in ${host}/*) exec /usr/bin/install "$@" ;; esac`,
+  });
+
+  describe('init-master.sh', () => {
+    const rendered = renderFixture().bundles.find((b) => b.id === 'master')!.files;
+    const fileOfMaster = (name: string) => rendered.find((f) => f.name === name)!.content;
+    function master(...state: string[]) {
+      const { host, path } = onHost(fileOfMaster('init-master.sh'), 'init-master.sh', {
+        'kubeadm-config.yaml': fileOfMaster('kubeadm-config.yaml'),
+        // The real check asks the running cluster; here it only says it ran.
+        'check-cluster.sh': 'echo "check-cluster.sh" >> "$LOG"',
+      });
+      for (const file of state) writeFileSync(join(host, file), '');
+      const { bin, log } = standIns(host);
+      const run = () => {
+        if (existsSync(log)) writeFileSync(log, '');
+        const result = bash(path, { path: bin, env: { LOG: log } });
+        return { ...result, calls: existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '') : [] };
+      };
+      return { host, run };
+    }
+    const kubeadmCalls = (calls: string[]) => calls.filter((c) => c.startsWith('kubeadm ') && !c.startsWith('kubeadm version'));
+
+    test('an init that failed half-way (admin.conf written, control plane never up) is reset and run again on the next apply', () => {
+      const { host, run } = master('fail-once');
+      const first = run();
+      expect(first.code).not.toBe(0);
+      expect(existsSync(join(host, 'admin.conf'))).toBe(true);
+      expect(existsSync(join(host, 'k8s-ha-edge-initialized'))).toBe(false);
+      const second = run();
+      expect(second.stderr).toContain('an earlier kubeadm init did not finish');
+      expect(second.code).toBe(0);
+      expect(kubeadmCalls(second.calls)).toEqual(['kubeadm reset -f', 'kubeadm init --config kubeadm-config.applied.yaml --skip-token-print']);
+      expect(existsSync(join(host, 'configmap'))).toBe(true);
+      expect(existsSync(join(host, 'k8s-ha-edge-initialized'))).toBe(true);
+      // The API server of a failed init never answered: it was given READYZ_ATTEMPTS tries before the reset.
+      expect(second.calls.filter((c) => c.startsWith('curl ')).length).toBe(24);
+    });
+
+    test('a healthy control plane is never reset: the check runs, kubeadm changes nothing, and a second apply does the same', () => {
+      const { host, run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'api-up', 'configmap', 'k8s-ha-edge-initialized');
+      for (const again of [run(), run()]) {
+        expect(again.stderr).toBe('');
+        expect(again.code).toBe(0);
+        expect(kubeadmCalls(again.calls)).toEqual([]);
+        expect(again.calls).toContain('check-cluster.sh');
+        expect(again.calls.filter((c) => c.startsWith('curl '))).toEqual(['curl -fsk --max-time 5 https://127.0.0.1:6443/readyz']);
+        expect(again.calls.filter((c) => c.includes('k8s-ha-edge-initialized'))).toEqual([]);
+      }
+      expect(existsSync(join(host, 'configmap'))).toBe(true);
+    });
+
+    test('a running cluster made before the marker existed is recognised by its health, and marked', () => {
+      const { host, run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'api-up', 'configmap');
+      const result = run();
+      expect(result.code).toBe(0);
+      expect(kubeadmCalls(result.calls)).toEqual([]);
+      expect(existsSync(join(host, 'k8s-ha-edge-initialized'))).toBe(true);
+    });
+
+    test('a finished control plane whose API server does not answer is reported, not reset', () => {
+      const { host, run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'configmap', 'k8s-ha-edge-initialized');
+      const result = run();
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('does not answer https://127.0.0.1:6443/readyz; nothing was changed (a reset would delete the cluster)');
+      expect(kubeadmCalls(result.calls)).toEqual([]);
+      expect(result.calls.filter((c) => c.startsWith('sleep '))).toHaveLength(23);
+      expect(existsSync(join(host, 'configmap'))).toBe(true);
+    });
+
+    test('leftovers no init of this script started (no marker at all) and no API server: refused, nothing reset', () => {
+      // A control plane made by hand, or by a version before the markers, whose API server is down right now.
+      const { host, run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'configmap');
+      const result = run();
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('no init of this script was started here');
+      expect(result.stderr).toContain("run 'kubeadm reset -f' on this host and apply again");
+      expect(kubeadmCalls(result.calls)).toEqual([]);
+      expect(existsSync(join(host, 'admin.conf'))).toBe(true);
+      expect(existsSync(join(host, 'configmap'))).toBe(true);
+    });
+
+    test('an API server without kubeadm\'s ConfigMap that no init of this script started: refused, nothing reset', () => {
+      const { run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'api-up');
+      const result = run();
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("without kubeadm's kubeadm-config ConfigMap, and no init of this script was started here");
+      expect(kubeadmCalls(result.calls)).toEqual([]);
+    });
+
+    test('the init-started marker is there only while an init runs: gone after a finished one, kept after a failed one', () => {
+      const { host, run } = master('fail-once');
+      run();
+      expect(existsSync(join(host, 'k8s-ha-edge-init-started'))).toBe(true);
+      expect(run().code).toBe(0);
+      expect(existsSync(join(host, 'k8s-ha-edge-init-started'))).toBe(false);
+    });
+
+    test('an API server that answers while its ConfigMap cannot be read: nothing is reset', () => {
+      const { run } = master('admin.conf', 'manifests/kube-apiserver.yaml', 'api-up', 'configmap', 'kubectl-fails');
+      const result = run();
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('cannot be read with');
+      expect(kubeadmCalls(result.calls)).toEqual([]);
+    });
+  });
+
+  describe('join-worker.sh', () => {
+    function worker(...state: string[]) {
+      const { host, path } = onHost(renderJoinWorker(), 'join-worker.sh');
+      mkdirSync(join(host, 'pki'));
+      for (const file of state) writeFileSync(join(host, file), '');
+      const { bin, log } = standIns(host);
+      const run = (args: string[] = ['node01'], input = `${JOIN}\n`) => {
+        if (existsSync(log)) writeFileSync(log, '');
+        const result = bash(path, { path: bin, env: { LOG: log }, args, input });
+        return { ...result, calls: existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '') : [] };
+      };
+      return { host, run };
+    }
+    const kubeadmCalls = (calls: string[]) => calls.filter((c) => c.startsWith('kubeadm '));
+
+    test('a join that failed half-way (CA written, kubelet started) is reset and joined again on the next apply', () => {
+      const { host, run } = worker('fail-once');
+      const first = run();
+      expect(first.code).not.toBe(0);
+      expect(existsSync(join(host, 'pki', 'ca.crt'))).toBe(true);
+      const second = run();
+      expect(second.stderr).toContain('an earlier join of node01 did not finish');
+      expect(second.code).toBe(0);
+      expect(kubeadmCalls(second.calls)).toEqual(['kubeadm reset -f', `${JOIN} --node-name node01`]);
+      expect(existsSync(join(host, 'registered'))).toBe(true);
+    });
+
+    test('credentials of a node the cluster does not know: reset and join again', () => {
+      const { run } = worker('kubelet.conf', 'config.yaml');
+      const result = run();
+      expect(result.code).toBe(0);
+      expect(kubeadmCalls(result.calls)).toEqual(['kubeadm reset -f', `${JOIN} --node-name node01`]);
+    });
+
+    test('when the API server cannot be asked, a node with credentials is not reset (exit 1, after three tries)', () => {
+      const { run } = worker('kubelet.conf', 'config.yaml', 'pki/ca.crt', 'registered', 'kubectl-fails');
+      for (const args of [['node01'], ['node01', '--joined']]) {
+        const result = run(args);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('could not be asked whether it knows the node; nothing was changed');
+        expect(kubeadmCalls(result.calls)).toEqual([]);
+        expect(result.calls.filter((c) => c.startsWith('kubectl '))).toHaveLength(3);
+      }
+    });
+
+    test('a joined node the API server knows is left alone (--joined: 0); one that needs a join answers 3, nothing read or changed', () => {
+      const joined = worker('kubelet.conf', 'config.yaml', 'pki/ca.crt', 'registered');
+      const result = joined.run();
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe('node01 has already joined\n');
+      expect(kubeadmCalls(result.calls)).toEqual([]);
+      expect(joined.run(['node01', '--joined'], '').code).toBe(0);
+      const { run } = worker('config.yaml');
+      const needsJoin = run(['node01', '--joined'], '');
+      expect(needsJoin.code).toBe(3);
+      expect(needsJoin.calls).toEqual([]);
+    });
   });
 });

@@ -37,7 +37,7 @@ export interface Rule {
   readonly icmpType?: number;
   /** -p ipv6-icmp -m icmp6 --icmpv6-type TYPE (IPv6 only) */
   readonly icmpv6Type?: number;
-  /** With tcpDestinationPort: `! --tcp-flags FIN,SYN,RST,ACK SYN`, every segment but a connection's first. */
+  /** `-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN`: every TCP segment but a connection's first (after --dport when both are set). */
   readonly tcpNotSyn?: true;
   /** -m conntrack --ctstate S1,S2 */
   readonly ctstate?: readonly ConntrackState[];
@@ -106,7 +106,8 @@ function formatRule(chain: string, rule: Rule): string {
   if (rule.destination) args.push('-d', withPrefix(rule.destination));
   if (rule.inInterface) args.push('-i', rule.inInterface);
   if (rule.outInterface) args.push('-o', rule.outInterface);
-  if (rule.tcpDestinationPort !== undefined) args.push('-p', 'tcp', '-m', 'tcp', '--dport', String(rule.tcpDestinationPort));
+  if (rule.tcpDestinationPort !== undefined || rule.tcpNotSyn) args.push('-p', 'tcp', '-m', 'tcp');
+  if (rule.tcpDestinationPort !== undefined) args.push('--dport', String(rule.tcpDestinationPort));
   if (rule.tcpNotSyn) args.push('!', '--tcp-flags', 'FIN,SYN,RST,ACK', 'SYN');
   if (rule.icmpType !== undefined) args.push('-p', 'icmp', '-m', 'icmp', '--icmp-type', String(rule.icmpType));
   if (rule.icmpv6Type !== undefined) args.push('-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(rule.icmpv6Type));

@@ -70,6 +70,13 @@ export function gatewayRuleset(t: Topology): Ruleset {
                 comment: 'First: packets conntrack cannot place (out-of-window, stray, forged) never reach an ACCEPT below.',
                 ctstate: ['INVALID'], target: { jump: 'DROP' },
               },
+              {
+                // conntrack's default loose mode (nf_conntrack_tcp_loose=1) takes a bare mid-stream ACK as
+                // NEW, not INVALID: without this rule the DNAT accept below would forward ACK floods to the VIP,
+                // which the load balancers' in-flight forwarding then copies to every peer.
+                comment: 'Then: a TCP segment that would open a connection but is not a SYN (a mid-stream ACK that loose conntrack calls NEW).',
+                tcpNotSyn: true, ctstate: ['NEW'], target: { jump: 'DROP' },
+              },
               replies,
               {
                 comment: 'The DNAT flow, and nothing else, from outside to inside.',

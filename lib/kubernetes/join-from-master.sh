@@ -6,8 +6,8 @@
 # (WORKER_NAME, WORKER_SSH, WORKER_COMMAND, WORKER_HOST_KEY and, when a host key is known,
 # KNOWN_HOSTS_FILE). MASTER_HOST_KEY / WORKER_HOST_KEY: 'known' checks the host strictly against
 # KNOWN_HOSTS_FILE (a path, relative to the current directory or absolute), 'unknown' trusts it on
-# first use. KUBELET_KUBECONFIG: exists on the worker once it has joined.
-: "${KUBELET_KUBECONFIG:?}" "${MASTER_SSH:?}" "${MASTER_HOST_KEY:?}" "${MASTER_COMMAND:?}"
+# first use.
+: "${MASTER_SSH:?}" "${MASTER_HOST_KEY:?}" "${MASTER_COMMAND:?}"
 : "${WORKER_NAME:?set by the local-exec of the worker resource}"
 : "${WORKER_SSH:?set by the local-exec of the worker resource}"
 : "${WORKER_COMMAND:?set by the local-exec of the worker resource}"
@@ -39,9 +39,17 @@ ssh_to() {
 }
 to_worker() { ssh_to "${worker_options[@]}" "$WORKER_SSH" "$@"; }
 to_master() { ssh_to "${master_options[@]}" "$MASTER_SSH" "$@"; }
-if to_worker test -f "$KUBELET_KUBECONFIG"; then
+# The worker decides whether it has joined (join-worker.sh --joined: 0 yes, 3 a join is needed); anything
+# else (unreachable, the API server not answering) stops here, before a token is created.
+if to_worker "$WORKER_COMMAND" --joined; then
   echo "$WORKER_NAME has already joined"
   exit 0
+else
+  status=$?
+fi
+if [ "$status" != 3 ]; then
+  echo "join-from-master.sh: could not tell whether $WORKER_NAME has joined (exit $status); nothing was changed" >&2
+  exit 1
 fi
 to_master "$MASTER_COMMAND" \
   | to_worker "$WORKER_COMMAND"

@@ -10,6 +10,18 @@ const CONTAINERD_SOCKET = 'unix:///var/run/containerd/containerd.sock';
 /** Where kubeadm writes the kubelet's credentials: present once a node has joined or been initialised. */
 const KUBELET_KUBECONFIG = '/etc/kubernetes/kubelet.conf';
 export const ADMIN_KUBECONFIG = '/etc/kubernetes/admin.conf';
+/** kubeadm's static Pod manifests: a file here means an init ran (or is running) on this host. */
+const MANIFESTS_DIR = '/etc/kubernetes/manifests';
+/** Written by init-master.sh once kubeadm init has finished: that control plane is never reset by a re-apply. */
+export const INIT_MARKER = '/etc/kubernetes/k8s-ha-edge-initialized';
+/** Written by init-master.sh just before kubeadm init: leftovers of an init it started may be reset; any other leftovers are not. */
+export const INIT_STARTED_MARKER = '/etc/kubernetes/k8s-ha-edge-init-started';
+/** How long (x 5 s) init-master.sh lets a starting API server (after a reboot) answer /readyz before it calls an init unfinished. */
+const READYZ_ATTEMPTS = 24;
+/** Where kubeadm join puts the cluster's CA: present after a join that got that far. */
+const JOIN_CA_FILE = '/etc/kubernetes/pki/ca.crt';
+/** The kubelet's config, written by kubeadm join (kubelet then runs and holds port 10250). */
+const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
 
 /**
  * In the bundle's kubeadm-config.yaml, replaced at apply time by `kubeadm version -o short` of the
@@ -82,6 +94,11 @@ export function renderInitMaster(t: Topology, sshUser: string): string {
       KUBEADM_VERSION_PLACEHOLDER,
       APPLIED_KUBEADM_CONFIG,
       SSH_USER: sshUser,
+      API_SERVER_PORT: t.kubernetes.apiServerPort,
+      MANIFESTS_DIR,
+      INIT_MARKER,
+      INIT_STARTED_MARKER,
+      READYZ_ATTEMPTS,
     }),
   );
 }
@@ -132,7 +149,7 @@ export function renderApplyWorkload(t: Topology, manifest: string): string {
 export function renderJoinWorker(): string {
   return shellScript(
     'Joins this worker to the cluster under the node name given as argument, with a join command read from stdin.',
-    shellBody('kubernetes/join-worker.sh', { KUBELET_KUBECONFIG }),
+    shellBody('kubernetes/join-worker.sh', { KUBELET_KUBECONFIG, JOIN_CA_FILE, KUBELET_CONFIG }),
   );
 }
 
@@ -152,7 +169,6 @@ export function renderJoinFromMaster(t: Topology): string {
   return shellScript(
     `Joins a worker (WORKER_NAME, from the environment) using a fresh token from ${master.name}. Runs on the operator's machine.`,
     shellBody('kubernetes/join-from-master.sh', {
-      KUBELET_KUBECONFIG,
       MASTER_SSH: `${master.sshUser}@${master.address}`,
       MASTER_HOST_KEY: hostKeyMode(master),
       MASTER_COMMAND: `${master.sudoPrefix}kubeadm token create --ttl ${t.kubernetes.joinTokenTtl} --print-join-command`,

@@ -84,7 +84,8 @@ export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile): str
     ensurePackages(profile.packageManager, toolPackages(spec, profile)),
     '',
     profile.containerdRepository,
-    paragraph(ensurePackages(profile.packageManager, ['containerd.io'])),
+    // Held like kubelet, kubeadm and kubectl: an ordinary upgrade of the host must not move the runtime under them.
+    paragraph(ensurePackages(profile.packageManager, ['containerd.io']), profile.packageManager.hold(['containerd.io'])),
     containerdVersionCheck(spec, profile),
     profile.kubernetes.repository(spec),
     kubernetesPackages(spec, profile),

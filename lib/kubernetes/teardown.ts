@@ -1,13 +1,13 @@
 import { shellBody, shellScript } from '../formats/shell';
 import { Topology } from '../topology';
-import { ADMIN_KUBECONFIG } from './kubeadm';
+import { ADMIN_KUBECONFIG, INIT_MARKER, INIT_STARTED_MARKER } from './kubeadm';
 import { MODULES_FILE, SYSCTL_FILE } from './node-prep';
 
 /** teardown-node.sh, run at destroy: the node leaves the cluster (`kubeadm reset -f`) and loses our settings. The same on every node. */
 export function renderTeardownNode(): string {
   return shellScript(
     'Undoes the node setup on this node: kubeadm reset, our modules-load and sysctl files removed.',
-    shellBody('kubernetes/teardown-node.sh', { MODULES_FILE, SYSCTL_FILE }),
+    shellBody('kubernetes/teardown-node.sh', { MODULES_FILE, SYSCTL_FILE, INIT_MARKER, INIT_STARTED_MARKER }),
   );
 }
 

@@ -8,7 +8,9 @@ const apt: PackageManager = {
   isInstalled: `dpkg-query -W -f='\${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'`,
   beforeInstall: (answers) => [...answers.map((line) => `echo ${shq(line)} | debconf-set-selections`), 'apt-get update -q'],
   install: (flags) => `DEBIAN_FRONTEND=noninteractive apt-get install -y -q${flags} "\${missing[@]}"`,
-  upgrade: (pkg) => `apt-get update && apt-get install --only-upgrade -y ${pkg}`,
+  upgrade: (pkg) => `apt-mark unhold ${pkg} && apt-get update && apt-get install --only-upgrade -y ${pkg}`,
+  // apt-mark hold of a held package only says so: nothing changes.
+  hold: (packages) => `apt-mark hold ${packages.join(' ')} >/dev/null`,
 };
 
 /** Docker's apt repositories: one per distribution, linux/debian and linux/ubuntu, chosen by $ID at apply time. */

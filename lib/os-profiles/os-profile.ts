@@ -9,8 +9,16 @@ export interface PackageManager {
   readonly beforeInstall: (answers: readonly string[]) => string[];
   /** The command that installs "${missing[@]}"; `flags` is empty or starts with a space. */
   readonly install: (flags: string) => string;
-  /** The command an operator runs to upgrade one installed package (quoted in error messages). */
+  /**
+   * The command an operator runs to upgrade one installed package (quoted in error messages); it
+   * releases the package's hold first (see `hold`), and the next apply holds the new version.
+   */
   readonly upgrade: (pkg: string) => string;
+  /**
+   * Shell that holds installed packages at their version, so an ordinary upgrade of the host does
+   * not move them (containerd.io under a kubelet that is held); quiet and changes nothing when held.
+   */
+  readonly hold: (packages: readonly string[]) => string;
 }
 
 /** What the nginx package of a family looks like. */

@@ -7,7 +7,10 @@ const dnf: PackageManager = {
   isInstalled: 'rpm -q "$package" >/dev/null 2>&1',
   beforeInstall: () => [],
   install: (flags) => `dnf install -y -q${flags} "\${missing[@]}"`,
-  upgrade: (pkg) => `dnf upgrade -y ${pkg}`,
+  upgrade: (pkg) => `dnf versionlock delete ${pkg} && dnf upgrade -y ${pkg}`,
+  // The versionlock plugin (python3-dnf-plugin-versionlock, one of nodeToolPackages) locks the installed
+  // version; a package with a lock entry (name-epoch:version-release.*) is left alone.
+  hold: (packages) => packages.map((pkg) => `dnf -q versionlock list 2>/dev/null | grep -Eq '(^|:)${pkg.replace(/\./g, '\\.')}-[0-9]' || dnf -q versionlock add ${pkg} >/dev/null`).join('\n'),
 };
 
 const DOCKER_REPO = 'https://download.docker.com/linux/centos/docker-ce.repo';
@@ -30,7 +33,7 @@ export const RHEL_PROFILE: OsProfile = {
     answers: [],
   },
   iptablesPackages: ['iptables-nft'],
-  nodeToolPackages: ['curl', 'conntrack-tools'],
+  nodeToolPackages: ['curl', 'conntrack-tools', 'python3-dnf-plugin-versionlock'],
   selinux: true,
   // semanage lives in policycoreutils-python-utils (RHEL 8 and later).
   selinuxPolicyPackages: ['policycoreutils-python-utils'],

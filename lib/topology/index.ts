@@ -27,6 +27,6 @@ export { formatWarning, topologyWarnings } from './warnings';
 export type { TopologyWarning } from './warnings';
 export type { TopologyProblem } from './errors';
 export { BUNDLED_FLANNEL_VERSION, CLUSTER_DNS_DOMAIN, flannelManifestUrlOf, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
-export { loadTopology, readConfigFile, deepMerge } from './load';
+export { loadConfig, loadTopology, readConfigFile, deepMerge, topologyOf } from './load';
 export type { LoadTopologyOptions } from './load';
 export { DEFAULT_NAMESPACE, NULL_PROVIDER_ID, pageBundleId, podName, serviceName, WORKLOAD_BUNDLE_ID } from './names';

@@ -4,6 +4,7 @@ import { CONFIG_SCHEMA } from './config-schema';
 import { show, TopologyError } from './errors';
 import { checkShape, conforms, defaultsOf, fillDefaults } from './schema-dsl';
 import { resolveTopology, Topology } from './topology';
+import type { ResolvedConfig } from './config-schema';
 import { validateConfig } from './validate';
 
 type Json = unknown;
@@ -234,6 +235,8 @@ export interface LoadTopologyOptions {
   readonly configPath?: string;
   /** Overrides applied after the file, e.g. from command-line flags. @default none */
   readonly overrides?: Json;
+  /** What errors name as the config's origin. @default the config path, or "the built-in defaults" */
+  readonly sourceName?: string;
 }
 
 /**
@@ -242,7 +245,20 @@ export interface LoadTopologyOptions {
  * immutable Topology that every renderer can trust.
  */
 export function loadTopology(options: LoadTopologyOptions = {}): Topology {
-  const source = options.configPath ?? 'the built-in defaults';
+  return topologyOf(loadConfig(options));
+}
+
+/** The Topology of a config that `loadConfig` returned: derived facts added, frozen. */
+export function topologyOf(config: ResolvedConfig): Topology {
+  return deepFreeze(resolveTopology(config));
+}
+
+/**
+ * The validated, resolved config (every field present, per-host defaults applied) that loadTopology
+ * resolves: what synth records beside its output, and what verify and drain compare with it.
+ */
+export function loadConfig(options: LoadTopologyOptions = {}): ResolvedConfig {
+  const source = options.sourceName ?? options.configPath ?? 'the built-in defaults';
   const layers: Json[] = [];
   if (options.configPath !== undefined) layers.push(readConfigFile(options.configPath));
   if (options.overrides !== undefined) layers.push(options.overrides);
@@ -258,7 +274,7 @@ export function loadTopology(options: LoadTopologyOptions = {}): Topology {
   if (!conforms(CONFIG_SCHEMA, config)) throw new TopologyError(source, checkShape(CONFIG_SCHEMA, config, 'complete'));
   const problems = validateConfig(config);
   if (problems.length > 0) throw new TopologyError(source, problems);
-  return deepFreeze(resolveTopology(config));
+  return config;
 }
 
 function deepFreeze<T>(value: T): T {

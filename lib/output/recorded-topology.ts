@@ -1,0 +1,90 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedConfig } from '../topology/config-schema';
+
+/**
+ * The topology a synth's cdktf.out was made from, recorded beside its stacks, so that the operator
+ * commands that reach hosts by address (verify, drain) act on the site apply acts on, never on the
+ * built-in topology of another lab. It holds the resolved config (every field, defaults applied)
+ * less `provisioning`: where Terraform keeps state is not needed there, and it is the one section that
+ * may carry a credential (an http backend URL with user:password in it). Every other field is an
+ * address, a name, a number or a public host key.
+ */
+export const RECORDED_TOPOLOGY_FILE = 'topology.json';
+
+/** Bumped when the file's shape changes: a reader refuses a format it does not know. */
+const RECORDED_TOPOLOGY_FORMAT = 1;
+
+/** Sections of the resolved config that are never recorded (see above). */
+export const UNRECORDED_SECTIONS = ['provisioning'] as const;
+
+export type RecordedConfig = Omit<ResolvedConfig, (typeof UNRECORDED_SECTIONS)[number]>;
+
+/** The part of a resolved config that is recorded, as plain JSON values. */
+export function recordedConfig(config: ResolvedConfig): RecordedConfig {
+  const copy: Record<string, unknown> = JSON.parse(JSON.stringify(config));
+  for (const section of UNRECORDED_SECTIONS) delete copy[section];
+  return copy as RecordedConfig;
+}
+
+/** Writes cdktf.out's topology.json into `dir`; returns its name (relative to `dir`). */
+export function writeRecordedTopology(dir: string, config: ResolvedConfig, source: string): string {
+  const record = {
+    about: 'The topology this cdktf.out was synthesized from (provisioning left out); npm run verify and npm run drain use it. Written by synth: edit the config and synthesize again instead.',
+    format: RECORDED_TOPOLOGY_FORMAT,
+    synthesizedFrom: source,
+    config: recordedConfig(config),
+  };
+  writeFileSync(join(dir, RECORDED_TOPOLOGY_FILE), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+  return RECORDED_TOPOLOGY_FILE;
+}
+
+/** A topology.json that cannot be used: "path: got X, expected Y". */
+export class RecordedTopologyError extends Error {}
+
+export interface RecordedTopology {
+  /** The file read. */
+  readonly path: string;
+  /** The config file the synth read, or "the built-in defaults". */
+  readonly source: string;
+  /** The recorded config, as the file has it (loadConfig checks it like any config). */
+  readonly config: Record<string, unknown>;
+}
+
+/** cdktf.out's recorded topology; undefined when there is none (no output, or one synthesized before it was recorded). */
+export function readRecordedTopology(cdktfOut: string): RecordedTopology | undefined {
+  const path = join(cdktfOut, RECORDED_TOPOLOGY_FILE);
+  if (!existsSync(path)) return undefined;
+  const expected = `expected the topology synth records (run npm run synth again)`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new RecordedTopologyError(`${path}: got unparsable JSON (${(error as Error).message.split('\n')[0]}), ${expected}`);
+  }
+  const record = parsed as { format?: unknown; synthesizedFrom?: unknown; config?: unknown };
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RecordedTopologyError(`${path}: got ${JSON.stringify(parsed)}, ${expected}`);
+  if (record.format !== RECORDED_TOPOLOGY_FORMAT) throw new RecordedTopologyError(`${path}: format: got ${JSON.stringify(record.format)}, expected ${RECORDED_TOPOLOGY_FORMAT} (${expected})`);
+  if (typeof record.config !== 'object' || record.config === null || Array.isArray(record.config)) {
+    throw new RecordedTopologyError(`${path}: config: got ${JSON.stringify(record.config) ?? 'nothing'}, expected a mapping (${expected})`);
+  }
+  return { path, source: typeof record.synthesizedFrom === 'string' ? record.synthesizedFrom : 'an unnamed config', config: record.config as Record<string, unknown> };
+}
+
+/** The first place where two JSON values differ, as a config path with both values; undefined when equal. */
+export function firstDifference(got: unknown, expected: unknown, path = ''): { path: string; got: string; expected: string } | undefined {
+  const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value));
+  if (typeof got === 'object' && got !== null && typeof expected === 'object' && expected !== null && Array.isArray(got) === Array.isArray(expected)) {
+    if (Array.isArray(got) && Array.isArray(expected) && got.length !== expected.length) {
+      return { path: path || '(root)', got: `${got.length} entries`, expected: `${expected.length}` };
+    }
+    const keys = [...new Set([...Object.keys(got), ...Object.keys(expected)])];
+    for (const key of keys) {
+      const at = Array.isArray(got) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      const found = firstDifference((got as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], at);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  return got === expected ? undefined : { path: path || '(root)', got: show(got), expected: show(expected) };
+}
