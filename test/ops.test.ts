@@ -133,7 +133,7 @@ describe('verify: the gateway ruleset comparison', () => {
 });
 
 describe('verify and drain never guess the site: the topology recorded by the synth, or --config that agrees with it', () => {
-  // A site of its own (load balancers edge-a and edge-b, not the built-in lb01/lb02) whose state server URL holds a password.
+  // A site of its own (load balancers edge-a and edge-b, not the built-in lb01/lb02) whose state server URL holds a token.
   const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-recorded-'));
   const config = join(dir, 'site.yaml');
   writeFileSync(config, [
@@ -143,7 +143,7 @@ describe('verify and drain never guess the site: the topology recorded by the sy
     '    - { name: edge-b, address: 192.168.10.51, priority: 90 }',
     'provisioning:',
     '  backend: http',
-    '  httpAddress: https://ops:s3cr3t-pass@state.example.internal/tf',
+    '  httpAddress: https://state.example.internal/tf?access_token=s3cr3t-pass',
     '',
   ].join('\n'));
   let out: string;

@@ -7,7 +7,8 @@ import type { ResolvedConfig } from '../topology/config-schema';
  * commands that reach hosts by address (verify, drain) act on the site apply acts on, never on the
  * built-in topology of another lab. It holds the resolved config (every field, defaults applied)
  * less `provisioning`: where Terraform keeps state is not needed there, and it is the one section that
- * may carry a credential (an http backend URL with user:password in it). Every other field is an
+ * may carry a credential (synth refuses user:password in the http backend URL, but a token in its query
+ * string is the operator's business). Every other field is an
  * address, a name, a number or a public host key.
  */
 export const RECORDED_TOPOLOGY_FILE = 'topology.json';
