@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
-import { copiedTo, forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT } from '../lib/load-balancer/in-flight';
+import { copiedTo, forwardsInFlight, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT } from '../lib/load-balancer/in-flight';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, must as mustLocal, mustOnHost, onHost, onHostAsync, sleep } from './exec';
 import { applyTargets, LabProject, npmRun, NpmResult, synth, writeLabConfig } from './project';
@@ -513,7 +513,7 @@ export class LabChecks {
 
   /** The peers a load balancer's in-flight forwarding copies segments to now (its TEE rules), or 'unarmed'. */
   private inFlightPeers(host: string): string {
-    const rules = onHost(host, `iptables -w 5 -t mangle -S ${IN_FLIGHT_CHAIN}`, 10_000);
+    const rules = onHost(host, `iptables -w 5 -t mangle -S ${IN_FLIGHT_COPY_CHAIN}`, 10_000);
     if (rules.code !== 0) return 'unarmed';
     const peers = copiedTo(rules.stdout);
     return peers.length > 0 ? peers.join(',') : 'none';
