@@ -11,7 +11,7 @@ import { argsOf, directiveAt } from '../lib/formats/directive-tree';
 import { chainOf, printIptablesRestore, printRule, Rule } from '../lib/formats/ruleset';
 import {
   COPY_RATE, copiedTo, fromPeerRule, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN, IN_FLIGHT_FROM_PEER_CHAIN, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT,
-  inFlightRuleset, InFlightRole, passedOnVerdict, renderInFlightRules, renderInFlightScript,
+  inFlightCounters, inFlightRuleset, InFlightRole, passedOnVerdict, renderInFlightRules, renderInFlightScript,
 } from '../lib/load-balancer/in-flight';
 import { keepalivedConf, renderNginxStateUnit } from '../lib/load-balancer/keepalived';
 import { loadTopology, Topology } from '../lib/topology';
@@ -34,6 +34,21 @@ describe('the in-flight ruleset', () => {
     ]);
     const [entry] = chainOf(ruleset, 'mangle', IN_FLIGHT_ENTRY_CHAIN)!.rules;
     expect(entry).toMatchObject({ destination: '192.168.10.100', tcpDestinationPort: 3344, tcpNotSyn: true, target: { jump: 'CHAIN', chain: IN_FLIGHT_CHAIN } });
+  });
+
+  test('the copy counters read back from iptables-save -c: per peer, and the copies taken from peers', () => {
+    const save = [
+      '*mangle',
+      `[7:300] -A ${IN_FLIGHT_CHAIN} -m socket -j RETURN`,
+      `[2:80] -A ${IN_FLIGHT_FROM_PEER_CHAIN} -m mac --mac-source 02:00:00:00:00:40 -j ACCEPT`,
+      `[1:40] -A ${IN_FLIGHT_FROM_PEER_CHAIN} -m mac --mac-source 02:00:00:00:00:60 -j ACCEPT`,
+      `[0:0] -A ${IN_FLIGHT_COPY_CHAIN} -m hashlimit --hashlimit-above 10000/sec --hashlimit-burst 1000 --hashlimit-mode srcip,srcport --hashlimit-name k8s-ha-edge-tee -j DROP`,
+      `[20:800] -A ${IN_FLIGHT_COPY_CHAIN} -j TEE --gateway 192.168.10.50`,
+      `[3:120] -A ${IN_FLIGHT_COPY_CHAIN} -j TEE --gateway 192.168.10.60`,
+      'COMMIT',
+    ].join('\n');
+    expect(inFlightCounters(save)).toEqual({ copiesTo: { '192.168.10.50': 20, '192.168.10.60': 3 }, fromPeers: 3 });
+    expect(inFlightCounters('')).toEqual({ copiesTo: {}, fromPeers: 0 });
   });
 
   test('the peers it copies to read back from the printed chain, as verify and the lab read iptables -S', () => {

@@ -147,6 +147,27 @@ export function copiedTo(chainRules: string): string[] {
   return [...chainRules.matchAll(/-j TEE --gateway (\S+)/g)].map((m) => m[1]);
 }
 
+/** What a load balancer's in-flight chains counted: the copies to each peer, and the copies from peers it took. */
+export interface InFlightCounters {
+  /** Packets copied (TEE) to each peer address. */
+  readonly copiesTo: Readonly<Record<string, number>>;
+  /** Packets recognised as a peer's copy (the from-peer chain's rules, summed). */
+  readonly fromPeers: number;
+}
+
+/** The counters of the copy and from-peer chains, read from `iptables-save -c -t mangle` (`[packets:bytes] -A …` lines). */
+export function inFlightCounters(save: string): InFlightCounters {
+  const copiesTo: Record<string, number> = {};
+  let fromPeers = 0;
+  for (const m of save.matchAll(/^\[(\d+):\d+\] -A (\S+) (.*)$/gm)) {
+    const [, packets, chain, rest] = m;
+    const tee = /-j TEE --gateway (\S+)/.exec(rest);
+    if (chain === IN_FLIGHT_COPY_CHAIN && tee) copiesTo[tee[1]] = (copiesTo[tee[1]] ?? 0) + Number(packets);
+    if (chain === IN_FLIGHT_FROM_PEER_CHAIN) fromPeers += Number(packets);
+  }
+  return { copiesTo, fromPeers };
+}
+
 export function renderInFlightRules(t: Topology, host: LoadBalancerHost): string {
   return printIptablesRestore(inFlightRuleset(t, host));
 }
