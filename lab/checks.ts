@@ -650,6 +650,9 @@ export class LabChecks {
       const healedAt = Date.now();
       const healed = await waitFor(() => this.vipHolders().join() === master, 20_000, 200);
       measured.healedMs = healed === undefined ? 'never' : Date.now() - healedAt;
+      // The BACKUP's gratuitous ARPs of the split brain may still steer the gateway (and the management
+      // namespace) to it: forget the VIP's entry there, so the next checks reach the MASTER as before.
+      for (const host of [this.t.gateway.name, MGMT_HOST]) mustOnHost(host, `ip -4 neigh flush to ${this.t.loadBalancer.vip}`);
       const stopped = await waitFor(() => this.inFlightPeers(backup) === 'none', 5_000, 100);
       measured.backupCopiesAfter = this.inFlightPeers(backup);
       const perPeer = Object.values(copies);
