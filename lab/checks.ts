@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
-import { copiedTo, forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT } from '../lib/load-balancer/in-flight';
+import { copiedTo, forwardsInFlight, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightCounters, InFlightCounters, passedOnVerdict } from '../lib/load-balancer/in-flight';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { hostsSh, must as mustLocal, mustOnHost, onHost, onHostAsync, sleep } from './exec';
 import { applyTargets, LabProject, npmRun, NpmResult, synth, writeLabConfig } from './project';
+import { MGMT_HOST } from './lab-hosts';
 import { DrainRun, FailoverBar, FailoverRun, FAILOVER_GOAL, FAULT_LABELS, FaultKind, LAB_GATE, parseSamples, siteGapBound, slowRequests, summarize, VrrpKnobs, window } from './failover';
 
 export interface CheckResult {
@@ -19,6 +20,11 @@ export interface CheckResult {
   /** Not run because something it needs failed first: reported "not run", neither passed nor failed. */
   readonly notRun?: boolean;
 }
+
+/** lab/stray-segments.py: run in the management namespace (this machine's python3), it sends the segments and times the resets. */
+const STRAY_SEGMENTS = join(__dirname, 'stray-segments.py');
+/** How many stray segments each in-flight check sends, and how long the copy counters must stay still after. */
+const STRAYS = { count: 20, settleMs: 500, stillMs: 2000 };
 
 /** Bounds of the failover probe: every 50 ms, at most 60 s and 1200 requests, 1 s per request. */
 const PROBE = { intervalSeconds: 0.05, maxSeconds: 60, maxRequests: 1200, requestTimeoutSeconds: 1 };
@@ -525,7 +531,7 @@ export class LabChecks {
 
   /** The peers a load balancer's in-flight forwarding copies segments to now (its TEE rules), or 'unarmed'. */
   private inFlightPeers(host: string): string {
-    const rules = onHost(host, `iptables -w 5 -t mangle -S ${IN_FLIGHT_CHAIN}`, 10_000);
+    const rules = onHost(host, `iptables -w 5 -t mangle -S ${IN_FLIGHT_COPY_CHAIN}`, 10_000);
     if (rules.code !== 0) return 'unarmed';
     const peers = copiedTo(rules.stdout);
     return peers.length > 0 ? peers.join(',') : 'none';
@@ -544,6 +550,184 @@ export class LabChecks {
     }
     onHost(host, 'systemctl reset-failed nginx keepalived; systemctl start nginx keepalived', 60_000);
     return onHost(host, 'systemctl is-active --quiet keepalived nginx', 5_000).code === 0 ? `${host} restored` : `${host} NOT restored`;
+  }
+
+  /** Every load balancer's in-flight counters now (iptables-save -c), by host name. */
+  private inFlightCountersNow(): Map<string, InFlightCounters> {
+    return new Map(this.t.loadBalancer.hosts.map((h) => [h.name, inFlightCounters(mustOnHost(h.name, 'iptables-save -c -t mangle', 10_000))]));
+  }
+
+  /**
+   * The copies each load balancer sent to each peer between two readings, as "lb01→192.168.10.50": n;
+   * a chain reloaded in between (a transition) restarts its counters, so a negative difference counts
+   * the later reading whole.
+   */
+  private static copiesBetween(before: Map<string, InFlightCounters>, after: Map<string, InFlightCounters>): Record<string, number> {
+    const copies: Record<string, number> = {};
+    for (const [host, counters] of after) {
+      for (const [peer, n] of Object.entries(counters.copiesTo)) {
+        const was = before.get(host)?.copiesTo[peer] ?? 0;
+        copies[`${host}→${peer}`] = n >= was ? n - was : n;
+      }
+    }
+    return copies;
+  }
+
+  /** lab/stray-segments.py from the management namespace to VIP:port: `count` segments nobody owns, the resets timed. */
+  private strays(count: number, waitSeconds: number): { sent: number; resets: number; maxResetMs: number | null } {
+    const out = mustOnHost(MGMT_HOST, `python3 ${STRAY_SEGMENTS} ${this.t.loadBalancer.vip} ${this.t.loadBalancer.listenPort} ${count} ${waitSeconds}`, 60_000);
+    return JSON.parse(out.trim().split('\n').pop()!);
+  }
+
+  /**
+   * The lab's switch rewrites DSCP to 0 on every segment to the LB port that crosses it (as an
+   * untrusted switch port or a cloud QoS policy does): bridged IPv4 goes through iptables in the switch
+   * namespace (br_netfilter), where a mangle rule clears the DSCP. Returns the packets it rewrote so far.
+   */
+  private switchRewritesDscp(on: boolean): number {
+    const rule = `FORWARD -p tcp --dport ${this.t.loadBalancer.listenPort} -j DSCP --set-dscp 0`;
+    const result = hostsSh(['switch', on
+      ? `sysctl -qw net.bridge.bridge-nf-call-iptables=1 && { iptables -w 5 -t mangle -C ${rule} 2>/dev/null || iptables -w 5 -t mangle -A ${rule}; } && iptables -w 5 -t mangle -L FORWARD -v -x -n`
+      : `iptables -w 5 -t mangle -L FORWARD -v -x -n; while iptables -w 5 -t mangle -D ${rule} 2>/dev/null; do :; done; sysctl -qw net.bridge.bridge-nf-call-iptables=0`], 30_000);
+    if (result.code !== 0) throw new Error(`the switch's DSCP rewrite (${on ? 'on' : 'off'}): ${result.stderr.slice(-500)}`);
+    const row = result.stdout.split('\n').find((l) => / DSCP /.test(l) && l.includes('DSCP set 0x00'));
+    return row ? Number(row.trim().split(/\s+/)[0]) : 0;
+  }
+
+  /**
+   * Stray segments (connections nobody owns) with the switch rewriting DSCP to 0: the copies each load
+   * balancer sent to each peer, and whether the counts still grew `stillMs` after (a loop would).
+   */
+  private async strayCopies(): Promise<{ copies: Record<string, number>; growth: Record<string, number>; resets: number; maxResetMs: number | null }> {
+    const before = this.inFlightCountersNow();
+    const stray = this.strays(STRAYS.count, 2);
+    await sleep(STRAYS.settleMs);
+    const mid = this.inFlightCountersNow();
+    await sleep(STRAYS.stillMs);
+    const after = this.inFlightCountersNow();
+    const grew = Object.entries(LabChecks.copiesBetween(mid, after)).filter(([, n]) => n > 0);
+    return { copies: LabChecks.copiesBetween(before, mid), growth: Object.fromEntries(grew), resets: stray.resets, maxResetMs: stray.maxResetMs };
+  }
+
+  /**
+   * 10a. In-flight forwarding on a path that rewrites DSCP to 0: only the VIP holder copies, each stray
+   * segment at most once to each peer, and the counts stop growing (before the MAC guard, a copy whose
+   * DSCP mark was cleared was copied back and forth without end).
+   */
+  async inFlightLoopGuard(): Promise<CheckResult> {
+    const id = '10a';
+    const name = 'in-flight: switch rewrites DSCP to 0; stray segments copied at most once per peer, only by the holder, counts stop growing';
+    const measured: Record<string, number | string> = {};
+    try {
+      const [master] = this.vrrpPair;
+      this.switchRewritesDscp(true);
+      const holders = this.vipHolders();
+      measured.vipOn = holders.join(',') || 'none';
+      const { copies, growth, resets } = await this.strayCopies();
+      measured.sent = STRAYS.count;
+      measured.copies = JSON.stringify(copies);
+      measured.growthAfter2s = JSON.stringify(growth);
+      measured.resets = resets;
+      measured.dscpRewritten = this.switchRewritesDscp(true);
+      const fromHolder = Object.entries(copies).filter(([k]) => k.startsWith(`${master}→`));
+      const fromOthers = Object.entries(copies).filter(([k, n]) => !k.startsWith(`${master}→`) && n > 0);
+      return {
+        id, name, measured,
+        ok: holders.join() === master && fromHolder.length === this.t.loadBalancer.hosts.length - 1
+          && fromHolder.every(([, n]) => n >= 1 && n <= STRAYS.count) && fromOthers.length === 0
+          && Object.keys(growth).length === 0 && (measured.dscpRewritten as number) > 0,
+        detail: JSON.stringify(measured),
+      };
+    } catch (error) {
+      return fail(id, name, error, measured);
+    } finally {
+      this.safely(() => this.switchRewritesDscp(false));
+    }
+  }
+
+  /**
+   * 10b. Split brain (VRRP from the MASTER dropped on the BACKUP: both hold the VIP and both copy), with
+   * the switch rewriting DSCP to 0: a copy is recognised by the sender's MAC and never copied back, so
+   * each stray segment is still copied at most once per peer and the counts stop growing. Then VRRP
+   * comes back and the BACKUP stops copying.
+   */
+  async inFlightSplitBrain(): Promise<CheckResult> {
+    const id = '10b';
+    const name = 'in-flight: split brain (VRRP blocked, both MASTER, DSCP rewritten): no storm; healed, only the holder copies';
+    const measured: Record<string, number | string> = {};
+    const [master, backup] = this.vrrpPair;
+    const block = 'INPUT -p 112 -j DROP';
+    let blocked = false;
+    try {
+      this.switchRewritesDscp(true);
+      mustOnHost(backup, `iptables -w 5 -I ${block}`);
+      blocked = true;
+      const blockedAt = Date.now();
+      const split = await waitFor(() => this.vipHolders().length === 2, 15_000, 200);
+      measured.splitBrainMs = split === undefined ? 'never' : Date.now() - blockedAt;
+      const copying = await waitFor(() => this.inFlightPeers(backup) !== 'none', 5_000, 100);
+      measured.backupCopiesTo = this.inFlightPeers(backup);
+      const { copies, growth, resets } = await this.strayCopies();
+      measured.sent = STRAYS.count;
+      measured.copies = JSON.stringify(copies);
+      measured.growthAfter2s = JSON.stringify(growth);
+      measured.resets = resets;
+      mustOnHost(backup, `iptables -w 5 -D ${block}`);
+      blocked = false;
+      const healedAt = Date.now();
+      const healed = await waitFor(() => this.vipHolders().join() === master, 20_000, 200);
+      measured.healedMs = healed === undefined ? 'never' : Date.now() - healedAt;
+      // The BACKUP's gratuitous ARPs of the split brain may still steer the gateway (and the management
+      // namespace) to it: forget the VIP's entry there, so the next checks reach the MASTER as before.
+      for (const host of [this.t.gateway.name, MGMT_HOST]) mustOnHost(host, `ip -4 neigh flush to ${this.t.loadBalancer.vip}`);
+      const stopped = await waitFor(() => this.inFlightPeers(backup) === 'none', 5_000, 100);
+      measured.backupCopiesAfter = this.inFlightPeers(backup);
+      const perPeer = Object.values(copies);
+      return {
+        id, name, measured,
+        ok: split !== undefined && copying !== undefined && perPeer.some((n) => n > 0) && perPeer.every((n) => n <= STRAYS.count)
+          && Object.keys(growth).length === 0 && healed !== undefined && stopped !== undefined,
+        detail: JSON.stringify(measured),
+      };
+    } catch (error) {
+      return fail(id, name, error, measured);
+    } finally {
+      if (blocked) this.safely(() => mustOnHost(backup, `iptables -w 5 -D ${block}`));
+      this.safely(() => this.switchRewritesDscp(false));
+    }
+  }
+
+  /**
+   * 10c. A segment of a connection nobody owns: with two load balancers the peer that gets the holder's
+   * copy knows nobody else can own it, so its TCP stack resets it: the client learns within 1 s instead
+   * of retransmitting until its timeout. With three or more, the peers drop it (another one may own it):
+   * no reset, as docs/hosts.md says.
+   */
+  async inFlightReset(): Promise<CheckResult> {
+    const id = '10c';
+    const name = 'in-flight: a segment of a connection nobody owns gets a reset within 1 s';
+    try {
+      const count = 10;
+      const stray = this.strays(count, 3);
+      const resets = passedOnVerdict(this.t) === 'ACCEPT';
+      const measured = { sent: count, resets: stray.resets, maxResetMs: stray.maxResetMs ?? 'none', loadBalancers: this.t.loadBalancer.hosts.length, expected: resets ? 'a reset each within 1000 ms' : 'none (three or more load balancers: dropped)' };
+      return {
+        id, name, measured,
+        ok: resets ? stray.resets === count && stray.maxResetMs !== null && stray.maxResetMs <= 1000 : stray.resets === 0,
+        detail: JSON.stringify(measured),
+      };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+
+  /** Clean-up after a check: a failure is logged, not thrown (the check's own result says what went wrong). */
+  private safely(action: () => unknown): void {
+    try {
+      action();
+    } catch (error) {
+      this.log(`clean-up: ${(error as Error).message.slice(0, 500)}`);
+    }
   }
 
   /** hosts.sh power commands on a host; throws on failure. */

@@ -8,6 +8,7 @@
 #   bash lab/hosts.sh status              list what exists
 #   bash lab/hosts.sh exec <host> <cmd..> run a shell command on a host (nsenter; mgmt: ip netns exec)
 #   bash lab/hosts.sh ssh <host> [cmd..]  ssh from the management namespace (uses the lab ssh_config)
+#   bash lab/hosts.sh switch <cmd..>      run a shell command in the switch namespace (the bridges)
 #   bash lab/hosts.sh stop-host <host>    power a container off (its network namespace goes away too)
 #   bash lab/hosts.sh kill-host <host>    power loss: SIGKILL every process of the host, then remove its netns
 #   bash lab/hosts.sh start-host <host>   boot it again on the same overlay
@@ -656,6 +657,12 @@ cmd_ssh() {
   exec ip netns exec "${LAB_PREFIX}$m" ssh -F "$LAB_WORK/ssh_config" "$h" "$@"
 }
 
+cmd_switch() { # e.g. a filter on the bridges that rewrites what crosses them (lab/checks.ts)
+  [ $# -gt 0 ] || die "usage: hosts.sh switch <cmd...>"
+  [ -e "/run/netns/$SW_NS" ] || die "lab is not up"
+  exec ip netns exec "$SW_NS" "${CONTAINER_ENV[@]}" /bin/sh -c "$*"
+}
+
 cmd_stop_host() {
   local h="${1:-}"; require_host "$h"; [ "$(host_kind "$h")" = container ] || die "$h is not a container"
   take_lock
@@ -700,6 +707,7 @@ main() {
     status) cmd_status ;;
     exec) cmd_exec "$@" ;;
     ssh) cmd_ssh "$@" ;;
+    switch) cmd_switch "$@" ;;
     stop-host) cmd_stop_host "$@" ;;
     kill-host) cmd_kill_host "$@" ;;
     start-host) cmd_start_host "$@" ;;
@@ -707,7 +715,7 @@ main() {
     deps) deps ;;
     rootfs) deps; take_lock; rootfs ;;
     __launch) __launch "$@" ;;
-    *) sed -n '2,17p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,18p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }
 main "$@"

@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTopology, readConfigFile, Topology } from '../lib/topology';
+import { forwardsInFlight } from '../lib/load-balancer/in-flight';
 import { CheckResult, LabChecks } from './checks';
 import { DrainRun, FailoverRun, FaultKind, siteGapBound, summarize } from './failover';
 import { hostsSh, labNetns, mustOnHost, run, RunResult } from './exec';
@@ -133,6 +134,11 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
       ['3', 'SNAT and filtering', () => checks.natAndFiltering()],
       ['3b', 'gateway hardening: INVALID first, IPv6 SSH from the inside only', () => checks.gatewayHardening()],
       ...(firewalld ? [['9', 'firewalld on the load balancers', () => checks.firewalldOnLoadBalancers()] as [string, string, () => Promise<CheckResult>]] : []),
+      ...(forwardsInFlight(project.topology) ? [
+        ['10a', 'in-flight: no loop with DSCP rewritten', () => checks.inFlightLoopGuard()],
+        ['10b', 'in-flight: no storm in split brain', () => checks.inFlightSplitBrain()],
+        ['10c', 'in-flight: a reset for what nobody owns', () => checks.inFlightReset()],
+      ] as Array<[string, string, () => Promise<CheckResult>]> : []),
       ['4a', 'failover: nginx dies', () => checks.failoverCheck('4a', 'nginx-dies', runs)],
       ['4s', 'failover: nginx stopped', () => checks.failoverCheck('4s', 'nginx-stop', runs)],
       ['4b', 'failover: power off', () => checks.failoverCheck('4b', 'power-off', runs)],

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { Topology } from '../lib/topology';
-import { copiedTo, forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
+import { copiedTo, forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
 import { normalizeRuleset } from './ruleset';
 import { siteTopology } from './site';
@@ -150,10 +150,14 @@ class Verifier {
         if (!forwardsInFlight(this.t)) return this.add(host.name, checks[3], 'skipped', 'loadBalancer.forwardInFlight is off (or there is no peer)');
         const hooked = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -C PREROUTING -j ${IN_FLIGHT_ENTRY_CHAIN}`);
         const rules = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${IN_FLIGHT_CHAIN}`);
+        const copy = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${IN_FLIGHT_COPY_CHAIN}`);
         const onLo = (await this.on(host, 'ip -o -4 addr show dev lo')).stdout.includes(` ${lb.vip}/32 `);
-        const copiesTo = copiedTo(rules.stdout);
-        this.add(host.name, checks[3], hooked.code === 0 && rules.code === 0 && onLo ? 'pass' : 'FAIL',
-          `${hooked.code === 0 ? 'hooked' : 'not hooked'}, ${onLo ? 'VIP on lo' : 'VIP not on lo'}, copies to ${copiesTo.join(', ') || 'no peer (none answered when it became MASTER)'}`);
+        const copiesTo = copiedTo(copy.stdout);
+        // Only the VIP holder copies: a load balancer on standby with copy rules is what let copies loop.
+        const holds = vip.stdout.includes(` ${lb.vip}/`);
+        const copying = holds ? `copies to ${copiesTo.join(', ') || 'no peer (none answered when it became MASTER)'}` : (copiesTo.length > 0 ? `copies to ${copiesTo.join(', ')} without holding the VIP` : 'copies nothing (not the holder)');
+        this.add(host.name, checks[3], hooked.code === 0 && rules.code === 0 && copy.code === 0 && onLo && (holds || copiesTo.length === 0) ? 'pass' : 'FAIL',
+          `${hooked.code === 0 ? 'hooked' : 'not hooked'}, ${onLo ? 'VIP on lo' : 'VIP not on lo'}, ${copying}`);
       });
     }));
     const reached = lbs.filter((h) => !this.unreachable.has(h.name));

@@ -45,7 +45,23 @@ export interface Rule {
   readonly socket?: true;
   /** -m dscp --dscp VALUE */
   readonly dscp?: number;
+  /** -m mac --mac-source MAC: the Ethernet source of an arriving frame (PREROUTING, INPUT, FORWARD). */
+  readonly macSource?: string;
+  /** -m hashlimit --hashlimit-above …: matches the packets of a flow beyond its rate (the rest pass by). */
+  readonly hashlimitAbove?: HashLimit;
   readonly target: Target;
+}
+
+/** A hashlimit match: one token bucket per flow, the flow named by `mode`. */
+export interface HashLimit {
+  /** Packets per second a flow may have before the match applies. */
+  readonly perSecond: number;
+  /** How many packets a flow may have at once before the rate counts. */
+  readonly burst: number;
+  /** What makes a flow: e.g. ['srcip', 'srcport'] is one bucket per client connection. */
+  readonly mode: readonly ('srcip' | 'srcport' | 'dstip' | 'dstport')[];
+  /** The name of the table in /proc/net/ipt_hashlimit (at most 15 characters). */
+  readonly name: string;
 }
 
 export interface Chain {
@@ -100,7 +116,7 @@ function targetArgs(target: Target): string[] {
 }
 
 /** A rule as `iptables-save` prints it: `-A CHAIN -s … -d … -i … -o … -p … -m … -j …`. */
-function formatRule(chain: string, rule: Rule): string {
+export function printRule(chain: string, rule: Rule): string {
   const args = ['-A', chain];
   if (rule.source) args.push('-s', withPrefix(rule.source));
   if (rule.destination) args.push('-d', withPrefix(rule.destination));
@@ -114,6 +130,11 @@ function formatRule(chain: string, rule: Rule): string {
   if (rule.ctstate) args.push('-m', 'conntrack', '--ctstate', rule.ctstate.join(','));
   if (rule.socket) args.push('-m', 'socket');
   if (rule.dscp !== undefined) args.push('-m', 'dscp', '--dscp', hex(rule.dscp));
+  if (rule.macSource) args.push('-m', 'mac', '--mac-source', rule.macSource);
+  if (rule.hashlimitAbove) {
+    const h = rule.hashlimitAbove;
+    args.push('-m', 'hashlimit', '--hashlimit-above', `${h.perSecond}/sec`, '--hashlimit-burst', String(h.burst), '--hashlimit-mode', h.mode.join(','), '--hashlimit-name', h.name);
+  }
   return [...args, ...targetArgs(rule.target)].join(' ');
 }
 
@@ -126,7 +147,7 @@ export function printIptablesRestore(ruleset: Ruleset): string {
     for (const chain of table.chains) {
       for (const rule of chain.rules) {
         if (rule.comment) out.push(`# ${rule.comment}`);
-        out.push(formatRule(chain.name, rule));
+        out.push(printRule(chain.name, rule));
       }
     }
     out.push('COMMIT');

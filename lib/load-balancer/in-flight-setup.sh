@@ -3,7 +3,7 @@
 # checks the notify scripts keepalived.conf names, and before keepalived can move the VIP here.
 : "${IN_FLIGHT_RULES_FILE:?}" "${IN_FLIGHT_SCRIPT:?}" "${IN_FLIGHT_UNIT:?}"
 if ! iptables-restore --test --noflush in-flight.rules; then
-  echo "in-flight forwarding: this kernel refused in-flight.rules (it needs the iptables TEE, DSCP, dscp and socket extensions; on EL10 they ship in kernel-modules-extra): install them, or set loadBalancer.forwardInFlight: false" >&2
+  echo "in-flight forwarding: this kernel refused in-flight.rules (it needs the iptables TEE, mac, hashlimit and socket extensions; on EL10 they ship in kernel-modules-extra): install them, or set loadBalancer.forwardInFlight: false" >&2
   exit 1
 fi
 in_flight_changed=false

@@ -1,32 +1,73 @@
 # shellcheck shell=bash
 # A load balancer's in-flight forwarding (lib/load-balancer/in-flight.ts): once the VIP moved here, the
 # segments of connections another load balancer still serves reach this host, which has no socket for
-# them and would reset them. The rules in RULES_FILE copy such a segment to every peer (TEE) and drop it
-# here; the peer that owns the connection takes it (the VIP sits on its lo), the others drop it.
-#   arm     load the rules, hook them into PREROUTING once, put the VIP on lo (run at boot and by
-#           keepalived on becoming BACKUP or FAULT: ready before the VIP moves here)
-#   master  run by keepalived on becoming MASTER: stop copying to a peer whose LB port does not answer
-#           within PROBE_SECONDS (powered off, or its nginx died: nobody there serves a connection),
-#           then watch the others the same way for WATCH_SECONDS; when none answers, empty the chain,
-#           so those segments are reset here as without it
+# them and would reset them. On the VIP holder the rules in RULES_FILE copy such a segment to every peer
+# (TEE, rate-limited) and drop it here; the peer that owns the connection takes it (the VIP sits on its
+# lo). A copy is recognised on arrival by the sending peer's MAC address (FROM_PEER_CHAIN, learned here
+# from the neighbour table) and never copied again. A load balancer that does not hold the VIP copies
+# nothing (COPY_CHAIN empty).
+#   arm     run at boot and by keepalived on becoming BACKUP or FAULT
+#   master  run by keepalived on becoming MASTER
+#           Both apply the state in force once the VIP settled (SETTLE_SECONDS): holder when the VIP is
+#           on VRRP_INTERFACE, standby otherwise. keepalived forks its notify scripts in no promised
+#           order, so the step that runs last must leave the rules that fit the VIP's place, whatever
+#           its name. The holder stops copying to a peer whose LB port does not answer within
+#           PROBE_SECONDS (powered off, or its nginx died), then watches the others for WATCH_SECONDS;
+#           when none answers, segments nobody serves are reset here.
 #   disarm  unhook and remove the rules, the VIP off lo (stop of the unit, teardown)
-: "${ENTRY_CHAIN:?}" "${IN_FLIGHT_CHAIN:?}" "${RULES_FILE:?}" "${VIP:?}" "${LISTEN_PORT:?}" "${PEERS[@]:?}" "${PROBE_SECONDS:?}" "${WATCH_SECONDS:?}" "${WATCH_PID_FILE:?}"
+# Every step holds LOCK_FILE, so two of them never interleave.
+: "${ENTRY_CHAIN:?}" "${IN_FLIGHT_CHAIN:?}" "${COPY_CHAIN:?}" "${FROM_PEER_CHAIN:?}" "${FROM_PEER_VERDICT:?}" "${RULES_FILE:?}" "${LOCK_FILE:?}" "${VIP:?}" "${VRRP_INTERFACE:?}" "${LISTEN_PORT:?}" "${PEERS[@]:?}" "${SETTLE_SECONDS:?}" "${PROBE_SECONDS:?}" "${WATCH_SECONDS:?}" "${WATCH_PID_FILE:?}"
 
 log() { logger -t k8s-ha-edge-in-flight -- "$*" 2>/dev/null || true; }
 
 hooked() { iptables -w 5 -t mangle -C PREROUTING -j "$ENTRY_CHAIN" 2>/dev/null; }
 
-arm() {
-  stop_watch
-  # --noflush keeps every other rule of the table; the chains the file declares are emptied and refilled.
-  iptables-restore -w 5 --noflush "$RULES_FILE"
+holding() { ip -o -4 addr show dev "$VRRP_INTERFACE" 2>/dev/null | grep -q " $VIP/"; }
+
+# settle present|absent: waits, bounded, for the VIP to be (or not be) on VRRP_INTERFACE.
+settle() {
+  local _
+  for _ in $(seq 1 "$(awk -v s="$SETTLE_SECONDS" 'BEGIN { print int(s * 20) }')"); do
+    if [ "$1" = present ] && holding; then return; fi
+    if [ "$1" = absent ] && ! holding; then return; fi
+    sleep 0.05
+  done
+}
+
+# The MAC addresses of the peers in the neighbour table, one a line.
+peer_macs() {
+  local peer
+  for peer in "${PEERS[@]}"; do
+    ip -4 neigh show to "$peer" 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }'
+  done | sort -u
+}
+
+from_peer_rules() {
+  local mac
+  for mac in $(peer_macs); do echo "-A $FROM_PEER_CHAIN -m mac --mac-source $mac -j $FROM_PEER_VERDICT"; done
+}
+
+# load holder|standby: one atomic iptables-restore of RULES_FILE (--noflush: the chains it declares are
+# emptied and refilled, nothing else is touched), without the copy rules on standby, with a rule for
+# each peer MAC known now; then hooked into PREROUTING once, and the VIP on lo.
+load() {
+  {
+    if [ "$1" = holder ]; then grep -v '^COMMIT$' "$RULES_FILE"; else grep -v -e '^COMMIT$' -e "^-A $COPY_CHAIN " "$RULES_FILE"; fi
+    from_peer_rules
+    echo COMMIT
+  } | iptables-restore -w 5 --noflush
   if ! hooked; then iptables -w 5 -t mangle -I PREROUTING 1 -j "$ENTRY_CHAIN"; fi
   ip -4 addr replace "$VIP/32" dev lo
 }
 
-# prune PEER...: probes the peers side by side; stops copying to each one whose LB port does not
-# answer within PROBE_SECONDS, and prints the ones that answered.
-prune() {
+# The peers' MACs may have been learned by the probes since load: refill FROM_PEER_CHAIN, atomically.
+refresh_from_peer() {
+  { echo '*mangle'; echo ":$FROM_PEER_CHAIN - [0:0]"; from_peer_rules; echo COMMIT; } | iptables-restore -w 5 --noflush
+}
+
+# probe PEER...: probes the LB port of the peers side by side (which also fills the neighbour table);
+# prints the ones that answered within PROBE_SECONDS.
+probe() {
   local peer
   local -A probes=()
   for peer in "$@"; do
@@ -35,18 +76,27 @@ prune() {
     probes[$peer]=$!
   done
   for peer in "${!probes[@]}"; do
-    if wait "${probes[$peer]}"; then
+    if wait "${probes[$peer]}"; then echo "$peer"; fi
+  done
+}
+
+# prune PEER...: stops copying to each peer that does not answer; prints the ones that answered.
+prune() {
+  local peer live
+  live="$(probe "$@")"
+  for peer in "$@"; do
+    if grep -qxF "$peer" <<<"$live"; then
       echo "$peer"
-    elif iptables -w 5 -t mangle -D "$IN_FLIGHT_CHAIN" -j TEE --gateway "$peer" 2>/dev/null; then
+    elif iptables -w 5 -t mangle -D "$COPY_CHAIN" -j TEE --gateway "$peer" 2>/dev/null; then
       log "MASTER: $peer does not answer on port $LISTEN_PORT within ${PROBE_SECONDS}s: nothing is passed to it"
     fi
   done
 }
 
-# No peer serves anything: segments of connections nobody serves get this host's reset at once (the
-# chain emptied) instead of being dropped, so their clients fail fast and retry.
+# No peer serves anything: segments of connections nobody serves go on to this host's TCP stack, which
+# resets them at once (the VIP on lo has no socket for them), so their clients fail fast and retry.
 copy_to_nobody() {
-  iptables -w 5 -t mangle -F "$IN_FLIGHT_CHAIN"
+  printf '*mangle\n:%s - [0:0]\n-A %s -j ACCEPT\nCOMMIT\n' "$COPY_CHAIN" "$COPY_CHAIN" | iptables-restore -w 5 --noflush
   log "MASTER: no peer serves port $LISTEN_PORT: connections in flight elsewhere are reset here"
 }
 
@@ -57,10 +107,13 @@ stop_watch() {
   fi
 }
 
-master() {
+holder() {
   stop_watch
+  # Copying starts at once (to every peer); the probes then take out the peers that serve nothing.
+  load holder
   local live=()
   mapfile -t live < <(prune "${PEERS[@]}")
+  refresh_from_peer
   if [ "${#live[@]}" -eq 0 ]; then
     copy_to_nobody
     return
@@ -68,8 +121,10 @@ master() {
   log "MASTER: connections in flight on ${live[*]} are passed to them"
   # Then once a second, for at most WATCH_SECONDS: a peer that goes down after this host became MASTER
   # (a drained load balancer powered off, say) gets no more copies, so its clients are reset, not left
-  # waiting. arm and disarm stop the watch.
+  # waiting. Every later step stops the watch before it changes anything; the watch does not hold the
+  # lock (fd 9 closed), or it would hold up every step for as long as it runs.
   (
+    exec 9>&-
     for _ in $(seq 1 "$WATCH_SECONDS"); do
       sleep 1
       mapfile -t live < <(prune "${live[@]}")
@@ -83,6 +138,18 @@ master() {
   echo "$!" > "$WATCH_PID_FILE"
 }
 
+standby() {
+  stop_watch
+  load standby
+  probe "${PEERS[@]}" >/dev/null
+  refresh_from_peer
+}
+
+# Whichever step keepalived named: the rules that fit where the VIP is now.
+apply() {
+  if holding; then holder; else standby; fi
+}
+
 disarm() {
   stop_watch
   for _ in 1 2 3; do
@@ -90,12 +157,12 @@ disarm() {
     iptables -w 5 -t mangle -D PREROUTING -j "$ENTRY_CHAIN"
   done
   local chain
-  for chain in "$ENTRY_CHAIN" "$IN_FLIGHT_CHAIN"; do
+  for chain in "$ENTRY_CHAIN" "$IN_FLIGHT_CHAIN" "$FROM_PEER_CHAIN" "$COPY_CHAIN"; do
     if iptables -w 5 -t mangle -nL "$chain" >/dev/null 2>&1; then
       iptables -w 5 -t mangle -F "$chain"
     fi
   done
-  for chain in "$ENTRY_CHAIN" "$IN_FLIGHT_CHAIN"; do
+  for chain in "$ENTRY_CHAIN" "$IN_FLIGHT_CHAIN" "$FROM_PEER_CHAIN" "$COPY_CHAIN"; do
     if iptables -w 5 -t mangle -nL "$chain" >/dev/null 2>&1; then
       iptables -w 5 -t mangle -X "$chain"
     fi
@@ -104,8 +171,16 @@ disarm() {
 }
 
 case "${1:-}" in
-  arm) arm ;;
-  master) master ;;
-  disarm) disarm ;;
+  arm | master | disarm) ;;
   *) echo "usage: $0 arm|master|disarm" >&2; exit 2 ;;
+esac
+exec 9>"$LOCK_FILE"
+if ! flock -w 30 9; then
+  echo "$0 $1: another step still holds $LOCK_FILE after 30 s" >&2
+  exit 1
+fi
+case "$1" in
+  arm) settle absent; apply ;;
+  master) settle present; apply ;;
+  disarm) disarm ;;
 esac
