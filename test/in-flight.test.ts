@@ -5,7 +5,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argsOf, directiveAt } from '../lib/formats/directive-tree';
 import { chainOf, Rule } from '../lib/formats/ruleset';
@@ -13,6 +12,7 @@ import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_ENTRY_CHAIN, IN_FLIGHT_SCRIPT, IN_
 import { keepalivedConf, renderNginxStateUnit } from '../lib/load-balancer/keepalived';
 import { loadTopology, Topology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
+import { scratchDir } from './support/scratch';
 
 /** lb01 (.40), lb02 (.50) and lb03 (.60), by falling priority. */
 const three = () => loadTopology({
@@ -75,7 +75,7 @@ describe('the load balancer bundle with and without in-flight forwarding', () =>
 });
 
 describe('in-flight.sh master (bash, stand-in iptables; peers probed on loopback names)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-in-flight-'));
+  const dir = scratchDir('k8s-ha-edge-in-flight-');
 
   /** The script for lb02 of three, with `timeout` answering for lb01 (alive) and failing for lb03 (gone). */
   const ANSWERS_LB01 = '[ "$6" = 192.168.10.40 ]';

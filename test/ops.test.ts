@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseFlags, UsageError } from '../ops/args';
 import { normalizeRuleset } from '../ops/ruleset';
 import { checkFresh, inDependencyOrder, prerequisites, selectStacks, StackEntry } from '../ops/stacks';
+import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
 const stacks: StackEntry[] = [
@@ -75,7 +75,7 @@ describe('the flags', () => {
 });
 
 describe('stale output', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-fresh-'));
+  const dir = scratchDir('k8s-ha-edge-fresh-');
   const out = join(dir, 'cdktf.out');
   mkdirSync(out);
   writeFileSync(join(out, 'manifest.json'), '{"stacks":{}}');

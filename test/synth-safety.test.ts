@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { writeTree } from './trees';
 import { DEFAULT_SYNTH_STDERR } from './render-fixture';
 import { SYNTH_PROGRAM } from './synth-program';
+import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
 const [node, ...program] = SYNTH_PROGRAM;
@@ -18,7 +18,7 @@ function synth(cwd: string, ...args: string[]) {
 }
 
 function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-safety-'));
+  return scratchDir('k8s-ha-edge-safety-');
 }
 
 /** Every path under `root` (hidden ones included) with its content hash: equal maps mean nothing changed. */

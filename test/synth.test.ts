@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { writeTree } from './trees';
 import { OUTPUT_MARKER } from '../lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted } from '../lib/synth';
+import { scratchDir } from './support/scratch';
 
 function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-swap-'));
+  return scratchDir('k8s-ha-edge-swap-');
 }
 
 /** Every file under `root` with its content: equal snapshots mean identical trees. */
