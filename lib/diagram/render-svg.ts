@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { drawWithGraphviz } from './graphviz-worker';
 
 /**
  * Renders a DOT graph to SVG with Graphviz compiled to WebAssembly (@viz-js/viz): no native
@@ -24,10 +25,8 @@ export async function renderSvg(dot: string): Promise<string> {
   } catch {
     // Not drawn yet: render below.
   }
-  // Loaded only on a cache miss: Graphviz is a 1.2 MB module.
-  const { instance } = require('@viz-js/viz') as typeof import('@viz-js/viz');
-  const viz = await instance();
-  const svg = viz.renderString(dot, { format: 'svg', engine: 'dot' });
+  // Loaded only on a cache miss (Graphviz is a 1.2 MB module), on a thread of its own.
+  const svg = await drawWithGraphviz(dot);
   try {
     mkdirSync(dir, { recursive: true });
     const tmp = `${cached}.${process.pid}.tmp`;
