@@ -8,7 +8,7 @@ import { writeDistTree } from './lib/plan/dist-tree';
 import { OutputBusyError } from './lib/output/lock';
 import { OutputTargetError } from './lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/synth';
-import { planSynth } from './lib/plan/synth-plan';
+import { planSynth, SynthPlan, PlannedFile } from './lib/plan/synth-plan';
 import { topologyDiagram } from './lib/diagram';
 import { formatWarning, loadConfig, topologyOf, topologyWarnings, TopologyError } from './lib/topology';
 import { writeRecordedTopology } from './lib/output/recorded-topology';
@@ -35,10 +35,16 @@ async function main(argv: readonly string[]): Promise<number> {
     // Valid but worth hearing about (a deprecated mode, an unverified download, no HA): stderr, at synth time.
     for (const warning of topologyWarnings(topology)) console.error(formatWarning(warning));
     // The picture is for the review tree; the stacks (--only tf, cdktf synth) do not need it.
-    const diagram = args.distDir !== undefined ? await topologyDiagram(topology) : [];
-    const plan = planSynth(topology, synthWorkloadManifest(topology), diagram);
+    // Started first: when it is not in the cache, Graphviz draws it on another thread while this
+    // one synthesizes the manifests and the stacks; the review tree is written once it is drawn.
+    const diagram = args.distDir !== undefined ? topologyDiagram(topology) : undefined;
+    // A failure to draw is reported when the review tree is written, never as an unhandled rejection.
+    diagram?.catch(() => undefined);
+    const plan = planSynth(topology, synthWorkloadManifest(topology));
     const trees: OutputTree[] = [];
-    if (args.distDir !== undefined) trees.push({ target: args.distDir, flag: '--dist', write: (dir) => writeDistTree(plan, dir) });
+    if (diagram !== undefined) {
+      trees.push({ target: args.distDir!, flag: '--dist', write: async (dir) => writeDistTree(withManifests(plan, await diagram), dir) });
+    }
     if (args.cdktfOutDir !== undefined) {
       // Loaded only when stacks are asked for: cdktf is a third of the load, and `--only k8s`
       // (and `cdk8s synth`) need none of it.
@@ -82,6 +88,11 @@ async function main(argv: readonly string[]): Promise<number> {
 /** An error from the operating system (it carries an errno code such as ENOSPC), not from this program's logic. */
 function isSystemError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/** The plan with more files at the top of dist/ (the picture, drawn while the rest was synthesized). */
+function withManifests(plan: SynthPlan, files: readonly PlannedFile[]): SynthPlan {
+  return { ...plan, manifests: [...plan.manifests, ...files] };
 }
 
 /** Synth replaces its output directories whole: state inside one of them would be lost. */

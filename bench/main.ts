@@ -36,12 +36,15 @@ const MD_PATH = resolve(process.env.BENCH_MD ?? join(repo, 'BENCHMARKS.md'));
 const JSON_PATH = resolve(process.env.BENCH_JSON ?? join(repo, 'BENCHMARKS.json'));
 
 /**
- * Regressions that fail the run. The goal is a synth of the default topology within
- * 4x `node -e 0`; the others keep the scale curve honest (linear, bounded memory).
+ * Regressions that fail the run. A synth of the default topology within 2.5x `node -e 0` when its
+ * picture is in the diagram cache, 3.5x when it is drawn for the first time (what a newcomer
+ * feels); the others keep the scale curve honest (linear, bounded memory).
  */
 const THRESHOLDS = {
-  /** `npm run synth`'s program, default topology, over `node -e 0`. */
-  defaultRatio: Number(process.env.BENCH_MAX_RATIO ?? 4),
+  /** `npm run synth`'s program, default topology, picture in the cache, over `node -e 0`. */
+  defaultRatio: Number(process.env.BENCH_MAX_RATIO ?? 2.5),
+  /** The same with an empty diagram cache: Graphviz draws the picture. */
+  coldRatio: Number(process.env.BENCH_MAX_COLD_RATIO ?? 3.5),
   /** 200 workers over 2 workers, wall time (identical content is written once, not per worker). */
   scale200Ratio: 2,
   /** 1000 workers over 2 workers, wall time. */
@@ -89,6 +92,8 @@ interface Case {
   readonly cwd?: string;
   /** Whether to take this case's peak RSS (not for wrappers such as npm, whose own RSS would be taken). */
   readonly rss: boolean;
+  /** More environment for the run; `out` as in `command`. @default none */
+  readonly env?: (out: string) => NodeJS.ProcessEnv;
 }
 
 interface Run { wallMs: number; baselineMs: number; round: number }
@@ -101,8 +106,21 @@ const outputs = (out: string) => ['--dist', join(out, 'dist'), '--cdktf-out', jo
 const configDir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-bench-config-'));
 
 const baseline: Case = { key: 'node-e-0', label: '`node -e 0`', command: () => [node, ['-e', '0']], group: 'startup', rss: true };
+/**
+ * The diagram cache of the timed runs (XDG_CACHE_HOME), filled by the untimed warm-up run: the
+ * user's own cache neither helps nor hurts the figures.
+ */
+const warmCache = join(configDir, 'cache');
 const cases: Case[] = [
-  { key: 'synth', label: '`npm run synth` program (`node scripts/synth.js`), default topology', command: (out) => [node, [launcher, ...outputs(out)]], group: 'startup', rss: true },
+  { key: 'synth', label: '`npm run synth` program (`node scripts/synth.js`), default topology', command: (out) => [node, [launcher, ...outputs(out)]], group: 'startup', rss: true, env: () => ({ XDG_CACHE_HOME: warmCache }) },
+  {
+    key: 'synth-cold',
+    label: 'same, picture drawn for the first time (empty diagram cache)',
+    command: (out) => [node, [launcher, ...outputs(out)]],
+    group: 'startup',
+    rss: true,
+    env: (out) => ({ XDG_CACHE_HOME: join(out, 'cache') }),
+  },
   { key: 'synth-terraform-data', label: 'same, `--resource terraform_data`', command: (out) => [node, [launcher, '--resource', 'terraform_data', ...outputs(out)]], group: 'startup', rss: true },
   { key: 'synth-only-k8s', label: 'same, `--only k8s`', command: (out) => [node, [launcher, '--only', 'k8s', '--dist', join(out, 'dist')]], group: 'startup', rss: true },
   {
@@ -156,9 +174,9 @@ function runOnce(c: Case, measureRss = false): { wallMs: number; rssMiB?: number
   let inodes: number | undefined;
   try {
     let [cmd, args] = c.command(out);
-    let env: NodeJS.ProcessEnv = childEnv;
+    let env: NodeJS.ProcessEnv = { ...childEnv, ...c.env?.(out) };
     if (measureRss && gnuTime) [cmd, args] = [gnuTime, ['-f', 'BENCH_RSS_KIB=%M', cmd, ...args]];
-    else if (measureRss) env = { ...childEnv, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${peakRssPreload}`.trim() };
+    else if (measureRss) env = { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${peakRssPreload}`.trim() };
     const start = process.hrtime.bigint();
     const run = spawnSync(cmd, args, { cwd: c.cwd ?? out, encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
     const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
@@ -278,6 +296,7 @@ const scaleOf = (workers: number) => scale.find((r) => r.workers === workers)!;
 
 const checks = [
   { what: 'default topology synth / `node -e 0` (median of paired ratios)', value: byKey.get('synth')!.ratioToNodeE0, max: THRESHOLDS.defaultRatio },
+  { what: 'same, picture drawn for the first time / `node -e 0` (median of paired ratios)', value: byKey.get('synth-cold')!.ratioToNodeE0, max: THRESHOLDS.coldRatio },
   { what: '200 workers / 2 workers (median of per-round ratios)', value: scaleOf(200).ratioTo2Workers, max: THRESHOLDS.scale200Ratio },
   { what: '1000 workers / 2 workers (median of per-round ratios)', value: scaleOf(1000).ratioTo2Workers, max: THRESHOLDS.scale1000Ratio },
   { what: '1000 workers peak RSS MiB', value: scaleOf(1000).peakRssMiB ?? 0, max: THRESHOLDS.scale1000RssMiB },

@@ -24,8 +24,10 @@ export interface OutputTree {
   /**
    * Writes the whole tree into `dir`, an empty directory beside `target`; may return the files it
    * wrote (relative to `dir`), which spares listing a large tree again. @default listed from disk
+   * A writer that waits for something (the picture, drawn on another thread) returns a promise:
+   * the trees after it are written meanwhile.
    */
-  readonly write: (dir: string) => readonly string[] | void;
+  readonly write: (dir: string) => readonly string[] | void | Promise<readonly string[] | void>;
   /**
    * A tree of Terraform stacks: carry `.terraform/` over from the previous tree's stacks, and refuse
    * to replace a tree that still holds Terraform state (that would orphan every host). @default false
@@ -93,14 +95,21 @@ function kindOf(tree: OutputTree): OutputKind {
 async function commitTrees(trees: readonly OutputTree[], options: SynthOptions): Promise<SynthResult> {
   const staged = trees.map((tree) => ({ tree, dir: new StagedDirectory(tree.target) }));
   const moves: Array<{ from: string; to: string }> = [];
+  const pending: Array<Promise<readonly string[] | void>> = [];
   const checkInterrupted = async () => {
     await yieldToSignals();
     if (options.interrupted?.()) throw new SynthInterrupted('interrupted before anything was committed');
   };
   try {
     const written: Array<{ dir: string; files: readonly string[] }> = [];
+    // Every writer is started before any is waited for, in order: a writer that waits (for the
+    // picture) lets the next ones write meanwhile. A rollback waits for every started writer.
     for (const { tree, dir } of staged) {
-      const files = tree.write(dir.path);
+      const result = tree.write(dir.path);
+      pending.push(Promise.resolve(result));
+    }
+    for (const [i, { tree, dir }] of staged.entries()) {
+      const files = await pending[i];
       writeOutputMarker(dir.path, kindOf(tree));
       written.push({ dir: dir.target, files: files ? [...files].sort() : listFiles(dir.path).filter((f) => f !== OUTPUT_MARKER) });
       await checkInterrupted();
@@ -112,6 +121,8 @@ async function commitTrees(trees: readonly OutputTree[], options: SynthOptions):
     for (const { dir } of staged) dir.commit();
     return { written };
   } catch (error) {
+    // A writer still running would write into a directory being removed.
+    await Promise.allSettled(pending);
     for (const { dir } of [...staged].reverse()) dir.rollback();
     // State moved into a staged tree goes back where it was before that tree is removed.
     for (const { from, to } of [...moves].reverse()) renameSync(to, from);

@@ -1,12 +1,31 @@
 /**
- * npm run docs: rewrites the generated config reference in docs/configuration.md from the schema
- * (lib/topology/config-reference.ts). Only the block between its markers changes.
+ * npm run docs: rewrites the generated parts of docs/ — the config reference in
+ * docs/configuration.md from the schema (lib/topology/config-reference.ts; only the block between
+ * its markers changes), and docs/topology.svg, the README's picture, which is what synth draws for
+ * the default topology (test/diagram.test.ts fails when they differ).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { topologyDiagram } from '../lib/diagram';
 import { withConfigReference } from '../lib/topology/config-reference';
+import { loadTopology } from '../lib/topology';
 
 const USAGE = 'usage: npm run docs   (takes no arguments)';
+
+/** Writes `content` to `file` only when it differs, and says which. */
+function rewrite(file: string, content: string, what: string): void {
+  const before = readFileSync(file, 'utf8');
+  if (content !== before) writeFileSync(file, content);
+  process.stdout.write(`${file}: ${content === before ? 'up to date' : `${what} rewritten`}\n`);
+}
+
+async function main(): Promise<void> {
+  const docs = join(__dirname, '..', 'docs');
+  rewrite(join(docs, 'configuration.md'), withConfigReference(readFileSync(join(docs, 'configuration.md'), 'utf8')), 'config reference');
+  const svg = (await topologyDiagram(loadTopology())).find((f) => f.name === 'topology.svg');
+  if (!svg) throw new Error('topologyDiagram drew no topology.svg');
+  rewrite(join(docs, 'topology.svg'), svg.content, 'picture of the default topology');
+}
 
 // It takes no flags: one it did not know would otherwise be ignored and the run would "succeed"
 // (a mistyped `--check` in CI would rewrite the file and pass).
@@ -17,9 +36,8 @@ if (args.includes('-h') || args.includes('--help')) {
   process.stderr.write(`error: unknown argument: got ${JSON.stringify(args[0])}, expected no arguments\n${USAGE}\n`);
   process.exitCode = 2;
 } else {
-  const file = join(__dirname, '..', 'docs', 'configuration.md');
-  const before = readFileSync(file, 'utf8');
-  const after = withConfigReference(before);
-  if (after !== before) writeFileSync(file, after);
-  process.stdout.write(`${file}: ${after === before ? 'up to date' : 'config reference rewritten'}\n`);
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
 }

@@ -10,8 +10,32 @@ import { CUSTOM_CONFIG } from './render-fixture';
 
 /** The text a person sees in an SVG: every <text> element's content, entities decoded. */
 function svgTexts(svg: string): string[] {
-  const decode = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#45;/g, '-').replace(/&#160;/g, ' ').replace(/&amp;/g, '&');
+  const decode = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#45;/g, '-').replace(/&#160;/g, ' ').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
   return [...svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g)].map((m) => decode(m[1]));
+}
+
+/** The lines Graphviz drew (invisible ones are not in the SVG): ends by node id, and their labels. */
+function svgEdges(svg: string): Array<{ from: string; to: string; labels: string[] }> {
+  return [...svg.matchAll(/<g id="edge\d+" class="edge">\s*<title>([^<]*)<\/title>([\s\S]*?)<\/g>/g)].map((m) => {
+    const [from, to] = m[1].replace(/&#45;/g, '-').replace(/&gt;/g, '>').split('->');
+    return { from, to, labels: svgTexts(m[2]) };
+  });
+}
+
+/** The README shows an image at most this wide (GitHub's content column). */
+const README_WIDTH_PX = 830;
+
+/**
+ * How the picture looks in the README: its width over its height, and the smallest text in pixels
+ * when shown at its own size (1 pt = 4/3 px) or shrunk to README_WIDTH_PX, whichever is smaller.
+ */
+function atReadmeWidth(svg: string): { aspect: number; smallestTextPx: number } {
+  const size = svg.match(/<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="[\d.]+ [\d.]+ ([\d.]+) [\d.]+"/);
+  if (!size) throw new Error('no size on the <svg> element');
+  const [widthPt, heightPt, viewBoxWidth] = size.slice(1).map(Number);
+  const shownPx = Math.min(README_WIDTH_PX, (widthPt * 4) / 3);
+  const smallest = Math.min(...[...svg.matchAll(/<text\b[^>]*font-size="([\d.]+)"/g)].map((m) => Number(m[1])));
+  return { aspect: widthPt / heightPt, smallestTextPx: (smallest * shownPx) / viewBoxWidth };
 }
 
 describe('GIVEN the custom topology WHEN its picture is drawn', () => {
@@ -54,6 +78,56 @@ describe('GIVEN the custom topology WHEN its picture is drawn', () => {
   test('THEN no address of the default topology leaks into it', () => {
     expect(svg).not.toContain('192.168.10.');
     expect(svg).not.toContain('12.0.0.1');
+  });
+});
+
+describe.each([
+  ['the default topology', undefined],
+  ['examples/topology.example.yaml', join(__dirname, '..', 'examples', 'topology.example.yaml')],
+  ['examples/custom-three-workers.yaml', join(__dirname, '..', 'examples', 'custom-three-workers.yaml')],
+])('GIVEN %s WHEN its picture is shown in the README column', (_name, configPath) => {
+  const t = loadTopology({ configPath });
+  let svg = '';
+  beforeAll(async () => {
+    svg = (await topologyDiagram(t))[1].content;
+  });
+
+  test('THEN it is about as tall as wide, and its smallest text is still 11 px or more', () => {
+    const { aspect, smallestTextPx } = atReadmeWidth(svg);
+    expect(aspect).toBeLessThanOrEqual(1.5);
+    expect(smallestTextPx).toBeGreaterThanOrEqual(11);
+  });
+
+  test('THEN one line goes from each load balancer to the workers (not one per worker, whose labels sat on crossings)', () => {
+    for (const h of t.loadBalancer.hosts) {
+      const toWorkers = svgEdges(svg).filter((e) => e.from === `host:${h.name}`);
+      expect(toWorkers).toHaveLength(1);
+      expect(toWorkers[0].labels).toEqual([`:${t.workload.nodePort}`]);
+    }
+  });
+
+  test('THEN every line has a label, and a legend says what each line style means', () => {
+    const edges = svgEdges(svg);
+    for (const e of edges) expect(e.labels).not.toEqual([]);
+    expect(edges.find((e) => e.to === `host:${t.controlPlane.name}`)?.labels).toEqual([`API :${t.kubernetes.apiServerPort}`]);
+    const texts = svgTexts(svg);
+    expect(texts).toContain('legend');
+    expect(texts).toContain('traffic while the MASTER holds the VIP');
+    expect(texts).toContain('traffic after a failover to a BACKUP');
+    expect(texts).toContain(`kubelets to the control plane's API :${t.kubernetes.apiServerPort}`);
+  });
+
+  test('THEN the label of each network is no wider than the box around the network', () => {
+    // A left-to-right layout did not widen the external network's box to its label (the label
+    // was cut). The label's width is estimated from the SVG: its characters times its font size
+    // times 0.53 em, about what Graphviz reckons for Verdana's digits and lower case.
+    for (const network of ['external', 'internal'] as const) {
+      const text = `${network} network ${t.networks[network]}`;
+      const cluster = svg.match(new RegExp(`<g id="clust\\d+" class="cluster">\\s*<title>cluster_${network}</title>\\s*<path[^>]* d="([^"]+)"[\\s\\S]*?<text[^>]*font-size="([\\d.]+)">${text.replace(/[.]/g, '\\.')}</text>`));
+      expect(cluster).not.toBeNull();
+      const xs = [...cluster![1].matchAll(/(-?[\d.]+),-?[\d.]+/g)].map((m) => Number(m[1]));
+      expect(Math.max(...xs) - Math.min(...xs)).toBeGreaterThanOrEqual(text.length * Number(cluster![2]) * 0.53);
+    }
   });
 });
 

@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildStacksApp } from '../constructs/tf/stacks-app';
 import { renderFixture } from './render-fixture';
 import { HttpStateServer } from './support/http-state-server';
+import { scratchDir } from './support/scratch';
 
 /**
  * provisioning.backend: http, for real: terraform's own http backend against a state server this
@@ -49,7 +49,7 @@ describeWithTerraform('GIVEN provisioning.backend http and a state server', () =
     base = await server.start();
     // The terraform block of the gateway stack, as synth writes it for this backend.
     const fixture = renderFixture({ overrides: { provisioning: { backend: 'http', httpAddress: `${base}/teams/edge`, resource: 'terraform_data' } } });
-    const outdir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-http-'));
+    const outdir = scratchDir('k8s-ha-edge-http-');
     buildStacksApp(fixture.plan, outdir).synth();
     const terraformBlock = JSON.parse(readFileSync(join(outdir, 'stacks', 'gateway', 'cdk.tf.json'), 'utf8')).terraform;
     for (const name of ['a', 'b']) {

@@ -5,7 +5,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argsOf, directiveAt } from '../lib/formats/directive-tree';
 import { chainOf, printIptablesRestore, printRule, Rule } from '../lib/formats/ruleset';
@@ -16,6 +15,7 @@ import {
 import { keepalivedConf, renderNginxStateUnit } from '../lib/load-balancer/keepalived';
 import { loadTopology, Topology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
+import { scratchDir } from './support/scratch';
 
 /** lb01 (.40), lb02 (.50) and lb03 (.60), by falling priority. */
 const three = () => loadTopology({
@@ -117,7 +117,7 @@ describe('the load balancer bundle with and without in-flight forwarding', () =>
 });
 
 describe('in-flight.sh (bash; stand-ins for iptables, ip and the peer probe)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-in-flight-'));
+  const dir = scratchDir('k8s-ha-edge-in-flight-');
   const MACS: Record<string, string> = { '192.168.10.40': '02:00:00:00:00:40', '192.168.10.50': '02:00:00:00:00:50', '192.168.10.60': '02:00:00:00:00:60' };
 
   /** The probe stand-in answers for lb01 (alive) and fails for lb03 (gone). */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseFlags, UsageError } from '../ops/args';
@@ -8,6 +8,7 @@ import { keyPathInState } from '../ops/terraform';
 import { checkFresh, inDependencyOrder, prerequisites, readStacks, selectStacks, StackEntry } from '../ops/stacks';
 import { siteTopology } from '../ops/site';
 import { CONFIG_SCHEMA } from '../lib/topology/config-schema';
+import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
 
@@ -22,7 +23,7 @@ function runCli(script: string, args: readonly string[], cwd = repo) {
 }
 
 /** A synth's cdktf.out (only the stacks) of `config` (the built-in topology when undefined), in `dir` (a new scratch directory by default). */
-function synthesized(config?: string, dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-site-'))): string {
+function synthesized(config?: string, dir = scratchDir('k8s-ha-edge-site-')): string {
   const run = spawnSync('node', [join(repo, 'scripts', 'synth.js'), ...(config ? ['--config', config] : []), '--only', 'tf', '--cdktf-out', join(dir, 'cdktf.out')], { cwd: dir, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
   return dir;
@@ -99,7 +100,7 @@ describe('the flags', () => {
 });
 
 describe('stale output', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-fresh-'));
+  const dir = scratchDir('k8s-ha-edge-fresh-');
   const out = join(dir, 'cdktf.out');
   mkdirSync(out);
   writeFileSync(join(out, 'manifest.json'), '{"stacks":{}}');
@@ -134,7 +135,7 @@ describe('verify: the gateway ruleset comparison', () => {
 
 describe('verify and drain never guess the site: the topology recorded by the synth, or --config that agrees with it', () => {
   // A site of its own (load balancers edge-a and edge-b, not the built-in lb01/lb02) whose state server URL holds a token.
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-recorded-'));
+  const dir = scratchDir('k8s-ha-edge-recorded-');
   const config = join(dir, 'site.yaml');
   writeFileSync(config, [
     'loadBalancer:',
@@ -184,7 +185,7 @@ describe('verify and drain never guess the site: the topology recorded by the sy
   });
 
   test('GIVEN neither cdktf.out nor --config THEN verify and drain exit 2 naming what is missing, never the built-in addresses', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-nosite-'));
+    const empty = scratchDir('k8s-ha-edge-nosite-');
     for (const [script, args] of [['verify', []], ['drain', ['lb01']]] as const) {
       const run = runCli(script, [...args, '--ssh-key', __filename], empty);
       expect(run.stderr).toMatch(new RegExp(`^error: --config: got nothing, and ${join(empty, 'cdktf.out', 'topology.json')} does not exist; expected --config FILE`, 'm'));
@@ -193,7 +194,7 @@ describe('verify and drain never guess the site: the topology recorded by the sy
   });
 
   test('GIVEN a corrupt or tampered topology.json THEN exit 2 naming the file, no stack trace', () => {
-    const site = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-badsite-'));
+    const site = scratchDir('k8s-ha-edge-badsite-');
     mkdirSync(join(site, 'cdktf.out'));
     const file = join(site, 'cdktf.out', 'topology.json');
     for (const [content, message] of [
@@ -212,7 +213,7 @@ describe('verify and drain never guess the site: the topology recorded by the sy
 describe('apply reads manifest.json as input: checked, never trusted', () => {
   /** A cdktf.out with the given manifest.json and the four stack directories synth writes. */
   function outWith(manifest: string): string {
-    const out = join(mkdtempSync(join(tmpdir(), 'k8s-ha-edge-manifest-')), 'cdktf.out');
+    const out = join(scratchDir('k8s-ha-edge-manifest-'), 'cdktf.out');
     for (const stack of ['gateway', 'lb', 'k8s', 'client']) mkdirSync(join(out, 'stacks', stack), { recursive: true });
     writeFileSync(join(out, 'manifest.json'), manifest);
     return out;
@@ -251,7 +252,7 @@ describe('apply reads manifest.json as input: checked, never trusted', () => {
 describe('npm run apply -- --plan needs no SSH key (a plan connects to no host)', () => {
   const hasTerraform = spawnSync('terraform', ['version']).status === 0;
   (hasTerraform ? test : test.skip)('GIVEN no --ssh-key and no TF_VAR_ssh_private_key_path THEN the plan runs and lists the changes (exit 0)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-plan-'));
+    const dir = scratchDir('k8s-ha-edge-plan-');
     // terraform_data: built into terraform, so init needs no provider download (the test has no network).
     const synth = spawnSync('node', [join(repo, 'scripts', 'synth.js'), '--only', 'tf', '--resource', 'terraform_data', '--cdktf-out', join(dir, 'cdktf.out')], { cwd: dir, encoding: 'utf8' });
     expect(synth.status).toBe(0);

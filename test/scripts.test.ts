@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { renderCheckNginx } from '../lib/load-balancer/keepalived';
 import { renderApplyWorkload, renderCheckCluster, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
@@ -21,8 +21,9 @@ import { renderFixture } from './render-fixture';
 import { cgroupV2Check, kubeadmVersionCheck } from '../lib/kubernetes/node-prep';
 import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
 import { INSTALL_IF_CHANGED, scriptHeader, ShellPart, shellScript } from '../lib/formats/shell';
+import { scratchDir } from './support/scratch';
 
-const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-scripts-'));
+const dir = scratchDir('k8s-ha-edge-scripts-');
 let count = 0;
 
 function script(content: string): string {

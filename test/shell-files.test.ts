@@ -2,14 +2,14 @@
  * The static shell files (lib/**.sh) and the generated parameter header that precedes them in
  * every script (lib/formats/shell.ts: shellBody, shellScript).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { listFiles } from '../lib/kernel/files';
 import { shellBody, shellScript } from '../lib/formats/shell';
 import { shellFile } from '../lib/formats/shell-files';
 import { renderFixture } from './render-fixture';
+import { scratchDir } from './support/scratch';
 
 const lib = join(__dirname, '..', 'lib');
 const staticFiles = listFiles(lib).filter((f) => f.endsWith('.sh'));
@@ -43,7 +43,7 @@ describe('shellScript', () => {
     const script = shellScript('probe', { params: { A: "it's", B: ['x y', 'z'] }, text: 'echo "$A" "${B[@]}"\n' }, { params: { A: "it's" }, text: 'echo "$A"\n' });
     expect(script).toContain("readonly A='it'\\''s'\nreadonly B=('x y' z)\n");
     expect(script.match(/^readonly A=/gm)).toHaveLength(1);
-    const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-shell-'));
+    const dir = scratchDir('k8s-ha-edge-shell-');
     writeFileSync(join(dir, 'probe.sh'), script);
     const run = spawnSync('bash', [join(dir, 'probe.sh')], { encoding: 'utf8' });
     expect(run.stdout).toBe("it's x y z\nit's\n");
@@ -54,7 +54,7 @@ describe('shellScript', () => {
   });
 
   test('a static body run without its header stops at its guard, naming the parameter', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-shell-'));
+    const dir = scratchDir('k8s-ha-edge-shell-');
     writeFileSync(join(dir, 'body.sh'), shellFile('client/check-service.sh'));
     const run = spawnSync('bash', [join(dir, 'body.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH } });
     expect(run.status).not.toBe(0);

@@ -12,14 +12,14 @@ import { ProvisionerResource } from '../lib/topology';
 import { CUSTOM_CONFIG, fileOf, paramsOf, renderFixture } from './render-fixture';
 import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from './support/scratch';
 
 type Fixture = ReturnType<typeof renderFixture>;
 
 function stackFor(fixture: Fixture, name: StackName, resource = ProvisionerResource.NULL_RESOURCE) {
-  const stack = new BundleStack(Testing.app(), name, {
+  const stack = new BundleStack(Testing.app({ outdir: scratchDir('k8s-ha-edge-cdktf-app-') }), name, {
     bundles: fixture.bundles.filter((b) => b.stack === name),
     resource,
     backend: stackBackend(fixture.topology.provisioning, name),
@@ -31,7 +31,7 @@ const seed = renderFixture();
 
 describe('the stacks', () => {
   test('k8s, lb, gateway and client are separate stacks, each with its own state in its own directory', () => {
-    const app = buildStacksApp(seed.plan, Testing.app().outdir);
+    const app = buildStacksApp(seed.plan, scratchDir('k8s-ha-edge-stacks-'));
     const stacks = app.node.children.filter((c) => c instanceof BundleStack).map((c) => c.node.id);
     expect(stacks).toEqual(['k8s', 'lb', 'gateway', 'client']);
     for (const name of stacks) {
@@ -44,7 +44,7 @@ describe('the stacks', () => {
   });
 
   test('GIVEN the stacks WHEN synthesized THEN manifest.json says the gateway comes first, the others depend on it', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-manifest-'));
+    const outdir = scratchDir('k8s-ha-edge-manifest-');
     buildStacksApp(seed.plan, outdir).synth();
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
     const dependencies = Object.fromEntries(Object.entries(manifest.stacks).map(([name, stack]: [string, any]) => [name, stack.dependencies]));
@@ -53,7 +53,7 @@ describe('the stacks', () => {
 
   test('GIVEN provisioning.backend http THEN every stack keeps its state at <httpAddress>/<stack>, locked there', () => {
     const fixture = renderFixture({ overrides: { provisioning: { backend: 'http', httpAddress: 'https://state.example.org/k8s-ha-edge/' } } });
-    const app = buildStacksApp(fixture.plan, Testing.app().outdir);
+    const app = buildStacksApp(fixture.plan, scratchDir('k8s-ha-edge-stacks-'));
     const json = JSON.parse(Testing.synth(app.node.findChild('lb') as BundleStack));
     const address = 'https://state.example.org/k8s-ha-edge/lb';
     expect(json.terraform.backend).toEqual({ http: { address, lock_address: address, unlock_address: address, lock_method: 'LOCK', unlock_method: 'UNLOCK' } });
@@ -61,7 +61,7 @@ describe('the stacks', () => {
 
   test('GIVEN provisioning.stateDir THEN the local state path follows it', () => {
     const fixture = renderFixture({ overrides: { provisioning: { stateDir: 'ops/tfstate' } } });
-    const app = buildStacksApp(fixture.plan, Testing.app().outdir);
+    const app = buildStacksApp(fixture.plan, scratchDir('k8s-ha-edge-stacks-'));
     const json = JSON.parse(Testing.synth(app.node.findChild('k8s') as BundleStack));
     expect(json.terraform.backend.local.path).toBe('../../../ops/tfstate/k8s.tfstate');
   });
@@ -151,7 +151,7 @@ describe('the stacks', () => {
 
   test('GIVEN several workers THEN identical files are written once, and nothing in assets/ is a worker\'s own: shared sets, the page inline', () => {
     const custom = renderFixture({ configPath: CUSTOM_CONFIG });
-    const outdir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-shared-'));
+    const outdir = scratchDir('k8s-ha-edge-shared-');
     buildStacksApp(custom.plan, outdir).synth();
     const stackDir = join(outdir, 'stacks', 'k8s');
     const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8'));
@@ -209,7 +209,7 @@ describe('the stacks', () => {
     const stringify = require(require.resolve('json-stable-stringify', { paths: [require.resolve('cdktf')] }));
     const custom = renderFixture({ configPath: CUSTOM_CONFIG, overrides: { provisioning: { resource: 'terraform_data' } } });
     for (const fixture of [seed, custom]) {
-      const app = buildStacksApp(fixture.plan, mkdtempSync(join(tmpdir(), 'k8s-ha-edge-json-')));
+      const app = buildStacksApp(fixture.plan, scratchDir('k8s-ha-edge-json-'));
       for (const stack of app.node.children.filter((c): c is BundleStack => c instanceof BundleStack)) {
         expect(stableJson(stack.toTerraform())).toBe(stringify(stack.toTerraform(), { space: 2 }));
       }
@@ -306,7 +306,7 @@ describe('the stacks', () => {
     expect(content).toBe('costs $${x} and %%{if true}y%%{endif}, keeps $$${z} and 100% {w}\n');
     if (spawnSync('terraform', ['version']).error !== undefined) return;
     // Terraform itself reads the string back as the page.
-    const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-literal-'));
+    const dir = scratchDir('k8s-ha-edge-literal-');
     writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({ locals: { page: content } }));
     const read = spawnSync('terraform', ['console'], { cwd: dir, input: 'base64encode(local.page)\n', encoding: 'utf8' });
     expect(Buffer.from(JSON.parse(read.stdout.trim()), 'base64').toString('utf8')).toBe(`${page}\n`);

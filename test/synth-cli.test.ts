@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { treeDigest } from './trees';
 import { DEFAULT_SYNTH_STDERR } from './render-fixture';
 import { SYNTH_PROGRAM } from './synth-program';
+import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
 const [node, ...program] = SYNTH_PROGRAM;
@@ -25,7 +25,7 @@ function allText(root: string): string {
 const SECRET = /abcdef\.0123456789abcdef|[a-z0-9]{6}\.[a-z0-9]{16}|PRIVATE KEY-----|sha256:[0-9a-f]{64}/;
 
 function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-synth-'));
+  return scratchDir('k8s-ha-edge-synth-');
 }
 
 describe('npm run synth', () => {

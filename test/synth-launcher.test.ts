@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { treeDigest } from './trees';
+import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
 const env = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
@@ -12,7 +12,7 @@ const env = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
 
 /** Synthesizes with `command` into a scratch directory and returns the digests of both trees. */
 async function synthWith(command: string[], args: string[]) {
-  const cwd = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-launcher-'));
+  const cwd = scratchDir('k8s-ha-edge-launcher-');
   const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(command[0], [...command.slice(1), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -48,7 +48,7 @@ describe.each([
 // with CDK8S_OUTDIR or CDKTF_OUTDIR set: each output, scripts made of the static shell files included, is main.ts's.
 test('as cdk8s synth and cdktf synth run it, each output is what tsx main.ts writes', async () => {
   const app = (outdir: 'CDK8S_OUTDIR' | 'CDKTF_OUTDIR') => {
-    const cwd = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-cli-app-'));
+    const cwd = scratchDir('k8s-ha-edge-cli-app-');
     const out = join(cwd, 'out');
     const run = spawnSync(process.execPath, [join(repo, 'scripts', 'synth.js')], { cwd, env: { ...env, [outdir]: out }, encoding: 'utf8' });
     expect(run.status).toBe(0);

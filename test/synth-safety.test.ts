@@ -1,13 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { OutputBusyError, OutputLock } from '../lib/output/lock';
 import { writeTree } from './trees';
 import { DEFAULT_SYNTH_STDERR } from './render-fixture';
 import { SYNTH_PROGRAM } from './synth-program';
+import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
 const [node, ...program] = SYNTH_PROGRAM;
@@ -19,7 +19,7 @@ function synth(cwd: string, ...args: string[]) {
 }
 
 function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-safety-'));
+  return scratchDir('k8s-ha-edge-safety-');
 }
 
 /** Every path under `root` (hidden ones included) with its content hash: equal maps mean nothing changed. */

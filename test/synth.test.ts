@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { writeTree } from './trees';
 import { OUTPUT_MARKER } from '../lib/output/ownership';
 import { OutputTree, synthesize, SynthInterrupted } from '../lib/synth';
+import { scratchDir } from './support/scratch';
 
 function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'k8s-ha-edge-swap-'));
+  return scratchDir('k8s-ha-edge-swap-');
 }
 
 /** Every file under `root` with its content: equal snapshots mean identical trees. */
@@ -115,5 +115,41 @@ describe('GIVEN a reader watching the output from another process WHEN synths co
     expect(seen.bad).toEqual([]);
     expect(seen.whole).toBeGreaterThan(0);
     expect(snapshot(target)).toEqual({ ...Object.fromEntries(Array.from({ length: 23 }, (_, i) => [`f${i}`, '20'])), [OUTPUT_MARKER]: expect.stringContaining('k8s-ha-edge') });
+  });
+});
+
+describe('GIVEN a tree whose writer waits (for the picture, drawn on another thread)', () => {
+  test('WHEN synthesized THEN the trees after it are written while it waits, and every tree is committed', async () => {
+    const root = scratch();
+    const order: string[] = [];
+    let drawn: (files: Record<string, string>) => void = () => undefined;
+    const picture = new Promise<Record<string, string>>((resolve) => { drawn = resolve; });
+    const result = await synthesize([
+      { target: join(root, 'dist'), flag: '--dist', write: async (dir) => {
+        order.push('dist started');
+        const files = await picture;
+        order.push('dist written');
+        return writeTree(dir, { 'workload.k8s.yaml': 'manifest', ...files });
+      } },
+      { target: join(root, 'cdktf.out'), flag: '--cdktf-out', write: (dir) => {
+        order.push('stacks written');
+        drawn({ 'topology.svg': '<svg/>' });
+        return writeTree(dir, { 'manifest.json': 'stacks' });
+      } },
+    ]);
+    expect(order).toEqual(['dist started', 'stacks written', 'dist written']);
+    expect(result.written.map((w) => w.files)).toEqual([['topology.svg', 'workload.k8s.yaml'], ['manifest.json']]);
+    expect(readFileSync(join(root, 'dist', 'topology.svg'), 'utf8')).toBe('<svg/>');
+  });
+
+  test('WHEN its wait fails after the next tree was written THEN nothing is committed', async () => {
+    const root = scratch();
+    const dist = join(root, 'dist');
+    const tf = join(root, 'cdktf.out');
+    await expect(synthesize([
+      { target: dist, flag: '--dist', write: async () => { throw new Error('Graphviz could not draw the picture'); } },
+      { target: tf, flag: '--cdktf-out', write: (dir) => writeTree(dir, { 'manifest.json': 'stacks' }) },
+    ])).rejects.toThrow('Graphviz could not draw the picture');
+    expect(readdirSync(root)).toEqual([]);
   });
 });

@@ -6,8 +6,7 @@
  * configs give a plan or a TopologyError, never any other exception.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
@@ -19,6 +18,7 @@ import { loadTopology, TopologyError, topologyWarnings } from '../lib/topology';
 import { listFiles } from '../lib/kernel/files';
 import { configFiles } from './trees';
 import { SYNTH_PROGRAM } from './synth-program';
+import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
 const { dir: scratch, write: configFile } = configFiles('k8s-ha-edge-topology-safety-');
@@ -124,7 +124,7 @@ describe('GIVEN a config that synth must accept', () => {
     expect(objects.slice(1).every((o) => o.metadata.namespace === 'web')).toBe(true);
     const apply = planSynth(t, manifest).bundles.find((b) => b.id === 'workload')?.files.find((f) => f.name === 'apply-workload.sh')?.content ?? '';
     // Run with a stand-in kubectl that refuses the first apply (a Pod changed): the Pods are deleted by name, never the file force-replaced.
-    const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-namespace-'));
+    const dir = scratchDir('k8s-ha-edge-namespace-');
     writeFileSync(join(dir, 'apply-workload.sh'), apply.replace(STAGING_GUARD, ''));
     writeFileSync(join(dir, 'kubectl'), `#!/usr/bin/env bash\necho "kubectl $*" >> ${join(dir, 'calls.log')}\nif [ "$1" = apply ] && [ ! -e ${join(dir, 'refused')} ]; then touch ${join(dir, 'refused')}; exit 1; fi\n`, { mode: 0o755 });
     const run = spawnSync('bash', [join(dir, 'apply-workload.sh')], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
@@ -297,7 +297,7 @@ describe('GIVEN synth on the command line', () => {
     ['a weight inside the priority gap', 'loadBalancer:\n  healthCheck: {weight: -5}\n', 'yaml', /loadBalancer\.healthCheck\.weight: got -5/],
   ];
   test.each(cliRows)('WHEN the config has %s THEN exit 2, the message, no stack trace, and the earlier output byte-identical', (_name, text, extension, message) => {
-    const cwd = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-safety-cli-'));
+    const cwd = scratchDir('k8s-ha-edge-safety-cli-');
     writeFileSync(join(cwd, 'dist-marker-free-file'), 'keep');
     const before = snapshot(cwd);
     const config = join(cwd, `site.${extension}`);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
+import { scratchDir } from './support/scratch';
 
 /** Every file under `root` with its mode and content hash: equal maps mean byte-identical trees. */
 export function treeDigest(root: string): Record<string, string> {
@@ -27,7 +27,7 @@ export function writeTree(dir: string, files: Record<string, string>): void {
  * the path of a new file. `dir` is the directory, for paths of files that do not exist.
  */
 export function configFiles(prefix: string): { dir: string; write: (content: string | Uint8Array, extension?: string) => string } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = scratchDir(prefix);
   let count = 0;
   return {
     dir,

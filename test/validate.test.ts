@@ -3,8 +3,7 @@
  * rejects a deliberately broken one. A checker's tests are skipped only when its tool is
  * missing and this is not CI (CI=true must have every tool: validate/install-tools.sh).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { listFiles } from '../lib/kernel/files';
@@ -24,13 +23,14 @@ import { checkKeepalivedConf, KEEPALIVED_TOOLS } from '../validate/checkers/keep
 import { checkNginxConf, NGINX_TOOLS } from '../validate/checkers/nginx';
 import { checkShellScript, SHELLCHECK_TOOLS } from '../validate/checkers/shellcheck';
 import { checkTerraformStack, TERRAFORM_TOOLS } from '../validate/checkers/terraform';
+import { scratchDir } from './support/scratch';
 
 const inCI = process.env.CI === 'true';
 const topology: Topology = loadTopology({ overrides: { provisioning: { resource: ProvisionerResource.TERRAFORM_DATA } } });
 let scratch: string;
 
 beforeAll(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-validate-test-'));
+  scratch = scratchDir('k8s-ha-edge-validate-test-');
 });
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });

@@ -4,9 +4,10 @@ import { chartYaml, synthWorkloadManifest, workloadYaml } from '../constructs/k8
 import { loadTopology, Topology } from '../lib/topology';
 import { schemaProblems } from '../validate/k8s-schema';
 import { stringify } from 'yaml';
+import { scratchDir } from './support/scratch';
 
 function synth(t: Topology): any[] {
-  const chart = new NginxPagesChart(Testing.app(), 'workload', { workload: t.workload, workers: t.workers });
+  const chart = new NginxPagesChart(Testing.app({ outdir: scratchDir('k8s-ha-edge-cdk8s-app-') }), 'workload', { workload: t.workload, workers: t.workers });
   return Testing.synth(chart);
 }
 const pods = (objects: any[]) => objects.filter((o) => o.kind === 'Pod');
@@ -101,7 +102,7 @@ describe('the schema check itself', () => {
 
   test('the chart refuses an empty worker list', () => {
     const t = loadTopology();
-    expect(() => new NginxPagesChart(Testing.app(), 'w', { workload: t.workload, workers: [] })).toThrow(/workers: got an empty list/);
+    expect(() => new NginxPagesChart(Testing.app({ outdir: scratchDir('k8s-ha-edge-cdk8s-app-') }), 'w', { workload: t.workload, workers: [] })).toThrow(/workers: got an empty list/);
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { drawWithGraphviz } from './graphviz-worker';
 
 /**
  * Renders a DOT graph to SVG with Graphviz compiled to WebAssembly (@viz-js/viz): no native
@@ -25,10 +26,8 @@ export async function renderSvg(dot: string): Promise<string> {
   const cached = join(dir, `${key}.svg`);
   const hit = readCacheEntry(cached);
   if (hit !== undefined && isGraphvizSvg(hit)) return hit;
-  // Loaded only on a cache miss: Graphviz is a 1.2 MB module.
-  const { instance } = require('@viz-js/viz') as typeof import('@viz-js/viz');
-  const viz = await instance();
-  const svg = viz.renderString(dot, { format: 'svg', engine: 'dot' });
+  // Loaded only on a cache miss (Graphviz is a 1.2 MB module), on a thread of its own.
+  const svg = await drawWithGraphviz(dot);
   const tmp = `${cached}.${process.pid}.tmp`;
   let created = false;
   try {

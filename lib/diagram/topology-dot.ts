@@ -35,12 +35,17 @@ function edge(from: string, to: string, text: string, attrs: Record<string, stri
  */
 export const MAX_DRAWN_WORKERS = 6;
 
+/** Worker boxes side by side in one row; more wrap onto the next row, so the picture stays narrow. */
+export const WORKERS_PER_ROW = 3;
+
 /**
- * The site as a Graphviz graph, left to right in the order traffic flows: the client on the
+ * The site as a Graphviz graph, top to bottom in the order traffic flows: the client on the
  * external network, the gateway between the networks (with its DNAT and SNAT), the VIP and the
- * load balancers (MASTER first), then the workers with their Pods and pages, and the control
- * plane. Everything comes from the Topology; ids are prefixed so that no host name can clash
- * with another node's id.
+ * load balancers (MASTER first), the workers with their Pods and pages, and under them the
+ * control plane; a legend says what each line style means. Drawn top to bottom because the
+ * README column is about 830 px wide: a left-to-right chain of seven boxes is four times wider
+ * than tall and its text shrinks to 6 px there. Everything comes from the Topology; ids are
+ * prefixed so that no host name can clash with another node's id.
  */
 export function topologyDot(t: Topology): string {
   const lb = t.loadBalancer;
@@ -51,24 +56,38 @@ export function topologyDot(t: Topology): string {
   const lbOrder = [lb.master, ...lb.backups];
   const drawn = t.workers.length > MAX_DRAWN_WORKERS ? t.workers.slice(0, MAX_DRAWN_WORKERS - 1) : t.workers;
   const rest = t.workers.slice(drawn.length);
-  // Graphviz stacks a left-to-right rank bottom-up in declaration order: reversed, the first worker is on top.
-  const workersTopDown = [...drawn].reverse();
   const moreId = 'more-workers';
   const more = rest.length === 0 ? [] : [node(moreId, `+ ${rest.length} more workers`, [
     `${rest[0].name} … ${rest[rest.length - 1].name}`,
     `${rest[0].address} … ${rest[rest.length - 1].address}`,
     `NodePort ${nodePort}, one Pod each`,
   ], { fillcolor: 'honeydew', style: 'rounded,filled,dashed' })];
-  // Edges go to each drawn worker, and once to the summary box.
-  const targets = [...(rest.length > 0 ? [moreId] : []), ...workersTopDown.map((w) => `host:${w.name}`)];
+  const workerIds = [...drawn.map((w) => `host:${w.name}`), ...(rest.length > 0 ? [moreId] : [])];
+  // Rows of WORKERS_PER_ROW: an invisible edge from each box to the one below it puts the next row under this one.
+  const wrap = workerIds.slice(WORKERS_PER_ROW).map((id, i) => `  ${q(workerIds[i])} -> ${q(id)} [style="invis"];`);
+  // The load balancers and the control plane reach the workers as a group (one line to the
+  // workers' box, compound=true), not one line per worker: with two load balancers and several
+  // workers the crossing lines and their labels were unreadable.
+  const firstRow = workerIds.slice(0, WORKERS_PER_ROW);
+  const mid = firstRow[Math.floor((firstRow.length - 1) / 2)];
+  const rows = Array.from({ length: Math.ceil(workerIds.length / WORKERS_PER_ROW) }, (_, r) => workerIds.slice(r * WORKERS_PER_ROW, (r + 1) * WORKERS_PER_ROW));
+  // What each line style means, as a table of a sample line (drawn with dashes and dots) and its meaning.
+  const legendRow = (sample: string, color: string, text: string) =>
+    `<TR><TD ALIGN="LEFT"><FONT COLOR="${color}">${sample}</FONT></TD><TD ALIGN="LEFT">${text}</TD></TR>`;
+  const legend = `<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2">${[
+    '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>legend</B></TD></TR>',
+    legendRow('———', 'black', 'traffic while the MASTER holds the VIP'),
+    legendRow('– – –', 'gray40', 'traffic after a failover to a BACKUP'),
+    legendRow('· · · ·', 'gray40', `kubelets to the control plane&#39;s API :${t.kubernetes.apiServerPort}`),
+  ].join('')}</TABLE>>`;
   const out: string[] = [
     'digraph topology {',
-    '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.35, ranksep=0.9, labelloc=t, ordering=out,',
+    '  graph [rankdir=TB, compound=true, newrank=true, fontname="Verdana", fontsize=13, nodesep=0.3, ranksep=0.45, labelloc=t,',
     `         label=${q(`k8s-ha-edge: ${t.serviceUrl} → VIP ${lb.vip}:${port} → NodePort ${nodePort}`)}];`,
-    '  node [shape=box, style="rounded,filled", fillcolor="white", fontname="Helvetica", fontsize=10, margin="0.3,0.08"];',
-    '  edge [fontname="Helvetica", fontsize=9];',
+    '  node [shape=box, style="rounded,filled", fillcolor="white", fontname="Verdana", fontsize=12, margin="0.15,0.06"];',
+    '  edge [fontname="Verdana", fontsize=11];',
     `  subgraph ${q('cluster_external')} {`,
-    `    label=${q(`external network ${t.networks.external}`)}; style="rounded,dashed"; color="gray40";`,
+    `    label=${q(`external network ${t.networks.external}`)}; style="rounded,dashed"; color="gray40"; labeljust="l";`,
     node(`host:${t.client.name}`, t.client.name, ['client', `${t.client.interface} ${t.client.address}`]),
     '  }',
     node(`host:${g.name}`, g.name, [
@@ -79,33 +98,42 @@ export function topologyDot(t: Topology): string {
       `SNAT ${t.networks.internal} → ${g.outside.address}`,
     ], { fillcolor: 'lightyellow' }).replace(/^ {4}/, '  '),
     `  subgraph ${q('cluster_internal')} {`,
-    `    label=${q(`internal network ${t.networks.internal}`)}; style="rounded,dashed"; color="gray40";`,
+    `    label=${q(`internal network ${t.networks.internal}`)}; style="rounded,dashed"; color="gray40"; labeljust="l";`,
     node(vip, `VIP ${lb.vip}`, [`port ${port}`, `on ${lb.master.name} (MASTER)`], { shape: 'ellipse', fillcolor: 'lightblue' }),
     ...lbOrder.map((h) => node(`host:${h.name}`, h.name, [
       `load balancer, ${h.name === lb.master.name ? 'MASTER' : 'BACKUP'} priority ${h.priority}`,
       `${h.interface} ${h.address}`,
       `nginx stream :${port}, keepalived`,
     ])),
-    ...workersTopDown.map((w) => node(`host:${w.name}`, w.name, [
+    `  subgraph ${q('cluster_workers')} {`,
+    `    label=${q(`workers: NodePort ${nodePort}, one Pod each`)}; style="rounded"; color="gray60";`,
+    ...drawn.map((w) => node(`host:${w.name}`, w.name, [
       `worker ${w.interface} ${w.address}`,
-      `NodePort ${nodePort}`,
       `Pod ${t.workload.name}-${w.name}`,
       `page "${w.page.length > 24 ? `${w.page.slice(0, 23)}…` : w.page}"`,
     ], { fillcolor: 'honeydew' })),
     ...more,
+    ...rows.map((row) => `    { rank=same; ${row.map(q).join('; ')}; }`),
+    '  }',
     node(`host:${t.controlPlane.name}`, t.controlPlane.name, [
       'control plane',
       `${t.controlPlane.interface} ${t.controlPlane.address}`,
       `API :${t.kubernetes.apiServerPort}`,
     ], { fillcolor: 'whitesmoke' }),
     '  }',
+    `  ${q('legend')} [shape=box, style="rounded", color="gray70", fontsize=11, label=${legend}];`,
     edge(`host:${t.client.name}`, `host:${g.name}`, `http :${port}`),
-    edge(`host:${g.name}`, vip, 'DNAT'),
+    edge(`host:${g.name}`, vip, `DNAT to the VIP`),
     ...lbOrder.map((h) => edge(vip, `host:${h.name}`, h.name === lb.master.name ? 'holds' : 'on failover',
       h.name === lb.master.name ? {} : { style: 'dashed' })),
-    ...lbOrder.flatMap((h) => targets.map((target) => edge(`host:${h.name}`, target, h.name === lb.master.name ? `:${nodePort}` : '',
-      h.name === lb.master.name ? {} : { style: 'dashed', color: 'gray50' }))),
-    ...targets.map((target) => edge(`host:${t.controlPlane.name}`, target, '', { style: 'dotted', arrowhead: 'none', color: 'gray50' })),
+    ...lbOrder.map((h) => edge(`host:${h.name}`, mid, `:${nodePort}`,
+      h.name === lb.master.name ? { lhead: 'cluster_workers' } : { lhead: 'cluster_workers', style: 'dashed', color: 'gray50' })),
+    ...wrap,
+    // The control plane beside the workers' first row: the picture grows wider rather than taller.
+    `  { rank=same; ${q(firstRow[firstRow.length - 1])}; ${q(`host:${t.controlPlane.name}`)}; }`,
+    edge(firstRow[firstRow.length - 1], `host:${t.controlPlane.name}`, `API :${t.kubernetes.apiServerPort}`, { ltail: 'cluster_workers', style: 'dotted', arrowhead: 'none', color: 'gray50' }),
+    // The legend beside the client, in the top row's empty space.
+    `  { rank=same; ${q(`host:${t.client.name}`)}; ${q('legend')}; }`,
     '}',
   ];
   return `${out.join('\n')}\n`;
