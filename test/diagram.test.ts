@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { scratchDir } from './support/scratch';
 import { join } from 'node:path';
 import { topologyDiagram, topologyDot } from '../lib/diagram';
 import { MAX_DRAWN_WORKERS } from '../lib/diagram/topology-dot';
@@ -165,7 +165,7 @@ describe('GIVEN a diagram cache entry that synth did not write', () => {
   /** Where renderSvg keeps the picture of `dot`: the key is the Graphviz build and the graph. */
   const entry = () => join(cache, 'k8s-ha-edge', 'diagrams', `${createHash('sha256').update(`${GRAPHVIZ_VERSION}\0${dot}`).digest('hex')}.svg`);
   beforeAll(async () => {
-    cache = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-diagram-cache-'));
+    cache = scratchDir('k8s-ha-edge-diagram-cache-');
     process.env.XDG_CACHE_HOME = cache;
     genuine = await renderSvg(dot);
     expect(existsSync(entry())).toBe(true);
@@ -179,14 +179,15 @@ describe('GIVEN a diagram cache entry that synth did not write', () => {
     expect(isGraphvizSvg(genuine)).toBe(true);
   });
 
-  const secret = join(tmpdir(), `k8s-ha-edge-not-a-picture-${process.pid}.txt`);
+  // Beside the cache, in the same scratch directory (removed after the file's tests).
+  const secret = () => join(cache, 'not-a-picture.txt');
   const tampered: ReadonlyArray<readonly [string, () => void]> = [
     ['an SVG with a <script>', () => writeFileSync(entry(), genuine.replace('</svg>', '<script>alert(1)</script></svg>'))],
     ['an SVG with an event handler', () => writeFileSync(entry(), genuine.replace('<g id="graph0"', '<g onload="alert(1)" id="graph0"'))],
     ['a symbolic link to another readable file', () => {
-      writeFileSync(secret, 'not for dist/\n');
+      writeFileSync(secret(), 'not for dist/\n');
       rmSync(entry());
-      symlinkSync(secret, entry());
+      symlinkSync(secret(), entry());
     }],
     ['junk', () => writeFileSync(entry(), '\0\x01junk')],
     ['a directory', () => {
@@ -198,7 +199,7 @@ describe('GIVEN a diagram cache entry that synth did not write', () => {
     tamper();
     expect(await renderSvg(dot)).toBe(genuine);
     if (name !== 'a directory') expect(readFileSync(entry(), 'utf8')).toBe(genuine);
-    if (existsSync(secret)) expect(readFileSync(secret, 'utf8')).toBe('not for dist/\n');
+    if (existsSync(secret())) expect(readFileSync(secret(), 'utf8')).toBe('not for dist/\n');
   });
 });
 
@@ -209,7 +210,7 @@ describe('GIVEN a control character that reaches the picture', () => {
     const dot = topologyDot(withNul);
     expect(dot).not.toMatch(/[\x00\x1b]/);
     const saved = process.env.XDG_CACHE_HOME;
-    process.env.XDG_CACHE_HOME = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-diagram-nul-'));
+    process.env.XDG_CACHE_HOME = scratchDir('k8s-ha-edge-diagram-nul-');
     try {
       expect(isGraphvizSvg(await renderSvg(dot))).toBe(true);
     } finally {
