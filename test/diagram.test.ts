@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { scratchDir } from './support/scratch';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { MAX_DRAWN_WORKERS } from '../lib/diagram/topology-dot';
 import { GRAPHVIZ_VERSION, isGraphvizSvg, renderSvg } from '../lib/diagram/render-svg';
 import { loadTopology } from '../lib/topology';
 import { CUSTOM_CONFIG } from './render-fixture';
+import { SYNTH_PROGRAM } from './synth-program';
 
 /** The text a person sees in an SVG: every <text> element's content, entities decoded. */
 function svgTexts(svg: string): string[] {
@@ -217,5 +219,18 @@ describe('GIVEN a control character that reaches the picture', () => {
       if (saved === undefined) delete process.env.XDG_CACHE_HOME;
       else process.env.XDG_CACHE_HOME = saved;
     }
+  });
+});
+
+describe('GIVEN a diagram cache where no directory can be made (XDG_CACHE_HOME=/proc/self)', () => {
+  test('WHEN synth runs THEN it draws the picture without caching it, and ends (Node\'s recursive mkdir never returned there)', () => {
+    // A separate process, bounded: the old code spun forever inside one synchronous call.
+    const dir = scratchDir('k8s-ha-edge-diagram-proc-');
+    const run = spawnSync(SYNTH_PROGRAM[0], [...SYNTH_PROGRAM.slice(1), '--dist', join(dir, 'dist'), '--only', 'k8s'], {
+      cwd: dir, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, XDG_CACHE_HOME: '/proc/self' },
+    });
+    expect(run.signal).toBeNull();
+    expect(run.status).toBe(0);
+    expect(isGraphvizSvg(readFileSync(join(dir, 'dist', 'topology.svg'), 'utf8'))).toBe(true);
   });
 });

@@ -31,7 +31,7 @@ export async function renderSvg(dot: string): Promise<string> {
   const tmp = `${cached}.${process.pid}.tmp`;
   let created = false;
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
     // 'wx': never write through a file (or a symbolic link) someone left at the temporary name.
     writeFileSync(tmp, svg, { flag: 'wx' });
     created = true;
@@ -86,6 +86,22 @@ export function isGraphvizSvg(svg: string): boolean {
     if (/\s(on[a-z]+|[a-z]*:?href)\s*=/i.test(tag)) return false;
   }
   return true;
+}
+
+/**
+ * `mkdir -p`, one level at a time, each at most once: Node's recursive mkdirSync never returns for a
+ * path below /proc/self (it retries forever), and XDG_CACHE_HOME may point anywhere. A level that
+ * cannot be made throws, and the picture is simply not cached.
+ */
+function makeDirectories(dir: string): void {
+  const parts = dir.split('/').filter((p) => p !== '');
+  for (let i = 1; i <= parts.length; i++) {
+    try {
+      mkdirSync(`/${parts.slice(0, i).join('/')}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 function cacheDir(): string {
