@@ -175,9 +175,13 @@ function everyHostKey(): Obj {
   };
 }
 
+/** Each config's planned bundles, computed once for both resource kinds (the bundles do not depend on it). */
+const planned = new Map<Obj, readonly Bundle[]>();
+
 /** The bundles' resources of a config, as synth writes them, with what plans nothing left out. */
 function siteResources(overrides: Obj, resource: ProvisionerResource): { bundles: readonly Bundle[]; resources: Obj } {
-  const { bundles } = renderFixture({ overrides: { ...overrides, provisioning: { ...(overrides.provisioning ?? {}), resource } } as never });
+  const bundles = planned.get(overrides) ?? renderFixture({ overrides: overrides as never }).bundles;
+  planned.set(overrides, bundles);
   const resources: Obj = {};
   for (const bundle of bundles) {
     for (const [id, body] of Object.entries(hostResources({ stack: bundle.stack, bundle, resource, sshKeyVariable: SSH_KEY_VARIABLE, dependsOn: bundle.dependsOn }))) {
@@ -300,13 +304,13 @@ describe('GIVEN an applied site WHEN any one field of the config changes THEN te
         const current = await applied(root, 'current', asPlanned(base.resources, resource, ''));
         const previous = await applied(root, 'previous', asPlanned(PREVIOUS[resource], resource, ''));
         // provisioning.resource itself moves every resource to another type: see its own test below.
-        const planned = routine.filter((c) => c.name !== 'provisioning.resource');
+        const cases = routine.filter((c) => c.name !== 'provisioning.resource');
         const dir = join(root, 'plan');
         mkdirSync(dir);
         const resources: Obj = {};
         const stateResources: Obj[] = [];
         const expected: Record<string, string[]> = {};
-        planned.forEach((c, i) => {
+        cases.forEach((c, i) => {
           const prefix = `c${i}--`;
           const site = siteResources(c.overrides, resource);
           Object.assign(resources, asPlanned(site.resources, resource, prefix));
@@ -317,12 +321,12 @@ describe('GIVEN an applied site WHEN any one field of the config changes THEN te
         writeFileSync(join(dir, 'terraform.tfstate'), JSON.stringify({ ...current, serial: current.serial + 1, resources: stateResources }));
         await run(['plan', '-refresh=false', '-input=false', '-lock=false', '-out=plan.bin', '-var', `${SSH_KEY_VARIABLE}=${KEY_PATH}`], dir);
         const plan = JSON.parse(await run(['show', '-json', 'plan.bin'], dir));
-        const destroyed: Record<string, string[]> = Object.fromEntries(planned.map((c) => [c.name, [] as string[]]));
+        const destroyed: Record<string, string[]> = Object.fromEntries(cases.map((c) => [c.name, [] as string[]]));
         for (const change of plan.resource_changes as Obj[]) {
           const [, i, id] = /^c(\d+)--(.*)$/.exec(change.name) ?? [];
-          if (change.change.actions.includes('delete') && id.endsWith('-teardown')) destroyed[planned[Number(i)].name].push(id);
+          if (change.change.actions.includes('delete') && id.endsWith('-teardown')) destroyed[cases[Number(i)].name].push(id);
         }
-        for (const c of planned) destroyed[c.name].sort();
+        for (const c of cases) destroyed[c.name].sort();
         expect(destroyed).toEqual(expected);
         // The property is not vacuous: an address change and a removal do tear down, and only those hosts.
         expect(expected['workers[].address']).toEqual(['node01-page-teardown', 'node01-teardown']);
