@@ -768,15 +768,22 @@ export class LabChecks {
   async hostKeysAdded(id: string): Promise<CheckResult> {
     const name = 'hostKey added to every host of the running site: nothing torn down';
     try {
-      // known_hosts lines: "<name>,<address>… <type> <base64>", one per key type of each host.
+      // known_hosts lines: "<name>,<address>… <type> <base64>", one per key type of each host. The
+      // key terraform can check: its SSH client (Go's golang.org/x/crypto/ssh) asks for the host key
+      // types in its own order, ECDSA before Ed25519, and compares what the host presents with
+      // host_key alone, so a host with both keys must be given its ECDSA key.
+      const preference = ['ecdsa-sha2-nistp256', 'ssh-ed25519'];
       const keys = new Map<string, string>();
       for (const line of readFileSync(this.project.knownHosts, 'utf8').split('\n')) {
         const [names, type, blob] = line.split(' ');
-        if (type === 'ssh-ed25519' && blob) keys.set(names.split(',')[0], `${type} ${blob}`);
+        const host = names?.split(',')[0];
+        if (!blob || !preference.includes(type)) continue;
+        const known = keys.get(host)?.split(' ')[0];
+        if (known === undefined || preference.indexOf(type) < preference.indexOf(known)) keys.set(host, `${type} ${blob}`);
       }
       const keyOf = (host: string) => {
         const key = keys.get(host);
-        if (!key) throw new Error(`no ssh-ed25519 key of ${host} in ${this.project.knownHosts}`);
+        if (!key) throw new Error(`no ${preference.join(' or ')} key of ${host} in ${this.project.knownHosts}`);
         return key;
       };
       const config = parse(readFileSync(this.project.configPath, 'utf8'));
