@@ -789,8 +789,12 @@ export class LabChecks {
       const config = parse(readFileSync(this.project.configPath, 'utf8'));
       const t = this.t;
       config.controlPlane = { ...config.controlPlane, hostKey: keyOf(t.controlPlane.name) };
-      config.workers = config.workers.map((w: { name: string }) => ({ ...w, hostKey: keyOf(w.name) }));
-      config.loadBalancer.hosts = config.loadBalancer.hosts.map((h: { name: string }) => ({ ...h, hostKey: keyOf(h.name) }));
+      // The lists from the topology: the file may leave them (or their section) to the defaults.
+      config.workers = t.workers.map((w) => ({ name: w.name, address: w.address, interface: w.interface, sshUser: w.sshUser, page: w.page, hostKey: keyOf(w.name) }));
+      config.loadBalancer = {
+        ...config.loadBalancer,
+        hosts: t.loadBalancer.hosts.map((h) => ({ name: h.name, address: h.address, interface: h.interface, sshUser: h.sshUser, priority: h.priority, hostKey: keyOf(h.name) })),
+      };
       config.gateway = { ...config.gateway, hostKey: keyOf(t.gateway.name) };
       config.client = { ...config.client, hostKey: keyOf(t.client.name) };
       const changed = writeLabConfig(this.project.dir, 'lab-topology-host-keys.yaml', config);
