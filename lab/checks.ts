@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
@@ -981,6 +982,66 @@ export class LabChecks {
         id, name, measured,
         ok: JSON.stringify(changes) === JSON.stringify(expected) && seenAfter.includes(newPage),
         detail: `changes: ${JSON.stringify(changes)} (expected ${JSON.stringify(expected)}); pages seen: ${JSON.stringify([...new Set(seenAfter)])}`,
+      };
+    } catch (error) {
+      return fail(id, name, error);
+    }
+  }
+
+  /**
+   * K. The runbook's procedure on a running site: every host's `hostKey` (as the lab's known_hosts
+   * holds it) added to the config, synthesized and applied. Nothing is torn down: the plan destroys
+   * no `*-teardown` resource (they are updated in place), apply succeeds, and a re-plan is empty.
+   */
+  async hostKeysAdded(id: string): Promise<CheckResult> {
+    const name = 'hostKey added to every host of the running site: nothing torn down';
+    try {
+      // known_hosts lines: "<name>,<address>… <type> <base64>", one per key type of each host. The
+      // key terraform can check: its SSH client (Go's golang.org/x/crypto/ssh) asks for the host key
+      // types in its own order, ECDSA before Ed25519, and compares what the host presents with
+      // host_key alone, so a host with both keys must be given its ECDSA key.
+      const preference = ['ecdsa-sha2-nistp256', 'ssh-ed25519'];
+      const keys = new Map<string, string>();
+      for (const line of readFileSync(this.project.knownHosts, 'utf8').split('\n')) {
+        const [names, type, blob] = line.split(' ');
+        const host = names?.split(',')[0];
+        if (!blob || !preference.includes(type)) continue;
+        const known = keys.get(host)?.split(' ')[0];
+        if (known === undefined || preference.indexOf(type) < preference.indexOf(known)) keys.set(host, `${type} ${blob}`);
+      }
+      const keyOf = (host: string) => {
+        const key = keys.get(host);
+        if (!key) throw new Error(`no ${preference.join(' or ')} key of ${host} in ${this.project.knownHosts}`);
+        return key;
+      };
+      const config = parse(readFileSync(this.project.configPath, 'utf8'));
+      const t = this.t;
+      config.controlPlane = { ...config.controlPlane, hostKey: keyOf(t.controlPlane.name) };
+      // The lists from the topology: the file may leave them (or their section) to the defaults.
+      config.workers = t.workers.map((w) => ({ name: w.name, address: w.address, interface: w.interface, sshUser: w.sshUser, page: w.page, hostKey: keyOf(w.name) }));
+      config.loadBalancer = {
+        ...config.loadBalancer,
+        hosts: t.loadBalancer.hosts.map((h) => ({ name: h.name, address: h.address, interface: h.interface, sshUser: h.sshUser, priority: h.priority, hostKey: keyOf(h.name) })),
+      };
+      config.gateway = { ...config.gateway, hostKey: keyOf(t.gateway.name) };
+      config.client = { ...config.client, hostKey: keyOf(t.client.name) };
+      const changed = writeLabConfig(this.project.dir, 'lab-topology-host-keys.yaml', config);
+      synth({ dir: this.project.dir, configPath: changed.path });
+      this.project = { ...this.project, topology: changed.topology, configPath: changed.path };
+      this.t = changed.topology;
+
+      const { changes } = await this.planned();
+      const tornDown = changes.filter((c) => /-teardown: .*delete/.test(c));
+      const apply = await npmRun(this.project, 'apply', this.applyArgs('--auto-approve'));
+      if (apply.code !== 0) throw new Error(`npm run apply exited ${apply.code}:\n${apply.output.slice(-2500)}`);
+      const replan = (await this.planned()).changes;
+      // A bundle whose files carry the key (a worker's known_hosts) is set up again: allowed, it tears nothing down.
+      const replaced = changes.filter((c) => /delete/.test(c));
+      const measured = { hostKeys: keys.size, planned: changes.length, replaced: replaced.join(',') || 'nothing', teardownsDestroyed: tornDown.length, changesOnReplan: replan.length, applyMs: apply.ms };
+      return {
+        id, name, measured,
+        ok: keys.size > 0 && tornDown.length === 0 && replan.length === 0,
+        detail: `planned: ${JSON.stringify(changes)}; re-plan: ${JSON.stringify(replan)}`,
       };
     } catch (error) {
       return fail(id, name, error);

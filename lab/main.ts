@@ -147,6 +147,8 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
       ['5', 'backend loss', () => checks.backendLoss()],
       ['6', 'page change through npm run apply', () => checks.pageChange()],
       ['V2', 'npm run verify after the page change', () => checks.verify('V2', 'after the page change')],
+      ['K', 'hostKey added to every host of the running site', () => checks.hostKeysAdded('K')],
+      ['VK', 'npm run verify after adding the host keys', () => checks.verify('VK', 'after adding the host keys')],
       ['T', 'verify on provoked failures', () => checks.troubleshooting('T')],
       ['7', 'firewall script idempotence', () => checks.firewallIdempotence()],
       ['7b', 'load balancer script idempotence', () => checks.loadBalancerIdempotence()],

@@ -8,7 +8,8 @@ import { hostResources } from '../constructs/tf/host-provisioner';
 import { REMOTE_STAGING_DIR, sharedSets, StackName } from '../lib/plan/bundle';
 import { listFiles } from '../lib/kernel/files';
 import { renderPage } from '../lib/kubernetes/pages';
-import { ProvisionerResource } from '../lib/topology';
+import { bundleResourceIds, ProvisionerResource } from '../lib/topology';
+import { bundleIdsOf } from '../lib/topology/validate';
 import { CUSTOM_CONFIG, fileOf, paramsOf, renderFixture } from './render-fixture';
 import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
 import { spawnSync } from 'node:child_process';
@@ -250,6 +251,21 @@ describe('the stacks', () => {
     expect(unsorted).toEqual([]);
   });
 
+  test('the resource ids the validation derives are exactly the ones the stacks hold, and unique', () => {
+    for (const fixture of [seed, renderFixture({ configPath: CUSTOM_CONFIG })]) {
+      // The plan's bundles are the ones the validation knows, by id.
+      expect(fixture.bundles.map((b) => b.id).sort()).toEqual(bundleIdsOf(fixture.topology).map((b) => b.id).sort());
+      for (const resource of [ProvisionerResource.NULL_RESOURCE, ProvisionerResource.TERRAFORM_DATA]) {
+        const held = Object.values(StackName).flatMap((name) => (fixture.bundles.some((b) => b.stack === name)
+          ? Object.keys(stackFor(fixture, name, resource).json.resource[resource]) : []));
+        const derived = bundleIdsOf(fixture.topology).flatMap((b) => Object.values(bundleResourceIds(b.id)));
+        expect(new Set(held).size).toBe(held.length);
+        // Every id a stack holds is one the validation checked (null_resource has no address resources).
+        expect(held.filter((id) => !derived.includes(id))).toEqual([]);
+      }
+    }
+  });
+
   test('GIVEN a bundle WHEN destroyed THEN its teardown resource undoes the setup, connecting from what it stored', () => {
     for (const resource of [ProvisionerResource.NULL_RESOURCE, ProvisionerResource.TERRAFORM_DATA]) {
       const { json } = stackFor(seed, StackName.LB, resource);
@@ -266,11 +282,16 @@ describe('the stacks', () => {
       }]);
       const where = { address: '192.168.10.40', user: 'root', ssh_private_key_path: `\${var.${SSH_KEY_VARIABLE}}` };
       if (resource === ProvisionerResource.TERRAFORM_DATA) {
+        // Everything it connects with is updated in place; only the address resource replaces it.
         expect(teardown.input).toEqual(where);
-        expect(teardown.triggers_replace).toEqual({ host: 'root@192.168.10.40' });
+        expect(teardown.triggers_replace).toBeUndefined();
+        expect(teardown.lifecycle).toEqual({ ignore_changes: ['triggers_replace'], replace_triggered_by: [`${resource}.lb01-address`] });
+        expect(json.resource[resource]['lb01-address'].input).toBe('192.168.10.40');
       } else {
+        // Every trigger replaces it but those ignored: only the address is not ignored.
         expect(teardown.triggers).toEqual(where);
-        expect(teardown.lifecycle).toEqual({ ignore_changes: ['triggers["ssh_private_key_path"]'] });
+        expect(teardown.lifecycle).toEqual({ ignore_changes: ['triggers["host_key"]', 'triggers["ssh_private_key_path"]', 'triggers["user"]'] });
+        expect(json.resource[resource]['lb01-address']).toBeUndefined();
       }
     }
   });

@@ -127,6 +127,8 @@ describe('bad input', () => {
   const cases: Array<[string, string | undefined, string[], RegExp]> = [
     ['an invalid value', 'workload:\n  nodePort: 8080\n', [], /workload\.nodePort: got 8080, expected a NodePort in 30000-32767/],
     ['a typo', 'loadBalancer:\n  vipp: 192.168.10.100\n', [], /loadBalancer\.vipp: got an unknown key/],
+    ['a host name that is a generated resource id', 'workers:\n  - {name: node01, address: 192.168.10.20}\n  - {name: node01-teardown, address: 192.168.10.30}\n', [],
+      /workers\[1\]\.name: got "node01-teardown", expected a name none of whose generated ids is already taken: "node01-teardown" .* is also the teardown resource of the bundle of workers\[0\] "node01"/],
     ['unparsable YAML', 'workers: [\n', [], /got unparsable YAML/],
     ['a missing file', undefined, ['--config', 'missing.yaml'], /--config: got "missing\.yaml" \(no such file\)/],
     ['an unknown flag', undefined, ['--confg', 'x.yaml'], /unknown argument: got "--confg"/],

@@ -83,14 +83,20 @@ export class BundleStack extends TerraformStack {
       }
       if (planned.has(bundle.id)) throw new Error(`bundle ${bundle.id}: got it twice in stack ${id}, expected unique bundle ids`);
       planned.add(bundle.id);
-      Object.assign(this.bundleResources, hostResources({
+      const resources = hostResources({
         stack: id,
         bundle,
         resource: props.resource,
         sshKeyVariable: SSH_KEY_VARIABLE,
         dependsOn: bundle.dependsOn,
         sshTimeoutSeconds: props.sshTimeoutSeconds,
-      }));
+      });
+      // One resource silently replacing another would leave a host unprovisioned or never torn
+      // down; the validation rejects such names, this guards the plan's own ids.
+      for (const resourceId of Object.keys(resources)) {
+        if (resourceId in this.bundleResources) throw new Error(`bundle ${bundle.id}: resource ${props.resource}.${resourceId} is already defined by another bundle of stack ${id}`);
+      }
+      Object.assign(this.bundleResources, resources);
     }
     this.synthesizer = withBundleFiles(this, this.synthesizer, props.bundles);
   }

@@ -1,5 +1,5 @@
 import { Bundle, bundleParts, remoteBundleDir, stagingCommands } from '../../lib/plan/bundle';
-import { ProvisionerResource } from '../../lib/topology';
+import { bundleResourceIds, ProvisionerResource, TEARDOWN_STORED_ONLY } from '../../lib/topology';
 import { assetDirs, bundleContentHash, localPath, terraformLiteral } from './bundle-asset';
 
 /** A value of Terraform's JSON syntax. */
@@ -40,6 +40,7 @@ export function hostResources(props: HostResourcesProps): Record<string, JsonObj
   const hostKey = bundle.target.hostKey;
   const staging = stagingCommands(bundle);
   const parts = bundleParts(bundle);
+  const ids = bundleResourceIds(bundle.id);
 
   // Every object here gets its keys in sort order: stableJson prints it as it is, without a copy.
   // (Built by assignment, not spread: a thousand workers run this code a few thousand times, mostly
@@ -69,12 +70,16 @@ export function hostResources(props: HostResourcesProps): Record<string, JsonObj
 
   // What forces a re-run: the bytes of every file the host gets, and the machine it goes to.
   const triggers: JsonObject = { files: bundleContentHash(bundle.files), host: `${bundle.target.user}@${bundle.target.address}` };
-  const main: JsonObject = { '//': metadata(props.stack, bundle.id, 'resource', bundle.id), connection };
-  if (props.dependsOn && props.dependsOn.length > 0) main.depends_on = props.dependsOn.map((id) => `${resource}.${id}`);
+  const main: JsonObject = { '//': metadata(props.stack, bundle.id, 'resource', ids.setup), connection };
+  if (props.dependsOn && props.dependsOn.length > 0) main.depends_on = props.dependsOn.map((id) => `${resource}.${bundleResourceIds(id).setup}`);
   main.provisioner = provisioner;
   if (resource === ProvisionerResource.TERRAFORM_DATA) main.triggers_replace = triggers;
   else main.triggers = triggers;
-  return { [bundle.id]: main, [`${bundle.id}-teardown`]: teardownResource(props, keyPath, timeout) };
+  // In sort order: `<bundle>`, then `<bundle>-address`, then `<bundle>-teardown`.
+  const resources: Record<string, JsonObject> = { [ids.setup]: main };
+  if (resource === ProvisionerResource.TERRAFORM_DATA) resources[ids.address] = addressResource(props);
+  resources[ids.teardown] = teardownResource(props, keyPath, timeout);
+  return resources;
 }
 
 /**
@@ -94,9 +99,13 @@ function localEnvironment(bundle: Bundle, keyPath: string): JsonObject {
 /**
  * `<bundle>-teardown`: a resource of its own whose only provisioner runs at destroy. It depends on
  * the bundle's resource, so it is destroyed first, while the bundle's files are still on the host;
- * it is not replaced when the files change (its trigger is the host alone), so a changed page or
- * ruleset is applied in place, never torn down and set up again. A destroy-time provisioner may read
- * only `self`: the connection comes from what the resource stored when it was created.
+ * it is not replaced when the files change, so a changed page or ruleset is applied in place, never
+ * torn down and set up again. Replacing it runs the teardown, so it is replaced only when its
+ * machine is another one: when the host is removed (or renamed: another resource id) or its address
+ * changes. The SSH user, the host key and the key's path name no other machine: a change of them
+ * keeps the resource (terraform_data updates them in place; null_resource keeps the values it
+ * stored, see docs/runbook.md). A destroy-time provisioner may read only `self`: the connection
+ * comes from what the resource stored.
  */
 function teardownResource(props: HostResourcesProps, keyPath: string, timeout: string): JsonObject {
   const { bundle, resource } = props;
@@ -118,12 +127,36 @@ function teardownResource(props: HostResourcesProps, keyPath: string, timeout: s
   if (hasHostKey) where.host_key = bundle.target.hostKey;
   where.ssh_private_key_path = keyPath;
   where.user = bundle.target.user;
-  const comment = metadata(props.stack, bundle.id, 'teardown', `${bundle.id}-teardown`);
-  const dependsOn = [`${resource}.${bundle.id}`];
-  return terraformData
-    // input, not triggers_replace, holds the key path: another path on another machine updates it in place.
-    ? { '//': comment, depends_on: dependsOn, input: where, provisioner, triggers_replace: { host: `${bundle.target.user}@${bundle.target.address}` } }
-    : { '//': comment, depends_on: dependsOn, lifecycle: { ignore_changes: ['triggers["ssh_private_key_path"]'] }, provisioner, triggers: where };
+  const comment = metadata(props.stack, bundle.id, 'teardown', bundleResourceIds(bundle.id).teardown);
+  const dependsOn = [`${resource}.${bundleResourceIds(bundle.id).setup}`];
+  if (!terraformData) {
+    // Every change of null_resource's triggers replaces it, but for the keys ignored here: those
+    // keep the value stored at creation (the address alone replaces it). The same keys as before
+    // this list grew, so a site applied with them plans nothing here.
+    const ignored = TEARDOWN_STORED_ONLY.map((key) => `triggers["${key}"]`);
+    return { '//': comment, depends_on: dependsOn, lifecycle: { ignore_changes: ignored }, provisioner, triggers: where };
+  }
+  // terraform_data: everything in input, updated in place. Only a change of the address resource
+  // (its input is the address) replaces the teardown. triggers_replace is not set, and ignored:
+  // sites applied before stored "<user>@<address>" there, which must not count as a change.
+  return {
+    '//': comment,
+    depends_on: dependsOn,
+    input: where,
+    lifecycle: { ignore_changes: ['triggers_replace'], replace_triggered_by: [`${resource}.${bundleResourceIds(bundle.id).address}`] },
+    provisioner,
+  };
+}
+
+/**
+ * `<bundle>-address` (terraform_data only): holds the host's address, the one fact that makes the
+ * host another machine; a change of it updates this resource, which replaces the teardown. Created
+ * on a site applied before it existed without replacing anything (replace_triggered_by reacts to an
+ * update or a replacement of what it names, not to its creation).
+ */
+function addressResource(props: HostResourcesProps): JsonObject {
+  const { bundle } = props;
+  return { '//': metadata(props.stack, bundle.id, 'address', bundleResourceIds(bundle.id).address), input: bundle.target.address };
 }
 
 /** The metadata cdktf writes into each resource (`//`): where it is in the construct tree, and its name in state. */

@@ -2,7 +2,7 @@ import { FlannelManifestSource, ResolvedConfig } from './config-schema';
 import { BUNDLED_FLANNEL_VERSION, CONTROL_PLANE_RESERVED_PORTS, flannelManifestUrlOf, LOAD_BALANCER_RESERVED_PORTS, NODE_PORT_RANGE, SUPPORTED_KUBERNETES_MINORS, SYSTEM_DIRECTORIES } from './defaults';
 import { show, TopologyProblem } from './errors';
 import { formatCidr, Ipv4Network } from './ipv4';
-import { NULL_PROVIDER_ID, pageBundleId, podName, PROTOTYPE_MEMBER_ID, serviceName, WORKLOAD_BUNDLE_ID } from './names';
+import { bundleResourceIds, NULL_PROVIDER_ID, pageBundleId, podName, PROTOTYPE_MEMBER_ID, serviceName, WORKLOAD_BUNDLE_ID } from './names';
 import {
   addressIn,
   applyRules,
@@ -454,8 +454,19 @@ const WORKLOAD: RuleTable<Subject> = [
   inRange('workload.nodePort', (s) => s.t.workload.nodePort, NODE_PORT_RANGE.min, NODE_PORT_RANGE.max, 'a NodePort'),
 ];
 
+/** The fields bundle ids are made from: the hosts' names (a resolved config or a Topology). */
+interface Named { readonly name: string }
+export interface BundleNaming {
+  readonly controlPlane: Named;
+  readonly workers: readonly Named[];
+  readonly loadBalancer: { readonly hosts: readonly Named[] };
+  readonly gateway: Named;
+  readonly client: Named;
+  readonly workload: Named;
+}
+
 /** Every host's name with its path, in config order: the first use of a name wins, later ones clash. */
-function hostNames(t: ResolvedConfig): Located<string>[] {
+function hostNames(t: BundleNaming): Located<string>[] {
   return [
     { path: 'controlPlane.name', value: t.controlPlane.name },
     ...t.workers.map((w, i) => ({ path: `workers[${i}].name`, value: w.name })),
@@ -466,19 +477,59 @@ function hostNames(t: ResolvedConfig): Located<string>[] {
 }
 
 /**
- * Host names are bundle ids (Terraform resource names) and construct ids: one must not be the id
- * of another bundle (`workload`, `<worker>-page`), of a stack's provider (`null`), or `constructor`.
+ * Every bundle a config plans, by id, with the field its id comes from and that field's value (as the
+ * bundles of lib/kubernetes, lib/load-balancer, lib/gateway and lib/client make them): the workload's,
+ * each worker's page bundle, and each host's own bundle (its name). A test holds the plan to this list.
+ * In this order the fixed and derived ids come first, so a clash is reported at the host name.
  */
-function reservedHostNames(t: ResolvedConfig): TopologyProblem[] {
+export function bundleIdsOf(t: BundleNaming): Array<{ readonly id: string; readonly path: string; readonly given: string; readonly what: string }> {
+  return [
+    { id: WORKLOAD_BUNDLE_ID, path: 'workload.name', given: t.workload.name, what: 'the bundle that applies the workload' },
+    ...t.workers.map((w, i) => ({ id: pageBundleId(w.name), path: `workers[${i}].name`, given: w.name, what: `the page bundle of workers[${i}] ${show(w.name)}` })),
+    ...hostNames(t).map((host) => ({ id: host.value, path: host.path, given: host.value, what: `the bundle of ${host.path.replace(/\.name$/, '')} ${show(host.value)}` })),
+  ];
+}
+
+/**
+ * Host names become bundle ids, and each bundle id the ids of its Terraform resources (see
+ * bundleResourceIds) and a directory in dist/. Two equal ids would make one resource silently
+ * overwrite another in a stack's JSON (a host never provisioned, or never torn down), so every
+ * generated id must be unique, and none may be the id of a stack's provider (`null`) or `constructor`.
+ * Derived from the functions that make the ids, not from a list of suffixes.
+ */
+function generatedIdClashes(t: BundleNaming): TopologyProblem[] {
   const taken = new Map<string, string>([
-    [WORKLOAD_BUNDLE_ID, 'the id of the bundle that applies the workload'],
     [NULL_PROVIDER_ID, 'the id of the null provider in each stack'],
     [PROTOTYPE_MEMBER_ID, 'a name the constructs library mistakes for an existing construct (a member of every JavaScript object)'],
-    ...t.workers.map((w, i): [string, string] => [pageBundleId(w.name), `the id of workers[${i}]'s page bundle`]),
   ]);
-  return hostNames(t)
-    .filter(({ value }) => taken.has(value))
-    .map(({ path, value }) => ({ path, got: show(value), expected: `a host name other than ${taken.get(value)}` }));
+  // Every generated id with its owner; a host's own bundle id (its name as given) last, so that a
+  // name that equals a derived id ("node01-teardown") is the one reported.
+  const hostIds = new Set(hostNames(t).map((h) => h.path));
+  const generated = bundleIdsOf(t).flatMap((bundle) => Object.entries(bundleResourceIds(bundle.id)).map(([role, id]) => ({
+    id, bundle, owner: role === 'setup' ? bundle.what : `the ${role} resource of ${bundle.what}`, asGiven: role === 'setup' && hostIds.has(bundle.path),
+  })));
+  const ordered = [...generated.filter((g) => !g.asGiven), ...generated.filter((g) => g.asGiven)];
+  // The clashes of each field; of a host's, the one of its own bundle id is the most direct to report.
+  const clashes = new Map<string, TopologyProblem & { direct: boolean }>();
+  for (const { id, bundle, owner, asGiven } of ordered) {
+    const first = taken.get(id);
+    if (first === undefined) {
+      taken.set(id, owner);
+      continue;
+    }
+    // A name equal to another host's is reported once, by the rule on distinct host names.
+    if (asGiven && hostNames(t).filter((h) => h.value === bundle.id).length > 1) continue;
+    const known = clashes.get(bundle.path);
+    if (known && (known.direct || !asGiven)) continue;
+    clashes.set(bundle.path, {
+      path: bundle.path,
+      got: show(bundle.given),
+      expected: `a name none of whose generated ids is already taken: ${show(id)} (${owner}) is also ${first}`,
+      direct: asGiven,
+    });
+  }
+  const problems: TopologyProblem[] = [...clashes.values()].map(({ path, got, expected }) => ({ path, got, expected }));
+  return problems;
 }
 
 /** Every address and the VIP with its path, in config order. */
@@ -581,7 +632,7 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
     ...applyRules('client', inConfig(t.client), EXTERNAL_HOST),
     ...applyRules('', s, VIP),
     ...distinct(hostNames(t), (first) => `a host name not already used by ${first}`),
-    ...reservedHostNames(t),
+    ...generatedIdClashes(t),
     ...distinct(addresses(t), (first) => `an address not already used by ${first}`),
     ...applyRules('', s, LOAD_BALANCER),
     ...applyRules('', s, KUBERNETES),
