@@ -54,7 +54,7 @@ const hostAccess = (name: string | Default<string>) => ({
   name: string('host name; also the node name in Kubernetes and the Terraform resource id', name),
   osFamily: oneOf(OsFamily, 'package family of the operating system', inherit('hostDefaults.osFamily')),
   sshUser: string('user for SSH; a non-root user must have passwordless sudo', inherit('hostDefaults.sshUser')),
-  hostKey: string("the host's SSH public host key, one line as in /etc/ssh/ssh_host_ed25519_key.pub (checked: a known key type whose blob is of that type). Given: terraform's connections (host_key) and the join pipe (a generated known_hosts, StrictHostKeyChecking=yes) refuse any other key. Empty: terraform does not verify the host and the join pipe trusts on first use (accept-new into the operator's ~/.ssh/known_hosts); see docs/hosts.md, \"Host keys\"", ''),
+  hostKey: string("the host's SSH public host key, one line as in /etc/ssh/ssh_host_ecdsa_key.pub (the type terraform's SSH client asks for first; Ed25519 only on a host without an ECDSA key) (checked: a known key type whose blob is of that type). Given: terraform's connections (host_key) and the join pipe (a generated known_hosts, StrictHostKeyChecking=yes) refuse any other key. Empty: terraform does not verify the host and the join pipe trusts on first use (accept-new into the operator's ~/.ssh/known_hosts); see docs/hosts.md, \"Host keys\"", ''),
 });
 
 /** A host with one NIC on the internal network (or, for the client, the external one). */
