@@ -261,7 +261,7 @@ describe('npm run apply -- --plan needs no SSH key (a plan connects to no host)'
     const run = spawnSync('unshare', ['-n', 'node', '--import', 'tsx', join(repo, 'ops', 'apply.ts'), '--plan'], { cwd: repo, encoding: 'utf8', env, timeout: 180_000 });
     expect(run.stderr).not.toContain('--ssh-key');
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('gateway: 2 to change\n  terraform_data.gateway: create\n');
+    expect(run.stdout).toContain('gateway: 3 to change\n  terraform_data.gateway: create\n  terraform_data.gateway-address: create\n  terraform_data.gateway-teardown: create\n');
   }, 200_000);
 
   test('GIVEN a stack\'s state THEN the plan uses the key path it recorded (terraform_data input, null_resource triggers), so no change of it is shown', () => {
