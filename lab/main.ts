@@ -10,6 +10,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
 import { loadTopology, readConfigFile, Topology } from '../lib/topology';
 import { forwardsInFlight } from '../lib/load-balancer/in-flight';
 import { CheckResult, LabChecks } from './checks';
@@ -111,8 +112,37 @@ function printTable(results: readonly CheckResult[], project?: LabProject): void
   }
 }
 
+/** The machine's available memory in MiB (/proc/meminfo), what the lab's hosts take from. */
+function availableMiB(): number {
+  const kib = /^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
+  return kib === undefined ? NaN : Math.round(Number(kib) / 1024);
+}
+
+/**
+ * What a whole lab run costs the machine: available memory sampled every 2 s from start to end; the
+ * peak the run used is the drop from the start. Sampled by a shell loop of its own (bounded: 2 h) into
+ * a file, since the checks block this process's event loop for minutes at a time.
+ */
+function memoryWatch(): { stop: () => { startAvailableMiB: number; minAvailableMiB: number; peakUsedMiB: number } } {
+  const start = availableMiB();
+  const samples = join(PROJECT_DIR, '..', `k8s-ha-edge-lab-memory.${process.pid}`);
+  const sampler = spawn('bash', ['-c', `for _ in $(seq 1 3600); do awk '/^MemAvailable:/{print $2}' /proc/meminfo >> "$1"; sleep 2; done`, '_', samples], { stdio: 'ignore' });
+  // Ctrl-C exits through process.exit: the sampler goes with it.
+  process.on('exit', () => { sampler.kill(); rmSync(samples, { force: true }); });
+  return {
+    stop: () => {
+      sampler.kill();
+      const kib = existsSync(samples) ? readFileSync(samples, 'utf8').split('\n').filter((l) => /^\d+$/.test(l)).map(Number) : [];
+      rmSync(samples, { force: true });
+      const min = Math.min(start, availableMiB(), ...kib.map((k) => Math.round(k / 1024)));
+      return { startAvailableMiB: start, minAvailableMiB: min, peakUsedMiB: start - min };
+    },
+  };
+}
+
 async function test(configFile: string | undefined, firewalld: boolean, runs: number): Promise<number> {
   const started = Date.now();
+  const memory = memoryWatch();
   const results: CheckResult[] = [];
   let project: LabProject | undefined;
   const existing = leftovers();
@@ -183,11 +213,14 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
     });
   }
   printTable(results, project);
-  const summary = { when: new Date().toISOString(), totalMs: Date.now() - started, topology: configFile ?? 'default', suite: process.env.LAB_SUITE, firewalld, results };
+  const summary = {
+    when: new Date().toISOString(), totalMs: Date.now() - started, memory: memory.stop(), topology: configFile ?? 'default',
+    workers: project?.topology.workers.length, suite: process.env.LAB_SUITE, firewalld, results,
+  };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(summary, null, 2)}\n`);
   const failed = results.filter((r) => !r.ok).length;
   const notRun = results.filter((r) => r.notRun).length;
-  console.log(`\ntotal ${(summary.totalMs / 1000).toFixed(1)} s; results in ${RESULTS_FILE}`);
+  console.log(`\ntotal ${(summary.totalMs / 1000).toFixed(1)} s, ${summary.memory.peakUsedMiB} MiB of memory at the peak (${summary.workers ?? '?'} workers); results in ${RESULTS_FILE}`);
   console.log(`lab: ${results.length - failed - notRun} passed, ${failed} failed, ${notRun} not run`);
   return failed === 0 && notRun === 0 ? 0 : 1;
 }
