@@ -7,6 +7,7 @@ import { normalizeRuleset } from '../ops/ruleset';
 import { keyPathInState } from '../ops/terraform';
 import { checkFresh, inDependencyOrder, prerequisites, readStacks, selectStacks, StackEntry } from '../ops/stacks';
 import { siteTopology } from '../ops/site';
+import { eachAtMost } from '../ops/each-at-most';
 import { CONFIG_SCHEMA } from '../lib/topology/config-schema';
 import { scratchDir } from './support/scratch';
 
@@ -269,5 +270,22 @@ describe('npm run apply -- --plan needs no SSH key (a plan connects to no host)'
     expect(keyPathInState(state({ input: { address: '192.168.10.1', ssh_private_key_path: '/home/ops/.ssh/id_ed25519' } }), 'ssh_private_key_path')).toBe('/home/ops/.ssh/id_ed25519');
     expect(keyPathInState(state({ triggers: { ssh_private_key_path: '/k' } }), 'ssh_private_key_path')).toBe('/k');
     expect(keyPathInState('{"format_version":"1.0"}', 'ssh_private_key_path')).toBeUndefined();
+  });
+});
+
+describe('verify opens SSH sessions to a bounded number of hosts at once (a burst of handshakes disturbed the site it read)', () => {
+  test('GIVEN 25 hosts and a limit of 6 THEN every host is visited once, never more than 6 at a time', async () => {
+    let running = 0;
+    let most = 0;
+    const seen: number[] = [];
+    await eachAtMost(6, Array.from({ length: 25 }, (_, i) => i), async (i) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 5));
+      seen.push(i);
+      running--;
+    });
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect(most).toBe(6);
   });
 });
