@@ -188,9 +188,13 @@ function parserCases(): Case[] {
   ];
 }
 
+/** A case synth must refuse with exit 2 and a message holding `names`; `unprivileged`: run as nobody (root reads any file). */
+function reject(name: string, args: string[], names: string, setup?: Case['setup'], unprivileged = false): Case {
+  return { name, args, expect: 'reject', names, setup, unprivileged };
+}
+
 /** Flags: unknown, missing values, repeated, conflicting; config paths that are not files. */
 function flagCases(): Case[] {
-  const reject = (name: string, args: string[], names: string, setup?: Case['setup']): Case => ({ name, args, expect: 'reject', names, setup });
   return [
     reject('an unknown flag', ['--bogus'], 'unknown argument: got "--bogus"'),
     reject('a single-dash flag', ['-config', 'x.yaml'], 'unknown argument: got "-config"'),
@@ -216,14 +220,12 @@ function flagCases(): Case[] {
     reject('--config unreadable', ['--config', 'secret.yaml'], '--config: got "secret.yaml"', (cwd) => {
       write(join(cwd, 'secret.yaml'), 'workload: {}\n');
       chmodSync(join(cwd, 'secret.yaml'), 0o000);
-    }),
-  ].map((c) => (c.name === '--config unreadable' ? { ...c, unprivileged: true } : c));
+    }, true),
+  ];
 }
 
 /** Output targets that synth must refuse, each with the user's files around it. */
 function targetCases(): Case[] {
-  const reject = (name: string, args: string[], names: string, setup?: Case['setup'], unprivileged = false): Case =>
-    ({ name, args, expect: 'reject', names, setup, unprivileged });
   return [
     reject('--only k8s --dist cdktf.out', ['--only', 'k8s', '--dist', 'cdktf.out'], '--dist: got "cdktf.out", which holds the Terraform stacks'),
     reject('--only tf --cdktf-out dist', ['--only', 'tf', '--cdktf-out', 'dist'], '--cdktf-out: got "dist", which holds the Kubernetes manifests'),
