@@ -353,14 +353,16 @@ export class LabChecks {
       }
       const holders = this.vipHolders();
       if (holders.length > 0) found.push(`VIP on ${holders.join(', ')}`);
-      const gw = this.t.gateway.name;
-      const rules = mustOnHost(gw, "iptables-save | grep -E '^(-A|:[A-Z]+ (DROP|REJECT))' || true").trim();
-      if (rules !== '') found.push(`${gw} ruleset: ${rules.split('\n').slice(0, 3).join('; ')}`);
-      if (mustOnHost(gw, 'cat /proc/sys/net/ipv4/ip_forward').trim() !== '0') found.push(`${gw} still forwards`);
+      for (const { name: gw } of this.t.gateway.hosts) {
+        const rules = mustOnHost(gw, "iptables-save | grep -E '^(-A|:[A-Z]+ (DROP|REJECT))' || true").trim();
+        if (rules !== '') found.push(`${gw} ruleset: ${rules.split('\n').slice(0, 3).join('; ')}`);
+        if (mustOnHost(gw, 'cat /proc/sys/net/ipv4/ip_forward').trim() !== '0') found.push(`${gw} still forwards`);
+        if (onHost(gw, 'systemctl is-active --quiet keepalived || systemctl is-active --quiet conntrackd', 10_000).code === 0) found.push(`${gw} still runs keepalived or conntrackd`);
+      }
       for (const w of this.t.workers) {
         if (onHost(w.name, `test -e ${this.t.workload.hostPath}/index.html`, 10_000).code === 0) found.push(`${w.name} still has its page`);
       }
-      for (const host of [gw, this.t.client.name, ...lb.hosts.map((h) => h.name), ...this.t.workers.map((w) => w.name)]) {
+      for (const host of [...this.t.gateway.hosts.map((g) => g.name), this.t.client.name, ...lb.hosts.map((h) => h.name), ...this.t.workers.map((w) => w.name)]) {
         const left = onHost(host, `ls -A ${REMOTE_STAGING_DIR} 2>/dev/null`, 10_000).stdout.trim();
         if (left !== '') found.push(`${host}:${REMOTE_STAGING_DIR} holds ${left.replace(/\n/g, ' ')}`);
       }
@@ -443,7 +445,8 @@ export class LabChecks {
     const id = '3b';
     const name = 'gateway: INVALID dropped first in FORWARD; IPv6 SSH inside only';
     try {
-      const g = this.t.gateway;
+      // The first gateway (a pair's gateways have the same rules but for their own addresses).
+      const g = this.t.gateway.hosts[0];
       const firstForward = mustOnHost(g.name, 'iptables-save -t filter').split('\n').find((l) => l.startsWith('-A FORWARD')) ?? 'none';
       const policies6 = mustOnHost(g.name, 'ip6tables-save -t filter').split('\n').filter((l) => /^:(INPUT|FORWARD) /.test(l)).map((l) => l.split(' ').slice(0, 2).join(' ')).join(',');
       const linkLocal = (host: string, nic: string) => /inet6 (fe80::[0-9a-f:]+)\//.exec(mustOnHost(host, `ip -6 -o addr show dev ${nic} scope link`))?.[1];
@@ -680,7 +683,7 @@ export class LabChecks {
       measured.healedMs = healed === undefined ? 'never' : Date.now() - healedAt;
       // The BACKUP's gratuitous ARPs of the split brain may still steer the gateway (and the management
       // namespace) to it: forget the VIP's entry there, so the next checks reach the MASTER as before.
-      for (const host of [this.t.gateway.name, MGMT_HOST]) mustOnHost(host, `ip -4 neigh flush to ${this.t.loadBalancer.vip}`);
+      for (const host of [...this.t.gateway.hosts.map((g) => g.name), MGMT_HOST]) mustOnHost(host, `ip -4 neigh flush to ${this.t.loadBalancer.vip}`);
       const stopped = await waitFor(() => this.inFlightPeers(backup) === 'none', 5_000, 100);
       measured.backupCopiesAfter = this.inFlightPeers(backup);
       const perPeer = Object.values(copies);
@@ -891,7 +894,7 @@ export class LabChecks {
       return Math.round((count / Number(out[1])) * 1000);
     };
     const chainRps = rate(this.t.client.name, this.url);
-    const directRps = rate(this.t.gateway.name, `http://${node.address}:${this.t.workload.nodePort}/`);
+    const directRps = rate(this.t.gateway.hosts[0].name, `http://${node.address}:${this.t.workload.nodePort}/`);
     return { chainRps, directRps, ratio: Math.round((chainRps / directRps) * 100) / 100 };
   }
 
@@ -1023,7 +1026,12 @@ export class LabChecks {
         ...config.loadBalancer,
         hosts: t.loadBalancer.hosts.map((h) => ({ name: h.name, address: h.address, interface: h.interface, sshUser: h.sshUser, priority: h.priority, hostKey: keyOf(h.name) })),
       };
-      config.gateway = { ...config.gateway, hostKey: keyOf(t.gateway.name) };
+      config.gateway = t.gateway.pair === undefined
+        ? { ...config.gateway, hostKey: keyOf(t.gateway.hosts[0].name) }
+        : {
+          ...config.gateway,
+          hosts: (config.gateway?.hosts ?? []).map((h: { name: string }) => ({ ...h, hostKey: keyOf(h.name) })),
+        };
       config.client = { ...config.client, hostKey: keyOf(t.client.name) };
       const changed = writeLabConfig(this.project.dir, 'lab-topology-host-keys.yaml', config);
       synth({ dir: this.project.dir, configPath: changed.path });
@@ -1108,19 +1116,33 @@ export class LabChecks {
   /** 7. The gateway's firewall script, run three more times, leaves the same ruleset. */
   async firewallIdempotence(): Promise<CheckResult> {
     const id = '7';
-    const gateway = this.t.gateway.name;
-    const name = 'gateway firewall script re-run 3 times: same IPv4 and IPv6 rulesets';
-    const save = () => mustOnHost(gateway, "{ iptables-save; ip6tables-save; } | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]/[0:0]/'");
+    const gateways = this.t.gateway.hosts.map((g) => g.name);
+    const name = `gateway setup script re-run 3 times on ${gateways.join(' and ')}: same IPv4 and IPv6 rulesets${this.t.gateway.pair ? ', the VIPs stay' : ''}`;
+    const save = (gateway: string) => mustOnHost(gateway, "{ iptables-save; ip6tables-save; } | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]/[0:0]/'");
+    const vips = () => gateways.map((g) => `${g}:${mustOnHost(g, 'ip -o -4 addr show').split('\n').filter((l) => / (inet) /.test(l)).map((l) => l.split(/\s+/)[3]).sort().join(',')}`).join(' ');
     try {
-      const before = save();
-      const after: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        mustOnHost(gateway, `bash ${REMOTE_STAGING_DIR}/${gateway}/setup-gateway.sh`);
-        after.push(save());
+      let differing = 0;
+      let rules = 0;
+      let detail = '';
+      const addressesBefore = vips();
+      for (const gateway of gateways) {
+        const before = save(gateway);
+        rules += before.split('\n').filter((l) => l.startsWith('-A')).length;
+        for (let i = 0; i < 3; i++) {
+          mustOnHost(gateway, `bash ${REMOTE_STAGING_DIR}/${gateway}/setup-gateway.sh`);
+          const after = save(gateway);
+          if (after !== before) {
+            differing++;
+            detail ||= `${gateway} ruleset changed:\n${after}`;
+          }
+        }
       }
-      const differing = after.filter((rules) => rules !== before).length;
-      const rules = before.split('\n').filter((l) => l.startsWith('-A')).length;
-      return { id, name, measured: { rules, runsDiffering: differing }, ok: differing === 0 && rules > 0, detail: differing ? `ruleset changed:\n${after.find((r) => r !== before)}` : '' };
+      const addressesAfter = vips();
+      const moved = addressesAfter !== addressesBefore;
+      return {
+        id, name, measured: { rules, runsDiffering: differing, addressesMoved: moved ? 'yes' : 'no' },
+        ok: differing === 0 && rules > 0 && !moved, detail: detail || (moved ? `addresses before: ${addressesBefore}; after: ${addressesAfter}` : ''),
+      };
     } catch (error) {
       return fail(id, name, error);
     }

@@ -25,7 +25,7 @@ export function managementAddress(t: Topology): string {
   if ('error' in net) throw new Error(`networks.internal: ${net.error}`);
   const used = new Set([
     t.controlPlane.address, ...t.workers.map((w) => w.address), ...t.loadBalancer.hosts.map((h) => h.address),
-    t.loadBalancer.vip, t.gateway.inside.address,
+    t.loadBalancer.vip, t.gateway.inside.address, ...t.gateway.hosts.map((g) => g.inside.address),
   ].map((a) => parseIpv4(a)));
   const broadcast = net.base + 2 ** (32 - net.prefixLength) - 1;
   for (let candidate = broadcast - 1; candidate > net.base; candidate--) {
@@ -38,7 +38,8 @@ export function managementAddress(t: Topology): string {
  * The topology's own machines as lab hosts, at the topology's own addresses. The control
  * plane is a plain container: Kubernetes cannot run in these containers (it and the workers are
  * stand-ins), but `npm run verify` reaches it and reports its checks as not checked.
- * Every inside host routes through the gateway, the client too from outside, as in the default topology.
+ * Every inside host routes through the gateway's inside address (a pair's inside VIP), the client through its
+ * outside address, as in the default topology.
  */
 export function labHostsFile(t: Topology): LabHostsFile {
   const inside = prefixLengthOf(t.networks.internal);
@@ -55,13 +56,14 @@ export function labHostsFile(t: Topology): LabHostsFile {
       ...t.loadBalancer.hosts.map((h) => internalHost(h.name, h.interface, h.address)),
       internalHost(t.controlPlane.name, t.controlPlane.interface, t.controlPlane.address),
       ...t.workers.map((w) => internalHost(w.name, w.interface, w.address)),
-      {
-        name: t.gateway.name,
+      // Each gateway at its own addresses: a pair's VIPs are keepalived's to add.
+      ...t.gateway.hosts.map((g) => ({
+        name: g.name,
         interfaces: [
-          { name: t.gateway.inside.interface, network: INSIDE, address: `${t.gateway.inside.address}/${inside}` },
-          { name: t.gateway.outside.interface, network: OUTSIDE, address: `${t.gateway.outside.address}/${outside}` },
+          { name: g.inside.interface, network: INSIDE, address: `${g.inside.address}/${inside}` },
+          { name: g.outside.interface, network: OUTSIDE, address: `${g.outside.address}/${outside}` },
         ],
-      },
+      })),
       {
         name: t.client.name,
         interfaces: [{ name: t.client.interface, network: OUTSIDE, address: `${t.client.address}/${outside}` }],

@@ -60,7 +60,7 @@ function up(configFile: string | undefined, firewalld = false): LabProject {
 
 /** Every machine of the topology that the lab boots, with its SSH user. */
 function allHosts(t: Topology): Array<{ name: string; sshUser: string; osFamily: string }> {
-  return [t.gateway, ...t.loadBalancer.hosts, t.controlPlane, ...t.workers, t.client];
+  return [...t.gateway.hosts, ...t.loadBalancer.hosts, t.controlPlane, ...t.workers, t.client];
 }
 
 /** Each host's SSH user, with the lab's key and (not root) passwordless sudo: the README's requirement, met as a site would. */

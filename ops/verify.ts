@@ -15,6 +15,8 @@ import { normalizeRuleset } from './ruleset';
 import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions } from './ssh';
 import { eachAtMost } from './each-at-most';
+import { CONNTRACKD_CONFIG, GATEWAY_STATE_FILE } from '../lib/gateway/pair';
+import { unsyncedFlows } from '../lib/gateway/conntrack-flows';
 
 /**
  * How many hosts verify opens SSH sessions to at once. Opening them all at once (25 handshakes in the
@@ -64,10 +66,11 @@ class Verifier {
     return ssh(this.sshOptions, host.user, host.address, command, timeoutMs);
   }
 
-  private hosts(): { gateway: Host; lbs: Host[]; master: Host; workers: Host[]; client: Host } {
+  private hosts(): { gateways: Host[]; lbs: Host[]; master: Host; workers: Host[]; client: Host } {
     const h = (x: { name: string; sshUser: string; sudoPrefix: string }, address: string): Host => ({ name: x.name, address, user: x.sshUser, sudo: x.sudoPrefix });
     return {
-      gateway: h(this.t.gateway, this.t.gateway.inside.address),
+      // Each gateway on its own inside address: the VIP of a pair would reach whichever holds it.
+      gateways: this.t.gateway.hosts.map((g) => h(g, g.inside.address)),
       lbs: this.t.loadBalancer.hosts.map((lb) => h(lb, lb.address)),
       master: h(this.t.controlPlane, this.t.controlPlane.address),
       workers: this.t.workers.map((w) => h(w, w.address)),
@@ -77,7 +80,7 @@ class Verifier {
 
   async run(): Promise<void> {
     const hosts = this.hosts();
-    const all = [hosts.gateway, ...hosts.lbs, hosts.master, ...hosts.workers, hosts.client];
+    const all = [...hosts.gateways, ...hosts.lbs, hosts.master, ...hosts.workers, hosts.client];
     // 1. Every host answers over SSH, and root commands work (sudo -n for a non-root user).
     await eachAtMost(SSH_SESSIONS_AT_ONCE, all, async (host) => {
       const r = await this.on(host, `${host.sudo}true`, (this.sshOptions.connectTimeoutSeconds + 20) * 1000);
@@ -87,7 +90,10 @@ class Verifier {
         this.add(host.name, 'reachable over SSH (root commands work)', 'FAIL', `${host.user}@${host.address}: ${(r.stderr.trim() || `exit ${r.code}`).split('\n').pop()}`);
       }
     });
-    await Promise.all([this.gateway(hosts.gateway), this.loadBalancers(hosts.lbs), this.kubernetes(hosts.master, hosts.workers)]);
+    await Promise.all([
+      ...hosts.gateways.map((gateway) => this.gateway(gateway)), this.gatewayPair(hosts.gateways),
+      this.loadBalancers(hosts.lbs), this.kubernetes(hosts.master, hosts.workers),
+    ]);
     await this.client(hosts.client);
     await Promise.all(all.map((host) => closeShared(this.sshOptions, host.user, host.address)));
   }
@@ -101,19 +107,20 @@ class Verifier {
     await body();
   }
 
-  private generatedRuleset(): string | undefined {
+  /** The ruleset synthesized for a gateway: firewall.rules in its bundle's assets (assets/<name>/). */
+  private generatedRuleset(gateway: string): string | undefined {
     const stackDir = join(this.cdktfOut, 'stacks', 'gateway');
     if (!existsSync(stackDir)) return undefined;
-    const file = listFiles(stackDir).find((f) => f.startsWith('assets/') && f.endsWith('/firewall.rules'));
+    const file = listFiles(stackDir).find((f) => f === `assets/${gateway}/firewall.rules`);
     return file && readFileSync(join(stackDir, file), 'utf8');
   }
 
   private async gateway(gw: Host): Promise<void> {
     const checks = ['ruleset equals the generated one (counters stripped)', 'IPv4 forwarding on'];
     await this.reached(gw, checks, async () => {
-      const generated = this.generatedRuleset();
+      const generated = this.generatedRuleset(gw.name);
       const saved = await this.on(gw, `${gw.sudo}iptables-save`);
-      if (generated === undefined) this.add(gw.name, checks[0], 'FAIL', `no firewall.rules under ${this.cdktfOut}/stacks/gateway: synthesize first`);
+      if (generated === undefined) this.add(gw.name, checks[0], 'FAIL', `no assets/${gw.name}/firewall.rules under ${this.cdktfOut}/stacks/gateway: synthesize first`);
       else if (saved.code !== 0) this.add(gw.name, checks[0], 'FAIL', `iptables-save: ${saved.stderr.trim()}`);
       else {
         const tables = new Set([...generated.matchAll(/^\*(\w+)/gm)].map((m) => m[1]));
@@ -130,6 +137,61 @@ class Verifier {
       const forward = await this.on(gw, 'cat /proc/sys/net/ipv4/ip_forward');
       this.add(gw.name, checks[1], forward.stdout.trim() === '1' ? 'pass' : 'FAIL', `net.ipv4.ip_forward = ${forward.stdout.trim() || '?'}`);
     });
+  }
+
+  /**
+   * A gateway pair: both run keepalived and conntrackd, exactly one holds both VIPs (the preferred one),
+   * each gateway's transition script reached the state its VIPs say, and the BACKUP's copy of the
+   * connection table holds every lasting established connection the MASTER forwards.
+   */
+  private async gatewayPair(gateways: readonly Host[]): Promise<void> {
+    const pair = this.t.gateway.pair;
+    if (pair === undefined) return;
+    const inside = this.t.gateway.inside.address;
+    const outside = this.t.gateway.outside.address;
+    const holders: string[] = [];
+    const serviceCheck = 'keepalived and conntrackd active, transitions done';
+    await Promise.all(gateways.map((host) => this.reached(host, [serviceCheck], async () => {
+      const spec = this.t.gateway.hosts.find((h) => h.name === host.name)!;
+      const [active, insideAddrs, outsideAddrs, state] = await Promise.all([
+        this.on(host, 'systemctl is-active keepalived conntrackd'),
+        this.on(host, `ip -o -4 addr show dev ${spec.inside.interface}`),
+        this.on(host, `ip -o -4 addr show dev ${spec.outside.interface}`),
+        this.on(host, `cat ${GATEWAY_STATE_FILE} 2>/dev/null`),
+      ]);
+      const holdsInside = insideAddrs.stdout.includes(` ${inside}/`);
+      const holdsOutside = outsideAddrs.stdout.includes(` ${outside}/`);
+      if (holdsInside && holdsOutside) holders.push(host.name);
+      const services = active.stdout.trim().split('\n');
+      const expected = holdsInside && holdsOutside ? 'MASTER' : 'BACKUP';
+      const reached = state.stdout.trim() || 'none';
+      const ok = services.every((x) => x === 'active') && services.length === 2 && holdsInside === holdsOutside && reached === expected;
+      this.add(host.name, serviceCheck, ok ? 'pass' : 'FAIL',
+        `keepalived ${services[0] ?? '?'}, conntrackd ${services[1] ?? '?'}; VIPs held: ${[holdsInside && 'inside', holdsOutside && 'outside'].filter(Boolean).join(', ') || 'none'}; `
+        + `last transition ${reached}, expected ${expected}`);
+    })));
+    const reachable = gateways.filter((h) => !this.unreachable.has(h.name));
+    const vipCheck = `exactly one holds both VIPs ${inside} and ${outside}`;
+    const syncCheck = "conntrackd in sync: the BACKUP's copy holds the MASTER's established connections";
+    if (reachable.length < gateways.length) {
+      this.add('gateways', vipCheck, 'not run', 'a gateway is not reachable');
+      this.add('gateways', syncCheck, 'not run', 'a gateway is not reachable');
+      return;
+    }
+    this.add('gateways', vipCheck, holders.length === 1 && holders[0] === pair.master.name ? 'pass' : 'FAIL',
+      `held by ${holders.sort().join(', ') || 'none'}; expected ${pair.master.name} (the higher priority)`);
+    if (holders.length !== 1) return this.add('gateways', syncCheck, 'not run', 'no single MASTER to compare with');
+    const master = gateways.find((h) => h.name === holders[0])!;
+    const backup = gateways.find((h) => h.name !== holders[0])!;
+    const before = await this.on(master, `${master.sudo}conntrackd -C ${CONNTRACKD_CONFIG} -i`);
+    const copy = await this.on(backup, `${backup.sudo}conntrackd -C ${CONNTRACKD_CONFIG} -e`);
+    const after = await this.on(master, `${master.sudo}conntrackd -C ${CONNTRACKD_CONFIG} -i`);
+    if (before.code !== 0 || copy.code !== 0 || after.code !== 0) {
+      return this.add('gateways', syncCheck, 'FAIL', `conntrackd did not answer: ${[before, copy, after].map((r) => r.stderr.trim()).filter(Boolean)[0] ?? 'exit status not 0'}`);
+    }
+    const { lasting, missing } = unsyncedFlows(before.stdout, copy.stdout, after.stdout);
+    this.add('gateways', syncCheck, missing.length === 0 ? 'pass' : 'FAIL',
+      `${lasting - missing.length}/${lasting} established connections of ${master.name} on ${backup.name}${missing.length ? `; missing ${missing.slice(0, 3).join(', ')}` : ''}`);
   }
 
   private async loadBalancers(lbs: readonly Host[]): Promise<void> {

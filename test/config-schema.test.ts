@@ -96,7 +96,7 @@ describe('the derived facts of the resolved topology', () => {
   test('sudoPrefix is empty for root and sudo -n for any other user, on every host', () => {
     const t = loadTopology({ overrides: { hostDefaults: { sshUser: 'ops' }, controlPlane: { sshUser: 'root' } } });
     expect(t.controlPlane.sudoPrefix).toBe('');
-    const others = [...t.workers, ...t.loadBalancer.hosts, t.gateway, t.client];
+    const others = [...t.workers, ...t.loadBalancer.hosts, ...t.gateway.hosts, t.client];
     expect(others.map((h) => h.sudoPrefix)).toEqual(others.map(() => 'sudo -n '));
   });
 });

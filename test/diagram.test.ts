@@ -63,7 +63,7 @@ describe('GIVEN the custom topology WHEN its picture is drawn', () => {
       expect(texts).toContain(host.name);
       expect(all).toContain(host.address);
     }
-    expect(texts).toContain(t.gateway.name);
+    expect(texts).toContain(t.gateway.hosts[0].name);
     expect(all).toContain(`${t.gateway.outside.interface} ${t.gateway.outside.address}`);
     expect(all).toContain(`${t.gateway.inside.interface} ${t.gateway.inside.address}`);
   });

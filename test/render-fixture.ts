@@ -10,6 +10,8 @@ import { formatWarning, loadTopology, LoadTopologyOptions, Topology, topologyWar
 export const DEFAULT_SYNTH_STDERR = topologyWarnings(loadTopology()).map((w) => `${formatWarning(w)}\n`).join('');
 
 export const CUSTOM_CONFIG = join(__dirname, '..', 'examples', 'custom-three-workers.yaml');
+/** The default site with a gateway pair instead of one gateway. */
+export const GATEWAY_PAIR_CONFIG = join(__dirname, '..', 'examples', 'gateway-pair.yaml');
 
 /** A topology and its synth plan, as synth computes them (in memory: nothing is written). */
 export function renderFixture(options: LoadTopologyOptions = {}): { topology: Topology; plan: SynthPlan; bundles: readonly Bundle[] } {

@@ -230,7 +230,7 @@ describe('invalid input is rejected with the path, the value and what was expect
     const line = hostKeyLine('root@master');
     const t = loadTopology({ overrides: { controlPlane: { hostKey: line }, gateway: { hostKey: line } } });
     expect(t.controlPlane.hostKey).toBe(line);
-    expect(t.gateway.hostKey).toBe(line);
+    expect(t.gateway.hosts[0].hostKey).toBe(line);
     expect(t.workers[0].hostKey).toBe('');
   });
 });

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages `npm run validate` runs the generated files through:
 # nginx + libnginx-mod-stream (nginx -t), keepalived (--config-test), iptables
-# (iptables-restore --test), shellcheck, and iproute2 (`ip`, for keepalived's throwaway
-# interfaces). Idempotent; starts no service: a policy-rc.d
+# (iptables-restore --test), shellcheck, conntrackd (started in a throwaway namespace), and iproute2
+# (`ip`, for the throwaway interfaces). Idempotent; starts no service: a policy-rc.d
 # that answers 101 ("action forbidden") is in place for the duration of the install,
 # and whatever policy-rc.d was there before is put back afterwards.
 # Must run as root (CI does). Needs only the Debian archive.
 set -euo pipefail
 
-PACKAGES=(nginx libnginx-mod-stream keepalived iptables shellcheck iproute2)
+PACKAGES=(nginx libnginx-mod-stream keepalived iptables shellcheck iproute2 conntrackd)
 POLICY=/usr/sbin/policy-rc.d
 
 missing=()

@@ -23,6 +23,7 @@ import { checkInFlightRules, checkIptablesRules } from './checkers/iptables';
 import { checkIp6tablesRules } from './checkers/ip6tables';
 import { checkK8sManifest } from './checkers/k8s';
 import { checkKeepalivedConf } from './checkers/keepalived';
+import { checkConntrackdConf } from './checkers/conntrackd';
 import { renderNginxConf } from '../lib/load-balancer/nginx';
 import { osProfile } from '../lib/os-profiles';
 import { loadTopology, Topology } from '../lib/topology';
@@ -32,6 +33,7 @@ import { checkTerraformStack } from './checkers/terraform';
 
 const REPO = resolve(__dirname, '..');
 const CUSTOM_EXAMPLE = join(REPO, 'examples', 'custom-three-workers.yaml');
+const GATEWAY_PAIR_EXAMPLE = join(REPO, 'examples', 'gateway-pair.yaml');
 const SYNTH_TIMEOUT_MS = 180_000;
 
 interface Variant {
@@ -51,6 +53,8 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'default/rhel', config: () => 'hostDefaults:\n  osFamily: rhel\n' },
   { name: 'custom/debian', config: () => readFileSync(CUSTOM_EXAMPLE, 'utf8') },
   { name: 'custom/rhel', config: () => customWithFamily('rhel') },
+  { name: 'gateway-pair/debian', config: () => readFileSync(GATEWAY_PAIR_EXAMPLE, 'utf8') },
+  { name: 'gateway-pair/rhel', config: () => `hostDefaults:\n  osFamily: rhel\n${readFileSync(GATEWAY_PAIR_EXAMPLE, 'utf8')}` },
 ];
 
 interface Row {
@@ -66,6 +70,7 @@ type Checker = (path: string, rel: string, topology: Topology) => CheckResult;
 const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel: string) => boolean; readonly check: Checker }> = [
   { kind: 'nginx', matches: (rel) => rel.endsWith('/nginx.conf'), check: checkNginxOfHost },
   { kind: 'keepalived', matches: (rel) => rel.endsWith('/keepalived.conf'), check: (file) => checkKeepalivedConf(file) },
+  { kind: 'conntrackd', matches: (rel) => rel.endsWith('/conntrackd.conf'), check: (file) => checkConntrackdConf(file) },
   { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules') || rel.endsWith('/empty.rules'), check: checkIptablesRules },
   { kind: 'ip6tables', matches: (rel) => rel.endsWith('/firewall6.rules') || rel.endsWith('/empty6.rules'), check: checkIp6tablesRules },
   { kind: 'iptables', matches: (rel) => rel.endsWith('/in-flight.rules'), check: checkInFlightRules },
@@ -215,7 +220,7 @@ const USAGE = `usage: npm run validate [-- [--variant NAME]... [--config FILE [-
   --os FAMILY     with --config: every host as rhel or debian (repeatable; default: the file as written)
   --keep          keep the synthesized output (its directory is printed)
   --verbose       print each passing check's detail too
-Missing tools: bash validate/install-tools.sh (Debian packages nginx, libnginx-mod-stream, keepalived, iptables, shellcheck).`;
+Missing tools: bash validate/install-tools.sh (Debian packages nginx, libnginx-mod-stream, keepalived, iptables, shellcheck, conntrackd).`;
 
 function parseArgs(argv: readonly string[]): Options | string {
   const names: string[] = [];

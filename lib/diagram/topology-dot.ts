@@ -49,7 +49,6 @@ export const WORKERS_PER_ROW = 3;
  */
 export function topologyDot(t: Topology): string {
   const lb = t.loadBalancer;
-  const g = t.gateway;
   const port = lb.listenPort;
   const nodePort = t.workload.nodePort;
   const vip = 'vip';
@@ -90,13 +89,7 @@ export function topologyDot(t: Topology): string {
     `    label=${q(`external network ${t.networks.external}`)}; style="rounded,dashed"; color="gray40"; labeljust="l";`,
     node(`host:${t.client.name}`, t.client.name, ['client', `${t.client.interface} ${t.client.address}`]),
     '  }',
-    node(`host:${g.name}`, g.name, [
-      'NAT gateway',
-      `outside ${g.outside.interface} ${g.outside.address}`,
-      `inside ${g.inside.interface} ${g.inside.address}`,
-      `DNAT ${g.outside.address}:${port} → ${lb.vip}:${port}`,
-      `SNAT ${t.networks.internal} → ${g.outside.address}`,
-    ], { fillcolor: 'lightyellow' }).replace(/^ {4}/, '  '),
+    ...gatewayNodes(t).map((line) => line.replace(/^ {4}/, '  ')),
     `  subgraph ${q('cluster_internal')} {`,
     `    label=${q(`internal network ${t.networks.internal}`)}; style="rounded,dashed"; color="gray40"; labeljust="l";`,
     node(vip, `VIP ${lb.vip}`, [`port ${port}`, `on ${lb.master.name} (MASTER)`], { shape: 'ellipse', fillcolor: 'lightblue' }),
@@ -122,8 +115,7 @@ export function topologyDot(t: Topology): string {
     ], { fillcolor: 'whitesmoke' }),
     '  }',
     `  ${q('legend')} [shape=box, style="rounded", color="gray70", fontsize=11, label=${legend}];`,
-    edge(`host:${t.client.name}`, `host:${g.name}`, `http :${port}`),
-    edge(`host:${g.name}`, vip, `DNAT to the VIP`),
+    ...gatewayEdges(t, `host:${t.client.name}`, vip),
     ...lbOrder.map((h) => edge(vip, `host:${h.name}`, h.name === lb.master.name ? 'holds' : 'on failover',
       h.name === lb.master.name ? {} : { style: 'dashed' })),
     ...lbOrder.map((h) => edge(`host:${h.name}`, mid, `:${nodePort}`,
@@ -137,4 +129,59 @@ export function topologyDot(t: Topology): string {
     '}',
   ];
   return `${out.join('\n')}\n`;
+}
+
+/** Where clients enter: the one gateway, or the pair's VIPs in front of its two gateways (MASTER first). */
+const GATEWAY_VIPS = 'gateway-vips';
+
+function gatewayNodes(t: Topology): string[] {
+  const g = t.gateway;
+  const port = t.loadBalancer.listenPort;
+  const nat = [
+    `DNAT ${g.outside.address}:${port} → ${t.loadBalancer.vip}:${port}`,
+    `SNAT ${t.networks.internal} → ${g.outside.address}`,
+  ];
+  if (g.pair === undefined) {
+    const only = g.hosts[0];
+    return [node(`host:${only.name}`, only.name, [
+      'NAT gateway',
+      `outside ${only.outside.interface} ${only.outside.address}`,
+      `inside ${only.inside.interface} ${only.inside.address}`,
+      ...nat,
+    ], { fillcolor: 'lightyellow' })];
+  }
+  const pair = g.pair;
+  return [
+    node(GATEWAY_VIPS, 'gateway VIPs', [
+      `outside ${g.outside.address}, inside ${g.inside.address}`,
+      `on ${pair.master.name} (MASTER)`,
+      ...nat,
+    ], { shape: 'ellipse', fillcolor: 'lightyellow' }),
+    ...[pair.master, pair.backup].map((h) => node(`host:${h.name}`, h.name, [
+      `NAT gateway, ${h.name === pair.master.name ? 'MASTER' : 'BACKUP'} priority ${h.priority}`,
+      `outside ${h.outside.interface} ${h.outside.address}`,
+      `inside ${h.inside.interface} ${h.inside.address}`,
+      'keepalived, conntrackd',
+    ], { fillcolor: 'lightyellow' })),
+    `    { rank=same; ${q(`host:${pair.master.name}`)}; ${q(`host:${pair.backup.name}`)}; }`,
+  ];
+}
+
+function gatewayEdges(t: Topology, client: string, vip: string): string[] {
+  const port = t.loadBalancer.listenPort;
+  const pair = t.gateway.pair;
+  if (pair === undefined) {
+    const only = `host:${t.gateway.hosts[0].name}`;
+    return [edge(client, only, `http :${port}`), edge(only, vip, 'DNAT to the VIP')];
+  }
+  const master = `host:${pair.master.name}`;
+  const backup = `host:${pair.backup.name}`;
+  return [
+    edge(client, GATEWAY_VIPS, `http :${port}`),
+    edge(GATEWAY_VIPS, master, 'holds'),
+    edge(GATEWAY_VIPS, backup, 'on failover', { style: 'dashed' }),
+    edge(master, backup, 'conntrackd sync', { style: 'dotted', dir: 'both', color: 'gray50', constraint: 'false' }),
+    edge(master, vip, 'DNAT to the VIP'),
+    edge(backup, vip, 'DNAT to the VIP', { style: 'dashed', color: 'gray50' }),
+  ];
 }

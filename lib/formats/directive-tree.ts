@@ -167,3 +167,13 @@ export function printNginxConf(conf: ConfFile): string {
 export function printKeepalivedConf(conf: ConfFile): string {
   return print(conf, KEEPALIVED);
 }
+
+/**
+ * conntrackd.conf text: `Key value` lines and `Section [name] {` blocks, like keepalived's, but comments only
+ * on lines of their own (conntrackd's parser has no trailing comments) and no quoting (no value needs it).
+ */
+export function printConntrackdConf(conf: ConfFile): string {
+  const trailing = (nodes: readonly ConfNode[]): boolean => nodes.some((n) => n.kind === 'directive' && (n.trailingComment !== undefined || trailing(n.children ?? [])));
+  if (trailing(conf.nodes)) throw new Error('conntrackd.conf: got a trailing comment, expected comments on lines of their own');
+  return print(conf, KEEPALIVED);
+}

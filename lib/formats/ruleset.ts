@@ -33,6 +33,10 @@ export interface Rule {
   readonly outInterface?: string;
   /** -p tcp -m tcp --dport PORT */
   readonly tcpDestinationPort?: number;
+  /** -p udp -m udp --dport PORT */
+  readonly udpDestinationPort?: number;
+  /** -p 112: VRRP (by number: a host without /etc/protocols has no name for it). */
+  readonly vrrp?: true;
   /** -p icmp -m icmp --icmp-type TYPE (IPv4 only) */
   readonly icmpType?: number;
   /** -p ipv6-icmp -m icmp6 --icmpv6-type TYPE (IPv6 only) */
@@ -125,6 +129,8 @@ export function printRule(chain: string, rule: Rule): string {
   if (rule.tcpDestinationPort !== undefined || rule.tcpNotSyn) args.push('-p', 'tcp', '-m', 'tcp');
   if (rule.tcpDestinationPort !== undefined) args.push('--dport', String(rule.tcpDestinationPort));
   if (rule.tcpNotSyn) args.push('!', '--tcp-flags', 'FIN,SYN,RST,ACK', 'SYN');
+  if (rule.udpDestinationPort !== undefined) args.push('-p', 'udp', '-m', 'udp', '--dport', String(rule.udpDestinationPort));
+  if (rule.vrrp) args.push('-p', '112');
   if (rule.icmpType !== undefined) args.push('-p', 'icmp', '-m', 'icmp', '--icmp-type', String(rule.icmpType));
   if (rule.icmpv6Type !== undefined) args.push('-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(rule.icmpv6Type));
   if (rule.ctstate) args.push('-m', 'conntrack', '--ctstate', rule.ctstate.join(','));

@@ -1,26 +1,45 @@
 import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
-import { Topology } from '../topology';
+import { GatewayHost, Topology } from '../topology';
 import { renderFirewall6Rules, renderFirewallRules, renderSetupGateway } from './firewall';
+import { posix } from 'node:path';
+import { renderConntrackdConf, renderGatewayKeepalivedConf, renderTransitionScript, TRANSITION_SCRIPT } from './pair';
+
+const { basename } = posix;
 import { renderEmpty6Rules, renderEmptyRules, renderTeardownGateway } from './teardown-gateway';
 
-/** The gateway stack: the ruleset and the script that applies it, reached on the inside address. */
+/**
+ * The gateway stack: a bundle per gateway (one, or the two of a pair), each reached on its own inside
+ * address: the ruleset and the script that applies it; for a pair, keepalived and conntrackd too.
+ */
 export function gatewayBundles(t: Topology): Bundle[] {
-  const gateway = t.gateway;
-  return [{
+  return t.gateway.hosts.map((gateway) => ({
     id: gateway.name,
     stack: StackName.GATEWAY,
     target: sshTarget(gateway, gateway.inside.address),
-    description: 'gateway: forwarding, SNAT and DNAT, filtering',
+    description: t.gateway.pair === undefined
+      ? 'gateway: forwarding, SNAT and DNAT, filtering'
+      : 'gateway of a pair: forwarding, SNAT and DNAT, filtering, keepalived and conntrackd',
     files: [
-      file('firewall.rules', renderFirewallRules(t)),
+      file('firewall.rules', renderFirewallRules(t, gateway)),
       file('firewall6.rules', renderFirewall6Rules(t)),
-      file('setup-gateway.sh', renderSetupGateway(t)),
-      file('teardown-gateway.sh', renderTeardownGateway(t)),
-      file('empty.rules', renderEmptyRules(t)),
+      ...(t.gateway.pair === undefined ? [] : pairFiles(t, gateway)),
+      file('setup-gateway.sh', renderSetupGateway(t, gateway)),
+      file('teardown-gateway.sh', renderTeardownGateway(t, gateway)),
+      file('empty.rules', renderEmptyRules(t, gateway)),
       file('empty6.rules', renderEmpty6Rules(t)),
     ],
     run: 'setup-gateway.sh',
     teardown: 'teardown-gateway.sh',
     dependsOn: [],
-  }];
+  }));
+}
+
+/** A pair's files on one of its gateways. */
+function pairFiles(t: Topology, gateway: GatewayHost) {
+  return [
+    file('keepalived.conf', renderGatewayKeepalivedConf(t, gateway)),
+    file('conntrackd.conf', renderConntrackdConf(t, gateway)),
+    // Installed into /etc/keepalived under the same name; run there by keepalived with its notify FIFO.
+    file(basename(TRANSITION_SCRIPT), renderTransitionScript(gateway), { runsFromStaging: false }),
+  ];
 }

@@ -1,17 +1,47 @@
-import { SSH_PORT, Topology } from '../topology';
+import { GatewayHost, SSH_PORT, Topology } from '../topology';
 import { osProfile } from '../os-profiles';
 import { ensurePackages, DISABLE_FIREWALLD } from '../os-profiles/packages';
 import { printIptablesRestore, Rule, Ruleset } from '../formats/ruleset';
 import { INSTALL_IF_CHANGED, shellBody, shellScript } from '../formats/shell';
+import { pairSetup } from './pair';
 
 const ICMP_ECHO_REQUEST = 8;
+/** UDP port of conntrackd's state sync between the gateways of a pair (the port conntrackd's examples use). */
+export const CONNTRACKD_SYNC_PORT = 3780;
+
+/** The other gateway of a pair, or undefined for a single gateway. */
+export function peerOf(t: Topology, host: GatewayHost): GatewayHost | undefined {
+  return t.gateway.pair === undefined ? undefined : t.gateway.hosts.find((h) => h.name !== host.name);
+}
 
 /**
- * The gateway's whole IPv4 ruleset: loading it with `iptables-restore` replaces the nat
- * and filter tables in one step, so applying it twice gives the same tables.
+ * What a gateway of a pair accepts from its peer on top of a single gateway's INPUT rules: the peer's VRRP
+ * adverts on both networks (keepalived's two instances), and its conntrackd state sync on the inside.
  */
-export function gatewayRuleset(t: Topology): Ruleset {
+function fromPeer(host: GatewayHost, peer: GatewayHost): Rule[] {
+  return [
+    {
+      comment: `VRRP from ${peer.name} on both networks: the pair moves the inside and the outside VIP together.`,
+      source: peer.inside.address, inInterface: host.inside.interface, vrrp: true, target: { jump: 'ACCEPT' },
+    },
+    { source: peer.outside.address, inInterface: host.outside.interface, vrrp: true, target: { jump: 'ACCEPT' } },
+    {
+      comment: `conntrackd's state sync from ${peer.name} only: the connections (and their NAT) it holds, ready before it fails.`,
+      source: peer.inside.address, destination: host.inside.address, inInterface: host.inside.interface,
+      udpDestinationPort: CONNTRACKD_SYNC_PORT, target: { jump: 'ACCEPT' },
+    },
+  ];
+}
+
+/**
+ * A gateway's whole IPv4 ruleset: loading it with `iptables-restore` replaces the nat and filter
+ * tables in one step, so applying it twice gives the same tables. Both gateways of a pair get the same
+ * rules but for their own addresses: the NAT is to and from the VIPs, so a connection keeps its
+ * addresses whichever gateway forwards it.
+ */
+export function gatewayRuleset(t: Topology, host: GatewayHost = t.gateway.hosts[0]): Ruleset {
   const g = t.gateway;
+  const peer = peerOf(t, host);
   const inside = g.inside.interface;
   const outside = g.outside.interface;
   const port = t.loadBalancer.listenPort;
@@ -55,10 +85,15 @@ export function gatewayRuleset(t: Topology): Ruleset {
             rules: [
               { inInterface: 'lo', target: { jump: 'ACCEPT' } },
               replies,
-              {
+              peer === undefined ? {
                 comment: `SSH from the inside only: the operator's terraform reaches the gateway on ${g.inside.address}.`,
                 source: internal, inInterface: inside, tcpDestinationPort: SSH_PORT, target: { jump: 'ACCEPT' },
+              } : {
+                // Never on the VIP: SSH there would reach whichever gateway holds it, under another host key.
+                comment: `SSH from the inside only, to this gateway's own address: the operator's terraform reaches ${host.name} on ${host.inside.address}.`,
+                source: internal, destination: host.inside.address, inInterface: inside, tcpDestinationPort: SSH_PORT, target: { jump: 'ACCEPT' },
               },
+              ...(peer === undefined ? [] : fromPeer(host, peer)),
               { icmpType: ICMP_ECHO_REQUEST, target: { jump: 'ACCEPT' } },
             ],
           },
@@ -138,24 +173,30 @@ export function renderFirewall6Rules(t: Topology): string {
   return printIptablesRestore(gatewayRuleset6(t));
 }
 
-/** firewall.rules: the gateway's ruleset in iptables-restore format. */
-export function renderFirewallRules(t: Topology): string {
-  return printIptablesRestore(gatewayRuleset(t));
+/** firewall.rules: a gateway's ruleset in iptables-restore format. */
+export function renderFirewallRules(t: Topology, host: GatewayHost = t.gateway.hosts[0]): string {
+  return printIptablesRestore(gatewayRuleset(t, host));
 }
 
 export const FORWARDING_SYSCTL_FILE = '/etc/sysctl.d/99-gateway-forwarding.conf';
 
-/** setup-gateway.sh: forwarding on (now and at boot) and the ruleset applied atomically and persisted. */
-export function renderSetupGateway(t: Topology): string {
-  const profile = osProfile(t.gateway);
+/**
+ * setup-gateway.sh: the ruleset applied atomically and persisted, then forwarding on (now and at boot);
+ * on a gateway of a pair, then conntrackd and keepalived (see pair.ts).
+ */
+export function renderSetupGateway(t: Topology, host: GatewayHost = t.gateway.hosts[0]): string {
+  const profile = osProfile(host);
   const persisted = profile.firewallPersistence;
+  const pair = t.gateway.pair !== undefined;
   return shellScript(
-    `Turns ${t.gateway.name} into the NAT firewall between ${t.networks.internal} and ${t.networks.external}.`,
+    pair
+      ? `Turns ${host.name} into one of the pair of NAT firewalls between ${t.networks.internal} and ${t.networks.external}.`
+      : `Turns ${host.name} into the NAT firewall between ${t.networks.internal} and ${t.networks.external}.`,
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
     // On every family, not only where firewalld is the default: its zones would filter beside this ruleset.
     DISABLE_FIREWALLD,
-    ensurePackages(profile.packageManager, persisted.packages, { answers: persisted.answers }),
+    ensurePackages(profile.packageManager, [...persisted.packages, ...(pair ? profile.gatewayPairPackages : [])], { answers: persisted.answers }),
     '',
     shellBody('gateway/setup-gateway.sh', {
       FORWARDING_SYSCTL_FILE,
@@ -163,5 +204,7 @@ export function renderSetupGateway(t: Topology): string {
       RULES_V6_FILE: persisted.ipv6.file,
       FIREWALL_SERVICES: [...new Set([persisted.ipv4.service, persisted.ipv6.service])],
     }),
+    pair && '',
+    pair && pairSetup(),
   );
 }

@@ -1,6 +1,7 @@
 import { shellBody, shellScript } from '../formats/shell';
 import { osProfile } from '../os-profiles';
-import { Topology } from '../topology';
+import { GatewayHost, Topology } from '../topology';
+import { pairTeardown } from './pair';
 import { printIptablesRestore, Ruleset } from '../formats/ruleset';
 import { FORWARDING_SYSCTL_FILE, gatewayRuleset, gatewayRuleset6 } from './firewall';
 
@@ -16,22 +17,26 @@ export function emptiedRuleset(ruleset: Ruleset): Ruleset {
 }
 
 /** empty.rules and empty6.rules: what teardown-gateway.sh restores and persists. */
-export function renderEmptyRules(t: Topology): string {
-  return printIptablesRestore(emptiedRuleset(gatewayRuleset(t)));
+export function renderEmptyRules(t: Topology, host: GatewayHost = t.gateway.hosts[0]): string {
+  return printIptablesRestore(emptiedRuleset(gatewayRuleset(t, host)));
 }
 export function renderEmpty6Rules(t: Topology): string {
   return printIptablesRestore(emptiedRuleset(gatewayRuleset6(t)));
 }
 
 /**
- * teardown-gateway.sh, run at destroy (the gateway is destroyed last): the nat and filter tables
- * and the IPv6 filter table back to an empty ACCEPT ruleset, now and at boot, and forwarding off.
+ * teardown-gateway.sh, run at destroy (the gateway is destroyed last): on a gateway of a pair, keepalived
+ * stops first (the VIPs move to the peer while this one still forwards), then conntrackd; then the nat and
+ * filter tables and the IPv6 filter table back to an empty ACCEPT ruleset, now and at boot, and forwarding off.
  */
-export function renderTeardownGateway(t: Topology): string {
-  const persisted = osProfile(t.gateway).firewallPersistence;
+export function renderTeardownGateway(t: Topology, host: GatewayHost = t.gateway.hosts[0]): string {
+  const persisted = osProfile(host).firewallPersistence;
   return shellScript(
-    `Undoes setup-gateway.sh on ${t.gateway.name}: an empty ACCEPT ruleset, forwarding off.`,
+    t.gateway.pair === undefined
+      ? `Undoes setup-gateway.sh on ${host.name}: an empty ACCEPT ruleset, forwarding off.`
+      : `Undoes setup-gateway.sh on ${host.name}: keepalived and conntrackd stopped (the peer takes the VIPs), an empty ACCEPT ruleset, forwarding off.`,
     'cd "$(dirname "$0")"',
+    t.gateway.pair !== undefined && pairTeardown(t, host),
     shellBody('gateway/teardown-gateway.sh', { FORWARDING_SYSCTL_FILE, RULES_V4_FILE: persisted.ipv4.file, RULES_V6_FILE: persisted.ipv6.file }),
   );
 }

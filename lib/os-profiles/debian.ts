@@ -37,6 +37,7 @@ export const DEBIAN_PROFILE: OsProfile = {
   },
   iptablesPackages: ['iptables'],
   nodeToolPackages: ['ca-certificates', 'curl', 'gpg', 'conntrack'],
+  gatewayPairPackages: ['keepalived', 'conntrackd', 'conntrack'],
   selinux: false,
   selinuxPolicyPackages: [],
   firewalld: false,

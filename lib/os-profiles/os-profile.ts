@@ -61,6 +61,8 @@ export interface OsProfile {
   readonly iptablesPackages: readonly string[];
   /** Packages every Kubernetes node gets besides containerd, the kube tools and the ipvs tools. */
   readonly nodeToolPackages: readonly string[];
+  /** What a gateway of a pair installs: keepalived, and conntrackd (with the `conntrack` tool verify reads the table with). */
+  readonly gatewayPairPackages: readonly string[];
   /** SELinux is enforcing out of the box: Kubernetes nodes set it permissive; load balancers keep it and get the policy they need. */
   readonly selinux: boolean;
   /**

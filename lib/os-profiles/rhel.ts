@@ -34,6 +34,8 @@ export const RHEL_PROFILE: OsProfile = {
   },
   iptablesPackages: ['iptables-nft'],
   nodeToolPackages: ['curl', 'conntrack-tools', 'python3-dnf-plugin-versionlock'],
+  // RHEL ships conntrackd and the conntrack tool in one package.
+  gatewayPairPackages: ['keepalived', 'conntrack-tools'],
   selinux: true,
   // semanage lives in policycoreutils-python-utils (RHEL 8 and later).
   selinuxPolicyPackages: ['policycoreutils-python-utils'],

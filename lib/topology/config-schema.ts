@@ -64,11 +64,6 @@ const internalHost = (name: string | Default<string>, address: string | Default<
   interface: string('name of the NIC that holds `address`', inherit('hostDefaults.interface')),
 });
 
-const NIC = (side: string, nicName: string, address: string) => object(`the gateway's NIC on the ${side} network`, {
-  interface: string('name of the NIC', nicName),
-  address: string('IPv4 address of the NIC', address),
-});
-
 export const CONFIG_SCHEMA = object('the config file: the whole system', {
   hostDefaults: object('per-host fields for every host that does not set its own', {
     // The original write-up's machines are CentOS (its successors are the RHEL family, a checked option); the default
@@ -127,10 +122,31 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
       connectTimeoutMs: integer("milliseconds nginx waits for a node to accept a connection before trying the next one (nginx's default of 60 s stalls clients on a node that drops packets)", 300),
     }),
   }),
-  gateway: object('the NAT firewall between the networks', {
+  gateway: object('the NAT firewall between the networks: one host (the fields name to hostKey), or a pair of hosts (hosts) sharing inside.address and outside.address as VIPs', {
     ...hostAccess('gateway'),
-    inside: NIC('internal', 'ens33', '192.168.10.1'),
-    outside: NIC('external', 'ens36', '12.0.0.1'),
+    inside: object("the gateway's NIC on the internal network", {
+      interface: string('name of the NIC (on each host of a pair)', 'ens33'),
+      address: string("the address every inside host routes through (its default gateway); with a pair, the inside VIP that keepalived moves between them", '192.168.10.1'),
+    }),
+    outside: object("the gateway's NIC on the external network", {
+      interface: string('name of the NIC (on each host of a pair)', 'ens36'),
+      address: string('the public address clients use (DNAT to the service, SNAT of the internal network); with a pair, the outside VIP that moves with the inside one', '12.0.0.1'),
+    }),
+    // One gateway is the original write-up's design and the default; two remove the last single point of
+    // failure on the data path (keepalived moves both VIPs together, conntrackd keeps the NAT state on both).
+    hosts: list('a gateway pair: exactly two hosts, each with its own addresses, sharing inside.address and outside.address as VIPs (keepalived, conntrackd). Empty: one gateway, described by name, osFamily, sshUser and hostKey above', object('a gateway of the pair', {
+      ...hostAccess(REQUIRED),
+      priority: integer('VRRP priority, 1-254, different on the two; the higher one is the preferred MASTER', REQUIRED),
+      insideAddress: string("the host's own address on the internal network (terraform and verify reach it there; never the VIP)", REQUIRED),
+      outsideAddress: string("the host's own address on the external network", REQUIRED),
+    }), []),
+    vrrp: object('keepalived VRRP of a gateway pair (VRRP version 3; unused with one gateway)', {
+      routerId: integer('virtual_router_id of the pair on both networks, 1-255; not that of the load balancers (they share the internal network)', 61),
+      // The same cadence as the load balancers: a dead MASTER gateway is noticed in 3 adverts + skew.
+      advertIntervalMs: integer('milliseconds between VRRP adverts: a multiple of 10 from 10 to 40950', 100),
+      unicast: boolean('send adverts by unicast to the other gateway, for networks that drop VRRP multicast', false),
+      preemptDelaySeconds: integer('seconds the preferred gateway waits, once back, before taking the VIPs back; 0: at once', 5),
+    }),
   }),
   client: object('the outside client, on the external network', internalHost('client', '12.0.0.12')),
   kubernetes: object('the Kubernetes cluster', {
@@ -182,6 +198,8 @@ export type VrrpSpec = ResolvedConfig['loadBalancer']['vrrp'];
 export type HealthCheckSpec = ResolvedConfig['loadBalancer']['healthCheck'];
 export type UpstreamSpec = ResolvedConfig['loadBalancer']['upstream'];
 export type GatewayNic = ResolvedConfig['gateway']['inside'];
+export type GatewayPairHostSpec = ResolvedConfig['gateway']['hosts'][number];
+export type GatewayVrrpSpec = ResolvedConfig['gateway']['vrrp'];
 export type KubernetesSpec = ResolvedConfig['kubernetes'];
 export type WorkloadSpec = ResolvedConfig['workload'];
 export type ProvisioningSpec = ResolvedConfig['provisioning'];

@@ -12,6 +12,8 @@ export type {
 } from './config-schema';
 export type {
   GatewayHost,
+  GatewayPair,
+  GatewaySpec,
   HostAccess,
   HostFacts,
   InternalHost,

@@ -5,7 +5,7 @@ import { show, TopologyError } from './errors';
 import { checkShape, conforms, defaultsOf, fillDefaults } from './schema-dsl';
 import { resolveTopology, Topology } from './topology';
 import type { ResolvedConfig } from './config-schema';
-import { validateConfig } from './validate';
+import { singleGatewayFieldsBesidePair, validateConfig } from './validate';
 
 type Json = unknown;
 
@@ -272,7 +272,7 @@ export function loadConfig(options: LoadTopologyOptions = {}): ResolvedConfig {
   const config = fillDefaults(CONFIG_SCHEMA, merged, merged);
   // Cannot fail for a shape-checked config unless a schema default is missing; it types the value.
   if (!conforms(CONFIG_SCHEMA, config)) throw new TopologyError(source, checkShape(CONFIG_SCHEMA, config, 'complete'));
-  const problems = validateConfig(config);
+  const problems = [...validateConfig(config), ...singleGatewayFieldsBesidePair(layers, config)];
   if (problems.length > 0) throw new TopologyError(source, problems);
   return config;
 }

@@ -1,4 +1,4 @@
-import { ResolvedConfig } from './config-schema';
+import { GatewayNic, GatewayVrrpSpec, ResolvedConfig } from './config-schema';
 import { prefixLengthOf } from './ipv4';
 
 /**
@@ -10,6 +10,7 @@ import { prefixLengthOf } from './ipv4';
  * - `loadBalancer.master`, `loadBalancer.backups`: who starts as VRRP MASTER, and the BACKUPs
  * - `loadBalancer.vipPrefixLength`: the prefix the VIP is added with
  * - `sudoPrefix` on every host: how a root command is run over SSH
+ * - `gateway.hosts`: the gateway machines, one or a pair, in one shape; `gateway.pair`: the pair's facts
  * - `serviceUrl`: where a client reaches the service
  */
 
@@ -30,8 +31,38 @@ export type InternalHost = ResolvedConfig['controlPlane'] & HostFacts;
 export type WorkerHost = ResolvedConfig['workers'][number] & HostFacts;
 /** A load balancer: nginx stream proxy plus keepalived. */
 export type LoadBalancerHost = ResolvedConfig['loadBalancer']['hosts'][number] & HostFacts;
-/** The NAT firewall, with one NIC on each network. */
-export type GatewayHost = ResolvedConfig['gateway'] & HostFacts;
+/**
+ * A gateway machine, with one NIC on each network at its own address: the one gateway, or either host of a
+ * pair (whose shared addresses, the VIPs, are `GatewaySpec.inside`/`outside`).
+ */
+export type GatewayHost = Pick<ResolvedConfig['gateway'], 'name' | 'osFamily' | 'sshUser' | 'hostKey'> & HostFacts & {
+  readonly inside: GatewayNic;
+  readonly outside: GatewayNic;
+  /** VRRP priority in a pair; 0 for a single gateway (no VRRP). */
+  readonly priority: number;
+};
+
+/** Facts of a gateway pair: who starts as MASTER, and the VRRP settings both share. */
+export interface GatewayPair {
+  /** The preferred MASTER: the host with the higher priority. */
+  readonly master: GatewayHost;
+  readonly backup: GatewayHost;
+  readonly vrrp: GatewayVrrpSpec;
+  /** Prefix lengths the VIPs are added with: those of `networks.internal` and `networks.external`. */
+  readonly insidePrefixLength: number;
+  readonly outsidePrefixLength: number;
+}
+
+export interface GatewaySpec {
+  /** The inside NIC as the site sees it: its name, and the address inside hosts route through (a pair's inside VIP). */
+  readonly inside: GatewayNic;
+  /** The outside NIC as the site sees it: its name, and the public address (a pair's outside VIP). */
+  readonly outside: GatewayNic;
+  /** The gateway machines: one, or the two of a pair (in config order). */
+  readonly hosts: readonly GatewayHost[];
+  /** The pair's facts; undefined with one gateway. */
+  readonly pair: GatewayPair | undefined;
+}
 
 /** Facts derived from the load balancer section. */
 export interface LoadBalancerFacts {
@@ -52,7 +83,7 @@ export interface Topology {
   readonly controlPlane: InternalHost;
   readonly workers: readonly WorkerHost[];
   readonly loadBalancer: LoadBalancerSpec;
-  readonly gateway: GatewayHost;
+  readonly gateway: GatewaySpec;
   readonly client: InternalHost;
   readonly kubernetes: ResolvedConfig['kubernetes'];
   readonly workload: ResolvedConfig['workload'];
@@ -89,11 +120,38 @@ export function resolveTopology(config: ResolvedConfig): Topology {
       backups,
       vipPrefixLength: prefixLengthOf(config.networks.internal),
     },
-    gateway: withHostFacts(config.gateway),
+    gateway: resolveGateway(config),
     client: withHostFacts(config.client),
     kubernetes: config.kubernetes,
     workload: config.workload,
     provisioning: config.provisioning,
     serviceUrl: `http://${config.gateway.outside.address}:${config.loadBalancer.listenPort}/`,
+  };
+}
+
+/** The gateway section as machines: a pair's two hosts at their own addresses, or the one gateway. */
+function resolveGateway(config: ResolvedConfig): GatewaySpec {
+  const g = config.gateway;
+  const nicAt = (nic: GatewayNic, address: string): GatewayNic => ({ interface: nic.interface, address });
+  if (g.hosts.length === 0) {
+    const single = withHostFacts({
+      name: g.name, osFamily: g.osFamily, sshUser: g.sshUser, hostKey: g.hostKey, inside: g.inside, outside: g.outside, priority: 0,
+    });
+    return { inside: g.inside, outside: g.outside, hosts: [single], pair: undefined };
+  }
+  const hosts = g.hosts.map((h) => withHostFacts({
+    name: h.name, osFamily: h.osFamily, sshUser: h.sshUser, hostKey: h.hostKey,
+    inside: nicAt(g.inside, h.insideAddress), outside: nicAt(g.outside, h.outsideAddress), priority: h.priority,
+  }));
+  const [master, backup] = [...hosts].sort((a, b) => b.priority - a.priority);
+  return {
+    inside: g.inside,
+    outside: g.outside,
+    hosts,
+    pair: {
+      master, backup, vrrp: g.vrrp,
+      insidePrefixLength: prefixLengthOf(config.networks.internal),
+      outsidePrefixLength: prefixLengthOf(config.networks.external),
+    },
   };
 }

@@ -236,6 +236,45 @@ const GATEWAY: RuleTable<Subject> = [
   ...addressIn<Subject>('gateway.outside.address', (s) => s.t.gateway.outside.address, (s) => s.external, 'networks.external'),
 ];
 
+type PairHost = HostSubject<ResolvedConfig['gateway']['hosts'][number]>;
+
+/** A host of a gateway pair: name, user, key, priority, and its own address on each network. */
+const GATEWAY_PAIR_HOST: RuleTable<PairHost> = [
+  ...HOST_ACCESS,
+  inRange('priority', (h) => h.host.priority, 1, 254, 'a VRRP priority'),
+  ...addressIn<PairHost>('insideAddress', (h) => h.host.insideAddress, (h) => h.s.internal, 'networks.internal'),
+  ...addressIn<PairHost>('outsideAddress', (h) => h.host.outsideAddress, (h) => h.s.external, 'networks.external'),
+];
+
+/** The number of gateways, and the pair's VRRP settings. */
+const GATEWAY_PAIR: RuleTable<Subject> = [
+  {
+    // One host with VIPs would be a pair without a peer: keepalived and conntrackd with nobody to fail over to.
+    path: 'gateway.hosts',
+    value: (s) => `${s.t.gateway.hosts.length} host${s.t.gateway.hosts.length === 1 ? '' : 's'}`,
+    fails: (s) => s.t.gateway.hosts.length !== 0 && s.t.gateway.hosts.length !== 2,
+    expected: 'none (one gateway: gateway.name, gateway.inside.address, gateway.outside.address) or exactly two (a pair sharing those two addresses as VIPs)',
+  },
+  inRange('gateway.vrrp.routerId', (s) => s.t.gateway.vrrp.routerId, 1, 255, 'a VRRP virtual_router_id'),
+  {
+    // Both VRRP groups advertise on the internal network: one id for two groups makes each drop the other's adverts.
+    path: 'gateway.vrrp.routerId',
+    value: (s) => s.t.gateway.vrrp.routerId,
+    fails: (s) => s.t.gateway.hosts.length > 0 && s.t.gateway.vrrp.routerId === s.t.loadBalancer.vrrp.routerId,
+    expected: (s) => `a virtual_router_id other than loadBalancer.vrrp.routerId (${s.t.loadBalancer.vrrp.routerId}): the gateways and the load balancers share the internal network`,
+  },
+  {
+    path: 'gateway.vrrp.advertIntervalMs',
+    value: (s) => s.t.gateway.vrrp.advertIntervalMs,
+    fails: (s) => {
+      const ms = s.t.gateway.vrrp.advertIntervalMs;
+      return !(Number.isInteger(ms / 10) && ms >= 10 && ms <= 40_950);
+    },
+    expected: 'a multiple of 10 from 10 to 40950 (VRRP version 3 sends centiseconds)',
+  },
+  inRange('gateway.vrrp.preemptDelaySeconds', (s) => s.t.gateway.vrrp.preemptDelaySeconds, 0, 300, 'a preempt delay'),
+];
+
 const VIP: RuleTable<Subject> = addressIn<Subject>('loadBalancer.vip', (s) => s.t.loadBalancer.vip, (s) => s.internal, 'networks.internal');
 
 /** The load balancers' settings. */
@@ -460,9 +499,16 @@ export interface BundleNaming {
   readonly controlPlane: Named;
   readonly workers: readonly Named[];
   readonly loadBalancer: { readonly hosts: readonly Named[] };
-  readonly gateway: Named;
+  /** A config's gateway section (a name, and a pair's hosts or none), or a Topology's (its machines). */
+  readonly gateway: { readonly name?: string; readonly hosts: readonly Named[] };
   readonly client: Named;
   readonly workload: Named;
+}
+
+/** The gateway machines' names: a pair's two at gateway.hosts[i].name, or the one gateway at gateway.name. */
+function gatewayNames(g: BundleNaming['gateway']): Located<string>[] {
+  if (g.hosts.length >= 2) return g.hosts.map((h, i) => ({ path: `gateway.hosts[${i}].name`, value: h.name }));
+  return [{ path: 'gateway.name', value: g.name ?? g.hosts[0]?.name ?? '' }];
 }
 
 /** Every host's name with its path, in config order: the first use of a name wins, later ones clash. */
@@ -471,7 +517,7 @@ function hostNames(t: BundleNaming): Located<string>[] {
     { path: 'controlPlane.name', value: t.controlPlane.name },
     ...t.workers.map((w, i) => ({ path: `workers[${i}].name`, value: w.name })),
     ...t.loadBalancer.hosts.map((h, i) => ({ path: `loadBalancer.hosts[${i}].name`, value: h.name })),
-    { path: 'gateway.name', value: t.gateway.name },
+    ...gatewayNames(t.gateway),
     { path: 'client.name', value: t.client.name },
   ];
 }
@@ -540,6 +586,10 @@ function addresses(t: ResolvedConfig): Located<string>[] {
     ...t.loadBalancer.hosts.map((h, i) => ({ path: `loadBalancer.hosts[${i}].address`, value: h.address })),
     { path: 'gateway.inside.address', value: t.gateway.inside.address },
     { path: 'gateway.outside.address', value: t.gateway.outside.address },
+    ...t.gateway.hosts.flatMap((h, i) => [
+      { path: `gateway.hosts[${i}].insideAddress`, value: h.insideAddress },
+      { path: `gateway.hosts[${i}].outsideAddress`, value: h.outsideAddress },
+    ]),
     { path: 'client.address', value: t.client.address },
     { path: 'loadBalancer.vip', value: t.loadBalancer.vip },
   ];
@@ -629,6 +679,10 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
       `a priority different from ${first} (equal priorities make the MASTER a coin toss)`),
     ...applyRules('gateway', inConfig(t.gateway), HOST_ACCESS),
     ...applyRules('', s, GATEWAY),
+    ...applyRules('', s, GATEWAY_PAIR),
+    ...applyToEach('gateway.hosts', t.gateway.hosts, inConfig, GATEWAY_PAIR_HOST),
+    ...distinct(t.gateway.hosts.map((h, i) => ({ path: `gateway.hosts[${i}].priority`, value: h.priority })), (first) =>
+      `a priority different from ${first} (equal priorities make the MASTER a coin toss)`),
     ...applyRules('client', inConfig(t.client), EXTERNAL_HOST),
     ...applyRules('', s, VIP),
     ...distinct(hostNames(t), (first) => `a host name not already used by ${first}`),
@@ -640,4 +694,27 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
     ...applyRules('', s, PROVISIONING),
     ...controlCharacters(t),
   ];
+}
+
+/** The fields that describe the one gateway: with a pair, each host gives its own instead. */
+const SINGLE_GATEWAY_FIELDS = ['name', 'osFamily', 'sshUser', 'hostKey'] as const;
+
+/**
+ * Fields of the one gateway that a config layer gives beside a pair: each host of a pair has its own name,
+ * user and key, so such a field would be silently unused. `layers` are the config as given (before defaults).
+ */
+export function singleGatewayFieldsBesidePair(layers: readonly unknown[], config: ResolvedConfig): TopologyProblem[] {
+  if (config.gateway.hosts.length === 0) return [];
+  const given = (layer: unknown, field: string): unknown => {
+    const gateway = typeof layer === 'object' && layer !== null ? (layer as Record<string, unknown>).gateway : undefined;
+    return typeof gateway === 'object' && gateway !== null ? (gateway as Record<string, unknown>)[field] : undefined;
+  };
+  return SINGLE_GATEWAY_FIELDS.flatMap((field) => {
+    const value = layers.map((layer) => given(layer, field)).find((v) => v !== undefined);
+    return value === undefined ? [] : [{
+      path: `gateway.${field}`,
+      got: show(value),
+      expected: `no value with a gateway pair (gateway.hosts): each host of the pair sets its own ${field} (gateway.hosts[i].${field})`,
+    }];
+  });
 }

@@ -56,7 +56,7 @@ export function keepalivedNeeds(text: string): KeepalivedNeeds {
   for (const raw of text.split('\n')) {
     const line = stripComment(raw);
     for (const match of line.matchAll(/(?:^|\s)(?:interface|dev)\s+(\S+)/g)) interfaces.add(match[1]);
-    const script = /^\s*script\s+"?([^"\s]+)/.exec(line);
+    const script = /^\s*(?:script|vrrp_notify_fifo_script)\s+"?([^"\s]+)/.exec(line);
     if (script && posix.dirname(script[1]) === CONFIG_DIR) scripts.add(script[1]);
     const user = /^\s*script_user\s+(\S+)(?:\s+(\S+))?/.exec(line);
     if (user) scriptUser = { user: user[1], group: user[2] };
