@@ -99,7 +99,7 @@ export class LabChecks {
   }
 
   /** The client's request loop, in the background until `stop()` (bounded by PROBE in any case). */
-  private startProbe(): { stop: () => Promise<ReturnType<typeof parseSamples>> } {
+  startProbe(): { stop: () => Promise<ReturnType<typeof parseSamples>> } {
     const client = this.t.client.name;
     mustOnHost(client, `rm -f ${PROBE_STOP_FILE}`);
     const script = [
@@ -249,6 +249,13 @@ export class LabChecks {
       // the site is judged after its own recovery window, and the wait is reported.
       const recoveryMs = (this.t.loadBalancer.vrrp.preemptDelaySeconds + 10) * 1000;
       const vipWaitMs = await waitFor(() => this.vipHolders().join() === this.vrrpPair[0], recoveryMs, 200);
+      // A gateway pair likewise: its preferred gateway holds both VIPs once its own preempt delay is over.
+      const pair = this.t.gateway.pair;
+      if (pair !== undefined) {
+        const { inside, outside } = this.t.gateway;
+        const holdsBoth = (g: string) => { const a = onHost(g, 'ip -o -4 addr show', 10_000).stdout; return a.includes(` ${inside.address}/`) && a.includes(` ${outside.address}/`); };
+        await waitFor(() => holdsBoth(pair.master.name) && !holdsBoth(pair.backup.name), (pair.vrrp.preemptDelaySeconds + 10) * 1000, 200);
+      }
       const result = await npmRun(this.project, 'verify', ['--config', this.project.configPath, ...this.keyArgs,
         '--known-hosts', this.project.knownHosts, '--connect-timeout', '3', '--json'], 300_000);
       const parsed = JSON.parse(result.stdout) as { summary: { passed: number; failed: number; skipped: number; notRun: number; ms: number }; checks: Array<{ host: string; check: string; result: string; detail: string }> };

@@ -34,7 +34,7 @@ LAB_MIRROR="${LAB_MIRROR:-http://deb.debian.org/debian}"
 LAB_SECURITY_MIRROR="${LAB_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 LAB_BOOT_TIMEOUT="${LAB_BOOT_TIMEOUT:-120}"   # seconds for all hosts to reach ssh-ready
 LAB_STOP_TIMEOUT="${LAB_STOP_TIMEOUT:-20}"    # seconds for a graceful poweroff before SIGKILL
-LAB_PACKAGES="${LAB_PACKAGES:-systemd,systemd-sysv,dbus,openssh-server,nginx,libnginx-mod-stream,keepalived,iptables,iproute2,iputils-ping,curl,procps,netfilter-persistent,iptables-persistent,ca-certificates,sudo,firewalld}"
+LAB_PACKAGES="${LAB_PACKAGES:-systemd,systemd-sysv,dbus,openssh-server,nginx,libnginx-mod-stream,keepalived,iptables,iproute2,iputils-ping,curl,procps,netfilter-persistent,iptables-persistent,ca-certificates,sudo,firewalld,conntrackd,conntrack}"
 SW_NS="${LAB_PREFIX}sw"
 STATE="$LAB_WORK/state"
 PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
@@ -84,7 +84,7 @@ deps() {
 rootfs_customize() {
   local r="$1"
   # Installed but disabled: the provisioning under test enables them.
-  systemctl --root="$r" disable nginx.service keepalived.service >/dev/null 2>&1 || true
+  systemctl --root="$r" disable nginx.service keepalived.service conntrackd.service >/dev/null 2>  systemctl --root="$r" disable nginx.service keepalived.service >/dev/null 2>&1 || true1 || true
   # firewalld too: off unless the lab's --firewalld variant starts it on the load balancers.
   systemctl --root="$r" disable firewalld.service >/dev/null 2>&1 || true
   # Nothing periodic or hardware-related in the emulated hosts.

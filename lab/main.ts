@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { loadTopology, readConfigFile, Topology } from '../lib/topology';
 import { forwardsInFlight } from '../lib/load-balancer/in-flight';
 import { CheckResult, LabChecks } from './checks';
+import { GatewayPairChecks } from './gateway-pair';
 import { DrainRun, FailoverRun, FaultKind, siteGapBound, summarize } from './failover';
 import { hostsSh, labNetns, mustOnHost, run, RunResult } from './exec';
 import { labHostsFile } from './lab-hosts';
@@ -140,6 +141,19 @@ function memoryWatch(): { stop: () => { startAvailableMiB: number; minAvailableM
   };
 }
 
+/** The checks of a gateway pair: its failovers with transfers running, its drain, the negative control, verify's sync check under load. */
+function gatewayPairSteps(project: LabProject, checks: LabChecks, runs: number): Array<[string, string, () => Promise<CheckResult>]> {
+  const pair = new GatewayPairChecks(project, () => checks.startProbe(), log);
+  return [
+    ['GS', 'gateway pair: verify sees the connections on the BACKUP', () => pair.syncedUnderLoad('GS')],
+    ['Ga', 'gateway pair: power loss', () => pair.check('Ga', 'power-loss', runs)],
+    ['Gb', 'gateway pair: power off', () => pair.check('Gb', 'power-off', runs)],
+    ['Gc', 'gateway pair: outside link lost', () => pair.check('Gc', 'outside-link', runs)],
+    ['Gd', 'gateway pair: drain', () => pair.check('Gd', 'drain', runs)],
+    ['GN', 'gateway pair: negative control without conntrackd', () => pair.negativeControl('GN')],
+  ];
+}
+
 async function test(configFile: string | undefined, firewalld: boolean, runs: number): Promise<number> {
   const started = Date.now();
   const memory = memoryWatch();
@@ -174,6 +188,7 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
       ['4b', 'failover: power off', () => checks.failoverCheck('4b', 'power-off', runs)],
       ['4c', 'failover: power loss', () => checks.failoverCheck('4c', 'power-loss', runs)],
       ['4d', 'planned maintenance: drain', () => checks.drainCheck('4d', runs)],
+      ...(project.topology.gateway.pair ? gatewayPairSteps(project, checks, runs) : []),
       ['5', 'backend loss', () => checks.backendLoss()],
       ['6', 'page change through npm run apply', () => checks.pageChange()],
       ['V2', 'npm run verify after the page change', () => checks.verify('V2', 'after the page change')],

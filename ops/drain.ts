@@ -1,5 +1,5 @@
 /**
- * npm run drain -- LB [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE] [--connect-timeout N] [--timeout N]
+ * npm run drain -- HOST [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE] [--connect-timeout N] [--timeout N]
  *
  * Planned maintenance of a load balancer without losing a request: the VIP moves to a peer while
  * this load balancer's nginx still serves, and drain returns only once a peer holds the VIP, so
@@ -7,22 +7,26 @@
  * (keepalived reads it at once, by inotify): the priority drops to 1, and a peer, which never waits
  * for a preempt delay, takes the VIP. `--undo` writes 0: the load balancer gets its priority back and,
  * if it is the preferred one, takes the VIP back after the preempt delay; undo waits for that too.
+ * A gateway of a pair drains the same way: its drain file puts its VRRP instances in FAULT, so the other
+ * gateway takes both VIPs (conntrackd has its connections already), and drain returns once it holds them.
  * Exit codes: 0 done, 1 the VIP did not move in time (or a host could not be reached), 2 bad flags.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DRAIN_FILE, DRAINED_VALUE } from '../lib/load-balancer/keepalived';
-import { LoadBalancerHost, Topology } from '../lib/topology';
+import { Topology } from '../lib/topology';
+import { GATEWAY_DRAIN_FILE } from '../lib/gateway/pair';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
 import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions } from './ssh';
 
-const USAGE = `usage: npm run drain -- LB [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE]
+const USAGE = `usage: npm run drain -- HOST [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE]
                         [--connect-timeout SECONDS] [--timeout SECONDS]
 
-  LB                     the load balancer to drain (a name of loadBalancer.hosts)
-  --undo                 give it its priority back (the preferred one takes the VIP back after the preempt delay)
+  HOST                   the load balancer to drain (a name of loadBalancer.hosts), or a gateway of a pair
+                         (a name of gateway.hosts: the other gateway takes both VIPs)
+  --undo                 give it back its place (the preferred one takes the VIP(s) back after the preempt delay)
   --config FILE          the topology that was applied (default: the one recorded in --cdktf-out by its synth;
                          given, it must be that one)
   --cdktf-out DIR        the stacks that were applied, whose topology is recorded there (default cdktf.out)
@@ -31,12 +35,57 @@ const USAGE = `usage: npm run drain -- LB [--undo] [--config FILE] [--cdktf-out 
   --connect-timeout N    seconds to wait for each SSH connection (default 10)
   --timeout N            seconds to wait for the VIP to move (default: the preempt delay + 30)`;
 
-/** Which load balancers hold the VIP now, by asking each (an unreachable one holds nothing we can see). */
-async function holders(t: Topology, options: SshOptions): Promise<{ holding: string[]; unreachable: string[] }> {
-  const vip = t.loadBalancer.vip;
-  const answers = await Promise.all(t.loadBalancer.hosts.map(async (h) => ({ h, r: await ssh(options, h.sshUser, h.address, `ip -o -4 addr show dev ${h.interface}`, 30_000) })));
+/**
+ * What drain acts on: a load balancer (the VIP moves to a peer) or a gateway of a pair (both VIPs move to
+ * the other gateway). The same steps, with each tier's hosts, VIPs, drain file and preferred host.
+ */
+interface Drainable {
+  readonly name: string;
+  readonly sshUser: string;
+  readonly sudoPrefix: string;
+  /** Where drain reaches it over SSH: its own address. */
+  readonly address: string;
+  /** What it writes when draining: a value keepalived reads from the drain file. */
+  readonly drainedValue: number;
+  readonly drainFile: string;
+  /** The tier's hosts, and the command that lists one host's addresses of the tier's VIPs. */
+  readonly tier: ReadonlyArray<{ readonly name: string; readonly sshUser: string; readonly address: string; readonly addressesCommand: string }>;
+  /** The VIPs a holder holds (all of them). */
+  readonly vips: readonly string[];
+  readonly preferred: string;
+  readonly what: string;
+  readonly undoneNote: string;
+}
+
+function drainableOf(t: Topology, name: string | undefined): Drainable | undefined {
+  const lb = t.loadBalancer.hosts.find((h) => h.name === name);
+  if (lb) {
+    return {
+      name: lb.name, sshUser: lb.sshUser, sudoPrefix: lb.sudoPrefix, address: lb.address, drainedValue: DRAINED_VALUE, drainFile: DRAIN_FILE,
+      tier: t.loadBalancer.hosts.map((h) => ({ name: h.name, sshUser: h.sshUser, address: h.address, addressesCommand: `ip -o -4 addr show dev ${h.interface}` })),
+      vips: [t.loadBalancer.vip], preferred: t.loadBalancer.master.name, what: 'load balancer',
+      undoneNote: `priority back to ${lb.priority}`,
+    };
+  }
+  const gateway = t.gateway.pair === undefined ? undefined : t.gateway.hosts.find((h) => h.name === name);
+  if (gateway && t.gateway.pair) {
+    return {
+      name: gateway.name, sshUser: gateway.sshUser, sudoPrefix: gateway.sudoPrefix, address: gateway.inside.address,
+      // Any value but 0 puts the pair's instances in FAULT (tracked with weight 0 in a sync group).
+      drainedValue: 1, drainFile: GATEWAY_DRAIN_FILE,
+      tier: t.gateway.hosts.map((h) => ({ name: h.name, sshUser: h.sshUser, address: h.inside.address, addressesCommand: 'ip -o -4 addr show' })),
+      vips: [t.gateway.inside.address, t.gateway.outside.address], preferred: t.gateway.pair.master.name, what: 'gateway',
+      undoneNote: 'out of FAULT',
+    };
+  }
+  return undefined;
+}
+
+/** Which hosts of the tier hold every VIP now, by asking each (an unreachable one holds nothing we can see). */
+async function holders(d: Drainable, options: SshOptions): Promise<{ holding: string[]; unreachable: string[] }> {
+  const answers = await Promise.all(d.tier.map(async (h) => ({ h, r: await ssh(options, h.sshUser, h.address, h.addressesCommand, 30_000) })));
   return {
-    holding: answers.filter(({ r }) => r.code === 0 && r.stdout.includes(` ${vip}/`)).map(({ h }) => h.name),
+    holding: answers.filter(({ r }) => r.code === 0 && d.vips.every((vip) => r.stdout.includes(` ${vip}/`))).map(({ h }) => h.name),
     unreachable: answers.filter(({ r }) => r.code !== 0).map(({ h }) => h.name),
   };
 }
@@ -45,32 +94,32 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function drain(t: Topology, lb: LoadBalancerHost, undo: boolean, options: SshOptions, timeoutSeconds: number,
-  say: (line: string) => void): Promise<number> {
-  const value = undo ? 0 : DRAINED_VALUE;
-  const write = await ssh(options, lb.sshUser, lb.address, `${lb.sudoPrefix}sh -c 'echo ${value} > ${DRAIN_FILE}'`, 30_000);
+async function drain(d: Drainable, undo: boolean, options: SshOptions, timeoutSeconds: number, say: (line: string) => void): Promise<number> {
+  const value = undo ? 0 : d.drainedValue;
+  const write = await ssh(options, d.sshUser, d.address, `${d.sudoPrefix}sh -c 'echo ${value} > ${d.drainFile}'`, 30_000);
   if (write.code !== 0) {
-    say(`${lb.name}: could not write ${DRAIN_FILE}: ${write.stderr.trim() || `exit ${write.code}`}`);
+    say(`${d.name}: could not write ${d.drainFile}: ${write.stderr.trim() || `exit ${write.code}`}`);
     return 1;
   }
-  say(`${lb.name}: ${DRAIN_FILE} = ${value}${undo ? ' (priority back to ' + lb.priority + ')' : ' (priority 1)'}`);
-  const preferred = t.loadBalancer.master.name === lb.name;
-  // Drained: done once a peer, and only a peer, holds the VIP. Undone: the preferred one holds it again; another one has nothing to wait for.
-  const done = (holding: string[]) => (undo ? !preferred || holding.join() === lb.name : holding.length === 1 && holding[0] !== lb.name);
+  say(`${d.name}: ${d.drainFile} = ${value}${undo ? ` (${d.undoneNote})` : (d.what === 'gateway' ? ' (FAULT: the other gateway takes both VIPs)' : ' (priority 1)')}`);
+  const preferred = d.preferred === d.name;
+  const vips = d.vips.join(' and ');
+  // Drained: done once another host, and only it, holds the VIPs. Undone: the preferred one holds them again; another one has nothing to wait for.
+  const done = (holding: string[]) => (undo ? !preferred || holding.join() === d.name : holding.length === 1 && holding[0] !== d.name);
   const started = Date.now();
   for (let i = 0; i < timeoutSeconds * 4 + 1 && Date.now() - started <= timeoutSeconds * 1000; i++) {
-    const { holding, unreachable } = await holders(t, options);
+    const { holding, unreachable } = await holders(d, options);
     if (done(holding)) {
-      say(`${undo ? 'undrained' : 'drained'} ${lb.name} in ${((Date.now() - started) / 1000).toFixed(1)} s: the VIP ${t.loadBalancer.vip} is on ${holding.join(', ') || 'no load balancer'}`
-        + (undo ? '' : `; ${lb.name}'s nginx may now be stopped`));
+      say(`${undo ? 'undrained' : 'drained'} ${d.name} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${vips} on ${holding.join(', ') || `no ${d.what}`}`
+        + (undo ? '' : `; ${d.name} may now be stopped`));
       return 0;
     }
     if (i === 0 && unreachable.length > 0) say(`not reachable: ${unreachable.join(', ')}`);
     await sleep(250);
   }
-  const { holding } = await holders(t, options);
-  say(`${lb.name}: the VIP did not move within ${timeoutSeconds} s (held by ${holding.join(', ') || 'nobody'})`
-    + (undo ? '' : '; is a peer healthy? Do not stop nginx on it yet; `--undo` puts it back'));
+  const { holding } = await holders(d, options);
+  say(`${d.name}: ${vips} did not move within ${timeoutSeconds} s (held by ${holding.join(', ') || 'nobody'})`
+    + (undo ? '' : `; is another ${d.what} healthy? Do not stop ${d.name} yet; \`--undo\` puts it back`));
   return 1;
 }
 
@@ -88,23 +137,24 @@ async function main(argv: readonly string[]): Promise<number> {
     const config = valueOf(flags, '--config');
     if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
     const t = siteTopology({ cdktfOut: userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out'), configPath: config === undefined ? undefined : userPath(config) });
-    const names = t.loadBalancer.hosts.map((h) => h.name);
-    const lb = t.loadBalancer.hosts.find((h) => h.name === positional);
-    if (!lb) throw new UsageError(`LB: got ${positional === undefined ? 'nothing' : JSON.stringify(positional)}, expected one of ${names.join(', ')}`);
+    const names = [...t.loadBalancer.hosts.map((h) => h.name), ...(t.gateway.pair ? t.gateway.hosts.map((h) => h.name) : [])];
+    const target = drainableOf(t, positional);
+    if (!target) throw new UsageError(`HOST: got ${positional === undefined ? 'nothing' : JSON.stringify(positional)}, expected one of ${names.join(', ')}`);
     const keyFlag = valueOf(flags, '--ssh-key');
     const key = keyFlag !== undefined ? userPath(keyFlag) : process.env.TF_VAR_ssh_private_key_path;
     if (key === undefined) throw new UsageError('--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_ssh_private_key_path)');
     if (!existsSync(key)) throw new UsageError(`--ssh-key: got ${key}, expected an existing private key file`);
     const knownHosts = valueOf(flags, '--known-hosts');
-    const timeout = integerOf(flags, '--timeout', t.loadBalancer.vrrp.preemptDelaySeconds + 30, 1, 3600);
+    const preemptDelay = target.what === 'gateway' ? t.gateway.pair?.vrrp.preemptDelaySeconds ?? 0 : t.loadBalancer.vrrp.preemptDelaySeconds;
+    const timeout = integerOf(flags, '--timeout', preemptDelay + 30, 1, 3600);
     controlDir = mkdtempSync(join(tmpdir(), 'khe-'));
     const options: SshOptions = {
       key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts), controlDir,
       connectTimeoutSeconds: integerOf(flags, '--connect-timeout', 10, 1, 300),
     };
     run = async () => {
-      const code = await drain(t, lb, flags.switches.has('--undo'), options, timeout, (line) => console.log(line));
-      await Promise.all(t.loadBalancer.hosts.map((h) => closeShared(options, h.sshUser, h.address)));
+      const code = await drain(target, flags.switches.has('--undo'), options, timeout, (line) => console.log(line));
+      await Promise.all(target.tier.map((h) => closeShared(options, h.sshUser, h.address)));
       return code;
     };
   } catch (error) {

@@ -71,8 +71,8 @@ describe('the flags', () => {
   });
 
   test.each([
-    [['lb09', '--ssh-key', __filename], /^error: LB: got "lb09", expected one of lb01, lb02$/m],
-    [['--undo'], /^error: LB: got nothing, expected one of lb01, lb02$/m],
+    [['lb09', '--ssh-key', __filename], /^error: HOST: got "lb09", expected one of lb01, lb02$/m],
+    [['--undo'], /^error: HOST: got nothing, expected one of lb01, lb02$/m],
     [['lb01', '--ssh-key', '/nonexistent/key'], /^error: --ssh-key: got \/nonexistent\/key, expected an existing private key file$/m],
     [['lb01', '--ssh-key', __filename, '--timeout', '0'], /^error: --timeout: got "0", expected an integer in 1-3600$/m],
   ])('GIVEN npm run drain %j THEN exit 2 before any SSH, saying what was expected', (args, message) => {
@@ -163,7 +163,7 @@ describe('verify and drain never guess the site: the topology recorded by the sy
 
   test('GIVEN no --config THEN drain and verify act on the recorded site (its load balancers, not the built-in ones)', () => {
     const drain = runCli('drain', ['lb01', '--ssh-key', __filename], dir);
-    expect(drain.stderr).toMatch(/^error: LB: got "lb01", expected one of edge-a, edge-b$/m);
+    expect(drain.stderr).toMatch(/^error: HOST: got "lb01", expected one of edge-a, edge-b$/m);
     expect(drain.status).toBe(2);
     // The recorded site's LB is accepted: the next check (the key) is what stops it, before any SSH.
     const named = runCli('drain', ['edge-a', '--ssh-key', '/nonexistent/key'], dir);
