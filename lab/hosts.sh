@@ -84,7 +84,7 @@ deps() {
 rootfs_customize() {
   local r="$1"
   # Installed but disabled: the provisioning under test enables them.
-  systemctl --root="$r" disable nginx.service keepalived.service conntrackd.service >/dev/null 2>  systemctl --root="$r" disable nginx.service keepalived.service >/dev/null 2>&1 || true1 || true
+  systemctl --root="$r" disable nginx.service keepalived.service conntrackd.service >/dev/null 2>&1 || true
   # firewalld too: off unless the lab's --firewalld variant starts it on the load balancers.
   systemctl --root="$r" disable firewalld.service >/dev/null 2>&1 || true
   # Nothing periodic or hardware-related in the emulated hosts.
