@@ -66,7 +66,7 @@ describe('GIVEN the gateway-pair example', () => {
     expect(rules[0]).toBe(rules[1]);
   });
 
-  test('THEN keepalived moves both VIPs as one sync group, each instance tracking both NICs, only the preferred gateway waiting to preempt', () => {
+  test('THEN keepalived moves both VIPs as one sync group, each instance tracking the other NIC, only the preferred gateway waiting to preempt', () => {
     for (const host of [gw01, gw02]) {
       const conf = gatewayKeepalivedConf(t, host);
       const group = directiveAt(conf, 'vrrp_sync_group');
@@ -76,8 +76,10 @@ describe('GIVEN the gateway-pair example', () => {
       expect(instances.map((i) => argsOf(i)[0])).toEqual(members);
       const vips = instances.map((i) => directivesNamed(i.children!, 'virtual_ipaddress')[0].children!.map((d) => (d.kind === 'directive' ? `${d.name} ${argsOf(d).join(' ')}` : '')));
       expect(vips).toEqual([['192.168.10.1/24 dev ens33'], ['12.0.0.1/24 dev ens36']]);
+      // Each instance follows its own NIC and tracks the other: either link down puts the group in FAULT.
+      expect(instances.map((i) => [argsOf(directivesNamed(i.children!, 'interface')[0])[0], ...directivesNamed(i.children!, 'track_interface')[0].children!.map((d) => (d.kind === 'directive' ? d.name : ''))]))
+        .toEqual([['ens33', 'ens36'], ['ens36', 'ens33']]);
       for (const instance of instances) {
-        expect(directivesNamed(instance.children!, 'track_interface')[0].children!.map((d) => (d.kind === 'directive' ? d.name : ''))).toEqual(['ens33', 'ens36']);
         expect(argsOf(directivesNamed(instance.children!, 'priority')[0])).toEqual([String(host.priority)]);
         expect(directivesNamed(instance.children!, 'preempt_delay').map(argsOf)).toEqual(host.name === 'gw01' ? [['5']] : []);
         expect(argsOf(directivesNamed(instance.children!, 'state')[0])).toEqual(['BACKUP']);

@@ -9,7 +9,7 @@ import { CONNTRACKD_SYNC_PORT } from './firewall';
  *
  * - keepalived moves both VIPs together (one vrrp_sync_group of an instance per network): a gateway
  *   that holds one VIP holds the other, and a gateway whose link on either network is down holds neither
- *   (each instance tracks both NICs).
+ *   (each instance follows its own NIC and tracks the other one).
  * - conntrackd (FTFW mode, UDP between the gateways' own inside addresses) keeps the MASTER's connection
  *   table, NAT included, on the BACKUP. On becoming MASTER the BACKUP commits it into its kernel before
  *   forwarding a connection's next packet matters, so established connections, downloads and outbound
@@ -75,8 +75,10 @@ export function gatewayKeepalivedConf(t: Topology, host: GatewayHost): ConfFile 
     pair.vrrp.unicast && directive('unicast_src_ip', [host[nic].address], { comment: 'Unicast adverts, for networks that drop VRRP multicast.' }),
     pair.vrrp.unicast && block('unicast_peer', [], [directive(peer[nic].address)]),
     block('virtual_ipaddress', [], [directive(`${t.gateway[nic].address}/${prefixLength}`, ['dev', host[nic].interface])]),
-    block('track_interface', [], [directive(host.inside.interface), directive(host.outside.interface)], {
-      comment: 'A gateway with either link down forwards nothing: it holds neither VIP.',
+    // An instance follows its own NIC already; tracking the other one too, in a sync group, means a gateway
+    // with either link down holds neither VIP (it could forward nothing).
+    block('track_interface', [], [directive(host[nic === 'inside' ? 'outside' : 'inside'].interface)], {
+      comment: 'Either link down: FAULT, and the sync group gives up both VIPs.',
     }),
     block('track_file', [], [directive(DRAIN_TRACK)]),
   ]);
