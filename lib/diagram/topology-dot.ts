@@ -78,6 +78,7 @@ export function topologyDot(t: Topology): string {
     legendRow('———', 'black', 'traffic while the MASTER holds the VIP'),
     legendRow('– – –', 'gray40', 'traffic after a failover to a BACKUP'),
     legendRow('· · · ·', 'gray40', `kubelets to the control plane&#39;s API :${t.kubernetes.apiServerPort}`),
+    ...(t.gateway.pair ? [legendRow('· · · ·', 'gray40', 'between the gateways: conntrackd&#39;s state sync')] : []),
   ].join('')}</TABLE>>`;
   const out: string[] = [
     'digraph topology {',
