@@ -9,7 +9,8 @@ import { loadTopology, ProvisionerResource, SUPPORTED_KUBERNETES_MINORS, Topolog
 import { CONFIG_SCHEMA } from '../lib/topology/config-schema';
 import { defaultsOf, leavesOf, Node, SchemaLeaf } from '../lib/topology/schema-dsl';
 import { HAS_SSH_KEYGEN, hostKeyLine } from './host-keys';
-import { renderFixture } from './render-fixture';
+import { GATEWAY_PAIR_CONFIG, renderFixture } from './render-fixture';
+import { parse as parseYaml } from 'yaml';
 
 /**
  * The property: a change of any one config field on an applied site plans no teardown, unless a
@@ -35,6 +36,9 @@ type Obj = Record<string, any>;
 
 /** The default config as a plain value, with the default lists: what a change is made against. */
 const DEFAULTS = defaultsOf(CONFIG_SCHEMA) as Obj;
+
+/** The gateway section of examples/gateway-pair.yaml: a pair in place of the one gateway. */
+const GATEWAY_PAIR = (parseYaml(readFileSync(GATEWAY_PAIR_CONFIG, 'utf8')) as Obj).gateway as Obj;
 
 /** Fresh keys for the host key changes (one per host that gets one). */
 const KEYS = HAS_SSH_KEYGEN ? Array.from({ length: 8 }, (_, i) => hostKeyLine(`host${i}`)) : [];
@@ -104,6 +108,18 @@ const GIVEN: Readonly<Record<string, () => Obj>> = {
   'provisioning.httpAddress': () => ({ provisioning: { backend: 'http', httpAddress: 'https://state.example/other' } }),
   // A list changed by one more item: a host added to the site.
   workers: () => ({ workers: [...DEFAULTS.workers, { name: 'node03', address: '192.168.10.60' }] }),
+  // The one gateway replaced by a pair (its name goes: the documented teardown of a removed host), and each
+  // field of a pair's host or VRRP settings changed in that pair.
+  'gateway.hosts': () => ({ gateway: GATEWAY_PAIR }),
+  ...Object.fromEntries(([
+    ['name', 'gw09'], ['osFamily', 'rhel'], ['sshUser', 'admin'], ['hostKey', KEYS[0] ?? ''], ['priority', 110],
+    ['insideAddress', '192.168.10.4'], ['outsideAddress', '12.0.0.4'],
+  ] as const).map(([field, value]) => [`gateway.hosts[].${field}`, () => ({
+    gateway: { ...GATEWAY_PAIR, hosts: [{ ...GATEWAY_PAIR.hosts[0], [field]: value }, GATEWAY_PAIR.hosts[1]] },
+  })])),
+  'gateway.vrrp.routerId': () => ({ gateway: { ...GATEWAY_PAIR, vrrp: { ...GATEWAY_PAIR.vrrp, routerId: 62 } } }),
+  'gateway.vrrp.advertIntervalMs': () => ({ gateway: { ...GATEWAY_PAIR, vrrp: { ...GATEWAY_PAIR.vrrp, advertIntervalMs: 200 } } }),
+  'gateway.vrrp.preemptDelaySeconds': () => ({ gateway: { ...GATEWAY_PAIR, vrrp: { ...GATEWAY_PAIR.vrrp, preemptDelaySeconds: 7 } } }),
   'loadBalancer.hosts': () => ({ loadBalancer: { hosts: [...DEFAULTS.loadBalancer.hosts, { name: 'lb03', address: '192.168.10.70', priority: 80 }] } }),
 };
 
