@@ -39,6 +39,7 @@ function configWith(path: string, value: unknown): Record<string, unknown> {
   const item: Record<string, Record<string, unknown>> = {
     workers: { name: 'node01', address: '192.168.10.20' },
     'loadBalancer.hosts': { name: 'lb01', address: '192.168.10.40', priority: 100 },
+    'gateway.hosts': { name: 'gw01', priority: 100, insideAddress: '192.168.10.2', outsideAddress: '12.0.0.2' },
   };
   const listMatch = /^(.*)\[\]\.(.*)$/.exec(path);
   if (listMatch) {
