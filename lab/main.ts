@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { loadTopology, readConfigFile, Topology } from '../lib/topology';
 import { forwardsInFlight } from '../lib/load-balancer/in-flight';
 import { CheckResult, LabChecks } from './checks';
-import { GatewayPairChecks } from './gateway-pair';
+import { GatewayPairChecks, GatewayRun } from './gateway-pair';
 import { DrainRun, FailoverRun, FaultKind, siteGapBound, summarize } from './failover';
 import { hostsSh, labNetns, mustOnHost, run, RunResult } from './exec';
 import { labHostsFile } from './lab-hosts';
@@ -277,6 +277,15 @@ async function failover(configFile: string | undefined, runs: number, jsonFile: 
     const bound = siteGapBound(checks.vrrpKnobs);
     report.gapBound = bound;
     report.summaries = kinds.map((k) => summarize(k, failovers.filter((r) => r.kind === k), 'goal', bound));
+    // A gateway pair: each of its faults the same number of times, with its transfers (see lab/gateway-pair.ts).
+    if (project.topology.gateway.pair) {
+      const pair = new GatewayPairChecks(project, () => checks.startProbe(), log);
+      const gatewayRuns: GatewayRun[] = [];
+      report.gatewayFailovers = gatewayRuns;
+      for (const [id, kind] of [['Ga', 'power-loss'], ['Gb', 'power-off'], ['Gc', 'outside-link'], ['Gd', 'drain']] as const) {
+        results.push(await pair.check(id, kind, runs, (r) => gatewayRuns.push(r)));
+      }
+    }
   } catch (error) {
     results.push({ id: '!', name: 'lab failover run', ok: false, measured: {}, detail: (error as Error).message });
   } finally {
