@@ -20,6 +20,9 @@ import { checkIptablesRules, IPTABLES_TOOLS } from '../validate/checkers/iptable
 import { checkIp6tablesRules, IP6TABLES_TOOLS } from '../validate/checkers/ip6tables';
 import { checkK8sManifest } from '../validate/checkers/k8s';
 import { checkKeepalivedConf, KEEPALIVED_TOOLS } from '../validate/checkers/keepalived';
+import { checkConntrackdConf, CONNTRACKD_TOOLS } from '../validate/checkers/conntrackd';
+import { renderConntrackdConf, renderGatewayKeepalivedConf, renderTransitionScript, TRANSITION_SCRIPT } from '../lib/gateway/pair';
+import { GATEWAY_PAIR_CONFIG } from './render-fixture';
 import { checkNginxConf, NGINX_TOOLS } from '../validate/checkers/nginx';
 import { checkShellScript, SHELLCHECK_TOOLS } from '../validate/checkers/shellcheck';
 import { checkTerraformStack, TERRAFORM_TOOLS } from '../validate/checkers/terraform';
@@ -198,6 +201,34 @@ describeWithTools('shellcheck checker', SHELLCHECK_TOOLS, () => {
     const result = checkShellScript(fixture('sh-guard', 'guarded.sh', body));
     expectFail(result, /prot is referenced but not assigned/);
     expect(result.detail).not.toMatch(/\bport is referenced/);
+  });
+});
+
+describeWithTools('conntrackd checker', CONNTRACKD_TOOLS, () => {
+  const pair = loadTopology({ configPath: GATEWAY_PAIR_CONFIG });
+  const good = renderConntrackdConf(pair, pair.gateway.hosts[0]);
+
+  test("accepts both gateways' conntrackd.conf: the daemon starts with it and answers", () => {
+    for (const host of pair.gateway.hosts) expectPass(checkConntrackdConf(fixture(`ctd-${host.name}`, 'conntrackd.conf', renderConntrackdConf(pair, host))));
+  });
+
+  test('rejects a value the parser refuses', () => {
+    expectFail(checkConntrackdConf(fixture('ctd-bad1', 'conntrackd.conf', good.replace('ResendQueueSize 131072', 'ResendQueueSize lots'))), /syntax error|exit status/);
+  });
+
+  test('rejects an unknown option', () => {
+    expectFail(checkConntrackdConf(fixture('ctd-bad2', 'conntrackd.conf', good.replace('Checksum on', 'Checksums on'))), /syntax error|exit status|unknown/i);
+  });
+
+  // keepalived --config-test does not look for the notify FIFO's script (only a running keepalived starts it).
+  test("accepts a gateway's keepalived.conf (sync group, two instances, each tracking the other NIC)", () => {
+    const host = pair.gateway.hosts[1];
+    const dir = 'ka-gateway';
+    fixture(dir, TRANSITION_SCRIPT.split('/').pop()!, renderTransitionScript(host));
+    expectPass(checkKeepalivedConf(fixture(dir, 'keepalived.conf', renderGatewayKeepalivedConf(pair, host))));
+    // Tracking its own NIC is refused by keepalived: the model must track the other one.
+    const own = renderGatewayKeepalivedConf(pair, host).replace(/(track_interface \{\n\s+)ens36/, '$1ens33');
+    expectFail(checkKeepalivedConf(fixture('ka-gateway-own-nic', 'keepalived.conf', own)), /Ignoring track_interface ens33 since own interface/);
   });
 });
 
