@@ -16,7 +16,6 @@ function synth(cwd: string, ...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-
 function allText(root: string): string {
   return Object.keys(treeDigest(root)).map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
 }
