@@ -24,8 +24,28 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    rules: {
+      // The input checks reject control characters on purpose (names, URLs, file contents).
+      'no-control-regex': 'off',
+      // String enums carry the wire value (`Backend.HTTP = 'http'`) and are compared with it.
+      '@typescript-eslint/no-unsafe-enum-comparison': 'off',
+      // Checks keep one async signature whether or not they wait, and an async function that only
+      // throws is how a test hands over a rejected promise.
+      '@typescript-eslint/require-await': 'off',
+      // `const { dropped, ...kept } = x` is how a field is left out of a copy.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
+      // main.ts loads the Terraform half only when it writes Terraform stacks (startup time).
+      '@typescript-eslint/no-require-imports': ['error', { allow: ['/constructs/tf/stacks-app$'] }],
+    },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: commonJsGlobals },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Tests load some modules only where they run (when the tool they need is installed).
+    files: ['test/**'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
@@ -42,6 +62,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    // verify reads kubectl's node and pod lists (JSON.parse) untyped in two places; they get a type
+    // when that code is next changed, and until then only this rule is off, for this file only.
+    files: ['ops/verify.ts'],
+    rules: { '@typescript-eslint/no-unsafe-member-access': 'off' },
   },
   {
     plugins: { '@stylistic': stylistic },
