@@ -19,16 +19,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { cdk8sTemplateCommand, prepareCdk8sTemplate } from './cdk8s-template';
 import { DrainRun, FAILOVER_GOAL, FailoverRun, FAULT_LABELS, GAP_GOAL_KINDS, KindSummary, summarize } from '../lab/failover';
 
 const repo = resolve(__dirname, '..');
 const argv = process.argv.slice(2);
+const FLAGS = benchFlags(argv);
 /** `--runs N`: failovers of each kind (and drains) in the lab; without it the failover section of the previous BENCHMARKS.json is kept. */
-const FAILOVER_RUNS = flagInt('--runs');
+const FAILOVER_RUNS = runsOf(FLAGS.runs);
 /** `--failover-only`: no synth timing; the synth sections of the previous BENCHMARKS.json are kept. */
-const FAILOVER_ONLY = argv.includes('--failover-only');
+const FAILOVER_ONLY = FLAGS['failover-only'] === true;
 const RUNS = positiveInt('BENCH_RUNS', 5);
 /** Rounds of the 200- and 1000-worker cases. */
 const SCALE_RUNS = positiveInt('BENCH_SCALE_RUNS', 3);
@@ -53,11 +55,29 @@ const THRESHOLDS = {
   scale1000RssMiB: 400,
 };
 
-function flagInt(flag: string): number | undefined {
-  const i = argv.indexOf(flag);
-  if (i < 0) return undefined;
-  const value = Number(argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1 || value > 100) throw new Error(`${flag}: got ${argv[i + 1]}, expected an integer in 1-100`);
+/**
+ * The flags, read by node:util's parseArgs (strict): a mistyped flag is refused (exit 2) instead of
+ * being ignored by a run that then measures something else for half an hour.
+ */
+function benchFlags(args: readonly string[]): { runs?: string; 'failover-only'?: boolean } {
+  try {
+    return parseArgs({ args: [...args], options: { runs: { type: 'string' }, 'failover-only': { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
+    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
+    console.error(`error: ${(error as Error).message}; expected --runs N (an integer in 1-100) and --failover-only, both optional`);
+    process.exit(2);
+  }
+}
+
+/** `--runs N`, an integer in 1-100, or undefined without the flag. */
+function runsOf(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 100) {
+    console.error(`error: --runs: got ${raw}, expected an integer in 1-100`);
+    process.exit(2);
+  }
   return value;
 }
 
