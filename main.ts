@@ -139,7 +139,7 @@ for (const signal of Object.keys(SIGNAL_EXIT_CODES) as NodeJS.Signals[]) {
     interruptedBy = signal;
   });
 }
-main(process.argv.slice(2)).then((code) => {
+void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
   // The signal handlers above would keep a second Ctrl-C from ending a finished process.
   for (const signal of Object.keys(SIGNAL_EXIT_CODES)) process.removeAllListeners(signal);

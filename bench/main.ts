@@ -19,16 +19,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { cdk8sTemplateCommand, prepareCdk8sTemplate } from './cdk8s-template';
 import { DrainRun, FAILOVER_GOAL, FailoverRun, FAULT_LABELS, GAP_GOAL_KINDS, KindSummary, summarize } from '../lab/failover';
 
 const repo = resolve(__dirname, '..');
 const argv = process.argv.slice(2);
+const FLAGS = benchFlags(argv);
 /** `--runs N`: failovers of each kind (and drains) in the lab; without it the failover section of the previous BENCHMARKS.json is kept. */
-const FAILOVER_RUNS = flagInt('--runs');
+const FAILOVER_RUNS = runsOf(FLAGS.runs);
 /** `--failover-only`: no synth timing; the synth sections of the previous BENCHMARKS.json are kept. */
-const FAILOVER_ONLY = argv.includes('--failover-only');
+const FAILOVER_ONLY = FLAGS['failover-only'] === true;
 const RUNS = positiveInt('BENCH_RUNS', 5);
 /** Rounds of the 200- and 1000-worker cases. */
 const SCALE_RUNS = positiveInt('BENCH_SCALE_RUNS', 3);
@@ -53,11 +55,29 @@ const THRESHOLDS = {
   scale1000RssMiB: 400,
 };
 
-function flagInt(flag: string): number | undefined {
-  const i = argv.indexOf(flag);
-  if (i < 0) return undefined;
-  const value = Number(argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1 || value > 100) throw new Error(`${flag}: got ${argv[i + 1]}, expected an integer in 1-100`);
+/**
+ * The flags, read by node:util's parseArgs (strict): a mistyped flag is refused (exit 2) instead of
+ * being ignored by a run that then measures something else for half an hour.
+ */
+function benchFlags(args: readonly string[]): { runs?: string; 'failover-only'?: boolean } {
+  try {
+    return parseArgs({ args: [...args], options: { runs: { type: 'string' }, 'failover-only': { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
+    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
+    console.error(`error: ${(error as Error).message}; expected --runs N (an integer in 1-100) and --failover-only, both optional`);
+    process.exit(2);
+  }
+}
+
+/** `--runs N`, an integer in 1-100, or undefined without the flag. */
+function runsOf(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 100) {
+    console.error(`error: --runs: got ${raw}, expected an integer in 1-100`);
+    process.exit(2);
+  }
   return value;
 }
 
@@ -235,72 +255,72 @@ interface SynthBench {
 
 function measureSynth(): { results: ReturnType<typeof summarizeCases>; rss: Map<string, number | undefined>; runs: Map<string, Run[]> } {
 // Untimed: builds the bundle and its code cache if needed, warms the file cache, takes peak RSS.
-process.stderr.write('warm-up and peak RSS runs...\n');
-runOnce(cases[0]);
-const rss = new Map<string, number | undefined>();
-for (const c of [baseline, ...cases]) {
-  if (rssInTimedRuns(c)) continue;
-  if (c.rss) rss.set(c.key, runOnce(c, true).rssMiB);
-  else if (c.group === 'startup') runOnce(c);
-}
-
-const runs = new Map<string, Run[]>(cases.map((c) => [c.key, []]));
-/** Files and directories each scale case wrote (dist/ and cdktf.out/ together). */
-const inodesOf = new Map<string, number>();
-const rounds = Math.max(RUNS, SCALE_RUNS);
-for (let round = 0; round < rounds; round++) {
-  process.stderr.write(`round ${round + 1}/${rounds}\n`);
-  for (const c of cases) {
-    if (round >= roundsOf(c)) continue;
-    const baselineMs = runOnce(baseline).wallMs;
-    const { wallMs, rssMiB, inodes } = runOnce(c, rssInTimedRuns(c));
-    runs.get(c.key)!.push({ wallMs, baselineMs, round });
-    if (inodes !== undefined) inodesOf.set(c.key, inodes);
-    if (rssMiB !== undefined) rss.set(c.key, Math.max(rss.get(c.key) ?? 0, rssMiB));
+  process.stderr.write('warm-up and peak RSS runs...\n');
+  runOnce(cases[0]);
+  const rss = new Map<string, number | undefined>();
+  for (const c of [baseline, ...cases]) {
+    if (rssInTimedRuns(c)) continue;
+    if (c.rss) rss.set(c.key, runOnce(c, true).rssMiB);
+    else if (c.group === 'startup') runOnce(c);
   }
-}
 
-return { results: summarizeCases(runs, rss, inodesOf), rss, runs };
+  const runs = new Map<string, Run[]>(cases.map((c) => [c.key, []]));
+  /** Files and directories each scale case wrote (dist/ and cdktf.out/ together). */
+  const inodesOf = new Map<string, number>();
+  const rounds = Math.max(RUNS, SCALE_RUNS);
+  for (let round = 0; round < rounds; round++) {
+    process.stderr.write(`round ${round + 1}/${rounds}\n`);
+    for (const c of cases) {
+      if (round >= roundsOf(c)) continue;
+      const baselineMs = runOnce(baseline).wallMs;
+      const { wallMs, rssMiB, inodes } = runOnce(c, rssInTimedRuns(c));
+      runs.get(c.key)!.push({ wallMs, baselineMs, round });
+      if (inodes !== undefined) inodesOf.set(c.key, inodes);
+      if (rssMiB !== undefined) rss.set(c.key, Math.max(rss.get(c.key) ?? 0, rssMiB));
+    }
+  }
+
+  return { results: summarizeCases(runs, rss, inodesOf), rss, runs };
 }
 
 function summarizeCases(runs: Map<string, Run[]>, rss: Map<string, number | undefined>, inodesOf: Map<string, number>) {
   return cases.map((c) => {
-  const rs = runs.get(c.key)!;
-  return {
-    key: c.key,
-    label: c.label,
-    group: c.group,
-    workers: c.workers,
-    runs: rs.length,
-    medianMs: round1(median(rs.map((r) => r.wallMs))),
-    minMs: round1(Math.min(...rs.map((r) => r.wallMs))),
-    baselineMedianMs: round1(median(rs.map((r) => r.baselineMs))),
-    ratioToNodeE0: round2(median(rs.map((r) => r.wallMs / r.baselineMs))),
-    peakRssMiB: rss.get(c.key) === undefined ? undefined : Math.round(rss.get(c.key)!),
-    filesAndDirs: inodesOf.get(c.key),
-  };
+    const rs = runs.get(c.key)!;
+    return {
+      key: c.key,
+      label: c.label,
+      group: c.group,
+      workers: c.workers,
+      runs: rs.length,
+      medianMs: round1(median(rs.map((r) => r.wallMs))),
+      minMs: round1(Math.min(...rs.map((r) => r.wallMs))),
+      baselineMedianMs: round1(median(rs.map((r) => r.baselineMs))),
+      ratioToNodeE0: round2(median(rs.map((r) => r.wallMs / r.baselineMs))),
+      peakRssMiB: rss.get(c.key) === undefined ? undefined : Math.round(rss.get(c.key)!),
+      filesAndDirs: inodesOf.get(c.key),
+    };
   });
 }
 
 function synthBench(): SynthBench {
   const { results, rss, runs } = measureSynth();
   const date = new Date().toISOString();
-const byKey = new Map(results.map((r) => [r.key, r]));
-/** Wall time of the 2-worker run in each round. */
-const twoByRound = new Map(runs.get('workers-2')!.map((r) => [r.round, r.wallMs]));
-const scale = results.filter((r) => r.group === 'scale').map((r) => ({
-  ...r,
-  ratioTo2Workers: round2(median(runs.get(r.key)!.map((run) => run.wallMs / twoByRound.get(run.round)!))),
-}));
-const scaleOf = (workers: number) => scale.find((r) => r.workers === workers)!;
+  const byKey = new Map(results.map((r) => [r.key, r]));
+  /** Wall time of the 2-worker run in each round. */
+  const twoByRound = new Map(runs.get('workers-2')!.map((r) => [r.round, r.wallMs]));
+  const scale = results.filter((r) => r.group === 'scale').map((r) => ({
+    ...r,
+    ratioTo2Workers: round2(median(runs.get(r.key)!.map((run) => run.wallMs / twoByRound.get(run.round)!))),
+  }));
+  const scaleOf = (workers: number) => scale.find((r) => r.workers === workers)!;
 
-const checks = [
-  { what: 'default topology synth / `node -e 0` (median of paired ratios)', value: byKey.get('synth')!.ratioToNodeE0, max: THRESHOLDS.defaultRatio },
-  { what: 'same, picture drawn for the first time / `node -e 0` (median of paired ratios)', value: byKey.get('synth-cold')!.ratioToNodeE0, max: THRESHOLDS.coldRatio },
-  { what: '200 workers / 2 workers (median of per-round ratios)', value: scaleOf(200).ratioTo2Workers, max: THRESHOLDS.scale200Ratio },
-  { what: '1000 workers / 2 workers (median of per-round ratios)', value: scaleOf(1000).ratioTo2Workers, max: THRESHOLDS.scale1000Ratio },
-  { what: '1000 workers peak RSS MiB', value: scaleOf(1000).peakRssMiB ?? 0, max: THRESHOLDS.scale1000RssMiB },
-].map((c) => ({ ...c, ok: c.value <= c.max }));
+  const checks = [
+    { what: 'default topology synth / `node -e 0` (median of paired ratios)', value: byKey.get('synth')!.ratioToNodeE0, max: THRESHOLDS.defaultRatio },
+    { what: 'same, picture drawn for the first time / `node -e 0` (median of paired ratios)', value: byKey.get('synth-cold')!.ratioToNodeE0, max: THRESHOLDS.coldRatio },
+    { what: '200 workers / 2 workers (median of per-round ratios)', value: scaleOf(200).ratioTo2Workers, max: THRESHOLDS.scale200Ratio },
+    { what: '1000 workers / 2 workers (median of per-round ratios)', value: scaleOf(1000).ratioTo2Workers, max: THRESHOLDS.scale1000Ratio },
+    { what: '1000 workers peak RSS MiB', value: scaleOf(1000).peakRssMiB ?? 0, max: THRESHOLDS.scale1000RssMiB },
+  ].map((c) => ({ ...c, ok: c.value <= c.max }));
   return { results, scale, checks, nodeE0RssMiB: rss.get('node-e-0') === undefined ? undefined : Math.round(rss.get('node-e-0')!), date };
 }
 
@@ -470,8 +490,8 @@ ${table(['case', 'median ms', 'min ms', '`node -e 0` median ms', '× `node -e 0`
 ])}
 
 ${byKey.has('cdk8s-template')
-    ? `The whole default topology (Kubernetes manifests, every host's files, four Terraform stacks and the picture) is synthesized in 1/${round1(byKey.get('cdk8s-template')!.medianMs / byKey.get('synth')!.medianMs)} of the time the official cdk8s template takes to synthesize one Deployment (medians of the same run).`
-    : `The cdk8s template reference was not measured: ${'error' in template ? template.error : 'not in the kept results'}.`}
+  ? `The whole default topology (Kubernetes manifests, every host's files, four Terraform stacks and the picture) is synthesized in 1/${round1(byKey.get('cdk8s-template')!.medianMs / byKey.get('synth')!.medianMs)} of the time the official cdk8s template takes to synthesize one Deployment (medians of the same run).`
+  : `The cdk8s template reference was not measured: ${'error' in template ? template.error : 'not in the kept results'}.`}
 
 ## Scale (\`node scripts/synth.js --config <N workers>\`)
 

@@ -646,7 +646,7 @@ export class LabChecks {
         id, name, measured,
         ok: holders.join() === master && fromHolder.length === this.t.loadBalancer.hosts.length - 1
           && fromHolder.every(([, n]) => n >= 1 && n <= STRAYS.count) && fromOthers.length === 0
-          && Object.keys(growth).length === 0 && (measured.dscpRewritten as number) > 0,
+          && Object.keys(growth).length === 0 && measured.dscpRewritten > 0,
         detail: JSON.stringify(measured),
       };
     } catch (error) {

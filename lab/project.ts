@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { deepMerge, loadTopology, Topology } from '../lib/topology';
-import { labNetns, must, run, runAsync, RunResult } from './exec';
+import { labNetns, must, runAsync, RunResult } from './exec';
 import { StackName } from '../lib/plan/bundle';
 import { MGMT_HOST } from './lab-hosts';
 
@@ -69,27 +69,6 @@ export function writeLabConfig(dir: string, name: string, userConfig: unknown): 
   const path = join(dir, name);
   writeFileSync(path, stringify(deepMerge(debianOnly(userConfig).config, LAB_OVERLAY)));
   return { path, topology: loadTopology({ configPath: path }) };
-}
-
-function terraformInvocation(project: LabProject, stack: string, args: readonly string[]): { args: string[]; env: NodeJS.ProcessEnv } {
-  const env: NodeJS.ProcessEnv = { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_INPUT: '0' };
-  if (env.TF_CLI_CONFIG_FILE && !existsSync(env.TF_CLI_CONFIG_FILE)) delete env.TF_CLI_CONFIG_FILE;
-  // Run from the management host's network namespace: terraform reaches the hosts as an operator would.
-  return { args: ['netns', 'exec', labNetns(MGMT_HOST), 'terraform', `-chdir=${join(project.cdktfDir, 'stacks', stack)}`, ...args], env };
-}
-
-export function terraform(project: LabProject, stack: string, args: readonly string[], timeoutMs = 300_000): RunResult {
-  const call = terraformInvocation(project, stack, args);
-  return run('ip', call.args, { timeoutMs, env: call.env });
-}
-
-export function terraformAsync(project: LabProject, stack: string, args: readonly string[], timeoutMs = 300_000): Promise<RunResult> {
-  const call = terraformInvocation(project, stack, args);
-  return runAsync('ip', call.args, { timeoutMs, env: call.env });
-}
-
-export function varArgs(project: LabProject): string[] {
-  return ['-no-color', '-var', `ssh_private_key_path=${project.sshKey}`];
 }
 
 /** Page bundles of the k8s stack (and their teardowns): the only part of it the stand-in workers can take. */

@@ -1,3 +1,4 @@
+import { parseArgs, ParseArgsConfig } from 'node:util';
 import { ProvisionerResource } from './topology';
 
 export interface SynthArgs {
@@ -23,55 +24,73 @@ Run by the cdk8s or cdktf CLI, CDK8S_OUTDIR or CDKTF_OUTDIR selects the one outp
 /** A command-line mistake, reported like a topology error: what, got, expected. */
 export class UsageError extends Error {}
 
-/** Parses synth's flags. Unknown flags are errors, not silently ignored. */
+/**
+ * Parses synth's flags. Unknown flags are errors, not silently ignored.
+ *
+ * node:util's parseArgs (strict) reads them; when it refuses them, the same arguments are read again
+ * without strict only to say what was wrong in synth's words (its own messages name neither the
+ * value nor what was expected). As before, a flag's value is the next argument: `--config=a.yaml`
+ * is an unknown argument, and a value may start with one dash.
+ */
 export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv): SynthArgs {
+  const valueFlags = ['--config', '--dist', '--cdktf-out', '--resource', '--only'];
+  const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
+  for (const flag of valueFlags) options[flag.slice(2)] = { type: 'string' };
+  const config = { args: [...argv], options, tokens: true } as const;
+  let tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>;
+  try {
+    tokens = parseArgs({ ...config, strict: true, allowPositionals: false }).tokens;
+  } catch (error) {
+    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
+    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
+    // A word that is not a flag becomes a positional token here, refused below as an unknown argument.
+    tokens = parseArgs({ ...config, strict: false, allowPositionals: true }).tokens;
+  }
+
   let configPath: string | undefined;
   let resource: ProvisionerResource | undefined;
   let distDir: string | undefined = 'dist';
   let cdktfOutDir: string | undefined = 'cdktf.out';
   let help = false;
 
-  const valueOf = (flag: string, i: number): string => {
-    const value = argv[i + 1];
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag}: got nothing, expected a value`);
-    if (value.trim() === '') throw new UsageError(`${flag}: got ${JSON.stringify(value)}, expected a non-empty value`);
-    return value;
-  };
   // A flag given twice is refused, not resolved by "the last one wins": `--only k8s --only tf`
   // would otherwise write nothing and still say "synthesized", and two --config files would
   // silently drop the first.
   const seen = new Map<string, string>();
-  const once = (flag: string, canonical: string, i: number) => {
-    const first = seen.get(canonical);
-    if (first !== undefined) {
-      throw new UsageError(`${flag}: got ${JSON.stringify(argv[i + 1] ?? '')} after ${first} already, expected ${canonical} at most once`);
+  for (const token of tokens) {
+    const arg = argv[token.index];
+    const flag = token.kind === 'option' ? token.rawName : arg;
+    if (token.kind !== 'option' || token.inlineValue || !(flag === '-h' || flag === '--help' || valueFlags.includes(flag))) {
+      throw new UsageError(`unknown argument: got ${JSON.stringify(arg)}, expected one of --config, --resource, --dist, --cdktf-out, --only, --help`);
     }
-    seen.set(canonical, `${flag} ${JSON.stringify(argv[i + 1] ?? '')}`);
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (['--config', '--dist', '--cdktf-out', '--resource', '--only'].includes(flag)) once(flag, flag, i);
+    if (flag === '-h' || flag === '--help') {
+      help = true;
+      continue;
+    }
+    const first = seen.get(flag);
+    if (first !== undefined) {
+      throw new UsageError(`${flag}: got ${JSON.stringify(token.value ?? '')} after ${first} already, expected ${flag} at most once`);
+    }
+    seen.set(flag, `${flag} ${JSON.stringify(token.value ?? '')}`);
+    const value = token.value;
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag}: got nothing, expected a value`);
+    if (value.trim() === '') throw new UsageError(`${flag}: got ${JSON.stringify(value)}, expected a non-empty value`);
     switch (flag) {
-      case '--config': configPath = valueOf(flag, i++); break;
-      case '--dist': distDir = valueOf(flag, i++); break;
-      case '--cdktf-out': cdktfOutDir = valueOf(flag, i++); break;
+      case '--config': configPath = value; break;
+      case '--dist': distDir = value; break;
+      case '--cdktf-out': cdktfOutDir = value; break;
       case '--resource': {
-        const value = valueOf(flag, i++);
         const known = Object.values(ProvisionerResource) as string[];
         if (!known.includes(value)) throw new UsageError(`--resource: got ${JSON.stringify(value)}, expected one of ${known.join(', ')}`);
         resource = value as ProvisionerResource;
         break;
       }
       case '--only': {
-        const value = valueOf(flag, i++);
         if (value === 'k8s') cdktfOutDir = undefined;
         else if (value === 'tf') distDir = undefined;
         else throw new UsageError(`--only: got ${JSON.stringify(value)}, expected k8s or tf`);
         break;
       }
-      case '-h':
-      case '--help': help = true; break;
-      default: throw new UsageError(`unknown argument: got ${JSON.stringify(flag)}, expected one of --config, --resource, --dist, --cdktf-out, --only, --help`);
     }
   }
   // The cdk8s and cdktf CLIs say where they want their output, and only that output.

@@ -1,4 +1,4 @@
 /** npm run apply: see ops/deploy.ts. */
 import { deploy } from './deploy';
 
-deploy('apply', process.argv.slice(2)).then((code) => { process.exitCode = code; });
+void deploy('apply', process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -4,4 +4,4 @@
  */
 import { deploy } from './deploy';
 
-deploy('destroy', process.argv.slice(2)).then((code) => { process.exitCode = code; });
+void deploy('destroy', process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -20,7 +20,7 @@ export interface SiteOptions {
  * topology), else cdktf.out's recorded one. Throws a UsageError (or a TopologyError for a bad config).
  */
 export function siteTopology({ cdktfOut, configPath }: SiteOptions): Topology {
-  let recorded;
+  let recorded: ReturnType<typeof readRecordedTopology>;
   try {
     recorded = readRecordedTopology(cdktfOut);
   } catch (error) {

@@ -28,7 +28,7 @@ export function terraformAsync(dir: string, args: readonly string[], logFile: st
     const child = spawn('terraform', [`-chdir=${dir}`, ...args], { env: terraformEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const take = (chunk: Buffer) => {
-      output += chunk;
+      output += chunk.toString();
       appendFileSync(logFile, chunk);
     };
     child.stdout.on('data', take);
@@ -76,7 +76,7 @@ export function keyPathInState(showJson: string, variable: string): string | und
   type Module = { resources?: Array<{ values?: Record<string, unknown> }>; child_modules?: Module[] };
   let state: { values?: { root_module?: Module } };
   try {
-    state = JSON.parse(showJson);
+    state = JSON.parse(showJson) as typeof state;
   } catch {
     return undefined;
   }

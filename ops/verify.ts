@@ -309,7 +309,7 @@ function printTable(rows: readonly CheckRow[]): void {
 
 async function main(argv: readonly string[]): Promise<number> {
   let verifier: Verifier;
-  let json = false;
+  let json: boolean;
   let controlDir: string | undefined;
   try {
     const flags = parseFlags(argv, { values: ['--config', '--ssh-key', '--known-hosts', '--connect-timeout', '--cdktf-out'], switches: ['--json'] });
@@ -355,4 +355,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return summary.failed + summary.notRun === 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -6,6 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { topologyDiagram } from '../lib/diagram';
 import { withConfigReference } from '../lib/topology/config-reference';
 import { loadTopology } from '../lib/topology';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
 // It takes no flags: one it did not know would otherwise be ignored and the run would "succeed"
 // (a mistyped `--check` in CI would rewrite the file and pass).
 const args = process.argv.slice(2);
-if (args.includes('-h') || args.includes('--help')) {
+if (helpWanted(args)) {
   process.stdout.write(`${USAGE}\n`);
 } else if (args.length > 0) {
   process.stderr.write(`error: unknown argument: got ${JSON.stringify(args[0])}, expected no arguments\n${USAGE}\n`);
@@ -40,4 +41,18 @@ if (args.includes('-h') || args.includes('--help')) {
     console.error(error);
     process.exitCode = 1;
   });
+}
+
+/**
+ * Whether -h or --help was given, read by node:util's parseArgs (strict). Arguments it refuses are
+ * looked through for a help flag as before (`--bogus --help` still prints the usage).
+ */
+function helpWanted(argv: readonly string[]): boolean {
+  try {
+    return parseArgs({ args: [...argv], options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values.help === true;
+  } catch (error) {
+    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
+    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
+    return argv.includes('-h') || argv.includes('--help');
+  }
 }

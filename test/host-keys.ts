@@ -8,7 +8,7 @@ export function hostKeyLine(comment: string): string {
   const dir = scratchDir('k8s-ha-edge-hostkey-');
   const path = join(dir, 'key');
   const run = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
-  if (run.status !== 0) throw new Error(`ssh-keygen failed: ${run.stderr}`);
+  if (run.status !== 0) throw new Error(`ssh-keygen failed: ${run.stderr.toString()}`);
   return readFileSync(`${path}.pub`, 'utf8').trim();
 }
 

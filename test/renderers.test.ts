@@ -266,7 +266,7 @@ describe('load balancers', () => {
     expect(stopping).toContain('ip -o -4 addr show dev "$LB_INTERFACE"');
     expect(stopping).toContain('*" $VIP/"*) ;; *) exit 0 ;;');
     // Only when nginx died (no process left) is the VIP put on lo, so late SYNs are refused, not dropped.
-    expect(stopping).toMatch(/if ! pgrep -x nginx >\/dev\/null; then\n  ip -4 addr replace "\$VIP\/32" dev lo\nfi/);
+    expect(stopping).toMatch(/if ! pgrep -x nginx >\/dev\/null; then\n {2}ip -4 addr replace "\$VIP\/32" dev lo\nfi/);
   });
 
   test('unicast VRRP names every other load balancer as a peer', () => {

@@ -580,7 +580,7 @@ const sha256 = (text: string) => require('node:crypto').createHash('sha256').upd
     const run = bash(join(bundle, 'apply-flannel.sh'), { path: bin });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(calls()).toMatch(/^kubectl apply -f kube-flannel\.yml\n      "Network": "10\.32\.0\.0\/16",\n/);
+    expect(calls()).toMatch(/^kubectl apply -f kube-flannel\.yml\n {6}"Network": "10\.32\.0\.0\/16",\n/);
     expect(calls()).not.toContain('curl');
   });
 
@@ -666,7 +666,7 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
 
   test('init-master.sh runs the check whenever the cluster exists, before anything else is applied', () => {
     const init = renderFixture().bundles.find((b) => b.id === 'master')!.files.find((f) => f.name === 'init-master.sh')!.content;
-    expect(init).toMatch(/^if \[ "\$state" = running \]; then\n(  #.*\n)*  bash \.\/check-cluster\.sh\n/m);
+    expect(init).toMatch(/^if \[ "\$state" = running \]; then\n( {2}#.*\n)* {2}bash \.\/check-cluster\.sh\n/m);
   });
 });
 

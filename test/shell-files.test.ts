@@ -18,7 +18,7 @@ test.each(staticFiles)('lib/%s starts with the shell directive and is in a synth
   const text = shellFile(file);
   expect(text.split('\n')[0]).toBe('# shellcheck shell=bash');
   const body = text.slice(text.indexOf('\n') + 1).trimEnd();
-  const outputs = [renderFixture(), renderFixture({ overrides: { hostDefaults: { osFamily: 'rhel' } } } as never), renderFixture({ configPath: GATEWAY_PAIR_CONFIG })]
+  const outputs = [renderFixture(), renderFixture({ overrides: { hostDefaults: { osFamily: 'rhel' } } }), renderFixture({ configPath: GATEWAY_PAIR_CONFIG })]
     .flatMap((f) => f.bundles.flatMap((b) => b.files.map((x) => x.content)));
   expect(outputs.some((content) => content.includes(body))).toBe(true);
 });

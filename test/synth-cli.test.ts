@@ -16,7 +16,6 @@ function synth(cwd: string, ...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-
 function allText(root: string): string {
   return Object.keys(treeDigest(root)).map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
 }
@@ -156,6 +155,23 @@ test('npm run docs refuses an argument it does not know (it used to ignore it an
   expect(run.stderr).toMatch(/error: unknown argument: got "--bogus", expected no arguments/);
   expect(run.status).toBe(2);
   expect(run.stdout).not.toMatch(/rewritten|up to date/);
+});
+
+test('npm run bench refuses a mistyped flag and a bad --runs with exit 2 (it used to ignore the one and throw a stack trace for the other)', () => {
+  // Where a bench that did start would write its report: nothing may appear there.
+  const out = scratchDir('k8s-ha-edge-bench-');
+  const env = { ...process.env, BENCH_MD: join(out, 'BENCHMARKS.md'), BENCH_JSON: join(out, 'BENCHMARKS.json') };
+  const cases: Array<[string[], RegExp]> = [
+    [['--run', '3'], /^error: Unknown option '--run'.*; expected --runs N \(an integer in 1-100\) and --failover-only, both optional$/m],
+    [['--runs', '0'], /^error: --runs: got 0, expected an integer in 1-100$/m],
+  ];
+  for (const [args, message] of cases) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'bench', 'main.ts'), ...args], { cwd: repo, encoding: 'utf8', env, timeout: 60_000 });
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(run.status).toBe(2);
+  }
+  expect(readdirSync(out)).toEqual([]);
 });
 
 test('no secret in the reviewed snapshots', () => {

@@ -9,7 +9,6 @@ import { scratchDir } from './support/scratch';
 const repo = resolve(__dirname, '..');
 const env = { ...process.env, CDK8S_OUTDIR: '', CDKTF_OUTDIR: '' };
 
-
 /** Synthesizes with `command` into a scratch directory and returns the digests of both trees. */
 async function synthWith(command: string[], args: string[]) {
   const cwd = scratchDir('k8s-ha-edge-launcher-');

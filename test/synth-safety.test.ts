@@ -121,7 +121,6 @@ describe('GIVEN synths that die, are interrupted, or run at the same time', () =
   });
 });
 
-
 describe('GIVEN one tree\'s flag pointed at the other tree\'s directory, or a target synth cannot use', () => {
   /** A full synth, then terraform's working files in a stack, as `terraform init` leaves them. */
   function synthedWithTerraformFiles(): string {
@@ -216,7 +215,6 @@ describe('GIVEN a lock file that holds no pid', () => {
     expect(() => OutputLock.acquire([join(cwd, 'dist')], 300)).toThrow(OutputBusyError);
   });
 });
-
 
 test('the helpers above see what they should', () => {
   const dir = scratch();

@@ -16,7 +16,6 @@ function snapshot(root: string): Record<string, string> {
   return Object.fromEntries(listFiles(root).map((f) => [f, readFileSync(join(root, f), 'utf8')]));
 }
 
-
 describe('GIVEN a previous synth output WHEN the next synth fails half-way', () => {
   const root = scratch();
   const dist = join(root, 'dist');

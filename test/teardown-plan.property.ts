@@ -136,8 +136,8 @@ function byType(leaf: SchemaLeaf): Obj[] {
     if (name === 'hostKey') values.push(KEYS[0]);
     if (name === 'sshUser') values.push('admin');
     if (name === 'interface') values.push('eth1');
-    if (name === 'name') values.push(`${now}x`);
-    if (name === 'namespace' || name === 'appLabel') values.push(`${now}-2`);
+    if (name === 'name') values.push(`${String(now)}x`);
+    if (name === 'namespace' || name === 'appLabel') values.push(`${String(now)}-2`);
   }
   return values.map((v) => setAt(leaf.path, v));
 }
@@ -145,7 +145,7 @@ function byType(leaf: SchemaLeaf): Obj[] {
 /** Whether `overrides` make a valid config; undefined when they do not. */
 function loads(overrides: Obj): boolean {
   try {
-    loadTopology({ overrides: overrides as never });
+    loadTopology({ overrides });
     return true;
   } catch (error) {
     if (error instanceof TopologyError) return false;
@@ -196,13 +196,13 @@ const planned = new Map<Obj, readonly Bundle[]>();
 
 /** The bundles' resources of a config, as synth writes them, with what plans nothing left out. */
 function siteResources(overrides: Obj, resource: ProvisionerResource): { bundles: readonly Bundle[]; resources: Obj } {
-  const bundles = planned.get(overrides) ?? renderFixture({ overrides: overrides as never }).bundles;
+  const bundles = planned.get(overrides) ?? renderFixture({ overrides }).bundles;
   planned.set(overrides, bundles);
   const resources: Obj = {};
   for (const bundle of bundles) {
     for (const [id, body] of Object.entries(hostResources({ stack: bundle.stack, bundle, resource, sshKeyVariable: SSH_KEY_VARIABLE, dependsOn: bundle.dependsOn }))) {
       // Provisioners run nothing at plan time; metadata is a comment.
-      const { provisioner: _p, connection: _c, '//': _m, ...kept } = body as Obj;
+      const { provisioner: _p, connection: _c, '//': _m, ...kept } = body;
       resources[id] = kept;
     }
   }

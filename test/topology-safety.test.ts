@@ -282,7 +282,7 @@ describe('GIVEN random mutations of the example configs', () => {
         outcomes.planned++;
       } catch (error) {
         if (!(error instanceof TopologyError)) {
-          throw new Error(`mutation ${i} threw ${String(error)} for config ${JSON.stringify(config)}`);
+          throw new Error(`mutation ${i} threw ${String(error)} for config ${JSON.stringify(config)}`, { cause: error });
         }
         outcomes.rejected++;
       }

@@ -15,6 +15,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { parseArgs, ParseArgsConfig } from 'node:util';
 import { basename, join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { listFiles } from '../lib/kernel/files';
@@ -222,25 +223,55 @@ const USAGE = `usage: npm run validate [-- [--variant NAME]... [--config FILE [-
   --verbose       print each passing check's detail too
 Missing tools: bash validate/install-tools.sh (Debian packages nginx, libnginx-mod-stream, keepalived, iptables, shellcheck, conntrackd).`;
 
-function parseArgs(argv: readonly string[]): Options | string {
+/**
+ * Reads the flags with node:util's parseArgs (strict); arguments it refuses are read again without
+ * strict to say which one was wrong in this command's words. As before: `--variant=NAME` is the
+ * only inline form, a flag's value is the next argument whatever it looks like, and --help wins
+ * only over what comes after it.
+ */
+function parseOptions(argv: readonly string[]): Options | string {
+  const options: ParseArgsConfig['options'] = {
+    variant: { type: 'string', multiple: true },
+    config: { type: 'string' },
+    os: { type: 'string', multiple: true },
+    keep: { type: 'boolean' },
+    verbose: { type: 'boolean', short: 'v' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  const config = { args: [...argv], options, tokens: true } as const;
+  let tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>;
+  try {
+    tokens = parseArgs({ ...config, strict: true, allowPositionals: false }).tokens;
+  } catch (error) {
+    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
+    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
+    tokens = parseArgs({ ...config, strict: false, allowPositionals: true }).tokens;
+  }
+
   const names: string[] = [];
   const families: Array<'rhel' | 'debian'> = [];
   let configPath: string | undefined;
   let keep = false;
   let verbose = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--keep') keep = true;
-    else if (arg === '--verbose' || arg === '-v') verbose = true;
-    else if (arg === '--variant' && i + 1 < argv.length) names.push(argv[++i]);
-    else if (arg.startsWith('--variant=')) names.push(arg.slice('--variant='.length));
-    else if (arg === '--config' && i + 1 < argv.length) configPath = argv[++i];
-    else if (arg === '--os' && i + 1 < argv.length) {
-      const family = argv[++i];
-      if (family !== 'rhel' && family !== 'debian') return `--os: got ${JSON.stringify(family)}, expected rhel or debian`;
-      families.push(family);
-    } else if (arg === '--help' || arg === '-h') return 'help';
-    else return `unknown argument: ${arg}`;
+  for (const token of tokens) {
+    const arg = argv[token.index];
+    // One word per flag as typed: `-vh` is not -v and -h, and only --variant takes `=`.
+    const oneWord = token.kind === 'option' && (token.inlineValue ? token.rawName === '--variant' : token.rawName === arg);
+    if (token.kind !== 'option' || !oneWord || !Object.hasOwn(options, token.name)) return `unknown argument: ${arg}`;
+    if (options[token.name]?.type === 'string' && token.value === undefined) return `unknown argument: ${arg}`;
+    switch (token.name) {
+      case 'keep': keep = true; break;
+      case 'verbose': verbose = true; break;
+      case 'variant': names.push(token.value!); break;
+      case 'config': configPath = token.value; break;
+      case 'os': {
+        const family = token.value;
+        if (family !== 'rhel' && family !== 'debian') return `--os: got ${JSON.stringify(family)}, expected rhel or debian`;
+        families.push(family);
+        break;
+      }
+      case 'help': return 'help';
+    }
   }
   if (configPath !== undefined) {
     if (names.length > 0) return '--variant: got a variant with --config, expected one or the other';
@@ -280,7 +311,7 @@ function printTable(rows: readonly Row[], verbose: boolean): void {
 }
 
 function main(argv: readonly string[]): number {
-  const options = parseArgs(argv);
+  const options = parseOptions(argv);
   if (options === 'help') {
     console.log(USAGE);
     return 0;

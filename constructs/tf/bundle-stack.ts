@@ -107,7 +107,7 @@ export class BundleStack extends TerraformStack {
   /** cdktf's JSON of the stack, with the bundles' resources. */
   public override toTerraform(): StackJson {
     // cdktf types its stack JSON as `any`; this is the part of it used here.
-    const tf: StackJson = super.toTerraform();
+    const tf = super.toTerraform() as StackJson;
     if (this.withoutBundleResources || Object.keys(this.bundleResources).length === 0) return tf;
     const resources = tf.resource ?? (tf.resource = {});
     const ofType = resources[this.resourceType] ?? (resources[this.resourceType] = {});

@@ -41,7 +41,7 @@ export function renderContainerdDropIn(): string {
     `# Local settings belong in ${CONTAINERD_CONFIG} or another file in ${CONTAINERD_DROP_IN_DIR}; they are kept.`,
     'version = 3',
     '',
-    "# The pause image of the installed kubeadm (kubeadm config images list), so kubelet and containerd agree.",
+    '# The pause image of the installed kubeadm (kubeadm config images list), so kubelet and containerd agree.',
     "[plugins.'io.containerd.cri.v1.images'.pinned_images]",
     `  sandbox = '${SANDBOX_IMAGE_PLACEHOLDER}'`,
     '',

@@ -53,7 +53,6 @@ export function kubeadmVersionCheck(spec: KubernetesSpec): ShellPart {
   return shellBody('kubernetes/kubeadm-version-check.sh', kubeadmVersionParams(spec));
 }
 
-
 /** kubelet, kubeadm and kubectl of the spec's minor (pinned to its patch, if any), held there; after the repository. */
 function kubernetesPackages(spec: KubernetesSpec, profile: OsProfile): string | false {
   const packaging = profile.kubernetes;

@@ -23,7 +23,7 @@ export type RecordedConfig = Omit<ResolvedConfig, (typeof UNRECORDED_SECTIONS)[n
 
 /** The part of a resolved config that is recorded, as plain JSON values. */
 export function recordedConfig(config: ResolvedConfig): RecordedConfig {
-  const copy: Record<string, unknown> = JSON.parse(JSON.stringify(config));
+  const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
   for (const section of UNRECORDED_SECTIONS) delete copy[section];
   return copy as RecordedConfig;
 }

@@ -20,6 +20,7 @@ export function show(value: unknown): string {
     const json = JSON.stringify(value);
     return json.length > 80 ? `${json.slice(0, 77)}...` : json;
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were handled above: what is left is a primitive
   return String(value);
 }
 

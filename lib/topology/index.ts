@@ -31,4 +31,4 @@ export type { TopologyProblem } from './errors';
 export { BUNDLED_FLANNEL_VERSION, CLUSTER_DNS_DOMAIN, flannelManifestUrlOf, SSH_PORT, SUPPORTED_KUBERNETES_MINORS } from './defaults';
 export { loadConfig, loadTopology, readConfigFile, deepMerge, topologyOf } from './load';
 export type { LoadTopologyOptions } from './load';
-export { addressResourceId, bundleResourceIds, DEFAULT_NAMESPACE, NULL_PROVIDER_ID, pageBundleId, podName, serviceName, TEARDOWN_STORED_ONLY, teardownResourceId, WORKLOAD_BUNDLE_ID } from './names';
+export { bundleResourceIds, DEFAULT_NAMESPACE, NULL_PROVIDER_ID, pageBundleId, podName, serviceName, TEARDOWN_STORED_ONLY, WORKLOAD_BUNDLE_ID } from './names';

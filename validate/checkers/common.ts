@@ -14,9 +14,9 @@ export interface CheckResult {
   readonly tool: string;
 }
 
-export { DEFAULT_TIMEOUT_MS, run } from '../../lib/kernel/process';
+export { run } from '../../lib/kernel/process';
 import type { RunResult } from '../../lib/kernel/process';
-export type { RunOptions, RunResult } from '../../lib/kernel/process';
+export type { RunResult } from '../../lib/kernel/process';
 
 /** Directories searched for tools: PATH, then the sbin directories (nginx, keepalived, ip live there). */
 function searchDirs(): string[] {
