@@ -1,10 +1,8 @@
+import { posix } from 'node:path';
 import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
 import { GatewayHost, Topology } from '../topology';
 import { renderFirewall6Rules, renderFirewallRules, renderSetupGateway } from './firewall';
-import { posix } from 'node:path';
 import { renderConntrackdConf, renderGatewayKeepalivedConf, renderTransitionScript, TRANSITION_SCRIPT } from './pair';
-
-const { basename } = posix;
 import { renderEmpty6Rules, renderEmptyRules, renderTeardownGateway } from './teardown-gateway';
 
 /**
@@ -40,6 +38,6 @@ function pairFiles(t: Topology, gateway: GatewayHost) {
     file('keepalived.conf', renderGatewayKeepalivedConf(t, gateway)),
     file('conntrackd.conf', renderConntrackdConf(t, gateway)),
     // Installed into /etc/keepalived under the same name; run there by keepalived with its notify FIFO.
-    file(basename(TRANSITION_SCRIPT), renderTransitionScript(gateway), { runsFromStaging: false }),
+    file(posix.basename(TRANSITION_SCRIPT), renderTransitionScript(gateway), { runsFromStaging: false }),
   ];
 }

@@ -126,7 +126,7 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     ...hostAccess('gateway'),
     inside: object("the gateway's NIC on the internal network", {
       interface: string('name of the NIC (on each host of a pair)', 'ens33'),
-      address: string("the address every inside host routes through (its default gateway); with a pair, the inside VIP that keepalived moves between them", '192.168.10.1'),
+      address: string('the address every inside host routes through (its default gateway); with a pair, the inside VIP that keepalived moves between them', '192.168.10.1'),
     }),
     outside: object("the gateway's NIC on the external network", {
       interface: string('name of the NIC (on each host of a pair)', 'ens36'),
