@@ -64,12 +64,6 @@ export default tseslint.config(
     },
   },
   {
-    // verify reads kubectl's node and pod lists (JSON.parse) untyped in two places; they get a type
-    // when that code is next changed, and until then only this rule is off, for this file only.
-    files: ['ops/verify.ts'],
-    rules: { '@typescript-eslint/no-unsafe-member-access': 'off' },
-  },
-  {
     plugins: { '@stylistic': stylistic },
     rules: {
       '@stylistic/indent': ['error', 2],

@@ -250,7 +250,7 @@ class Verifier {
       const got = await this.on(master, `${kubectl} get nodes -o json`);
       if (got.code !== 0) this.add(master.name, checks[0], 'FAIL', got.stderr.trim().split('\n').pop() ?? '');
       else {
-        const items = (JSON.parse(got.stdout).items ?? []) as Array<{ metadata: { name: string }; status: { conditions?: Array<{ type: string; status: string }> } }>;
+        const items = (JSON.parse(got.stdout) as { items?: Array<{ metadata: { name: string }; status: { conditions?: Array<{ type: string; status: string }> } }> }).items ?? [];
         const ready = new Set(items.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
         const notReady = nodes.filter((n) => !ready.has(n));
         this.add(master.name, checks[0], notReady.length === 0 ? 'pass' : 'FAIL', notReady.length === 0 ? `${nodes.length} Ready` : `not Ready: ${notReady.join(', ')}`);
@@ -258,7 +258,7 @@ class Verifier {
       const w = this.t.workload;
       const pods = await this.on(master, `${kubectl} get pods -n ${w.namespace} -l app=${w.appLabel} -o json`);
       if (pods.code !== 0) return this.add(master.name, checks[1], 'FAIL', pods.stderr.trim().split('\n').pop() ?? '');
-      const items = (JSON.parse(pods.stdout).items ?? []) as Array<{ metadata: { name: string }; spec: { nodeName?: string }; status: { phase: string } }>;
+      const items = (JSON.parse(pods.stdout) as { items?: Array<{ metadata: { name: string }; spec: { nodeName?: string }; status: { phase: string } }> }).items ?? [];
       const wrong = workers.map((wk) => ({ wk, pod: items.find((p) => p.metadata.name === `${w.name}-${wk.name}`) }))
         .filter(({ wk, pod }) => !pod || pod.status.phase !== 'Running' || pod.spec.nodeName !== wk.name)
         .map(({ wk, pod }) => `${w.name}-${wk.name}: ${pod ? `${pod.status.phase} on ${pod.spec.nodeName ?? 'no node'}` : 'missing'}`);
