@@ -141,10 +141,11 @@ print(json.dumps({'first': first.decode(), 'after': result}))" 2>&1)"
     "$out; copies $(($(total "$(edges)") - $(total "$before")))"
 }
 
-# The switch also rewrites the TTL of every segment to the LB port (on, with a value; or off).
+# The switch also rewrites the TTL of the copies (segments to the LB port that a load balancer sends:
+# not from the client's port, sw99), on with a value, or off. The client's own segments keep theirs.
 switch_ttl() {
-  while inns sw iptables -w 5 -t mangle -D FORWARD -p tcp --dport "$PORT" -j TTL --ttl-set "${2:-0}" 2>/dev/null; do :; done
-  if [ "$1" = on ]; then inns sw iptables -w 5 -t mangle -A FORWARD -p tcp --dport "$PORT" -j TTL --ttl-set "$2"; fi
+  while inns sw iptables -w 5 -t mangle -D FORWARD -p tcp --dport "$PORT" -m physdev ! --physdev-in sw99 -j TTL --ttl-set "${2:-0}" 2>/dev/null; do :; done
+  if [ "$1" = on ]; then inns sw iptables -w 5 -t mangle -A FORWARD -p tcp --dport "$PORT" -m physdev ! --physdev-in sw99 -j TTL --ttl-set "$2"; fi
 }
 
 hold 1
@@ -166,10 +167,12 @@ if [ "$N" -ge 3 ]; then
 fi
 hold "$N"
 strays "holder last of the line (lb$N), nobody owns it" one
+# With the holder in the middle of the line (three or more), where copies come back to the holder.
+middle=$((N >= 3 ? 2 : 1))
 for v in $((LAST_TTL + 1)) "$LAST_TTL" 64; do
-  hold 1
+  hold "$middle"
   switch_ttl on "$v"
-  strays "the switch rewrites TTL to $v" any
+  strays "the switch rewrites the copies' TTL to $v, lb$middle holds" any
   switch_ttl off "$v"
 done
 hold $(seq 1 "$N")

@@ -33,17 +33,18 @@ interface Fate { served: string[]; resets: string[]; copies: string[] }
  * user chains, RETURN; TEE sends a copy with one TTL off, from the sender's MAC address), the
  * from-peer chain filled as the script fills it. `holders` hold the VIP (the first gets the client's
  * segment); `owner` has the socket; `live` are the peers the holder's probes found (the rest get
- * nothing and answer nothing); `pathTtl` is what a path rewrites every copy's TTL to. Bounded: a loop
+ * nothing and answer nothing); `pathTtl` is what a path rewrites every copy's TTL to;
+ * `holderKnowsNoMac`: the holders learned no peer's MAC address yet. Bounded: a loop
  * shows as more than 100 copies.
  */
-function fateOf(t: Topology, opts: { holders: string[]; owner?: string; live?: string[]; pathTtl?: number }): Fate {
+function fateOf(t: Topology, opts: { holders: string[]; owner?: string; live?: string[]; pathTtl?: number; holderKnowsNoMac?: boolean }): Fate {
   const hosts = t.loadBalancer.hosts;
   const byAddress = new Map(hosts.map((h) => [h.address, h]));
   const rulesets = new Map(hosts.map((h) => {
     const role: InFlightRole = opts.holders.includes(h.name) ? 'holder' : 'standby';
     const base = inFlightRuleset(t, h, role);
     const live = opts.live && role === 'holder' ? hosts.filter((p) => p.name !== h.name && opts.live!.includes(p.name)).map((p) => p.address) : undefined;
-    const fromPeer = hosts.filter((p) => p.name !== h.name).map((p) => fromPeerRule(macOf(p.address), role));
+    const fromPeer = role === 'holder' && opts.holderKnowsNoMac ? [] : hosts.filter((p) => p.name !== h.name).map((p) => fromPeerRule(macOf(p.address), role));
     const ruleset: Ruleset = { tables: [{ name: 'mangle', chains: base.tables[0].chains.map((c) => (
       c.name === IN_FLIGHT_FROM_PEER_CHAIN ? { ...c, rules: fromPeer } : c.name === IN_FLIGHT_COPY_CHAIN && live ? { ...c, rules: copyRules(t, h, live) } : c)) }] };
     return [h.name, ruleset] as const;
@@ -59,7 +60,8 @@ function fateOf(t: Topology, opts: { holders: string[]; owner?: string; live?: s
       for (const rule of chainOf(ruleset, 'mangle', chain)!.rules) {
         if (rule.socket && packet.at !== opts.owner) continue;
         if (rule.macSource && rule.macSource !== packet.mac) continue;
-        if (rule.ttl && !({ eq: packet.ttl === rule.ttl.value, lt: packet.ttl < rule.ttl.value, gt: packet.ttl > rule.ttl.value })[rule.ttl.op]) continue;
+        const ttls = rule.ttl === undefined ? [] : 'op' in rule.ttl ? [rule.ttl] : rule.ttl;
+        if (!ttls.every((m) => ({ eq: packet.ttl === m.value, lt: packet.ttl < m.value, gt: packet.ttl > m.value })[m.op])) continue;
         // hashlimit --hashlimit-above: one segment is far below any rate.
         if (rule.hashlimitAbove) continue;
         const target = rule.target;
@@ -141,9 +143,11 @@ describe('the in-flight ruleset', () => {
     const t = three();
     expect(copyLine(t).map((h) => h.name)).toEqual(['lb01', 'lb02', 'lb03']);
     const copy = rulesOf(t, IN_FLIGHT_COPY_CHAIN, 1);
-    expect(copy[0]).toMatchObject({ hashlimitAbove: COPY_RATE, target: { jump: 'DROP' } });
+    // Segments with a TTL of the copies' range are never copied afresh.
+    expect(copy[0]).toMatchObject({ ttl: [{ op: 'gt', value: lastCopyTtl(t) - 1 }, { op: 'lt', value: COPY_TTL }], target: { jump: 'DROP' } });
     expect(COPY_RATE.mode).toEqual(['srcip', 'srcport']);
-    expect(targets(copy.slice(1))).toEqual([{ jump: 'TTL', ttlSet: COPY_TTL }, { jump: 'TEE', gateway: '192.168.10.40' }, { jump: 'DROP' }]);
+    expect(copy[1]).toMatchObject({ hashlimitAbove: COPY_RATE, target: { jump: 'DROP' } });
+    expect(targets(copy.slice(2))).toEqual([{ jump: 'TTL', ttlSet: COPY_TTL }, { jump: 'TEE', gateway: '192.168.10.40' }, { jump: 'DROP' }]);
     expect(rulesOf(t, IN_FLIGHT_COPY_CHAIN, 1, 'standby')).toEqual([]);
   });
 
@@ -186,6 +190,16 @@ describe('the in-flight ruleset', () => {
         const received = fate.copies.map((c) => c.split('→')[1]);
         expect({ pathTtl, holders, unique: new Set(received).size === received.length, most: received.length <= count }).toEqual({ pathTtl, holders, unique: true, most: true });
       }
+    }
+  });
+
+  test.each([3, 4, 5])('%i load balancers: a holder that has not learned the peers\' MAC addresses yet never copies a copy afresh (its TTL gives it away)', (count) => {
+    const t = withLoadBalancers(count);
+    const names = t.loadBalancer.hosts.map((h) => h.name);
+    for (const holder of names) {
+      const fate = fateOf(t, { holders: [holder], holderKnowsNoMac: true });
+      expect({ holder, fromHolder: fate.copies.filter((c) => c.startsWith(`${holder}→`)).length }).toEqual({ holder, fromHolder: 1 });
+      expect(fate.copies.length).toBeLessThan(count);
     }
   });
 

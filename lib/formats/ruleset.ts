@@ -51,8 +51,8 @@ export interface Rule {
   readonly dscp?: number;
   /** -m mac --mac-source MAC: the Ethernet source of an arriving frame (PREROUTING, INPUT, FORWARD). */
   readonly macSource?: string;
-  /** -m ttl --ttl-eq|--ttl-lt|--ttl-gt VALUE: the IPv4 TTL equal to, below or above VALUE (one comparison per rule). */
-  readonly ttl?: TtlMatch;
+  /** -m ttl --ttl-eq|--ttl-lt|--ttl-gt VALUE: the IPv4 TTL equal to, below or above VALUE; a list is one `-m ttl` each (all must hold: a range). */
+  readonly ttl?: TtlMatch | readonly TtlMatch[];
   /** -m hashlimit --hashlimit-above …: matches the packets of a flow beyond its rate (the rest pass by). */
   readonly hashlimitAbove?: HashLimit;
   readonly target: Target;
@@ -145,7 +145,7 @@ export function printRule(chain: string, rule: Rule): string {
   if (rule.socket) args.push('-m', 'socket');
   if (rule.dscp !== undefined) args.push('-m', 'dscp', '--dscp', hex(rule.dscp));
   if (rule.macSource) args.push('-m', 'mac', '--mac-source', rule.macSource);
-  if (rule.ttl) args.push('-m', 'ttl', `--ttl-${rule.ttl.op}`, String(rule.ttl.value));
+  for (const ttl of rule.ttl === undefined ? [] : 'op' in rule.ttl ? [rule.ttl] : rule.ttl) args.push('-m', 'ttl', `--ttl-${ttl.op}`, String(ttl.value));
   if (rule.hashlimitAbove) {
     const h = rule.hashlimitAbove;
     args.push('-m', 'hashlimit', '--hashlimit-above', `${h.perSecond}/sec`, '--hashlimit-burst', String(h.burst), '--hashlimit-mode', h.mode.join(','), '--hashlimit-name', h.name);

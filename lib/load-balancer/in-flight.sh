@@ -89,7 +89,8 @@ probe() {
 
 # copy_to LIVE...: the holder's one copy goes to the first live peer of the line, with the TTL that
 # makes the last live one the chain's last (LAST_TTL there): dead peers at either end of the line are
-# left out (copyOrigin in in-flight.ts). One atomic reload of COPY_CHAIN; the rate limit as in RULES_FILE.
+# left out (copyOrigin in in-flight.ts). One atomic reload of COPY_CHAIN; the guard on the copies' TTL
+# range and the rate limit as in RULES_FILE.
 copy_to() {
   local i first=-1 last=-1
   for i in "${!PEERS[@]}"; do
@@ -105,7 +106,7 @@ copy_to() {
   {
     echo '*mangle'
     echo ":$COPY_CHAIN - [0:0]"
-    grep "^-A $COPY_CHAIN .*-m hashlimit " "$RULES_FILE"
+    grep -e "^-A $COPY_CHAIN .*-m ttl " -e "^-A $COPY_CHAIN .*-m hashlimit " "$RULES_FILE"
     echo "-A $COPY_CHAIN -j TTL --ttl-set $((LAST_TTL + last - first + 1))"
     echo "-A $COPY_CHAIN -j TEE --gateway ${PEERS[$first]}"
     echo "-A $COPY_CHAIN -j DROP"

@@ -230,6 +230,10 @@ export function copyRules(t: Topology, holder: LoadBalancerHost, live?: readonly
   const origin = copyOrigin(t, holder, live);
   if (origin === undefined) return [{ comment: 'No peer answers: what no socket here owns is reset here.', target: { jump: 'ACCEPT' } }];
   return [
+    {
+      comment: 'A TTL in the range copies travel with: a peer\'s copy whose MAC address is not learned yet, never copied afresh (a client\'s segment has such a TTL only after 56 hops or more).',
+      ttl: [{ op: 'gt', value: lastCopyTtl(t) - 1 }, { op: 'lt', value: COPY_TTL }], target: { jump: 'DROP' },
+    },
     rateLimit(),
     { comment: `The copy's TTL counts the load balancers it visits: the last gets ${lastCopyTtl(t)}.`, target: { jump: 'TTL', ttlSet: origin.ttlSet } },
     { comment: 'One copy, to the first peer of the line.', target: { jump: 'TEE', gateway: origin.gateway } },
