@@ -652,8 +652,9 @@ export class LabChecks {
 
   /**
    * 10b. Split brain (VRRP from the MASTER dropped on the BACKUP: both hold the VIP and both copy), with
-   * the switch rewriting DSCP to 0: a copy is recognised by the sender's MAC and never copied back, so
-   * each stray segment is still copied at most once per peer and the counts stop growing. Then VRRP
+   * the switch rewriting DSCP to 0: a copy is recognised by the sender's MAC and only moves forward along
+   * the line, never copied afresh, so each stray segment is still copied at most once along each edge
+   * and the counts stop growing. Then VRRP
    * comes back and the BACKUP stops copying.
    */
   async inFlightSplitBrain(): Promise<CheckResult> {

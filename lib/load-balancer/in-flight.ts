@@ -159,6 +159,21 @@ export function inFlightRuleset(t: Topology, host: LoadBalancerHost, role: InFli
   // With two load balancers every copy is at its last stop: nothing is ever passed on.
   const passes = next !== undefined && lb.hosts.length > 2;
   const limit = rateLimit();
+  const passOn: readonly Rule[] = !passes ? [] : [
+    { comment: 'A TTL no chain makes (a path rewrote it): dropped.', ttl: { op: 'lt', value: last }, target: { jump: 'DROP' } },
+    { ttl: { op: 'gt', value: COPY_TTL - 1 }, target: { jump: 'DROP' } },
+    limit,
+    { comment: `Not the last: passed on to ${next.name}, the next of the line.`, target: { jump: 'TEE', gateway: next.address } },
+  ];
+  // The holder is no stop of its own chain: a copy reaching it still has the load balancers after it to
+  // visit, so it takes one TTL fewer than a stop would (at most COPY_TTL - 2, and the last stop's too).
+  const holderPassOn: readonly Rule[] = !passes ? [] : [
+    { comment: 'A TTL no chain makes (a path rewrote it, or every peer had it): dropped.', ttl: { op: 'lt', value: last }, target: { jump: 'DROP' } },
+    { ttl: { op: 'gt', value: COPY_TTL - 2 }, target: { jump: 'DROP' } },
+    limit,
+    { comment: 'The holder is not a stop of the chain: the one the TEE takes off is added back.', target: { jump: 'TTL', ttlIncrement: 1 } },
+    { comment: `Passed on to ${next.name}, the next of the line.`, target: { jump: 'TEE', gateway: next.address } },
+  ];
   return {
     comment: `k8s-ha-edge in-flight forwarding on ${host.name}: segments of connections a peer serves go along the load balancers to it. Generated from the topology.`,
     tables: [{
@@ -185,26 +200,14 @@ export function inFlightRuleset(t: Topology, host: LoadBalancerHost, role: InFli
           name: IN_FLIGHT_RELAY_CHAIN,
           rules: [
             { comment: `TTL ${last}: every other load balancer had it before and none owns it, so nobody does: on to this host's TCP stack, which resets it.`, ttl: { op: 'eq', value: last }, target: { jump: 'ACCEPT' } },
-            ...(passes ? [
-              { comment: 'A TTL no chain makes (a path rewrote it): dropped.', ttl: { op: 'lt', value: last }, target: { jump: 'DROP' } } as Rule,
-              { ttl: { op: 'gt', value: COPY_TTL - 1 }, target: { jump: 'DROP' } } as Rule,
-              limit,
-              { comment: `Not the last: passed on to ${next!.name}, the next of the line.`, target: { jump: 'TEE', gateway: next!.address } } as Rule,
-            ] : []),
+            ...passOn,
             { comment: passes ? 'Passed on: dropped here.' : 'Out of the chain\'s range: dropped.', target: { jump: 'DROP' } },
           ],
         },
         {
           name: IN_FLIGHT_HOLDER_RELAY_CHAIN,
           rules: [
-            ...(passes ? [
-              // The holder is no stop of its own chain: a copy reaching it still has the load balancers after it to visit.
-              { comment: 'A TTL no chain makes (a path rewrote it, or every peer had it): dropped.', ttl: { op: 'lt', value: last }, target: { jump: 'DROP' } } as Rule,
-              { ttl: { op: 'gt', value: COPY_TTL - 2 }, target: { jump: 'DROP' } } as Rule,
-              limit,
-              { comment: 'The holder is not a stop of the chain: the one the TEE takes off is added back.', target: { jump: 'TTL', ttlIncrement: 1 } } as Rule,
-              { comment: `Passed on to ${next!.name}, the next of the line.`, target: { jump: 'TEE', gateway: next!.address } } as Rule,
-            ] : []),
+            ...holderPassOn,
             { comment: 'The holder never resets a copy (the peers after it in the line may own it): dropped here.', target: { jump: 'DROP' } },
           ],
         },
