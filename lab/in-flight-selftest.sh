@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # In-flight forwarding without the lab: the generated rules and script of N load balancers, each in a
 # network namespace of its own, wired to a bridge in a switch namespace that rewrites DSCP to 0 on the LB
-# port, and an injector namespace that sends stray segments (lab/stray-segments.py). Run by
-# lab/in-flight-selftest.ts (which renders the files), as root. Nothing is linked to the root network
-# namespace; every namespace is removed on exit.
-#   in-flight-selftest.sh DIR VIP PORT ADDRESS...   (DIR holds lb<i>.sh rendered for ADDRESS i)
+# port, and a client namespace that sends stray segments (lab/stray-segments.py) and holds real
+# connections. Run by lab/in-flight-selftest.ts (which renders the files), as root. Nothing is linked to
+# the root network namespace; every namespace is removed on exit.
+#   in-flight-selftest.sh DIR VIP PORT LAST_TTL ADDRESS...   (DIR holds lb<i>.sh rendered for ADDRESS i,
+#   in the order copies travel; LAST_TTL: the TTL a copy reaches the last of the line with)
 # Prints one line per phase and "in-flight selftest: N passed, N failed"; exit 1 on a failure.
 set -uo pipefail
-DIR="$1"; VIP="$2"; PORT="$3"; shift 3
+DIR="$1"; VIP="$2"; PORT="$3"; LAST_TTL="$4"; shift 4
 ADDRESSES=("$@")
 N="${#ADDRESSES[@]}"
 P="k8s-ha-edge-ifst-$$-"
@@ -49,11 +50,17 @@ plug m 99 "${ADDRESSES[0]%.*}.5"
 for i in $(seq 1 "$N"); do
   plug "$i" "$i" "${ADDRESSES[$((i - 1))]}"
   inns "$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-  # A listener on the LB port, as nginx: the holder's probes must find the peers alive (60 s at most).
-  inns "$i" timeout 60 "$PY" -c "
-import socket, time
+  # An echo server on the LB port, as nginx: the holder's probes find the peers alive, and a connection
+  # a peer owns answers (120 s at most).
+  inns "$i" timeout 120 "$PY" -c "
+import socket, threading
+def echo(c):
+    with c:
+        while (data := c.recv(100)):
+            c.sendall(data)
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', $PORT)); s.listen(64)
-time.sleep(60)" &
+while True:
+    threading.Thread(target=echo, args=(s.accept()[0],), daemon=True).start()" &
 done
 for _ in $(seq 1 50); do
   all=1
@@ -62,46 +69,114 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 
-# counters: "copies fromPeers" summed over every load balancer (iptables-save -c).
-counters() {
-  local i copies=0 from=0 c f
+mac_of() { echo "02:00:00:00:$(printf %02x "$1"):01"; }
+
+# edges: "lb<i>:CHAIN>GATEWAY PACKETS" for every TEE rule of every load balancer (iptables-save -c):
+# the holder's copies and the ones passed on along the line.
+edges() {
+  local i
   for i in $(seq 1 "$N"); do
-    c="$(inns "$i" iptables-save -c -t mangle | awk '/^\[[0-9]+:[0-9]+\] -A K8S_HA_EDGE_COPY .*-j TEE/ { split(substr($1, 2), a, ":"); s += a[1] } END { print s + 0 }')"
-    f="$(inns "$i" iptables-save -c -t mangle | awk '/^\[[0-9]+:[0-9]+\] -A K8S_HA_EDGE_FROM_PEER / { split(substr($1, 2), a, ":"); s += a[1] } END { print s + 0 }')"
-    copies=$((copies + c)); from=$((from + f))
-  done
-  echo "$copies $from"
+    inns "$i" iptables-save -c -t mangle | awk -v i="$i" '/^\[[0-9]+:[0-9]+\] -A .* -j TEE --gateway / { split(substr($1, 2), a, ":"); print "lb" i ":" $3 ">" $NF, a[1] }'
+  done | sort
+}
+total() { awk '{ s += $2 } END { print s + 0 }' <<<"$1"; }
+# delta BEFORE AFTER: the largest growth of one edge between two readings (a reloaded chain restarts at 0).
+most() {
+  join -a 2 -e 0 -o 2.1,1.2,2.2 <(echo "$1") <(echo "$2") | awk '{ d = ($3 >= $2) ? $3 - $2 : $3; if (d > m) m = d } END { print m + 0 }'
 }
 
-# phase NAME HOLDERS...: the VIP on the holders' NIC, `master` there and `arm` elsewhere, then 20 stray
-# segments sent to the first holder: each copied at most once per peer, the counts still after 1 s.
-phase() {
-  local name="$1"; shift
+# hold HOLDERS...: the VIP on the holders' NIC, `master` there and `arm` elsewhere; the client's
+# segments go to the first holder.
+hold() {
   local holders=" $* " i step
   for i in $(seq 1 "$N"); do
     if [[ "$holders" == *" $i "* ]]; then ip -n "${P}$i" addr replace "$VIP/24" dev ens33; step=master; else ip -n "${P}$i" addr del "$VIP/24" dev ens33 2>/dev/null; step=arm; fi
-    inns "$i" bash "$DIR/lb$i.sh" "$step" || check "$name: lb$i $step" 1 "exit $?"
+    inns "$i" bash "$DIR/lb$i.sh" "$step" || check "lb$i $step" 1 "exit $?"
   done
-  ip -n "${P}m" neigh replace "$VIP" lladdr "02:00:00:00:$(printf %02x "$1"):01" dev ens33 nud permanent
-  local before mid after out
-  read -r -a before <<<"$(counters)"
+  ip -n "${P}m" neigh replace "$VIP" lladdr "$(mac_of "$1")" dev ens33 nud permanent
+}
+
+# strays NAME RESETS: 20 stray segments to the holder: copied at most once along each edge, the counts
+# still after 1 s; RESETS is "one" (exactly one reset each, within 1 s) or "any" (only counted).
+strays() {
+  local name="$1" expect="$2" before mid after out resets rsts ms
+  before="$(edges)"
   out="$(inns m "$PY" "$HERE/stray-segments.py" "$VIP" "$PORT" 20 1)"
-  read -r -a mid <<<"$(counters)"
+  mid="$(edges)"
   sleep 1
-  read -r -a after <<<"$(counters)"
-  local copies=$((mid[0] - before[0])) peers=$((N - 1)) resets
+  after="$(edges)"
+  check "$name: copies" "$([ "$(most "$before" "$mid")" -le 20 ] && [ "$(total "$mid")" -gt "$(total "$before")" ] && echo 0 || echo 1)" \
+    "$(($(total "$mid") - $(total "$before"))) copies of 20 segments, at most $(most "$before" "$mid") along one edge: $(tr '\n' ' ' <<<"$mid")"
+  check "$name: counts stop growing" "$([ "$(total "$after")" -eq "$(total "$mid")" ] && echo 0 || echo 1)" "copies $(total "$mid") then $(total "$after") 1 s later"
   resets="$(sed -E 's/.*"resets": ([0-9]+).*/\1/' <<<"$out")"
-  check "$name: copies" "$([ "$copies" -ge 1 ] && [ "$copies" -le $((20 * peers)) ] && echo 0 || echo 1)" "$copies copies of 20 segments to $peers peer(s)"
-  check "$name: counts stop growing" "$([ "${after[0]}" -eq "${mid[0]}" ] && echo 0 || echo 1)" "copies ${mid[0]} then ${after[0]} 1 s later"
-  if [ "$N" -eq 2 ]; then
-    check "$name: resets" "$([ "$resets" -eq 20 ] && echo 0 || echo 1)" "$out"
+  rsts="$(sed -E 's/.*"rsts": ([0-9]+).*/\1/' <<<"$out")"
+  ms="$(sed -E 's/.*"maxResetMs": ([0-9]+|null).*/\1/' <<<"$out")"
+  if [ "$expect" = one ]; then
+    check "$name: exactly one reset each within 1 s" "$([ "$resets" -eq 20 ] && [ "$rsts" -eq 20 ] && [ "$ms" != null ] && [ "$ms" -le 1000 ] && echo 0 || echo 1)" "$out"
   else
-    check "$name: no reset (three or more: dropped)" "$([ "$resets" -eq 0 ] && echo 0 || echo 1)" "$out"
+    check "$name: resets (counted only)" 0 "$out"
   fi
 }
 
-phase "one holder" 1
-phase "split brain (every load balancer MASTER)" $(seq 1 "$N")
+# owned NAME OWNER HOLDER: a connection the client opened to OWNER (the VIP was there), then the VIP
+# moves to HOLDER: the next segment reaches HOLDER, goes along the line to OWNER, which answers; no reset.
+owned() {
+  local name="$1" owner="$2" holder="$3" before out
+  ip -n "${P}m" neigh replace "$VIP" lladdr "$(mac_of "$owner")" dev ens33 nud permanent
+  before="$(edges)"
+  out="$(inns m timeout 10 "$PY" -c "
+import json, socket, subprocess, time
+c = socket.create_connection(('$VIP', $PORT), timeout=2)
+c.sendall(b'before'); first = c.recv(100)
+subprocess.run(['ip', 'neigh', 'replace', '$VIP', 'lladdr', '$(mac_of "$holder")', 'dev', 'ens33', 'nud', 'permanent'], check=True)
+c.settimeout(1)
+try:
+    c.sendall(b'after'); result = c.recv(100).decode() or 'closed'
+except ConnectionResetError:
+    result = 'reset'
+except socket.timeout:
+    result = 'no answer within 1 s'
+print(json.dumps({'first': first.decode(), 'after': result}))" 2>&1)"
+  check "$name: served by lb$owner through lb$holder, not reset" "$(grep -q '"after": "after"' <<<"$out" && [ "$(total "$(edges)")" -gt "$(total "$before")" ] && echo 0 || echo 1)" \
+    "$out; copies $(($(total "$(edges)") - $(total "$before")))"
+}
+
+# The switch also rewrites the TTL of the copies (segments to the LB port that a load balancer sends:
+# not from the client's port, sw99), on with a value, or off. The client's own segments keep theirs.
+switch_ttl() {
+  while inns sw iptables -w 5 -t mangle -D FORWARD -p tcp --dport "$PORT" -m physdev ! --physdev-in sw99 -j TTL --ttl-set "${2:-0}" 2>/dev/null; do :; done
+  if [ "$1" = on ]; then inns sw iptables -w 5 -t mangle -A FORWARD -p tcp --dport "$PORT" -m physdev ! --physdev-in sw99 -j TTL --ttl-set "$2"; fi
+}
+
+hold 1
+strays "one holder (lb1), nobody owns it" one
+for k in $(seq 2 "$N" | head -2); do owned "lb1 holds" "$k" 1; done
+if [ "$N" -ge 3 ]; then
+  hold 2
+  strays "holder in the middle (lb2), nobody owns it" one
+  owned "lb2 holds" "$N" 2
+  owned "lb2 holds" 1 2
+fi
+if [ "$N" -ge 3 ]; then
+  # The old holder lb1 powered off (its link down): lb2 takes the VIP, its probe finds lb1 dead and
+  # leaves it out of the chain, so what nobody owns is still reset (by the last live peer).
+  ip -n "${P}1" link set ens33 down
+  hold 2
+  strays "lb1 down, lb2 holds, nobody owns it" one
+  ip -n "${P}1" link set ens33 up
+fi
+hold "$N"
+strays "holder last of the line (lb$N), nobody owns it" one
+# With the holder in the middle of the line (three or more), where copies come back to the holder.
+middle=$((N >= 3 ? 2 : 1))
+for v in $((LAST_TTL + 1)) "$LAST_TTL" 64; do
+  hold "$middle"
+  switch_ttl on "$v"
+  strays "the switch rewrites the copies' TTL to $v, lb$middle holds" any
+  switch_ttl off "$v"
+done
+hold $(seq 1 "$N")
+strays "split brain (every load balancer MASTER)" any
 rewritten="$(inns sw iptables -w 5 -t mangle -L FORWARD -v -x -n | awk '/DSCP set 0x00/ { print $1 }')"
 check "switch rewrote DSCP" "$([ "${rewritten:-0}" -gt 0 ] && echo 0 || echo 1)" "${rewritten:-0} segments"
 for i in $(seq 1 "$N"); do inns "$i" bash "$DIR/lb$i.sh" disarm; done

@@ -3,14 +3,16 @@
  *
  * In-flight forwarding in network namespaces, without the lab (~20 s): renders the rules and script of
  * each load balancer of the seed topology with LOAD_BALANCERS load balancers, then runs
- * lab/in-flight-selftest.sh, which wires them to a switch that rewrites DSCP to 0 and counts the copies
- * of stray segments with one holder and in split brain. Exit 1 when a check fails, 2 on bad arguments.
+ * lab/in-flight-selftest.sh, which wires them to a switch that rewrites DSCP to 0 (and, in some phases,
+ * TTL): stray segments nobody owns get exactly one reset within 1 s whichever load balancer holds the
+ * VIP, connections a peer owns are served through the holder, and copies stay bounded with TTL
+ * rewritten and in split brain. Exit 1 when a check fails, 2 on bad arguments.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderInFlightRules, renderInFlightScript } from '../lib/load-balancer/in-flight';
+import { copyLine, lastCopyTtl, renderInFlightRules, renderInFlightScript } from '../lib/load-balancer/in-flight';
 import { loadTopology } from '../lib/topology';
 
 function main(argv: readonly string[]): number {
@@ -28,7 +30,9 @@ function main(argv: readonly string[]): number {
   });
   const dir = mkdtempSync(join(tmpdir(), 'k8s-ha-edge-in-flight-selftest-'));
   try {
-    t.loadBalancer.hosts.forEach((h, i) => {
+    // Numbered in the order copies travel, as the selftest expects.
+    const line = copyLine(t);
+    line.forEach((h, i) => {
       writeFileSync(join(dir, `lb${i + 1}.rules`), renderInFlightRules(t, h));
       // The rules, the lock and the watch's pid in the scratch directory, not in /etc and /run.
       writeFileSync(join(dir, `lb${i + 1}.sh`), renderInFlightScript(t, h)
@@ -37,7 +41,7 @@ function main(argv: readonly string[]): number {
         .replace(/^readonly WATCH_PID_FILE=.*$/m, `readonly WATCH_PID_FILE=${join(dir, `lb${i + 1}.watch`)}`)
         .replace(/^readonly VRRP_INTERFACE=.*$/m, 'readonly VRRP_INTERFACE=ens33'));
     });
-    const result = spawnSync('bash', [join(__dirname, 'in-flight-selftest.sh'), dir, t.loadBalancer.vip, String(t.loadBalancer.listenPort), ...t.loadBalancer.hosts.map((h) => h.address)],
+    const result = spawnSync('bash', [join(__dirname, 'in-flight-selftest.sh'), dir, t.loadBalancer.vip, String(t.loadBalancer.listenPort), String(lastCopyTtl(t)), ...line.map((h) => h.address)],
       { stdio: 'inherit', timeout: 180_000 });
     return result.status === 0 ? 0 : 1;
   } finally {

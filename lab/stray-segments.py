@@ -7,7 +7,8 @@ Each segment is an ACK with one byte of data, from a source port of its own and 
 sequence numbers: a segment of a connection that no load balancer has a socket for (its owner
 rebooted, or a SYN-cookie handshake completed elsewhere). Run in the lab's management namespace
 (lab/checks.ts), as root (a raw socket). Prints one JSON line: how many were sent, how many got a
-reset within WAIT_SECONDS after the last was sent, and the slowest reset in milliseconds.
+reset within WAIT_SECONDS after the last was sent, the slowest reset in milliseconds, and how many
+resets arrived in all (more than one for a segment means two load balancers reset it).
 """
 import json
 import random
@@ -52,10 +53,11 @@ def main(argv: list) -> int:
     first_port = random.randint(20000, 60000 - count)
     sent_at = {}
     reset_ms = {}
+    rsts = [0]
 
     def receive(until: float) -> None:
-        """Notes every reset that arrives before `until` (a monotonic time)."""
-        while len(reset_ms) < count:
+        """Notes every reset that arrives before `until` (a monotonic time), a second one for a segment too."""
+        while True:
             ready, _, _ = select.select([raw], [], [], max(0.0, until - time.monotonic()))
             if not ready:
                 return
@@ -64,8 +66,10 @@ def main(argv: list) -> int:
             source = socket.inet_ntoa(packet[12:16])
             sport, dport = struct.unpack('!HH', packet[ihl:ihl + 4])
             flags = packet[ihl + 13]
-            if source == address and sport == port and dport in sent_at and flags & TCP_RST and dport not in reset_ms:
-                reset_ms[dport] = round((time.monotonic() - sent_at[dport]) * 1000)
+            if source == address and sport == port and dport in sent_at and flags & TCP_RST:
+                rsts[0] += 1
+                if dport not in reset_ms:
+                    reset_ms[dport] = round((time.monotonic() - sent_at[dport]) * 1000)
 
     for i in range(count):
         sport = first_port + i
@@ -74,7 +78,7 @@ def main(argv: list) -> int:
         # Resets are timed as they arrive, between the sends.
         receive(time.monotonic() + 0.02)
     receive(time.monotonic() + wait)
-    print(json.dumps({'sent': count, 'resets': len(reset_ms), 'maxResetMs': max(reset_ms.values()) if reset_ms else None}))
+    print(json.dumps({'sent': count, 'resets': len(reset_ms), 'maxResetMs': max(reset_ms.values()) if reset_ms else None, 'rsts': rsts[0]}))
     return 0
 
 

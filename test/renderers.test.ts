@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { BUNDLED_FLANNEL_MANIFEST } from '../lib/kubernetes/flannel';
@@ -87,6 +88,31 @@ describe('gateway firewall', () => {
       ] }] }],
     });
     expect(printed).toBe('*filter\n:FORWARD DROP [0:0]\n# why\n-A FORWARD -s 10.0.0.0/8 -d 10.1.2.3/32 -i a -o b -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n');
+  });
+
+  test('the printer writes TTL matches and TTL targets as iptables-save does (mac, then ttl, then hashlimit)', () => {
+    const rules = [
+      { macSource: '02:00:00:00:00:40', ttl: { op: 'eq', value: 198 }, target: { jump: 'ACCEPT' } },
+      { ttl: { op: 'lt', value: 198 }, target: { jump: 'DROP' } },
+      { ttl: { op: 'gt', value: 199 }, hashlimitAbove: { perSecond: 10, burst: 5, mode: ['srcip'], name: 'x' }, target: { jump: 'DROP' } },
+      { target: { jump: 'TTL', ttlSet: 200 } },
+      { target: { jump: 'TTL', ttlIncrement: 1 } },
+    ] as const;
+    const printed = printIptablesRestore({ tables: [{ name: 'mangle', chains: [{ name: 'T', rules }] }] });
+    const expected = [
+      '-A T -m mac --mac-source 02:00:00:00:00:40 -m ttl --ttl-eq 198 -j ACCEPT',
+      '-A T -m ttl --ttl-lt 198 -j DROP',
+      '-A T -m ttl --ttl-gt 199 -m hashlimit --hashlimit-above 10/sec --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name x -j DROP',
+      '-A T -j TTL --ttl-set 200',
+      '-A T -j TTL --ttl-inc 1',
+    ];
+    expect(printed).toBe(`*mangle\n:T - [0:0]\n${expected.join('\n')}\nCOMMIT\n`);
+    // Loaded in a network namespace of its own, iptables-save gives the same rules back (root only).
+    if (process.getuid?.() === 0) {
+      const run = spawnSync('unshare', ['-n', 'sh', '-c', 'iptables-restore --noflush && iptables-save -t mangle'], { input: printed, encoding: 'utf8', timeout: 20_000 });
+      expect(run.stderr).toBe('');
+      expect(run.stdout.split('\n').filter((l) => l.startsWith('-A T '))).toEqual(expected);
+    }
   });
 
   test('the setup script applies it atomically after a test, and persists it per family', () => {

@@ -6,7 +6,7 @@
  * configs give a plan or a TopologyError, never any other exception.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
@@ -257,8 +257,16 @@ describe('GIVEN a config that kubeadm, the kernel or the cluster would refuse on
     if (justInside !== undefined) expect(problemsOf(configFile(justInside, extension))).toBe('(accepted)');
   });
 
-  test('WHEN the config is an endless stream (/dev/zero) THEN reading stops at the cap with an error', () => {
-    expect(problemsOf('/dev/zero')).toMatch(/--config: got "\/dev\/zero" \(more than 16777216 bytes\), expected a YAML or JSON file of at most 16 MiB/);
+  test('WHEN the config is an endless stream (/dev/zero) THEN it is refused before a byte is read: not a regular file', () => {
+    expect(problemsOf('/dev/zero')).toMatch(/--config: got "\/dev\/zero" \(a character device\), expected a regular file \(YAML or JSON\)/);
+  });
+
+  test('WHEN the config is a regular file beyond the cap THEN reading stops at the cap with an error', () => {
+    // Sparse: 16 MiB and one byte of zeros that take no disk.
+    const big = join(scratch, 'big.yaml');
+    writeFileSync(big, '');
+    truncateSync(big, 16 * 1024 * 1024 + 1);
+    expect(problemsOf(big)).toMatch(/--config: got ".*big\.yaml" \(more than 16777216 bytes\), expected a YAML or JSON file of at most 16 MiB/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { configFiles } from './trees';
 import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
@@ -208,6 +209,21 @@ describe('invalid input is rejected with the path, the value and what was expect
   test('a missing config file', () => {
     expect(() => loadTopology({ configPath: join(scratch, 'nope.yaml') })).toThrow(
       /--config: got ".*nope\.yaml" \(no such file\), expected a readable YAML or JSON file/);
+  });
+
+  // In a child process: before the check, opening the FIFO blocked for good, which would hang jest itself.
+  test.each([
+    ['a FIFO nobody writes to', () => { const fifo = join(scratch, 'site.fifo'); spawnSync('mkfifo', [fifo]); return fifo; }, 'a FIFO'],
+    ['/dev/null', () => '/dev/null', 'a character device'],
+    ['a directory', () => scratch, 'a directory'],
+  ])('a config that is %s: refused at once, before a byte is read (synth, verify, drain, apply and the lab all read it so)', (_name, make, kind) => {
+    const path = make();
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+      const { loadTopology } = require(${JSON.stringify(join(__dirname, '..', 'lib', 'topology'))});
+      try { loadTopology({ configPath: ${JSON.stringify(path)} }); console.log('loaded'); } catch (error) { console.log(error.message); }`],
+    { encoding: 'utf8', timeout: 15_000 });
+    expect(run.signal).toBeNull();
+    expect(run.stdout).toContain(`--config: got "${path}" (${kind}), expected a regular file (YAML or JSON)`);
   });
 
   test('unparsable YAML', () => {

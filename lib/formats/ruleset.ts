@@ -14,6 +14,10 @@ export type Target =
   | { readonly jump: 'SNAT'; readonly toSource: string }
   /** -j TEE --gateway ADDRESS: a copy of the packet, unchanged, to the host at ADDRESS on a connected network. */
   | { readonly jump: 'TEE'; readonly gateway: string }
+  /** -j TTL --ttl-set VALUE (mangle table): the IPv4 TTL set to VALUE. */
+  | { readonly jump: 'TTL'; readonly ttlSet: number }
+  /** -j TTL --ttl-inc VALUE (mangle table): the IPv4 TTL raised by VALUE. */
+  | { readonly jump: 'TTL'; readonly ttlIncrement: number }
   /** -j DSCP --set-dscp VALUE (mangle table). */
   | { readonly jump: 'DSCP'; readonly setDscp: number }
   /** -j CHAIN: a user-defined chain of the same table. */
@@ -51,9 +55,17 @@ export interface Rule {
   readonly dscp?: number;
   /** -m mac --mac-source MAC: the Ethernet source of an arriving frame (PREROUTING, INPUT, FORWARD). */
   readonly macSource?: string;
+  /** -m ttl --ttl-eq|--ttl-lt|--ttl-gt VALUE: the IPv4 TTL equal to, below or above VALUE; a list is one `-m ttl` each (all must hold: a range). */
+  readonly ttl?: TtlMatch | readonly TtlMatch[];
   /** -m hashlimit --hashlimit-above …: matches the packets of a flow beyond its rate (the rest pass by). */
   readonly hashlimitAbove?: HashLimit;
   readonly target: Target;
+}
+
+/** A comparison of the IPv4 TTL (the ttl match takes exactly one). */
+export interface TtlMatch {
+  readonly op: 'eq' | 'lt' | 'gt';
+  readonly value: number;
 }
 
 /** A hashlimit match: one token bucket per flow, the flow named by `mode`. */
@@ -110,6 +122,8 @@ function targetArgs(target: Target): string[] {
       return ['-j', 'SNAT', '--to-source', target.toSource];
     case 'TEE':
       return ['-j', 'TEE', '--gateway', target.gateway];
+    case 'TTL':
+      return 'ttlSet' in target ? ['-j', 'TTL', '--ttl-set', String(target.ttlSet)] : ['-j', 'TTL', '--ttl-inc', String(target.ttlIncrement)];
     case 'DSCP':
       return ['-j', 'DSCP', '--set-dscp', hex(target.setDscp)];
     case 'CHAIN':
@@ -137,6 +151,7 @@ export function printRule(chain: string, rule: Rule): string {
   if (rule.socket) args.push('-m', 'socket');
   if (rule.dscp !== undefined) args.push('-m', 'dscp', '--dscp', hex(rule.dscp));
   if (rule.macSource) args.push('-m', 'mac', '--mac-source', rule.macSource);
+  for (const ttl of rule.ttl === undefined ? [] : 'op' in rule.ttl ? [rule.ttl] : rule.ttl) args.push('-m', 'ttl', `--ttl-${ttl.op}`, String(ttl.value));
   if (rule.hashlimitAbove) {
     const h = rule.hashlimitAbove;
     args.push('-m', 'hashlimit', '--hashlimit-above', `${h.perSecond}/sec`, '--hashlimit-burst', String(h.burst), '--hashlimit-mode', h.mode.join(','), '--hashlimit-name', h.name);

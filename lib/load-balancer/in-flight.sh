@@ -1,22 +1,25 @@
 # shellcheck shell=bash
 # A load balancer's in-flight forwarding (lib/load-balancer/in-flight.ts): once the VIP moved here, the
 # segments of connections another load balancer still serves reach this host, which has no socket for
-# them and would reset them. On the VIP holder the rules in RULES_FILE copy such a segment to every peer
-# (TEE, rate-limited) and drop it here; the peer that owns the connection takes it (the VIP sits on its
-# lo). A copy is recognised on arrival by the sending peer's MAC address (FROM_PEER_CHAIN, learned here
-# from the neighbour table) and never copied again. A load balancer that does not hold the VIP copies
-# nothing (COPY_CHAIN empty).
+# them and would reset them. On the VIP holder the rules in RULES_FILE copy such a segment once
+# (TEE, rate-limited) to the first peer of a fixed line, with a TTL that counts the stops, and drop it
+# here; a peer without a socket for it passes it to the next of the line, and the last one resets it
+# (nobody owns it). A copy is recognised on arrival by the sending peer's MAC address (FROM_PEER_CHAIN,
+# learned here from the neighbour table) and goes to a relay chain, never to the copying: RELAY_CHAIN
+# on standby, HOLDER_RELAY_CHAIN on the holder (it passes on, never resets). A load balancer that does
+# not hold the VIP copies nothing of its own (COPY_CHAIN empty).
 #   arm     run at boot and by keepalived on becoming BACKUP or FAULT
 #   master  run by keepalived on becoming MASTER
 #           Both apply the state in force once the VIP settled (SETTLE_SECONDS): holder when the VIP is
 #           on VRRP_INTERFACE, standby otherwise. keepalived forks its notify scripts in no promised
 #           order, so the step that runs last must leave the rules that fit the VIP's place, whatever
-#           its name. The holder stops copying to a peer whose LB port does not answer within
-#           PROBE_SECONDS (powered off, or its nginx died), then watches the others for WATCH_SECONDS;
-#           when none answers, segments nobody serves are reset here.
+#           its name. The holder leaves out of its chain the peers whose LB port does not answer within
+#           PROBE_SECONDS (powered off, or its nginx died) at the start and the end of the line (PEERS,
+#           in line order), then watches them for WATCH_SECONDS; when none answers, segments nobody
+#           serves are reset here.
 #   disarm  unhook and remove the rules, the VIP off lo (stop of the unit, teardown)
 # Every step holds LOCK_FILE, so two of them never interleave.
-: "${ENTRY_CHAIN:?}" "${IN_FLIGHT_CHAIN:?}" "${COPY_CHAIN:?}" "${FROM_PEER_CHAIN:?}" "${FROM_PEER_VERDICT:?}" "${RULES_FILE:?}" "${LOCK_FILE:?}" "${VIP:?}" "${VRRP_INTERFACE:?}" "${LISTEN_PORT:?}" "${PEERS[@]:?}" "${SETTLE_SECONDS:?}" "${PROBE_SECONDS:?}" "${WATCH_SECONDS:?}" "${WATCH_PID_FILE:?}"
+: "${ENTRY_CHAIN:?}" "${IN_FLIGHT_CHAIN:?}" "${COPY_CHAIN:?}" "${FROM_PEER_CHAIN:?}" "${RELAY_CHAIN:?}" "${HOLDER_RELAY_CHAIN:?}" "${LAST_TTL:?}" "${RULES_FILE:?}" "${LOCK_FILE:?}" "${VIP:?}" "${VRRP_INTERFACE:?}" "${LISTEN_PORT:?}" "${PEERS[@]:?}" "${SETTLE_SECONDS:?}" "${PROBE_SECONDS:?}" "${WATCH_SECONDS:?}" "${WATCH_PID_FILE:?}"
 
 log() { logger -t k8s-ha-edge-in-flight -- "$*" 2>/dev/null || true; }
 
@@ -42,9 +45,11 @@ peer_macs() {
   done | sort -u
 }
 
+# from_peer_rules holder|standby: a peer's copy goes to the relay chain of this host's role.
 from_peer_rules() {
-  local mac
-  for mac in $(peer_macs); do echo "-A $FROM_PEER_CHAIN -m mac --mac-source $mac -j $FROM_PEER_VERDICT"; done
+  local mac chain="$RELAY_CHAIN"
+  if [ "$1" = holder ]; then chain="$HOLDER_RELAY_CHAIN"; fi
+  for mac in $(peer_macs); do echo "-A $FROM_PEER_CHAIN -m mac --mac-source $mac -j $chain"; done
 }
 
 # load holder|standby: one atomic iptables-restore of RULES_FILE (--noflush: the chains it declares are
@@ -53,20 +58,21 @@ from_peer_rules() {
 load() {
   {
     if [ "$1" = holder ]; then grep -v '^COMMIT$' "$RULES_FILE"; else grep -v -e '^COMMIT$' -e "^-A $COPY_CHAIN " "$RULES_FILE"; fi
-    from_peer_rules
+    from_peer_rules "$1"
     echo COMMIT
   } | iptables-restore -w 5 --noflush
   if ! hooked; then iptables -w 5 -t mangle -I PREROUTING 1 -j "$ENTRY_CHAIN"; fi
   ip -4 addr replace "$VIP/32" dev lo
 }
 
-# The peers' MACs may have been learned by the probes since load: refill FROM_PEER_CHAIN, atomically.
+# refresh_from_peer holder|standby: the peers' MACs may have been learned by the probes since load:
+# refill FROM_PEER_CHAIN, atomically.
 refresh_from_peer() {
-  { echo '*mangle'; echo ":$FROM_PEER_CHAIN - [0:0]"; from_peer_rules; echo COMMIT; } | iptables-restore -w 5 --noflush
+  { echo '*mangle'; echo ":$FROM_PEER_CHAIN - [0:0]"; from_peer_rules "$1"; echo COMMIT; } | iptables-restore -w 5 --noflush
 }
 
 # probe PEER...: probes the LB port of the peers side by side (which also fills the neighbour table);
-# prints the ones that answered within PROBE_SECONDS.
+# prints the ones that answered within PROBE_SECONDS, in the order given.
 probe() {
   local peer
   local -A probes=()
@@ -75,22 +81,37 @@ probe() {
     timeout "$PROBE_SECONDS" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$peer" "$LISTEN_PORT" 2>/dev/null &
     probes[$peer]=$!
   done
-  for peer in "${!probes[@]}"; do
+  # In the order given (line order), so that a watch round compares like with like.
+  for peer in "$@"; do
     if wait "${probes[$peer]}"; then echo "$peer"; fi
   done
 }
 
-# prune PEER...: stops copying to each peer that does not answer; prints the ones that answered.
-prune() {
-  local peer live
-  live="$(probe "$@")"
-  for peer in "$@"; do
-    if grep -qxF "$peer" <<<"$live"; then
-      echo "$peer"
-    elif iptables -w 5 -t mangle -D "$COPY_CHAIN" -j TEE --gateway "$peer" 2>/dev/null; then
-      log "MASTER: $peer does not answer on port $LISTEN_PORT within ${PROBE_SECONDS}s: nothing is passed to it"
+# copy_to LIVE...: the holder's one copy goes to the first live peer of the line, with the TTL that
+# makes the last live one the chain's last (LAST_TTL there): dead peers at either end of the line are
+# left out (copyOrigin in in-flight.ts). One atomic reload of COPY_CHAIN; the guard on the copies' TTL
+# range and the rate limit as in RULES_FILE.
+copy_to() {
+  local i first=-1 last=-1
+  for i in "${!PEERS[@]}"; do
+    if printf '%s\n' "$@" | grep -qxF "${PEERS[$i]}"; then
+      if [ "$first" -lt 0 ]; then first="$i"; fi
+      last="$i"
     fi
   done
+  if [ "$first" -lt 0 ]; then
+    copy_to_nobody
+    return
+  fi
+  {
+    echo '*mangle'
+    echo ":$COPY_CHAIN - [0:0]"
+    grep -e "^-A $COPY_CHAIN .*-m ttl " -e "^-A $COPY_CHAIN .*-m hashlimit " "$RULES_FILE"
+    echo "-A $COPY_CHAIN -j TTL --ttl-set $((LAST_TTL + last - first + 1))"
+    echo "-A $COPY_CHAIN -j TEE --gateway ${PEERS[$first]}"
+    echo "-A $COPY_CHAIN -j DROP"
+    echo COMMIT
+  } | iptables-restore -w 5 --noflush
 }
 
 # No peer serves anything: segments of connections nobody serves go on to this host's TCP stack, which
@@ -109,29 +130,33 @@ stop_watch() {
 
 holder() {
   stop_watch
-  # Copying starts at once (to every peer); the probes then take out the peers that serve nothing.
+  # Copying starts at once (RULES_FILE: every peer in the chain); the probes then leave out the peers
+  # that serve nothing.
   load holder
-  local live=()
-  mapfile -t live < <(prune "${PEERS[@]}")
-  refresh_from_peer
-  if [ "${#live[@]}" -eq 0 ]; then
-    copy_to_nobody
-    return
+  local live=() was
+  mapfile -t live < <(probe "${PEERS[@]}")
+  refresh_from_peer holder
+  if [ "${#live[@]}" -ne "${#PEERS[@]}" ]; then
+    log "MASTER: only ${live[*]:-no peer} of ${PEERS[*]} answer on port $LISTEN_PORT within ${PROBE_SECONDS}s"
+    copy_to "${live[@]}"
   fi
-  log "MASTER: connections in flight on ${live[*]} are passed to them"
+  if [ "${#live[@]}" -eq 0 ]; then return; fi
+  log "MASTER: connections in flight on ${live[*]} are passed along to them"
   # Then once a second, for at most WATCH_SECONDS: a peer that goes down after this host became MASTER
-  # (a drained load balancer powered off, say) gets no more copies, so its clients are reset, not left
-  # waiting. Every later step stops the watch before it changes anything; the watch does not hold the
-  # lock (fd 9 closed), or it would hold up every step for as long as it runs.
+  # (a drained load balancer powered off, say) is left out of the chain, so its clients are reset, not
+  # left waiting. Every later step stops the watch before it changes anything; the watch does not hold
+  # the lock (fd 9 closed), or it would hold up every step for as long as it runs.
   (
     exec 9>&-
     for _ in $(seq 1 "$WATCH_SECONDS"); do
       sleep 1
-      mapfile -t live < <(prune "${live[@]}")
-      if [ "${#live[@]}" -eq 0 ]; then
-        copy_to_nobody
-        break
+      was="${live[*]}"
+      mapfile -t live < <(probe "${live[@]}")
+      if [ "${live[*]}" != "$was" ]; then
+        log "MASTER: ${live[*]:-no peer} of $was still answer on port $LISTEN_PORT"
+        copy_to "${live[@]}"
       fi
+      if [ "${#live[@]}" -eq 0 ]; then break; fi
     done
     if [ "$(cat "$WATCH_PID_FILE" 2>/dev/null)" = "$BASHPID" ]; then rm -f "$WATCH_PID_FILE"; fi
   ) </dev/null >/dev/null 2>&1 &
@@ -142,7 +167,7 @@ standby() {
   stop_watch
   load standby
   probe "${PEERS[@]}" >/dev/null
-  refresh_from_peer
+  refresh_from_peer standby
 }
 
 # Whichever step keepalived named: the rules that fit where the VIP is now.
@@ -157,12 +182,12 @@ disarm() {
     iptables -w 5 -t mangle -D PREROUTING -j "$ENTRY_CHAIN"
   done
   local chain
-  for chain in "$ENTRY_CHAIN" "$IN_FLIGHT_CHAIN" "$FROM_PEER_CHAIN" "$COPY_CHAIN"; do
+  for chain in "$ENTRY_CHAIN" "$IN_FLIGHT_CHAIN" "$FROM_PEER_CHAIN" "$RELAY_CHAIN" "$HOLDER_RELAY_CHAIN" "$COPY_CHAIN"; do
     if iptables -w 5 -t mangle -nL "$chain" >/dev/null 2>&1; then
       iptables -w 5 -t mangle -F "$chain"
     fi
   done
-  for chain in "$ENTRY_CHAIN" "$IN_FLIGHT_CHAIN" "$FROM_PEER_CHAIN" "$COPY_CHAIN"; do
+  for chain in "$ENTRY_CHAIN" "$IN_FLIGHT_CHAIN" "$FROM_PEER_CHAIN" "$RELAY_CHAIN" "$HOLDER_RELAY_CHAIN" "$COPY_CHAIN"; do
     if iptables -w 5 -t mangle -nL "$chain" >/dev/null 2>&1; then
       iptables -w 5 -t mangle -X "$chain"
     fi

@@ -12,19 +12,30 @@ import { lines, shellBody, ShellPart, shellScript } from '../formats/shell';
  * request that way. So each load balancer keeps the VIP on lo (it answers no ARP for it there: see
  * the sysctl file) and a small mangle ruleset. A segment to VIP:port that is not a connection's first:
  * - belongs to a socket of this host: served here;
- * - arrives from a peer's MAC address (a copy the VIP holder passed on): never copied again, whatever
- *   the path did to its IP header; with two load balancers nobody else can own it, so this host's TCP
- *   stack resets it (the client fails at once instead of after its retransmission timeout); with three
- *   or more another peer may own it, so it is dropped;
- * - on the VIP holder only: copied (TEE) to every peer at a bounded rate per connection, dropped here;
+ * - arrives from a peer's MAC address: a copy, passed along a chain (never copied afresh, whatever the
+ *   path did to its IP header): see below;
+ * - on the VIP holder only: one copy (TEE, at a bounded rate per connection) to the first peer of the
+ *   chain, with its TTL set to COPY_TTL; dropped here;
  * - on a load balancer that does not hold the VIP: dropped (the client's retransmission reaches the
  *   holder once the gateway's ARP entry moved).
  * New connections (SYNs) are always served by whoever holds the VIP.
  *
+ * The chain. The load balancers stand in a fixed line, by falling priority (`copyLine`, the same on
+ * every host). The holder copies to the first other load balancer of the line; each one that has no
+ * socket for the copy passes it to the next of the line (the holder too, when the chain reaches it),
+ * so a copy only ever moves forward along the line: it visits each load balancer at most once and
+ * cannot loop, whatever a path does to DSCP or TTL, and in split brain too. A copy's TTL counts the
+ * load balancers it visited (TEE takes one off at PREROUTING; the holder adds back the one it takes,
+ * being no stop of its own chain): the one that gets it with LAST_COPY_TTL is the last that could own it,
+ * so when it has no socket either, nobody has, and its TCP stack resets it (the client learns within a
+ * round trip). A TTL no chain makes is dropped. A ring (the last passing back to the first, ended by the
+ * holder) would need a holder to end it: a copy whose TTL a path rewrites would circle without end
+ * while the VIP moves and nobody holds it; the line needs no one to end it.
+ *
  * The peers' MAC addresses are not in the topology: the script learns them from the neighbour table
- * after probing the peers, so the guard does not rest on a DSCP mark or a TTL (a switch port or a cloud
- * QoS policy may rewrite DSCP, and a copy's TTL has no floor: one segment looped 800,000 times in 1.3 s
- * before this guard). The rate limit bounds what any bug could still amplify.
+ * after probing the peers, so a copy is told from a client's segment by who sent it, not by a DSCP
+ * mark (a switch port or a cloud QoS policy may rewrite DSCP: one segment looped 800,000 times in
+ * 1.3 s when the guard rested on it). The rate limit bounds what any bug could still amplify.
  *
  * keepalived forks its notify scripts, in no promised order; every step of the script holds one lock
  * and applies the state in force (is the VIP on the VRRP interface?), so the last one to run leaves
@@ -35,9 +46,13 @@ import { lines, shellBody, ShellPart, shellScript } from '../formats/shell';
 export const IN_FLIGHT_ENTRY_CHAIN = 'K8S_HA_EDGE_LB';
 /** The segments picked: this host's own connections return, a peer's copies are settled, the rest copied or dropped. */
 export const IN_FLIGHT_CHAIN = 'K8S_HA_EDGE_IN_FLIGHT';
-/** Filled by the script: one rule per peer MAC address learned, so a copy from a peer is never copied again. */
+/** Filled by the script: one rule per peer MAC address learned, sending a peer's copy to a relay chain, never to the copying. */
 export const IN_FLIGHT_FROM_PEER_CHAIN = 'K8S_HA_EDGE_FROM_PEER';
-/** The copying, on the VIP holder only (empty on the others): rate limit, one TEE per peer, drop. */
+/** A copy from a peer on a load balancer that does not hold the VIP: reset when last, passed on, or dropped. */
+export const IN_FLIGHT_RELAY_CHAIN = 'K8S_HA_EDGE_RELAY';
+/** A copy from a peer on the VIP holder (split brain, or the chain passing through it): passed on or dropped, never reset. */
+export const IN_FLIGHT_HOLDER_RELAY_CHAIN = 'K8S_HA_EDGE_RELAY_HOLDER';
+/** The copying, on the VIP holder only (empty on the others): rate limit, the copy's TTL, one TEE, drop. */
 export const IN_FLIGHT_COPY_CHAIN = 'K8S_HA_EDGE_COPY';
 export const IN_FLIGHT_RULES_FILE = '/etc/keepalived/k8s-ha-edge-in-flight.rules';
 export const IN_FLIGHT_SCRIPT = '/etc/keepalived/k8s-ha-edge-in-flight.sh';
@@ -50,6 +65,12 @@ export const IN_FLIGHT_LOCK_FILE = '/run/k8s-ha-edge-in-flight.lock';
  * 10000/s is the highest rate every hashlimit revision accepts.
  */
 export const COPY_RATE: HashLimit = { perSecond: 10000, burst: 1000, mode: ['srcip', 'srcport'], name: 'k8s-ha-edge-tee' };
+/**
+ * The TTL the holder gives the segment it copies. Far from the TTLs hosts start with (64, 128, 255),
+ * so that a path rewriting TTLs to one of those takes a copy out of the chain's range (dropped), rather
+ * than making it look like one of the chain's.
+ */
+export const COPY_TTL = 200;
 /**
  * How long the script probes a peer's LB port. A live peer on the same network answers in a
  * millisecond; the bound is how long copies may still go to a peer that has just died.
@@ -74,23 +95,52 @@ export function forwardsInFlight(t: Topology): boolean {
   return t.loadBalancer.forwardInFlight && t.loadBalancer.hosts.length > 1;
 }
 
-function peersOf(t: Topology, host: LoadBalancerHost): string[] {
-  return t.loadBalancer.hosts.filter((h) => h.name !== host.name).map((h) => h.address);
+/** The load balancers in the order a copy travels: by falling priority, decided here, so the same on every host. */
+export function copyLine(t: Topology): readonly LoadBalancerHost[] {
+  return [t.loadBalancer.master, ...t.loadBalancer.backups];
+}
+
+/** The other load balancers in line order: the ones a copy from `host` (as holder) visits, in that order. */
+export function peersOf(t: Topology, host: LoadBalancerHost): readonly LoadBalancerHost[] {
+  return copyLine(t).filter((h) => h.name !== host.name);
+}
+
+/** The next load balancer of the line after `host`, the one it passes a copy to; undefined for the last. */
+export function successorOf(t: Topology, host: LoadBalancerHost): LoadBalancerHost | undefined {
+  const line = copyLine(t);
+  return line[line.findIndex((h) => h.name === host.name) + 1];
 }
 
 /**
- * What a load balancer does with a copy from a peer that no socket of its own owns: with two load
- * balancers the holder that passed it on owns none either, so nobody does and this host's TCP stack
- * resets it (ACCEPT: on to local delivery, where the VIP on lo has no socket for it); with three or
- * more another peer may own it, so it is dropped (its reset would kill that peer's connection).
+ * The TTL a copy arrives with at the last load balancer that could own it: the holder's copy visits
+ * the N-1 others, and each TEE takes one off (the holder's own relaying adds its one back).
  */
-export function passedOnVerdict(t: Topology): 'ACCEPT' | 'DROP' {
-  return t.loadBalancer.hosts.length === 2 ? 'ACCEPT' : 'DROP';
+export function lastCopyTtl(t: Topology): number {
+  return COPY_TTL - (t.loadBalancer.hosts.length - 1);
+}
+
+/**
+ * Where the holder sends its one copy, and with which TTL, when only `live` of its peers answer:
+ * to the first live peer of the line, with a TTL that makes the last live one the chain's last
+ * (`lastCopyTtl`): a dead peer before the first or after the last live one is left out. Undefined
+ * when none is live (then nobody but this host can own a segment: its own TCP stack resets it).
+ */
+export function copyOrigin(t: Topology, holder: LoadBalancerHost, live: readonly string[] = peersOf(t, holder).map((h) => h.address)): { gateway: string; ttlSet: number } | undefined {
+  const peers = peersOf(t, holder).map((h) => h.address);
+  const first = peers.findIndex((p) => live.includes(p));
+  if (first < 0) return undefined;
+  const last = peers.length - 1 - [...peers].reverse().findIndex((p) => live.includes(p));
+  return { gateway: peers[first], ttlSet: lastCopyTtl(t) + (last - first + 1) };
+}
+
+/** The chain a copy from a peer goes to: the holder relays, the others relay or reset. */
+export function relayChainOf(role: InFlightRole): string {
+  return role === 'holder' ? IN_FLIGHT_HOLDER_RELAY_CHAIN : IN_FLIGHT_RELAY_CHAIN;
 }
 
 /** The rule the script adds to IN_FLIGHT_FROM_PEER_CHAIN for a peer's MAC address. */
-export function fromPeerRule(t: Topology, mac: string): Rule {
-  return { macSource: mac, target: { jump: passedOnVerdict(t) } };
+export function fromPeerRule(mac: string, role: InFlightRole): Rule {
+  return { macSource: mac, target: { jump: 'CHAIN', chain: relayChainOf(role) } };
 }
 
 /** Whether the rules are those of the VIP holder (it copies) or of a load balancer on standby (it never copies). */
@@ -104,11 +154,28 @@ export type InFlightRole = 'holder' | 'standby';
  */
 export function inFlightRuleset(t: Topology, host: LoadBalancerHost, role: InFlightRole = 'holder'): Ruleset {
   const lb = t.loadBalancer;
-  const passedOn = passedOnVerdict(t) === 'ACCEPT'
-    ? 'with two load balancers nobody owns it, so it is reset here'
-    : 'another peer may own it, so it is dropped';
+  const last = lastCopyTtl(t);
+  const next = successorOf(t, host);
+  // With two load balancers every copy is at its last stop: nothing is ever passed on.
+  const passes = next !== undefined && lb.hosts.length > 2;
+  const limit = rateLimit();
+  const passOn: readonly Rule[] = !passes ? [] : [
+    { comment: 'A TTL no chain makes (a path rewrote it): dropped.', ttl: { op: 'lt', value: last }, target: { jump: 'DROP' } },
+    { ttl: { op: 'gt', value: COPY_TTL - 1 }, target: { jump: 'DROP' } },
+    limit,
+    { comment: `Not the last: passed on to ${next.name}, the next of the line.`, target: { jump: 'TEE', gateway: next.address } },
+  ];
+  // The holder is no stop of its own chain: a copy reaching it still has the load balancers after it to
+  // visit, so it takes one TTL fewer than a stop would (at most COPY_TTL - 2, and the last stop's too).
+  const holderPassOn: readonly Rule[] = !passes ? [] : [
+    { comment: 'A TTL no chain makes (a path rewrote it, or every peer had it): dropped.', ttl: { op: 'lt', value: last }, target: { jump: 'DROP' } },
+    { ttl: { op: 'gt', value: COPY_TTL - 2 }, target: { jump: 'DROP' } },
+    limit,
+    { comment: 'The holder is not a stop of the chain: the one the TEE takes off is added back.', target: { jump: 'TTL', ttlIncrement: 1 } },
+    { comment: `Passed on to ${next.name}, the next of the line.`, target: { jump: 'TEE', gateway: next.address } },
+  ];
   return {
-    comment: `k8s-ha-edge in-flight forwarding on ${host.name}: segments of connections a peer serves go to the peers. Generated from the topology.`,
+    comment: `k8s-ha-edge in-flight forwarding on ${host.name}: segments of connections a peer serves go along the load balancers to it. Generated from the topology.`,
     tables: [{
       name: 'mangle',
       chains: [
@@ -123,23 +190,58 @@ export function inFlightRuleset(t: Topology, host: LoadBalancerHost, role: InFli
           name: IN_FLIGHT_CHAIN,
           rules: [
             { comment: "A connection of this host's nginx: served here.", socket: true, target: { jump: 'RETURN' } },
-            { comment: `A copy from a peer (its MAC address; the script fills the chain) is never copied again: ${passedOn}.`, target: { jump: 'CHAIN', chain: IN_FLIGHT_FROM_PEER_CHAIN } },
-            { comment: 'On the VIP holder only: copied to every peer.', target: { jump: 'CHAIN', chain: IN_FLIGHT_COPY_CHAIN } },
+            { comment: 'A copy from a peer (its MAC address; the script fills the chain) goes to a relay chain, never to the copying.', target: { jump: 'CHAIN', chain: IN_FLIGHT_FROM_PEER_CHAIN } },
+            { comment: 'On the VIP holder only: one copy, to the first peer of the line.', target: { jump: 'CHAIN', chain: IN_FLIGHT_COPY_CHAIN } },
             { comment: 'Not the holder: dropped; the retransmission reaches the holder once the gateway follows the VIP.', target: { jump: 'DROP' } },
           ],
         },
         { name: IN_FLIGHT_FROM_PEER_CHAIN, rules: [] },
         {
-          name: IN_FLIGHT_COPY_CHAIN,
-          rules: role === 'standby' ? [] : [
-            { comment: `At most ${COPY_RATE.perSecond} copies a second per client connection: whatever goes wrong, nothing is amplified beyond.`, hashlimitAbove: COPY_RATE, target: { jump: 'DROP' } },
-            ...peersOf(t, host).map((peer) => ({ target: { jump: 'TEE' as const, gateway: peer } })),
-            { comment: 'Copied: dropped here.', target: { jump: 'DROP' } },
+          name: IN_FLIGHT_RELAY_CHAIN,
+          rules: [
+            { comment: `TTL ${last}: every other load balancer had it before and none owns it, so nobody does: on to this host's TCP stack, which resets it.`, ttl: { op: 'eq', value: last }, target: { jump: 'ACCEPT' } },
+            ...passOn,
+            { comment: passes ? 'Passed on: dropped here.' : 'Out of the chain\'s range: dropped.', target: { jump: 'DROP' } },
           ],
+        },
+        {
+          name: IN_FLIGHT_HOLDER_RELAY_CHAIN,
+          rules: [
+            ...holderPassOn,
+            { comment: 'The holder never resets a copy (the peers after it in the line may own it): dropped here.', target: { jump: 'DROP' } },
+          ],
+        },
+        {
+          name: IN_FLIGHT_COPY_CHAIN,
+          rules: role === 'standby' ? [] : copyRules(t, host),
         },
       ],
     }],
   };
+}
+
+function rateLimit(): Rule {
+  return { comment: `At most ${COPY_RATE.perSecond} copies a second per client connection: whatever goes wrong, nothing is amplified beyond.`, hashlimitAbove: COPY_RATE, target: { jump: 'DROP' } };
+}
+
+/**
+ * The holder's copy chain when `live` of its peers answer (all of them in RULES_FILE; the script
+ * rebuilds the same rules after its probes): one copy to `copyOrigin`, or, with no live peer, on to
+ * this host's TCP stack (nobody else can own the segment: reset here).
+ */
+export function copyRules(t: Topology, holder: LoadBalancerHost, live?: readonly string[]): readonly Rule[] {
+  const origin = copyOrigin(t, holder, live);
+  if (origin === undefined) return [{ comment: 'No peer answers: what no socket here owns is reset here.', target: { jump: 'ACCEPT' } }];
+  return [
+    {
+      comment: 'A TTL in the range copies travel with: a peer\'s copy whose MAC address is not learned yet, never copied afresh (a client\'s segment has such a TTL only after 56 hops or more).',
+      ttl: [{ op: 'gt', value: lastCopyTtl(t) - 1 }, { op: 'lt', value: COPY_TTL }], target: { jump: 'DROP' },
+    },
+    rateLimit(),
+    { comment: `The copy's TTL counts the load balancers it visits: the last gets ${lastCopyTtl(t)}.`, target: { jump: 'TTL', ttlSet: origin.ttlSet } },
+    { comment: 'One copy, to the first peer of the line.', target: { jump: 'TEE', gateway: origin.gateway } },
+    { comment: 'Copied: dropped here.', target: { jump: 'DROP' } },
+  ];
 }
 
 /** The peers a copy chain copies to, read from `iptables -S <IN_FLIGHT_COPY_CHAIN>` (the printer's TEE rules). */
@@ -149,7 +251,7 @@ export function copiedTo(chainRules: string): string[] {
 
 /** What a load balancer's in-flight chains counted: the copies to each peer, and the copies from peers it took. */
 export interface InFlightCounters {
-  /** Packets copied (TEE) to each peer address. */
+  /** Packets copied (TEE) to each peer address: the holder's copies and the ones passed on. */
   readonly copiesTo: Readonly<Record<string, number>>;
   /** Packets recognised as a peer's copy (the from-peer chain's rules, summed). */
   readonly fromPeers: number;
@@ -162,7 +264,7 @@ export function inFlightCounters(save: string): InFlightCounters {
   for (const m of save.matchAll(/^\[(\d+):\d+\] -A (\S+) (.*)$/gm)) {
     const [, packets, chain, rest] = m;
     const tee = /-j TEE --gateway (\S+)/.exec(rest);
-    if (chain === IN_FLIGHT_COPY_CHAIN && tee) copiesTo[tee[1]] = (copiesTo[tee[1]] ?? 0) + Number(packets);
+    if ([IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_RELAY_CHAIN, IN_FLIGHT_HOLDER_RELAY_CHAIN].includes(chain) && tee) copiesTo[tee[1]] = (copiesTo[tee[1]] ?? 0) + Number(packets);
     if (chain === IN_FLIGHT_FROM_PEER_CHAIN) fromPeers += Number(packets);
   }
   return { copiesTo, fromPeers };
@@ -181,13 +283,15 @@ export function renderInFlightScript(t: Topology, host: LoadBalancerHost): strin
       IN_FLIGHT_CHAIN,
       COPY_CHAIN: IN_FLIGHT_COPY_CHAIN,
       FROM_PEER_CHAIN: IN_FLIGHT_FROM_PEER_CHAIN,
-      FROM_PEER_VERDICT: passedOnVerdict(t),
+      RELAY_CHAIN: IN_FLIGHT_RELAY_CHAIN,
+      HOLDER_RELAY_CHAIN: IN_FLIGHT_HOLDER_RELAY_CHAIN,
+      LAST_TTL: lastCopyTtl(t),
       RULES_FILE: IN_FLIGHT_RULES_FILE,
       LOCK_FILE: IN_FLIGHT_LOCK_FILE,
       VIP: t.loadBalancer.vip,
       VRRP_INTERFACE: host.interface,
       LISTEN_PORT: t.loadBalancer.listenPort,
-      PEERS: peersOf(t, host),
+      PEERS: peersOf(t, host).map((h) => h.address),
       SETTLE_SECONDS,
       PROBE_SECONDS: PEER_PROBE_SECONDS,
       WATCH_SECONDS: PEER_WATCH_SECONDS,

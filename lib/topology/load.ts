@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, Stats, statSync } from 'node:fs';
 import { Document, isAlias, isScalar, parseDocument, visit } from 'yaml';
 import { CONFIG_SCHEMA } from './config-schema';
 import { show, TopologyError } from './errors';
@@ -63,7 +63,8 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 
 /**
  * The largest config file read: a topology of a thousand workers with host keys and pages is well
- * under 1 MiB. The cap is what keeps `--config /dev/zero` (or any endless stream) from reading forever.
+ * under 1 MiB. Only a regular file is read at all (an endless stream such as `/dev/zero` is refused
+ * before reading); the cap keeps a huge one, or one still growing, from being read whole.
  */
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
@@ -74,10 +75,41 @@ export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_CONFIG_DEPTH = 32;
 
-/** The file's bytes, at most MAX_CONFIG_BYTES + 1 of them (one more says "too big"). */
+/** What a path that is not a regular file is, in words; undefined for a regular file. */
+function notRegular(stat: Stats): string | undefined {
+  if (stat.isFile()) return undefined;
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** A config path that is not a regular file: what it is instead. */
+class NotRegularFile extends Error {
+  constructor(readonly kind: string) {
+    super(kind);
+  }
+}
+
+/**
+ * The file's bytes, at most MAX_CONFIG_BYTES + 1 of them (one more says "too big"). Only a regular
+ * file is read: opened without blocking (opening a FIFO nobody writes to would wait forever) and
+ * checked on the open descriptor (a check of the path before opening could be raced by a swap).
+ */
 function readCapped(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
+  let fd: number;
   try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    // A Unix socket cannot be opened (ENXIO): say what it is rather than the errno.
+    const kind = (error as NodeJS.ErrnoException).code === 'ENXIO' ? kindOfPath(path) : undefined;
+    throw kind === undefined ? error : new NotRegularFile(kind);
+  }
+  try {
+    const kind = notRegular(fstatSync(fd));
+    if (kind !== undefined) throw new NotRegularFile(kind);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -94,6 +126,14 @@ function readCapped(path: string): Uint8Array {
   }
 }
 
+function kindOfPath(path: string): string | undefined {
+  try {
+    return notRegular(statSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Reads a YAML or JSON config file: `.json` with JSON.parse (its errors give a position),
  * anything else as YAML. Any failure to read, decode or parse is a TopologyError naming the
@@ -105,6 +145,9 @@ export function readConfigFile(path: string): Json {
   try {
     bytes = readCapped(path);
   } catch (error) {
+    if (error instanceof NotRegularFile) {
+      throw new TopologyError(path, [{ path: '--config', got: `${show(path)} (${error.kind})`, expected: 'a regular file (YAML or JSON)' }]);
+    }
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (error as Error).message;
     throw new TopologyError(path, [{ path: '--config', got: `${show(path)} (${reason})`, expected: 'a readable YAML or JSON file' }]);

@@ -3,6 +3,7 @@
  * the diagram cache tampered with. Each case says what a correct synth does with it: `reject`
  * (exit 2, the message naming `names`) or `accept` (exit 0, and then `check` for what it wrote).
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -212,9 +213,19 @@ function flagCases(): Case[] {
     reject('--resource aws_instance', ['--resource', 'aws_instance'], '--resource: got "aws_instance"'),
     reject('--dist of blanks', ['--dist', '   '], '--dist: got "   "'),
     reject('--config missing', ['--config', 'missing.yaml'], '--config: got "missing.yaml" (no such file)'),
-    reject('--config a directory', ['--config', '/tmp'], '--config: got "/tmp" (a directory)'),
-    reject('--config /dev/zero', ['--config', '/dev/zero'], '--config: got "/dev/zero" (more than'),
-    reject('--config /dev/urandom', ['--config', '/dev/urandom'], '--config: got "/dev/urandom" (more than'),
+    reject('--config a directory', ['--config', '/tmp'], '--config: got "/tmp" (a directory), expected a regular file'),
+    // A config is read whole: anything but a regular file is refused before a byte is read (a FIFO
+    // nobody writes to blocked synth forever; a device could stream without end).
+    reject('--config /dev/zero', ['--config', '/dev/zero'], '--config: got "/dev/zero" (a character device), expected a regular file'),
+    reject('--config /dev/urandom', ['--config', '/dev/urandom'], '--config: got "/dev/urandom" (a character device), expected a regular file'),
+    reject('--config /dev/null', ['--config', '/dev/null'], '--config: got "/dev/null" (a character device), expected a regular file'),
+    reject('--config a FIFO nobody writes to', ['--config', 'site.fifo'], '--config: got "site.fifo" (a FIFO), expected a regular file', (cwd) => {
+      spawnSync('mkfifo', [join(cwd, 'site.fifo')]);
+    }),
+    reject('--config a Unix socket', ['--config', 'site.sock'], '--config: got "site.sock" (a socket), expected a regular file', (cwd) => {
+      // A socket file stays after its listener is gone; python makes one without a long-lived process.
+      spawnSync('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', join(cwd, 'site.sock')]);
+    }),
     reject('--config /dev/null as JSON', ['--config', 'empty.json'], '(file): got unparsable JSON', (cwd) => write(join(cwd, 'empty.json'), '')),
     reject('--config a symbolic link loop', ['--config', 'loop.yaml'], '--config: got "loop.yaml"', (cwd) => symlinkSync('loop.yaml', join(cwd, 'loop.yaml'))),
     reject('--config a binary', ['--config', process.execPath], `--config: got`),
