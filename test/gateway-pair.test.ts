@@ -45,6 +45,11 @@ describe('GIVEN the gateway-pair example', () => {
     expect([t.gateway.pair?.master.name, t.gateway.pair?.backup.name]).toEqual(['gw01', 'gw02']);
   });
 
+  test('THEN each gateway of the pair takes hostDefaults for what it does not set', () => {
+    const ops = loadTopology({ overrides: { hostDefaults: { sshUser: 'ops', osFamily: 'rhel' }, ...pairOverrides() } });
+    expect(ops.gateway.hosts.map((h) => [h.sshUser, h.osFamily, h.sudoPrefix])).toEqual([['ops', 'rhel', 'sudo -n '], ['ops', 'rhel', 'sudo -n ']]);
+  });
+
   test('THEN each gateway NATs to and from the VIPs, and takes from its peer only VRRP on both networks and conntrackd on the inside', () => {
     for (const [host, peer] of [[gw01, gw02], [gw02, gw01]]) {
       const r = gatewayRuleset(t, host);

@@ -91,7 +91,7 @@ describe('a config file', () => {
   test('hostDefaults apply to every host that does not set the field', () => {
     const t = loadTopology({ overrides: { hostDefaults: { osFamily: 'debian', sshUser: 'ops' }, controlPlane: { sshUser: 'admin' } } });
     expect(t.controlPlane.sshUser).toBe('admin');
-    expect(t.gateway).toMatchObject({ osFamily: OsFamily.DEBIAN, sshUser: 'ops' });
+    expect(t.gateway.hosts[0]).toMatchObject({ osFamily: OsFamily.DEBIAN, sshUser: 'ops' });
     expect(t.loadBalancer.hosts[1].sshUser).toBe('ops');
   });
 
