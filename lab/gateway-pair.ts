@@ -25,10 +25,13 @@ export const GATEWAY_FAULT_LABELS: Record<GatewayFaultKind, string> = {
 
 /**
  * The transfers: a file of 4,000,000 numbered lines (30.9 MB; the same bytes on every host, so any
- * reordering or loss changes the checksum) at 1 MiB/s, about 30 s: it spans the fault, the failover, the
- * heal and the failback. A transfer stalled under 1 KiB/s for 3 s is broken (curl exit 28).
+ * reordering or loss changes the checksum) sent at 1 MB/s, about 30 s: it spans the fault, the failover,
+ * the heal and the failback. A transfer stalled under 1 KiB/s for 3 s is broken (curl exit 28). The rate
+ * is the sending nginx's (`limit_rate`), not curl's: curl 7.88 with both --limit-rate and --speed-limit
+ * gave up after about 10 MB on a quiet loopback (measured in the lab's containers), which would pass
+ * for a broken connection.
  */
-const TRANSFER = { file: 'k8s-ha-edge-lab-gateway.bin', lines: 4_000_000, rate: '1M', stallSeconds: 3, maxSeconds: 120 };
+const TRANSFER = { file: 'k8s-ha-edge-lab-gateway.bin', lines: 4_000_000, nginxRate: '1m', stallSeconds: 3, maxSeconds: 120 };
 /** The client's own web server, for the outbound (SNAT) transfer; not the service's port. */
 const CLIENT_SERVER = { port: 8089, root: '/srv/k8s-ha-edge-lab' };
 
@@ -80,12 +83,20 @@ export class GatewayPairChecks {
   /** The transfers' files: on every worker (served on the NodePort) and on the client (its own server). */
   prepare(): void {
     const make = `seq 1 ${TRANSFER.lines}`;
-    for (const w of this.t.workers) mustOnHost(w.name, `mkdir -p ${this.t.workload.hostPath} && ${make} > ${this.t.workload.hostPath}/${TRANSFER.file}`);
+    const rateLimited = `location = /${TRANSFER.file} { limit_rate ${TRANSFER.nginxRate}; }`;
+    for (const w of this.t.workers) {
+      // The stand-in's server (the NodePort) sends the file at the transfer's rate.
+      mustOnHost(w.name, [
+        `mkdir -p ${this.t.workload.hostPath} && ${make} > ${this.t.workload.hostPath}/${TRANSFER.file}`,
+        `grep -q 'limit_rate' /etc/nginx/sites-enabled/default || sed -i 's|index index.html; }|index index.html; ${rateLimited} }|' /etc/nginx/sites-enabled/default`,
+        'nginx -t -q && systemctl reload nginx',
+      ].join('\n'));
+    }
     mustOnHost(this.t.client.name, [
       `mkdir -p ${CLIENT_SERVER.root} && ${make} > ${CLIENT_SERVER.root}/${TRANSFER.file}`,
       "cat > /etc/nginx/sites-enabled/k8s-ha-edge-lab-client <<'EOF'",
       '# k8s-ha-edge lab: what an inside host downloads through the gateway\'s SNAT',
-      `server { listen ${CLIENT_SERVER.port}; root ${CLIENT_SERVER.root}; }`,
+      `server { listen ${CLIENT_SERVER.port}; root ${CLIENT_SERVER.root}; ${rateLimited} }`,
       'EOF',
       'systemctl enable --quiet nginx',
       'systemctl restart nginx',
@@ -117,7 +128,7 @@ export class GatewayPairChecks {
     const out = `/run/${TRANSFER.file}`;
     const script = [
       `rm -f ${out}`,
-      `curl -sS -o ${out} --limit-rate ${TRANSFER.rate} --speed-limit 1024 --speed-time ${TRANSFER.stallSeconds} --max-time ${TRANSFER.maxSeconds} ${url}; rc=$?`,
+      `curl -sS -o ${out} --speed-limit 1024 --speed-time ${TRANSFER.stallSeconds} --max-time ${TRANSFER.maxSeconds} ${url}; rc=$?`,
       `echo "exit=$rc bytes=$(stat -c %s ${out} 2>/dev/null || echo 0) sha=$(sha256sum ${out} 2>/dev/null | cut -d' ' -f1)"`,
       `rm -f ${out}`,
     ].join('\n');
