@@ -215,12 +215,15 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
   printTable(results, project);
   const summary = {
     when: new Date().toISOString(), totalMs: Date.now() - started, memory: memory.stop(), topology: configFile ?? 'default',
-    workers: project?.topology.workers.length, suite: process.env.LAB_SUITE, firewalld, results,
+    workers: project?.topology.workers.length,
+    // The containers booted (the management host is a namespace only): what the run's cost grows with.
+    containers: project ? labHostsFile(project.topology).hosts.filter((h) => h.kind !== 'netns-only').length : undefined,
+    suite: process.env.LAB_SUITE, firewalld, results,
   };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(summary, null, 2)}\n`);
   const failed = results.filter((r) => !r.ok).length;
   const notRun = results.filter((r) => r.notRun).length;
-  console.log(`\ntotal ${(summary.totalMs / 1000).toFixed(1)} s, ${summary.memory.peakUsedMiB} MiB of memory at the peak (${summary.workers ?? '?'} workers); results in ${RESULTS_FILE}`);
+  console.log(`\ntotal ${(summary.totalMs / 1000).toFixed(1)} s, ${summary.memory.peakUsedMiB} MiB of memory at the peak (${summary.workers ?? '?'} workers, ${summary.containers ?? '?'} containers); results in ${RESULTS_FILE}`);
   console.log(`lab: ${results.length - failed - notRun} passed, ${failed} failed, ${notRun} not run`);
   return failed === 0 && notRun === 0 ? 0 : 1;
 }
