@@ -480,9 +480,10 @@ ${table(['workers', 'containers', 'measured', 'total s', 'boot s', 'first apply 
     r.containersPeakMiB, r.peakUsedMiB === undefined ? undefined : `${r.peakUsedMiB} (${r.startAvailableMiB})`, r.error ?? `${r.passed} / ${r.failed}${r.failedChecks?.length ? ` (${r.failedChecks.join(', ')})` : ''} / ${r.notRun}`, r.labExit ?? 'killed']))}
 
 Bounds (in the thresholds below): ${LAB_SCALE_SITES.map((s) => `${s.workers} workers ≤ ${LAB_SCALE_BOUNDS[s.workers].wallS} s and ≤ ${LAB_SCALE_BOUNDS[s.workers].memoryMiB} MiB`).join('; ')}; and at every size
-no failed or unrun check, exit 0, and the worker count asked. Margin: wall time about 1.5× what was measured, since this machine has
-2 cores shared with other builds and tests, which slowed earlier lab runs by up to a third; memory about 1.5× plus 512 MiB, since the
-figure is machine-wide and a jest or tsc run started beside the lab adds hundreds of MiB to it.
+no failed or unrun check, exit 0, and the worker count asked. Margin: wall time, the slowest run seen at the size plus about a
+third, since the 2 cores are shared with other builds and tests, which decided most of these times (load average 10 to 47 beside
+the lab's runs); memory, the containers' own figure plus half (their cgroup also counts page cache, which varies from run to run).
+The reasons per figure are in bench/lab-scale.ts.
 ` : '';
 const md = `# Benchmarks
 
