@@ -13,24 +13,36 @@
  *
  * Writes BENCHMARKS.md and BENCHMARKS.json (BENCH_MD / BENCH_JSON to move them) and exits 1 when
  * a threshold is exceeded. BENCH_RUNS (default 5) sets the rounds, BENCH_SCALE_RUNS (default 1)
- * those of the 200- and 1000-worker cases.
+ * those of the 200- and 1000-worker cases. `--lab-scale` runs the lab on three site sizes
+ * (bench/lab-scale.ts); `--help` lists the flags.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { cdk8sTemplateCommand, prepareCdk8sTemplate } from './cdk8s-template';
 import { DrainRun, FAILOVER_GOAL, FailoverRun, FAULT_LABELS, GAP_GOAL_KINDS, KindSummary, summarize } from '../lab/failover';
+import { BENCH_USAGE, parseBenchArgs } from './args';
+import { LAB_SCALE_BOUNDS, LAB_SCALE_SITES, LabScaleRun, labScaleChecks, mergeLabScale, runLabScale } from './lab-scale';
 
 const repo = resolve(__dirname, '..');
 const argv = process.argv.slice(2);
-const FLAGS = benchFlags(argv);
+const parsedArgs = parseBenchArgs(argv);
+if ('error' in parsedArgs) {
+  console.error(`${parsedArgs.error}\n${BENCH_USAGE}`);
+  process.exit(2);
+}
+if (parsedArgs.help) {
+  console.log(BENCH_USAGE);
+  process.exit(0);
+}
 /** `--runs N`: failovers of each kind (and drains) in the lab; without it the failover section of the previous BENCHMARKS.json is kept. */
-const FAILOVER_RUNS = runsOf(FLAGS.runs);
-/** `--failover-only`: no synth timing; the synth sections of the previous BENCHMARKS.json are kept. */
-const FAILOVER_ONLY = FLAGS['failover-only'] === true;
+const FAILOVER_RUNS = parsedArgs.runs;
+/** `--lab-scale [sizes]`: the lab on these site sizes; without it the lab-scale section of the previous BENCHMARKS.json is kept. */
+const LAB_SCALE = parsedArgs.labScale;
+/** No synth timing (`--failover-only`, or `--lab-scale`): the synth sections of the previous BENCHMARKS.json are kept. */
+const FAILOVER_ONLY = parsedArgs.failoverOnly || LAB_SCALE !== undefined;
 const RUNS = positiveInt('BENCH_RUNS', 5);
 /** Rounds of the 200- and 1000-worker cases. */
 const SCALE_RUNS = positiveInt('BENCH_SCALE_RUNS', 3);
@@ -54,32 +66,6 @@ const THRESHOLDS = {
   /** Peak RSS of the 1000-worker synth. */
   scale1000RssMiB: 400,
 };
-
-/**
- * The flags, read by node:util's parseArgs (strict): a mistyped flag is refused (exit 2) instead of
- * being ignored by a run that then measures something else for half an hour.
- */
-function benchFlags(args: readonly string[]): { runs?: string; 'failover-only'?: boolean } {
-  try {
-    return parseArgs({ args: [...args], options: { runs: { type: 'string' }, 'failover-only': { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
-    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
-    console.error(`error: ${(error as Error).message}; expected --runs N (an integer in 1-100) and --failover-only, both optional`);
-    process.exit(2);
-  }
-}
-
-/** `--runs N`, an integer in 1-100, or undefined without the flag. */
-function runsOf(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 100) {
-    console.error(`error: --runs: got ${raw}, expected an integer in 1-100`);
-    process.exit(2);
-  }
-  return value;
-}
 
 function positiveInt(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -160,7 +146,7 @@ const cases: Case[] = [
 ];
 
 /** The official cdk8s template's synth of a one-Deployment app: installed once (untimed), or why it could not be. */
-const template: { dir: string } | { error: string } = FAILOVER_ONLY ? { error: 'not measured (--failover-only)' } : (() => {
+const template: { dir: string } | { error: string } = FAILOVER_ONLY ? { error: `not measured (${LAB_SCALE ? '--lab-scale' : '--failover-only'})` } : (() => {
   try {
     return { dir: prepareCdk8sTemplate() };
   } catch (error) {
@@ -386,13 +372,20 @@ function failoverBench(runs: number): FailoverPart {
 const previous = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : undefined;
 let synthPart: SynthBench;
 if (FAILOVER_ONLY) {
-  if (!previous?.startup) throw new Error(`--failover-only: ${JSON_PATH} holds no synth results to keep; run npm run bench without it first`);
+  if (!previous?.startup) {
+    console.error(`${LAB_SCALE ? '--lab-scale' : '--failover-only'}: ${JSON_PATH} holds no synth results to keep; run npm run bench without it first`);
+    process.exit(2);
+  }
   synthPart = {
-    results: [...previous.startup, ...previous.scale], scale: previous.scale, checks: previous.checks.filter((c: { failover?: boolean }) => !c.failover),
+    results: [...previous.startup, ...previous.scale], scale: previous.scale, checks: previous.checks.filter((c: { failover?: boolean; labScale?: boolean }) => !c.failover && !c.labScale),
     nodeE0RssMiB: previous.nodeE0RssMiB, date: previous.synthDate ?? previous.environment.date,
   };
 } else synthPart = synthBench();
 const failoverPart: FailoverPart | undefined = FAILOVER_RUNS !== undefined ? failoverBench(FAILOVER_RUNS) : previous?.failover;
+/** Each size's latest lab run: measured now, or kept from the previous BENCHMARKS.json. */
+const labScaleRuns: LabScaleRun[] = mergeLabScale(previous?.labScale, LAB_SCALE
+  ? runLabScale(repo, LAB_SCALE, npmCli ? [node, [npmCli]] : ['npm', []], process.env.BENCH_LAB_LOCK)
+  : []);
 const { results, scale } = synthPart;
 const byKey = new Map(results.map((r) => [r.key, r]));
 const failoverChecks = failoverPart ? [
@@ -409,7 +402,8 @@ const failoverChecks = failoverPart ? [
     max: 0, failover: true,
   },
 ] : [];
-const checks = [...synthPart.checks, ...failoverChecks.map((c) => ({ ...c, ok: c.value <= c.max }))];
+// Judged with the current bounds, kept runs too (as the kept failover runs are).
+const checks = [...synthPart.checks, ...[...failoverChecks, ...labScaleChecks(labScaleRuns)].map((c) => ({ ...c, ok: c.value <= c.max }))];
 
 const environment = {
   date: startedAt.toISOString(),
@@ -467,10 +461,35 @@ Data plane, same run: 500 requests, one curl process, a new connection each (\`C
 Cost of the adverts (10 s, MASTER and BACKUP up): keepalived's VRRP process ${failoverPart.vrrpCost.masterCpuPct}% of a core on the MASTER,
 ${failoverPart.vrrpCost.backupCpuPct}% on the BACKUP; ${failoverPart.vrrpCost.advertsPerSecond} adverts/s received by the BACKUP (60-byte frames).
 ` : '';
+const secs = (msValue: number | undefined) => (msValue === undefined ? undefined : Math.round(msValue / 1000));
+const labScaleMd = labScaleRuns.length > 0 ? `
+## Lab cost by site size (\`npm run bench -- --lab-scale\`)
+
+\`npm run lab -- test\` (every check, 3 runs of each failover) on the default site (2 workers) and on the default site with 12 and
+20 workers (${LAB_SCALE_SITES.filter((s) => s.config).map((s) => `\`${s.config}\``).join(', ')}), one after another, each read back from
+the results file the lab writes. **Total**: the lab's wall time, start to end. **Boot**: synth, booting the containers (systemd-nspawn,
+one per host and the client) and their SSH users; **first apply**: the first \`npm run apply\`; **checks**: everything after it up to the
+teardown (the re-apply, verify, the failovers, destroy and apply again…); **teardown**: \`down\`. **Containers' memory**: the
+high-water mark of the cgroup every container runs in (\`memory.peak\`, or \`memory.max_usage_in_bytes\` on cgroup v1; page cache
+the containers caused included), read before the teardown; the bound applies to it. **Machine-wide**: how far the machine's available
+memory (\`MemAvailable\`, sampled every 2 s) fell below its value at the start, so whatever else ran on the machine during the lab
+counts too (reported, not bounded, unless the containers' figure is missing).
+
+${table(['workers', 'containers', 'measured', 'total s', 'boot s', 'first apply s', 'checks s', 'teardown s', "containers' memory at the peak MiB", 'machine-wide MiB (available at the start)', 'checks passed / failed / not run', 'lab exit'],
+  labScaleRuns.map((r) => [r.workers, r.containers, r.date, secs(r.totalMs), secs(r.bootMs), secs(r.applyMs), secs(r.checksMs), secs(r.teardownMs),
+    r.containersPeakMiB, r.peakUsedMiB === undefined ? undefined : `${r.peakUsedMiB} (${r.startAvailableMiB})`, r.error ?? `${r.passed} / ${r.failed}${r.failedChecks?.length ? ` (${r.failedChecks.join(', ')})` : ''} / ${r.notRun}`, r.labExit ?? 'killed']))}
+
+Bounds (in the thresholds below): ${LAB_SCALE_SITES.map((s) => `${s.workers} workers ≤ ${LAB_SCALE_BOUNDS[s.workers].wallS} s and ≤ ${LAB_SCALE_BOUNDS[s.workers].memoryMiB} MiB`).join('; ')}; and at every size
+no failed or unrun check, exit 0, and the worker count asked. Margin: wall time, the slowest run seen at the size plus about a
+third, since the 2 cores are shared with other builds and tests, which decided most of these times (load average 10 to 47 beside
+the lab's runs); memory, the containers' own figure plus half (their cgroup also counts page cache, which varies from run to run).
+The reasons per figure are in bench/lab-scale.ts.
+` : '';
 const md = `# Benchmarks
 
 Generated by \`${environment.command}\` (bench/main.ts) on ${environment.date}; do not edit by hand.
-Synth cases measured ${synthPart.date}${FAILOVER_ONLY ? ' (kept from the previous BENCHMARKS.json)' : ''}; failover measured ${failoverPart ? `${failoverPart.date} by \`npm run bench -- --runs ${failoverPart.runs}\`${FAILOVER_RUNS === undefined ? ' (kept from the previous BENCHMARKS.json)' : ''}` : 'not (no --runs, and none in the previous BENCHMARKS.json)'}.
+Synth cases measured ${synthPart.date}${FAILOVER_ONLY ? ' (kept from the previous BENCHMARKS.json)' : ''}; failover measured ${failoverPart ? `${failoverPart.date} by \`npm run bench -- --runs ${failoverPart.runs}\`${FAILOVER_RUNS === undefined ? ' (kept from the previous BENCHMARKS.json)' : ''}` : 'not (no --runs, and none in the previous BENCHMARKS.json)'};
+lab cost by site size ${labScaleRuns.length > 0 ? `measured ${labScaleRuns.map((r) => `${r.workers} workers ${r.date}${LAB_SCALE?.includes(r.workers) ? '' : ' (kept from the previous BENCHMARKS.json)'}`).join(', ')} by \`npm run bench -- --lab-scale\`` : 'not (no --lab-scale, and none in the previous BENCHMARKS.json)'}.
 
 Machine: ${environment.nproc} CPUs (${environment.cpu}), ${environment.memoryGiB} GiB memory, Linux ${environment.kernel};
 node ${environment.node}, npm ${environment.npm}; commit ${environment.git}.
@@ -497,14 +516,14 @@ ${byKey.has('cdk8s-template')
 
 ${table(['workers', 'runs', 'median ms', 'min ms', '× 2 workers', '× `node -e 0`', 'peak RSS MiB', 'files + dirs written'], scale.map((r) => [r.workers, r.runs, r.medianMs, r.minMs, r.ratioTo2Workers, r.ratioToNodeE0, r.peakRssMiB, r.filesAndDirs]))}
 
-${failoverMd}
+${failoverMd}${labScaleMd}
 ## Thresholds (the run exits 1 when one fails)
 
 ${table(['check', 'measured', 'threshold', 'result'], checks.map((c) => [c.what, c.value, `≤ ${c.max}`, c.ok ? 'pass' : '**FAIL**']))}
 `;
 
 writeFileSync(MD_PATH, md);
-writeFileSync(JSON_PATH, `${JSON.stringify({ environment, synthDate: synthPart.date, thresholds: THRESHOLDS, failoverGoal: FAILOVER_GOAL, startup, scale, nodeE0RssMiB: synthPart.nodeE0RssMiB, checks, failover: failoverPart }, null, 2)}\n`);
+writeFileSync(JSON_PATH, `${JSON.stringify({ environment, synthDate: synthPart.date, thresholds: THRESHOLDS, failoverGoal: FAILOVER_GOAL, startup, scale, nodeE0RssMiB: synthPart.nodeE0RssMiB, checks, failover: failoverPart, labScaleBounds: LAB_SCALE_BOUNDS, labScale: labScaleRuns }, null, 2)}\n`);
 rmSync(configDir, { recursive: true, force: true });
 
 console.log(md);

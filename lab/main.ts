@@ -18,6 +18,7 @@ import { GatewayPairChecks, GatewayRun } from './gateway-pair';
 import { DrainRun, FailoverRun, FaultKind, siteGapBound, summarize } from './failover';
 import { hostsSh, labNetns, mustOnHost, run, RunResult } from './exec';
 import { labHostsFile } from './lab-hosts';
+import { containersPeakMiB } from './containers-memory';
 import { LabProject, PROJECT_DIR, synth, writeLabConfig } from './project';
 
 const RESULTS_FILE = process.env.LAB_RESULTS ?? join(resolve(__dirname, '..'), 'lab', 'results.json');
@@ -159,6 +160,7 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
   const memory = memoryWatch();
   const results: CheckResult[] = [];
   let project: LabProject | undefined;
+  let containersPeak: number | undefined;
   const existing = leftovers();
   if (existing.length > 0) {
     // Someone's lab (an `up`, or a run that was killed hard) is there: never tear down what this run did not build.
@@ -215,6 +217,12 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
   } catch (error) {
     results.push({ id: '!', name: 'lab run', ok: false, measured: {}, detail: (error as Error).message });
   } finally {
+    // Read before the teardown removes the cgroup: the containers' own high-water mark, which other work on the machine does not add to.
+    try {
+      containersPeak = containersPeakMiB();
+    } catch {
+      containersPeak = undefined;
+    }
     log('tearing the lab down');
     const downStart = Date.now();
     const downResult = down();
@@ -229,13 +237,16 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
   }
   printTable(results, project);
   const summary = {
-    when: new Date().toISOString(), totalMs: Date.now() - started, memory: memory.stop(), topology: configFile ?? 'default',
-    workers: project?.topology.workers.length, suite: process.env.LAB_SUITE, firewalld, results,
+    when: new Date().toISOString(), totalMs: Date.now() - started, memory: { ...memory.stop(), containersPeakMiB: containersPeak }, topology: configFile ?? 'default',
+    workers: project?.topology.workers.length,
+    // The containers booted (the management host is a namespace only): what the run's cost grows with.
+    containers: project ? labHostsFile(project.topology).hosts.filter((h) => h.kind !== 'netns-only').length : undefined,
+    suite: process.env.LAB_SUITE, firewalld, results,
   };
   writeFileSync(RESULTS_FILE, `${JSON.stringify(summary, null, 2)}\n`);
   const failed = results.filter((r) => !r.ok).length;
   const notRun = results.filter((r) => r.notRun).length;
-  console.log(`\ntotal ${(summary.totalMs / 1000).toFixed(1)} s, ${summary.memory.peakUsedMiB} MiB of memory at the peak (${summary.workers ?? '?'} workers); results in ${RESULTS_FILE}`);
+  console.log(`\ntotal ${(summary.totalMs / 1000).toFixed(1)} s, ${summary.memory.peakUsedMiB} MiB of memory at the peak, machine-wide (the containers' own: ${containersPeak ?? '?'} MiB; ${summary.workers ?? '?'} workers, ${summary.containers ?? '?'} containers); results in ${RESULTS_FILE}`);
   console.log(`lab: ${results.length - failed - notRun} passed, ${failed} failed, ${notRun} not run`);
   return failed === 0 && notRun === 0 ? 0 : 1;
 }
