@@ -132,6 +132,13 @@ describe('verify: the gateway ruleset comparison', () => {
     expect(normalizeRuleset(saved, tables)).toBe(normalizeRuleset(generated2, tables));
     expect(normalizeRuleset(saved.replace('-j X', '-j Y'), tables)).not.toBe(normalizeRuleset(generated2, tables));
   });
+
+  test('a protocol the generated rules give by number equals the name iptables-save prints for it (VRRP of a gateway pair)', () => {
+    const generated = '*filter\n:INPUT DROP [0:0]\n-A INPUT -s 192.168.10.3/32 -i ens33 -p 112 -j ACCEPT\nCOMMIT\n';
+    const saved = '*filter\n:INPUT DROP [12:800]\n-A INPUT -s 192.168.10.3/32 -i ens33 -p vrrp -j ACCEPT\nCOMMIT\n';
+    expect(normalizeRuleset(saved)).toBe(normalizeRuleset(generated));
+    expect(normalizeRuleset(saved.replace('-p vrrp', '-p tcp'))).not.toBe(normalizeRuleset(generated));
+  });
 });
 
 describe('verify and drain never guess the site: the topology recorded by the synth, or --config that agrees with it', () => {
