@@ -35,7 +35,7 @@ const PROBE_STOP_FILE = '/run/k8s-ha-edge-lab-probe.stop';
  * run). A transfer stalled for stallSeconds (under 1 KiB/s) counts as broken (curl exit 28): a
  * connection whose packets go nowhere must not pass for one that survived.
  */
-const DOWNLOAD = { file: 'k8s-ha-edge-lab-long.bin', sizeMiB: 1024, rate: '1M', stopFile: '/run/k8s-ha-edge-lab-download.stop', stallSeconds: 3 };
+const DOWNLOAD = { file: 'k8s-ha-edge-lab-long.bin', sizeMiB: 1024, nginxRate: '1m', stopFile: '/run/k8s-ha-edge-lab-download.stop', stallSeconds: 3 };
 
 function fail(id: string, name: string, error: unknown, measured: Record<string, number | string> = {}): CheckResult {
   return { id, name, ok: false, measured, detail: (error as Error).message ?? String(error) };
@@ -132,7 +132,7 @@ export class LabChecks {
     const client = this.t.client.name;
     mustOnHost(client, `rm -f ${DOWNLOAD.stopFile}`);
     const script = [
-      `curl -sS -o /dev/null --limit-rate ${DOWNLOAD.rate} --speed-limit 1024 --speed-time ${DOWNLOAD.stallSeconds} --max-time ${PROBE.maxSeconds} -w '%{size_download}\\n' ${this.url}${DOWNLOAD.file} > /run/k8s-ha-edge-lab-download.out 2>&1 &`,
+      `curl -sS -o /dev/null --speed-limit 1024 --speed-time ${DOWNLOAD.stallSeconds} --max-time ${PROBE.maxSeconds} -w '%{size_download}\\n' ${this.url}${DOWNLOAD.file} > /run/k8s-ha-edge-lab-download.out 2>&1 &`,
       'pid=$!',
       `for i in $(seq 1 ${PROBE.maxSeconds * 10}); do kill -0 $pid 2>/dev/null || break; [ -e ${DOWNLOAD.stopFile} ] && { kill $pid; echo stopped; break; }; sleep 0.1; done`,
       'wait $pid; rc=$?',
@@ -161,7 +161,9 @@ export class LabChecks {
       mustOnHost(w.name, [
         "cat > /etc/nginx/sites-enabled/default <<'EOF'",
         '# k8s-ha-edge lab stand-in for kube-proxy + the nginx Pod: serves the hostPath on the NodePort',
-        `server { listen ${this.t.workload.nodePort}; root ${this.t.workload.hostPath}; index index.html; }`,
+        // The lab's long downloads are sent at 1 MB/s by nginx itself (curl's own --limit-rate, with
+        // --speed-limit, gave up after ~10 MB even on loopback: every download looked broken).
+        `server { listen ${this.t.workload.nodePort}; root ${this.t.workload.hostPath}; index index.html; location ~ ^/k8s-ha-edge-lab-.*\\.bin$ { limit_rate ${DOWNLOAD.nginxRate}; } }`,
         'EOF',
         // The long download of the failover checks: sparse, so it takes no space.
         `mkdir -p ${this.t.workload.hostPath} && truncate -s ${DOWNLOAD.sizeMiB}M ${this.t.workload.hostPath}/${DOWNLOAD.file}`,
