@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
-import { loadTopology, TopologyError } from '../lib/topology';
+import { loadTopology } from '../lib/topology';
 import { chainOf } from '../lib/formats/ruleset';
 import { argsOf, directiveAt, directivesNamed } from '../lib/formats/directive-tree';
 import { CONNTRACKD_SYNC_PORT, gatewayRuleset } from '../lib/gateway/firewall';
@@ -17,20 +17,10 @@ import { establishedKeys, unsyncedFlows } from '../lib/gateway/conntrack-flows';
 import { topologyDot } from '../lib/diagram/topology-dot';
 import { fileOf, GATEWAY_PAIR_CONFIG, renderFixture } from './render-fixture';
 import { scratchDir } from './support/scratch';
+import { errorFor } from './support/topology-errors';
 
 const example = parseYaml(readFileSync(GATEWAY_PAIR_CONFIG, 'utf8')) as { gateway: Record<string, any> };
 const pairOverrides = (gateway: Record<string, unknown> = {}) => ({ gateway: { ...example.gateway, ...gateway } });
-
-/** The message of the TopologyError that loading `overrides` throws. */
-function errorFor(overrides: unknown): string {
-  try {
-    loadTopology({ overrides });
-  } catch (error) {
-    expect(error).toBeInstanceOf(TopologyError);
-    return (error as Error).message;
-  }
-  throw new Error('expected the topology to be rejected');
-}
 
 describe('GIVEN the gateway-pair example', () => {
   const t = loadTopology({ configPath: GATEWAY_PAIR_CONFIG });

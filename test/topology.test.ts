@@ -1,21 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { configFiles } from './trees';
+import { errorFor } from './support/topology-errors';
 import { hostKeyLine, HAS_SSH_KEYGEN } from './host-keys';
-import { KubeProxyMode, loadTopology, OsFamily, TopologyError } from '../lib/topology';
+import { KubeProxyMode, loadTopology, OsFamily } from '../lib/topology';
 
 const { dir: scratch, write: configFile } = configFiles('k8s-ha-edge-topology-');
-
-/** The message of the TopologyError that loading `overrides` throws. */
-function errorFor(overrides: unknown): string {
-  try {
-    loadTopology({ overrides });
-  } catch (error) {
-    expect(error).toBeInstanceOf(TopologyError);
-    return (error as Error).message;
-  }
-  throw new Error('expected the topology to be rejected');
-}
 
 describe('the default topology', () => {
   const t = loadTopology();
