@@ -32,20 +32,24 @@ export class UsageError extends Error {}
  * value nor what was expected). As before, a flag's value is the next argument: `--config=a.yaml`
  * is an unknown argument, and a value may start with one dash.
  */
+/** The arguments as node:util parseArgs' tokens: read strictly, or, when that refuses them, read again leniently so the caller can say what was wrong in its own words. */
+export function argumentTokens(argv: readonly string[], options: ParseArgsConfig['options']): NonNullable<ReturnType<typeof parseArgs>['tokens']> {
+  const config = { args: [...argv], options, tokens: true } as const;
+  try {
+    return parseArgs({ ...config, strict: true, allowPositionals: false }).tokens;
+  } catch (error) {
+    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
+    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
+    return parseArgs({ ...config, strict: false, allowPositionals: true }).tokens;
+  }
+}
+
 export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv): SynthArgs {
   const valueFlags = ['--config', '--dist', '--cdktf-out', '--resource', '--only'];
   const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
   for (const flag of valueFlags) options[flag.slice(2)] = { type: 'string' };
-  const config = { args: [...argv], options, tokens: true } as const;
-  let tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>;
-  try {
-    tokens = parseArgs({ ...config, strict: true, allowPositionals: false }).tokens;
-  } catch (error) {
-    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
-    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
-    // A word that is not a flag becomes a positional token here, refused below as an unknown argument.
-    tokens = parseArgs({ ...config, strict: false, allowPositionals: true }).tokens;
-  }
+  // A word that is not a flag becomes a positional token, refused below as an unknown argument.
+  const tokens = argumentTokens(argv, options);
 
   let configPath: string | undefined;
   let resource: ProvisionerResource | undefined;

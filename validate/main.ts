@@ -15,7 +15,8 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { parseArgs, ParseArgsConfig } from 'node:util';
+import { ParseArgsConfig } from 'node:util';
+import { argumentTokens } from '../lib/cli-args';
 import { basename, join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { listFiles } from '../lib/kernel/files';
@@ -238,15 +239,7 @@ function parseOptions(argv: readonly string[]): Options | string {
     verbose: { type: 'boolean', short: 'v' },
     help: { type: 'boolean', short: 'h' },
   };
-  const config = { args: [...argv], options, tokens: true } as const;
-  let tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>;
-  try {
-    tokens = parseArgs({ ...config, strict: true, allowPositionals: false }).tokens;
-  } catch (error) {
-    // Told by the code, not `instanceof TypeError` (under jest, node's TypeError is another realm's).
-    if (!(typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_'))) throw error;
-    tokens = parseArgs({ ...config, strict: false, allowPositionals: true }).tokens;
-  }
+  const tokens = argumentTokens(argv, options);
 
   const names: string[] = [];
   const families: Array<'rhel' | 'debian'> = [];
