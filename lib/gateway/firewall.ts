@@ -3,16 +3,9 @@ import { osProfile } from '../os-profiles';
 import { ensurePackages, DISABLE_FIREWALLD } from '../os-profiles/packages';
 import { printIptablesRestore, Rule, Ruleset } from '../formats/ruleset';
 import { INSTALL_IF_CHANGED, shellBody, shellScript } from '../formats/shell';
-import { pairSetup } from './pair';
+import { CONNTRACKD_SYNC_PORT, pairSetup, peerOf } from './pair';
 
 const ICMP_ECHO_REQUEST = 8;
-/** UDP port of conntrackd's state sync between the gateways of a pair (the port conntrackd's examples use). */
-export const CONNTRACKD_SYNC_PORT = 3780;
-
-/** The other gateway of a pair, or undefined for a single gateway. */
-export function peerOf(t: Topology, host: GatewayHost): GatewayHost | undefined {
-  return t.gateway.pair === undefined ? undefined : t.gateway.hosts.find((h) => h.name !== host.name);
-}
 
 /**
  * What a gateway of a pair accepts from its peer on top of a single gateway's INPUT rules: the peer's VRRP

@@ -1,7 +1,6 @@
 import { GatewayHost, GatewayPair, Topology } from '../topology';
 import { BLANK, block, comment, ConfFile, directive, printConntrackdConf, printKeepalivedConf, quoted } from '../formats/directive-tree';
 import { shellBody, ShellPart, shellScript } from '../formats/shell';
-import { CONNTRACKD_SYNC_PORT } from './firewall';
 
 /**
  * A gateway pair: two gateways that share the inside and the outside address as VIPs, so that the
@@ -47,9 +46,20 @@ export function pairOf(t: Topology): GatewayPair {
   return t.gateway.pair;
 }
 
-function peerOfPair(t: Topology, host: GatewayHost): GatewayHost {
-  const pair = pairOf(t);
+/** UDP port of conntrackd's state sync between the gateways of a pair (the port conntrackd's examples use). */
+export const CONNTRACKD_SYNC_PORT = 3780;
+
+/** The other gateway of a pair, or undefined for a single gateway. */
+export function peerOf(t: Topology, host: GatewayHost): GatewayHost | undefined {
+  const pair = t.gateway.pair;
+  if (pair === undefined) return undefined;
   return pair.master.name === host.name ? pair.backup : pair.master;
+}
+
+/** The other gateway of a pair; throws for a single gateway (the pair's files exist only for a pair). */
+function peerOfPair(t: Topology, host: GatewayHost): GatewayHost {
+  pairOf(t);
+  return peerOf(t, host)!;
 }
 
 /**
