@@ -8,6 +8,7 @@
  * same power loss with conntrackd stopped on both) must break the download: it shows the checks can tell.
  */
 import { GATEWAY_DRAIN_FILE } from '../lib/gateway/pair';
+import { HANDOFF_CHAIN, HANDOFF_FROM_PEER_CHAIN } from '../lib/gateway/handoff';
 import { Topology } from '../lib/topology';
 import { hostsSh, mustOnHost, onHost, onHostAsync, sleep } from './exec';
 import { FAILOVER_GOAL, Sample, slowRequests, stats, window } from './failover';
@@ -47,7 +48,12 @@ export interface GatewayRun {
   readonly inbound: string;
   readonly outbound: string;
   readonly slow: string;
+  /** Segments each gateway handed to its peer during the run, and the peer's handoffs it could not place either (dropped, never handed back). */
+  readonly handoffs: string;
 }
+
+/** A gateway's handoff counters: segments handed to the peer (TEE), and the peer's handoffs dropped here. */
+interface HandoffCounters { readonly handedOff: number; readonly fromPeerDropped: number }
 
 export interface GatewayCheckResult {
   readonly id: string;
@@ -155,6 +161,30 @@ export class GatewayPairChecks {
     }
   }
 
+  /** Each reachable gateway's handoff counters (a gateway that is down, or whose chains are not loaded, is left out). */
+  private handoffCounters(): Map<string, HandoffCounters> {
+    const counters = new Map<string, HandoffCounters>();
+    for (const g of this.t.gateway.hosts) {
+      const r = onHost(g.name, `iptables -w 5 -t mangle -nvxL ${HANDOFF_CHAIN} && iptables -w 5 -t mangle -nvxL ${HANDOFF_FROM_PEER_CHAIN}`, 10_000);
+      if (r.code !== 0) continue;
+      const [handoff, fromPeer] = r.stdout.split(/^Chain /m).slice(1);
+      const packets = (chain: string, target: string) => chain.split('\n').filter((l) => l.trim().split(/\s+/)[2] === target).reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
+      counters.set(g.name, { handedOff: packets(handoff, 'TEE'), fromPeerDropped: packets(fromPeer, 'DROP') });
+    }
+    return counters;
+  }
+
+  /** What the counters grew by between two reads, per gateway (a gateway that restarted counts from zero). */
+  private handoffsBetween(before: Map<string, HandoffCounters>, after: Map<string, HandoffCounters>): string {
+    return this.t.gateway.hosts.map((g) => {
+      const a = after.get(g.name);
+      if (a === undefined) return `${g.name} unread`;
+      const b = before.get(g.name) ?? { handedOff: 0, fromPeerDropped: 0 };
+      const grew = (x: number, y: number) => (x >= y ? x - y : x);
+      return `${g.name} handed off ${grew(a.handedOff, b.handedOff)}, dropped ${grew(a.fromPeerDropped, b.fromPeerDropped)} of the peer's`;
+    }).join('; ');
+  }
+
   /** One fault of `kind` on the MASTER gateway and its return, with the probe and both transfers running. */
   async run(kind: GatewayFaultKind): Promise<GatewayRun> {
     const { master, backup } = this.pair;
@@ -163,6 +193,7 @@ export class GatewayPairChecks {
     const inbound = this.transfer(this.t.client.name, `${this.t.serviceUrl}${TRANSFER.file}`, this.inboundSha);
     const outbound = this.transfer(this.t.workers[0].name, `http://${this.t.client.address}:${CLIENT_SERVER.port}/${TRANSFER.file}`, this.outboundSha);
     await sleep(1500);
+    const countersBefore = this.handoffCounters();
     const causedAt = Date.now();
     await cause();
     const moved = await this.waitFor(() => this.holders().join() === backup.name, 20_000);
@@ -175,11 +206,12 @@ export class GatewayPairChecks {
     await sleep(1500);
     const samples = await probe.stop();
     const [inboundEnd, outboundEnd] = await Promise.all([inbound, outbound]);
+    const handoffs = this.handoffsBetween(countersBefore, this.handoffCounters());
     const failover = window(samples, causedAt, healedAt);
     const failback = window(samples, healedAt, Infinity);
     return {
       kind, vipMoveMs, vipReturnMs, gapMs: failover.gapMs, failed: failover.failed, failbackFailed: failback.failed,
-      requests: samples.length, inbound: inboundEnd, outbound: outboundEnd, slow: slowRequests(samples, causedAt),
+      requests: samples.length, inbound: inboundEnd, outbound: outboundEnd, slow: slowRequests(samples, causedAt), handoffs,
     };
   }
 
@@ -193,7 +225,7 @@ export class GatewayPairChecks {
         const r = await this.run(kind);
         done.push(r);
         record?.(r);
-        this.log(`gateway ${kind} ${i + 1}/${runs}: gap ${r.gapMs} ms, failed ${r.failed}, failback failed ${r.failbackFailed}, VIPs moved ${r.vipMoveMs} ms, back ${r.vipReturnMs} ms; inbound ${r.inbound}; outbound ${r.outbound}; slow/failed ${r.slow || 'none'}`);
+        this.log(`gateway ${kind} ${i + 1}/${runs}: gap ${r.gapMs} ms, failed ${r.failed}, failback failed ${r.failbackFailed}, VIPs moved ${r.vipMoveMs} ms, back ${r.vipReturnMs} ms; inbound ${r.inbound}; outbound ${r.outbound}; slow/failed ${r.slow || 'none'}; handoff: ${r.handoffs}`);
         if (r.vipMoveMs === 'never' || r.vipReturnMs === 'never') break;
       }
       const gap = stats(done.map((r) => r.gapMs));
@@ -219,6 +251,7 @@ export class GatewayPairChecks {
         failbackFailed: done.map((r) => r.failbackFailed).join(','), vipMoveMs: done.map((r) => r.vipMoveMs).join(','),
         vipReturnMs: done.map((r) => r.vipReturnMs).join(','),
         transfersSurvived: `${done.length - broken.length}/${done.length}`,
+        handoffs: done.map((r) => r.handoffs).join(' | '),
       };
       return { id, name, ok: missed.length === 0, measured, detail: missed.join('; ') };
     } catch (error) {

@@ -16,6 +16,7 @@ import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions } from './ssh';
 import { eachAtMost } from './each-at-most';
 import { CONNTRACKD_CONFIG, GATEWAY_STATE_FILE } from '../lib/gateway/pair';
+import { HANDOFF_ENTRY_CHAIN, HANDOFF_FROM_PEER_CHAIN } from '../lib/gateway/handoff';
 import { unsyncedFlows } from '../lib/gateway/conntrack-flows';
 
 /**
@@ -151,14 +152,22 @@ class Verifier {
     const outside = this.t.gateway.outside.address;
     const holders: string[] = [];
     const serviceCheck = 'keepalived and conntrackd active, transitions done';
-    await Promise.all(gateways.map((host) => this.reached(host, [serviceCheck], async () => {
+    const handoffCheck = "handoff armed: what only the peer knows goes to it (the peer's MAC learned)";
+    await Promise.all(gateways.map((host) => this.reached(host, [serviceCheck, handoffCheck], async () => {
       const spec = this.t.gateway.hosts.find((h) => h.name === host.name)!;
-      const [active, insideAddrs, outsideAddrs, state] = await Promise.all([
+      const [active, insideAddrs, outsideAddrs, state, hooked, fromPeer] = await Promise.all([
         this.on(host, 'systemctl is-active keepalived conntrackd'),
         this.on(host, `ip -o -4 addr show dev ${spec.inside.interface}`),
         this.on(host, `ip -o -4 addr show dev ${spec.outside.interface}`),
         this.on(host, `cat ${GATEWAY_STATE_FILE} 2>/dev/null`),
+        this.on(host, `${host.sudo}iptables -w 5 -t mangle -C PREROUTING -j ${HANDOFF_ENTRY_CHAIN}`),
+        this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${HANDOFF_FROM_PEER_CHAIN}`),
       ]);
+      const learned = /--mac-source (\S+)/.exec(fromPeer.stdout)?.[1];
+      const armed = hooked.code === 0 && learned !== undefined;
+      this.add(host.name, handoffCheck, armed ? 'pass' : 'FAIL', hooked.code !== 0
+        ? `${HANDOFF_ENTRY_CHAIN} not hooked into the mangle table's PREROUTING`
+        : learned === undefined ? "the peer's MAC address is not learned yet: nothing is handed off" : `to the peer, from ${learned} never handed back`);
       const holdsInside = insideAddrs.stdout.includes(` ${inside}/`);
       const holdsOutside = outsideAddrs.stdout.includes(` ${outside}/`);
       if (holdsInside && holdsOutside) holders.push(host.name);

@@ -11,7 +11,8 @@ import { loadTopology } from '../lib/topology';
 import { chainOf } from '../lib/formats/ruleset';
 import { argsOf, directiveAt, directivesNamed } from '../lib/formats/directive-tree';
 import { gatewayRuleset } from '../lib/gateway/firewall';
-import { CONNTRACKD_SYNC_PORT, conntrackdConf, gatewayKeepalivedConf, GATEWAY_SYNC_GROUP } from '../lib/gateway/pair';
+import { CONNTRACKD_SYNC_PORT, conntrackdConf, gatewayKeepalivedConf, GATEWAY_SYNC_GROUP, renderTransitionScript } from '../lib/gateway/pair';
+import { HANDOFF_CHAIN, HANDOFF_ENTRY_CHAIN, HANDOFF_FROM_PEER_CHAIN, handoffRuleset, renderHandoffRules, renderHandoffSysctl } from '../lib/gateway/handoff';
 import { shellBody, shellScript } from '../lib/formats/shell';
 import { establishedKeys, unsyncedFlows } from '../lib/gateway/conntrack-flows';
 import { topologyDot } from '../lib/diagram/topology-dot';
@@ -171,10 +172,17 @@ describe('the transition script', () => {
   stub('conntrackd', `echo "conntrackd $*" >> ${calls}; case "$*" in *" -c"*) exit "\${FAIL_COMMIT:-0}";; esac`);
   stub('systemctl', `echo "systemctl $*" >> ${calls}; case "$1" in is-active) exit 3;; esac`);
   stub('logger', `echo "logger $*" >> ${calls}`);
+  // The handoff's commands: the neighbour table has no entry, the chain is hooked already.
+  stub('ip', 'exit 0');
+  stub('iptables', 'exit 0');
+  stub('iptables-restore', 'cat > /dev/null');
   const script = join(dir, 'transition.sh');
-  writeFileSync(script, shellScript('test', shellBody('gateway/transition.sh', {
-    CONNTRACKD_CONFIG: '/c.conf', LOCK_FILE: join(dir, 'lock'), STATE_FILE: join(dir, 'state'), SYNC_GROUP: GATEWAY_SYNC_GROUP,
+  writeFileSync(script, shellScript('test', shellBody('gateway/handoff.sh', {
+    HANDOFF_RULES_FILE: join(dir, 'handoff.rules'), ENTRY_CHAIN: 'E', HANDOFF_CHAIN: 'H', FROM_PEER_CHAIN: 'F', PEER_ADDRESS: '192.0.2.3', INSIDE_INTERFACE: 'ens33',
+  }), shellBody('gateway/transition.sh', {
+    CONNTRACKD_CONFIG: '/c.conf', LOCK_FILE: join(dir, 'lock'), STATE_FILE: join(dir, 'state'), SYNC_GROUP: GATEWAY_SYNC_GROUP, PEER_MAC_REFRESH_SECONDS: 1,
   })));
+  writeFileSync(join(dir, 'handoff.rules'), '*mangle\n-A F -j DROP\nCOMMIT\n');
   const run = (events: string[], env: Record<string, string> = {}) => {
     writeFileSync(calls, '');
     const fifo = join(dir, 'events');
@@ -193,6 +201,7 @@ describe('the transition script', () => {
     ]);
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([
+      "logger -t k8s-ha-edge-gateway handoff waiting: 192.0.2.3's MAC address is not in the neighbour table yet",
       'conntrackd -C /c.conf -c', 'conntrackd -C /c.conf -f', 'conntrackd -C /c.conf -R', 'conntrackd -C /c.conf -B',
       'systemctl is-active --quiet conntrackd', 'systemctl start conntrackd', 'conntrackd -C /c.conf -t', 'conntrackd -C /c.conf -n',
       'conntrackd -C /c.conf -t',
@@ -203,11 +212,139 @@ describe('the transition script', () => {
   test('a failed step is logged and the transition still completes', () => {
     const r = run([`GROUP "${GATEWAY_SYNC_GROUP}" MASTER 100`], { FAIL_COMMIT: '1' });
     expect(r.status).toBe(0);
-    expect(r.calls).toEqual([
+    expect(r.calls.slice(1)).toEqual([
       'conntrackd -C /c.conf -c', 'logger -t k8s-ha-edge-gateway conntrackd -c failed',
       'conntrackd -C /c.conf -f', 'conntrackd -C /c.conf -R', 'conntrackd -C /c.conf -B',
     ]);
     expect(r.state).toBe('MASTER');
+  });
+});
+
+describe('GIVEN the handoff of a gateway pair', () => {
+  const t = loadTopology({ configPath: GATEWAY_PAIR_CONFIG });
+  const [gw01, gw02] = t.gateway.hosts;
+  const rules = handoffRuleset(gw01, gw02);
+  const chain = (name: string) => chainOf(rules, 'mangle', name)!.rules;
+
+  test('THEN only TCP segments conntrack cannot place, and not SYNs, are picked', () => {
+    expect(chain(HANDOFF_ENTRY_CHAIN)).toEqual([expect.objectContaining({ tcpNotSyn: true, ctstate: ['INVALID', 'NEW'], target: { jump: 'CHAIN', chain: HANDOFF_CHAIN } })]);
+  });
+
+  test("THEN the gateway's own connections stay, a peer's handoff is never handed back, and the rest goes once to the peer's own inside address, rate-limited, then dropped", () => {
+    const h = chain(HANDOFF_CHAIN);
+    expect(h.slice(0, 3).map((r) => [r.destination ?? r.inInterface, r.target.jump])).toEqual([['192.168.10.2', 'RETURN'], ['12.0.0.2', 'RETURN'], ['lo', 'RETURN']]);
+    expect(h.map((r) => r.target.jump)).toEqual(['RETURN', 'RETURN', 'RETURN', 'CHAIN', 'DROP', 'TEE', 'DROP']);
+    expect(h[3].target).toEqual({ jump: 'CHAIN', chain: HANDOFF_FROM_PEER_CHAIN });
+    expect(h[4].hashlimitAbove).toBeDefined();
+    expect(h[5].target).toEqual({ jump: 'TEE', gateway: gw02.inside.address });
+    expect(h.filter((r) => r.target.jump === 'TEE')).toHaveLength(1);
+  });
+
+  test("THEN until the script learns the peer's MAC address nothing is handed off (the file's from-peer chain drops all)", () => {
+    expect(chain(HANDOFF_FROM_PEER_CHAIN)).toEqual([expect.objectContaining({ target: { jump: 'DROP' } })]);
+    expect(chain(HANDOFF_FROM_PEER_CHAIN)[0].macSource).toBeUndefined();
+  });
+
+  test('THEN it declares only its own chains (loaded with --noflush beside the rest of the mangle table) and each gateway hands to the other', () => {
+    expect(rules.tables.map((x) => x.name)).toEqual(['mangle']);
+    expect(rules.tables[0].chains.every((c) => c.policy === undefined)).toBe(true);
+    expect(chainOf(handoffRuleset(gw02, gw01), 'mangle', HANDOFF_CHAIN)!.rules.find((r) => r.target.jump === 'TEE')!.target).toEqual({ jump: 'TEE', gateway: gw01.inside.address });
+  });
+
+  test('THEN each gateway of the pair gets the rules and a loose reverse-path filter on its inside NIC (slashes for a VLAN name), a single gateway neither', () => {
+    const pairFiles = renderFixture({ configPath: GATEWAY_PAIR_CONFIG }).bundles.find((b) => b.id === 'gw01')!.files.map((f) => f.name);
+    expect(pairFiles).toEqual(expect.arrayContaining(['handoff.rules', 'handoff-sysctl.conf']));
+    expect(renderHandoffSysctl(gw01)).toContain('net.ipv4.conf.ens33.rp_filter = 2');
+    expect(renderHandoffSysctl({ ...gw01, inside: { ...gw01.inside, interface: 'eth0.10' } })).toContain('net/ipv4/conf/eth0.10/rp_filter = 2');
+    const single = renderFixture().bundles.find((b) => b.id === 'gateway')!.files.map((f) => f.name);
+    expect(single.filter((f) => f.startsWith('handoff'))).toEqual([]);
+  });
+
+  describe('WHEN the transition script arms it', () => {
+    const dir = scratchDir('k8s-ha-edge-handoff-');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const calls = join(dir, 'calls');
+    const restored = join(dir, 'restored');
+    const stub = (name: string, body: string) => {
+      writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(bin, name), 0o755);
+    };
+    // ip: the neighbour table as NEIGH says; iptables: the hook present when HOOKED=1, the from-peer chain as LOADED says.
+    stub('ip', 'echo "ip $*" >> ' + calls + '; [ -n "$NEIGH" ] && echo "$NEIGH"; exit 0');
+    stub('iptables', 'echo "iptables $*" >> ' + calls + '; case "$*" in *" -C "*) [ "$HOOKED" = 1 ];; *" -S "*) [ -n "$LOADED" ] && echo "$LOADED"; exit 0;; *) exit 0;; esac');
+    stub('iptables-restore', 'echo "iptables-restore $*" >> ' + calls + '; cat > ' + restored + '; exit "${RESTORE_FAILS:-0}"');
+    stub('logger', 'echo "logger $*" >> ' + calls);
+    const script = join(dir, 'transition.sh');
+    // The script as synthesized, its host paths moved into the scratch directory (each must be found).
+    let installed = renderTransitionScript(t, gw01);
+    for (const [name, path] of [['HANDOFF_RULES_FILE', 'handoff.rules'], ['LOCK_FILE', 'lock'], ['STATE_FILE', 'state']]) {
+      const line = new RegExp(`^readonly ${name}=.*$`, 'm');
+      expect(installed).toMatch(line);
+      installed = installed.replace(line, `readonly ${name}='${join(dir, path)}'`);
+    }
+    writeFileSync(script, installed);
+    writeFileSync(join(dir, 'handoff.rules'), renderHandoffRules(gw01, gw02));
+    const run = (args: string[], env: Record<string, string>) => {
+      writeFileSync(calls, '');
+      writeFileSync(restored, '');
+      const r = spawnSync('bash', [script, ...args], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8', timeout: 20_000 });
+      return { status: r.status, stderr: r.stderr, calls: readFileSync(calls, 'utf8').trim().split('\n'), restored: readFileSync(restored, 'utf8') };
+    };
+    const neigh = '192.168.10.3 lladdr 0A:00:27:00:00:03 REACHABLE';
+
+    test("THEN with the peer's MAC known, the file's drop-all rule gives way to that MAC's, in one --noflush restore, and the hook is added once", () => {
+      const r = run(['--arm'], { NEIGH: neigh, HOOKED: '0', LOADED: '' });
+      expect(r.status).toBe(0);
+      expect(r.calls.filter((c) => c.startsWith('iptables-restore'))).toEqual(['iptables-restore -w 5 --noflush']);
+      const fromPeer = r.restored.split('\n').filter((l) => l.startsWith(`-A ${HANDOFF_FROM_PEER_CHAIN} `));
+      expect(fromPeer).toEqual([`-A ${HANDOFF_FROM_PEER_CHAIN} -m mac --mac-source 0a:00:27:00:00:03 -j DROP`]);
+      expect(r.restored.trim().split('\n').pop()).toBe('COMMIT');
+      expect(r.calls).toContain(`iptables -w 5 -t mangle -A PREROUTING -j ${HANDOFF_ENTRY_CHAIN}`);
+    });
+
+    test('THEN without it, the file goes in as it is (nothing handed off) and the hook is not added twice', () => {
+      const r = run(['--arm'], { NEIGH: '192.168.10.3 FAILED', HOOKED: '1', LOADED: '' });
+      expect(r.status).toBe(0);
+      expect(r.restored.split('\n').filter((l) => l.startsWith(`-A ${HANDOFF_FROM_PEER_CHAIN} `))).toEqual([`-A ${HANDOFF_FROM_PEER_CHAIN} -j DROP`]);
+      expect(r.calls.filter((c) => c.includes(' -A PREROUTING'))).toEqual([]);
+    });
+
+    test('THEN a MAC learned before is kept when the peer has gone from the neighbour table', () => {
+      const r = run(['--arm'], { NEIGH: '', HOOKED: '1', LOADED: `-A ${HANDOFF_FROM_PEER_CHAIN} -m mac --mac-source 0a:00:27:00:00:03 -j DROP` });
+      expect(r.restored).toContain('--mac-source 0a:00:27:00:00:03');
+    });
+
+    test('THEN setup fails when the rules cannot be loaded; keepalived\'s reader logs it and goes on with the transitions', () => {
+      const armed = run(['--arm'], { NEIGH: neigh, HOOKED: '0', LOADED: '', RESTORE_FAILS: '1' });
+      expect(armed.status).toBe(1);
+      expect(armed.stderr).toMatch(/handoff: could not load/);
+      const fifo = join(dir, 'events');
+      writeFileSync(fifo, `GROUP "${GATEWAY_SYNC_GROUP}" MASTER 100\n`);
+      stub('conntrackd', 'echo "conntrackd $*" >> ' + calls);
+      const reader = run([fifo], { NEIGH: neigh, HOOKED: '0', LOADED: '', RESTORE_FAILS: '1' });
+      expect(reader.status).toBe(0);
+      expect(reader.calls).toContain('logger -t k8s-ha-edge-gateway handoff: could not be armed');
+      expect(reader.calls.filter((c) => c.startsWith('conntrackd'))).toHaveLength(4);
+      expect(readFileSync(join(dir, 'state'), 'utf8').trim()).toBe('MASTER');
+    });
+
+    test('THEN between state changes a new peer MAC is picked up, and an unchanged one reloads nothing', () => {
+      // A FIFO with no writer for a while: the reader times out (refresh), then reads keepalived's line.
+      const fifo = join(dir, 'slow-events');
+      spawnSync('rm', ['-f', fifo]);
+      spawnSync('mkfifo', [fifo]);
+      const writer = `sleep 1.6; printf '%s\\n' 'GROUP "${GATEWAY_SYNC_GROUP}" BACKUP 100' > ${fifo}`;
+      const drive = (env: Record<string, string>) => {
+        writeFileSync(calls, '');
+        const r = spawnSync('bash', ['-c', `(${writer}) & bash ${script} ${fifo}; wait`], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8', timeout: 20_000 });
+        return { status: r.status, restores: readFileSync(calls, 'utf8').split('\n').filter((c) => c.startsWith('iptables-restore')).length };
+      };
+      // Loaded already with another MAC: the start arms (1), each refresh sees the new one again (the stub's chain never changes).
+      expect(drive({ NEIGH: neigh, HOOKED: '1', LOADED: '-A F -m mac --mac-source 0a:00:27:00:00:99 -j DROP' }).restores).toBeGreaterThanOrEqual(2);
+      // The same MAC loaded: only the start's arm restores.
+      expect(drive({ NEIGH: neigh, HOOKED: '1', LOADED: '-A F -m mac --mac-source 0a:00:27:00:00:03 -j DROP' })).toEqual({ status: 0, restores: 1 });
+    });
   });
 });
 

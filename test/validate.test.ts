@@ -224,7 +224,7 @@ describeWithTools('conntrackd checker', CONNTRACKD_TOOLS, () => {
   test("accepts a gateway's keepalived.conf (sync group, two instances, each tracking the other NIC)", () => {
     const host = pair.gateway.hosts[1];
     const dir = 'ka-gateway';
-    fixture(dir, TRANSITION_SCRIPT.split('/').pop()!, renderTransitionScript(host));
+    fixture(dir, TRANSITION_SCRIPT.split('/').pop()!, renderTransitionScript(pair, host));
     expectPass(checkKeepalivedConf(fixture(dir, 'keepalived.conf', renderGatewayKeepalivedConf(pair, host))));
     // Tracking its own NIC is refused by keepalived: the model must track the other one.
     const own = renderGatewayKeepalivedConf(pair, host).replace(/(track_interface \{\n\s+)ens36/, '$1ens33');

@@ -75,7 +75,7 @@ const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel
   { kind: 'conntrackd', matches: (rel) => rel.endsWith('/conntrackd.conf'), check: (file) => checkConntrackdConf(file) },
   { kind: 'iptables', matches: (rel) => rel.endsWith('/firewall.rules') || rel.endsWith('/empty.rules'), check: checkIptablesRules },
   { kind: 'ip6tables', matches: (rel) => rel.endsWith('/firewall6.rules') || rel.endsWith('/empty6.rules'), check: checkIp6tablesRules },
-  { kind: 'iptables', matches: (rel) => rel.endsWith('/in-flight.rules'), check: checkInFlightRules },
+  { kind: 'iptables', matches: (rel) => rel.endsWith('/in-flight.rules') || rel.endsWith('/handoff.rules'), check: checkInFlightRules },
   { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml') || basename(rel) === 'kube-flannel.yml', check: checkK8sManifest },
   { kind: 'shellcheck', matches: (rel) => rel.endsWith('.sh'), check: checkShellScript },
 ];

@@ -2,7 +2,8 @@ import { posix } from 'node:path';
 import { Bundle, bundleFile as file, sshTarget, StackName } from '../plan/bundle';
 import { GatewayHost, Topology } from '../topology';
 import { renderFirewall6Rules, renderFirewallRules, renderSetupGateway } from './firewall';
-import { renderConntrackdConf, renderGatewayKeepalivedConf, renderTransitionScript, TRANSITION_SCRIPT } from './pair';
+import { peerOf, renderConntrackdConf, renderGatewayKeepalivedConf, renderTransitionScript, TRANSITION_SCRIPT } from './pair';
+import { renderHandoffRules, renderHandoffSysctl } from './handoff';
 import { renderEmpty6Rules, renderEmptyRules, renderTeardownGateway } from './teardown-gateway';
 
 /**
@@ -38,6 +39,8 @@ function pairFiles(t: Topology, gateway: GatewayHost) {
     file('keepalived.conf', renderGatewayKeepalivedConf(t, gateway)),
     file('conntrackd.conf', renderConntrackdConf(t, gateway)),
     // Installed into /etc/keepalived under the same name; run there by keepalived with its notify FIFO.
-    file(posix.basename(TRANSITION_SCRIPT), renderTransitionScript(gateway), { runsFromStaging: false }),
+    file(posix.basename(TRANSITION_SCRIPT), renderTransitionScript(t, gateway), { runsFromStaging: false }),
+    file('handoff.rules', renderHandoffRules(gateway, peerOf(t, gateway)!)),
+    file('handoff-sysctl.conf', renderHandoffSysctl(gateway)),
   ];
 }

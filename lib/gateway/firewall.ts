@@ -198,6 +198,6 @@ export function renderSetupGateway(t: Topology, host: GatewayHost = t.gateway.ho
       FIREWALL_SERVICES: [...new Set([persisted.ipv4.service, persisted.ipv6.service])],
     }),
     pair && '',
-    pair && pairSetup(),
+    pair && pairSetup(host),
   );
 }

@@ -1,6 +1,10 @@
 import { GatewayHost, GatewayPair, Topology } from '../topology';
 import { BLANK, block, comment, ConfFile, directive, printConntrackdConf, printKeepalivedConf, quoted } from '../formats/directive-tree';
 import { shellBody, ShellPart, shellScript } from '../formats/shell';
+import {
+  HANDOFF_CHAIN, HANDOFF_ENTRY_CHAIN, HANDOFF_FROM_PEER_CHAIN, HANDOFF_RULES_FILE, HANDOFF_SYSCTL_FILE, handoffFunctions,
+  PEER_MAC_REFRESH_SECONDS, rpFilterKey,
+} from './handoff';
 
 /**
  * A gateway pair: two gateways that share the inside and the outside address as VIPs, so that the
@@ -184,19 +188,23 @@ export function renderConntrackdConf(t: Topology, host: GatewayHost): string {
   return printConntrackdConf(conntrackdConf(t, host));
 }
 
-/** gateway-transition.sh, installed as TRANSITION_SCRIPT and run by keepalived with its notify FIFO. */
-export function renderTransitionScript(host: GatewayHost): string {
+/** gateway-transition.sh, installed as TRANSITION_SCRIPT and run by keepalived with its notify FIFO (and by setup with `--arm`). */
+export function renderTransitionScript(t: Topology, host: GatewayHost): string {
   return shellScript(
-    `keepalived's state changes on ${host.name}, in order: conntrackd's primary/backup steps for the pair's connection state.`,
+    `keepalived's state changes on ${host.name}, in order: conntrackd's primary/backup steps for the pair's connection state; the handoff to the peer.`,
+    handoffFunctions(host, peerOfPair(t, host)),
     shellBody('gateway/transition.sh', {
       CONNTRACKD_CONFIG, LOCK_FILE: TRANSITION_LOCK_FILE, STATE_FILE: GATEWAY_STATE_FILE, SYNC_GROUP: GATEWAY_SYNC_GROUP,
+      PEER_MAC_REFRESH_SECONDS,
     }),
   );
 }
 
-/** The part of setup-gateway.sh that sets up the pair's keepalived and conntrackd (after the ruleset). */
-export function pairSetup(): ShellPart {
-  return shellBody('gateway/setup-pair.sh', { CONNTRACKD_CONFIG, TRANSITION_SCRIPT });
+/** The part of setup-gateway.sh that sets up the pair's keepalived, conntrackd and handoff (after the ruleset). */
+export function pairSetup(host: GatewayHost): ShellPart {
+  return shellBody('gateway/setup-pair.sh', {
+    CONNTRACKD_CONFIG, TRANSITION_SCRIPT, HANDOFF_RULES_FILE, HANDOFF_SYSCTL_FILE, HANDOFF_RP_FILTER_KEY: rpFilterKey(host),
+  });
 }
 
 /** The part of teardown-gateway.sh that stops the pair's keepalived (the VIPs move) and conntrackd, before the ruleset goes. */
@@ -204,6 +212,7 @@ export function pairTeardown(t: Topology, host: GatewayHost): ShellPart {
   const pair = pairOf(t);
   return shellBody('gateway/teardown-pair.sh', {
     CONNTRACKD_CONFIG, TRANSITION_SCRIPT, DRAIN_FILE: GATEWAY_DRAIN_FILE, STATE_FILE: GATEWAY_STATE_FILE,
+    HANDOFF_RULES_FILE, HANDOFF_SYSCTL_FILE, ENTRY_CHAIN: HANDOFF_ENTRY_CHAIN, HANDOFF_CHAIN, FROM_PEER_CHAIN: HANDOFF_FROM_PEER_CHAIN,
     INSIDE_VIP: t.gateway.inside.address, INSIDE_INTERFACE: host.inside.interface, INSIDE_PREFIX_LENGTH: pair.insidePrefixLength,
     OUTSIDE_VIP: t.gateway.outside.address, OUTSIDE_INTERFACE: host.outside.interface, OUTSIDE_PREFIX_LENGTH: pair.outsidePrefixLength,
   });

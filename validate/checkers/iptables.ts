@@ -32,7 +32,7 @@ export function checkIptablesRules(file: string): CheckResult {
 }
 
 /**
- * A load balancer's in-flight.rules: `iptables-restore --test --noflush`, as setup-lb.sh loads it
+ * A load balancer's in-flight.rules or a paired gateway's handoff.rules: `iptables-restore --test --noflush`, as their setup loads them
  * (only its own chains of the mangle table, beside whatever else the host has).
  */
 export function checkInFlightRules(file: string): CheckResult {
