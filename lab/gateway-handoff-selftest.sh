@@ -167,6 +167,18 @@ resets="$(echo "$out" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["
 ok=1; [ "$tee_g2" = 50 ] && [ "$back_g1" = 50 ] && [ "$tee_g1" = 0 ] && [ "$back_g2" = 0 ] && [ "$resets" = 0 ] && ok=0
 check "a segment nobody owns goes to the peer once and stops there" "$ok" "50 strays: g2 handed off $tee_g2, g1 dropped $back_g1 of them and handed back $tee_g1, g2 got back $back_g2; resets $resets"
 
+# 3b. Even when both gateways mistake each other's MAC (a failure of both guards at once, never seen in
+# practice: each learns the other's MAC every second), a segment passes back and forth only until its TTL
+# runs out (TEE takes one off each time; a TTL under 2 is never handed off): bounded, then dropped.
+for g in g1 g2; do inns "$g" iptables -w 5 -t mangle -R "$FROM_PEER_CHAIN" 1 -m mac --mac-source 02:de:ad:be:ef:01 -j DROP; done
+zero
+inns out "$PY" "$HERE/stray-segments.py" "$OUTSIDE_VIP" "$SERVICE_PORT" 1 1 >/dev/null
+sleep 0.5
+bounces=$(( $(counter g1 "$HANDOFF_CHAIN" TEE) + $(counter g2 "$HANDOFF_CHAIN" TEE) ))
+ok=1; [ "$bounces" -gt 1 ] && [ "$bounces" -le 64 ] && ok=0
+check "both guards wrong: a segment bounces only until its TTL (64) runs out" "$ok" "1 stray, handed off $bounces times in all"
+arm g1 >/dev/null; arm g2 >/dev/null
+
 # 4. Connections that straddle a move between two live gateways live on through the handoff.
 zero
 result="$(straddle moved)"

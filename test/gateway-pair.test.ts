@@ -233,10 +233,11 @@ describe('GIVEN the handoff of a gateway pair', () => {
   test("THEN the gateway's own connections stay, a peer's handoff is never handed back, and the rest goes once to the peer's own inside address, rate-limited, then dropped", () => {
     const h = chain(HANDOFF_CHAIN);
     expect(h.slice(0, 3).map((r) => [r.destination ?? r.inInterface, r.target.jump])).toEqual([['192.168.10.2', 'RETURN'], ['12.0.0.2', 'RETURN'], ['lo', 'RETURN']]);
-    expect(h.map((r) => r.target.jump)).toEqual(['RETURN', 'RETURN', 'RETURN', 'CHAIN', 'DROP', 'TEE', 'DROP']);
+    expect(h.map((r) => r.target.jump)).toEqual(['RETURN', 'RETURN', 'RETURN', 'CHAIN', 'DROP', 'DROP', 'TEE', 'DROP']);
     expect(h[3].target).toEqual({ jump: 'CHAIN', chain: HANDOFF_FROM_PEER_CHAIN });
-    expect(h[4].hashlimitAbove).toBeDefined();
-    expect(h[5].target).toEqual({ jump: 'TEE', gateway: gw02.inside.address });
+    expect(h[4].ttl).toEqual({ op: 'lt', value: 2 });
+    expect(h[5].hashlimitAbove).toBeDefined();
+    expect(h[6].target).toEqual({ jump: 'TEE', gateway: gw02.inside.address });
     expect(h.filter((r) => r.target.jump === 'TEE')).toHaveLength(1);
   });
 

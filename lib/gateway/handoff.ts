@@ -75,6 +75,11 @@ export function handoffRuleset(host: GatewayHost, peer: GatewayHost): Ruleset {
             { destination: host.outside.address, target: { jump: 'RETURN' } },
             { inInterface: 'lo', target: { jump: 'RETURN' } },
             { comment: `Handed over by ${peer.name} (its MAC; the script fills the chain): never handed back.`, target: { jump: 'CHAIN', chain: HANDOFF_FROM_PEER_CHAIN } },
+            {
+              // TEE takes one off the copy's TTL at PREROUTING (to end loops between two hosts) but wraps a 0 to 255.
+              comment: 'A TTL of 0 or 1: never handed off (so even two gateways that both mistook each other\'s MAC could pass a segment back and forth only until its TTL runs out).',
+              ttl: { op: 'lt', value: 2 }, target: { jump: 'DROP' },
+            },
             { comment: `At most ${HANDOFF_RATE.perSecond} segments a second per client connection: whatever goes wrong, nothing is amplified beyond.`, hashlimitAbove: HANDOFF_RATE, target: { jump: 'DROP' } },
             { comment: `Unchanged, before any NAT, to ${peer.name}, which knows the connection.`, target: { jump: 'TEE', gateway: peer.inside.address } },
             { comment: 'Handed off: dropped here.', target: { jump: 'DROP' } },
