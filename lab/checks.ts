@@ -6,6 +6,8 @@ import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
 import { copiedTo, copyOrigin, forwardsInFlight, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightCounters, InFlightCounters, successorOf } from '../lib/load-balancer/in-flight';
 import { SSH_PORT, Topology } from '../lib/topology';
+import { GATEWAY_DRAIN_FILE, TRANSITION_SCRIPT } from '../lib/gateway/pair';
+import { HANDOFF_RULES_FILE, HANDOFF_SYSCTL_FILE } from '../lib/gateway/handoff';
 import { hostsSh, must as mustLocal, mustOnHost, onHost, onHostAsync, sleep } from './exec';
 import { applyTargets, LabProject, npmRun, NpmResult, synth, writeLabConfig } from './project';
 import { MGMT_HOST } from './lab-hosts';
@@ -367,6 +369,8 @@ export class LabChecks {
         if (rules !== '') found.push(`${gw} ruleset: ${rules.split('\n').slice(0, 3).join('; ')}`);
         if (mustOnHost(gw, 'cat /proc/sys/net/ipv4/ip_forward').trim() !== '0') found.push(`${gw} still forwards`);
         if (onHost(gw, 'systemctl is-active --quiet keepalived || systemctl is-active --quiet conntrackd', 10_000).code === 0) found.push(`${gw} still runs keepalived or conntrackd`);
+        const pairFiles = onHost(gw, `ls ${[TRANSITION_SCRIPT, HANDOFF_RULES_FILE, HANDOFF_SYSCTL_FILE, GATEWAY_DRAIN_FILE].join(' ')} 2>/dev/null`, 10_000).stdout.trim();
+        if (pairFiles !== '') found.push(`${gw} still has ${pairFiles.replace(/\n/g, ' ')}`);
       }
       for (const w of this.t.workers) {
         if (onHost(w.name, `test -e ${this.t.workload.hostPath}/index.html`, 10_000).code === 0) found.push(`${w.name} still has its page`);
