@@ -3,7 +3,7 @@ import { LAB_SCALE_BOUNDS, labScaleChecks, labScaleRun, mergeLabScale } from '..
 
 describe('npm run bench flags', () => {
   test('GIVEN no flag THEN synth only: no lab, no help', () => {
-    expect(parseBenchArgs([])).toEqual({ help: false, runs: undefined, failoverOnly: false, labScale: undefined });
+    expect(parseBenchArgs([])).toEqual({ help: false, runs: undefined, failoverOnly: false, labScale: undefined, gatewayRuns: undefined });
   });
 
   test('GIVEN --lab-scale alone or before another flag THEN every size, in the table order', () => {
@@ -22,7 +22,7 @@ describe('npm run bench flags', () => {
     expect(parseBenchArgs(['--runs', '0'])).toEqual({ error: '--runs: got "0", expected an integer in 1-100' });
     expect(parseBenchArgs(['--runs'])).toEqual({ error: '--runs: got null, expected an integer in 1-100' });
     expect(parseBenchArgs(['--runs', '2.5'])).toHaveProperty('error');
-    expect(parseBenchArgs(['--labscale'])).toEqual({ error: 'flag: got "--labscale", expected one of --runs N, --failover-only, --lab-scale [2,12,20], --help' });
+    expect(parseBenchArgs(['--labscale'])).toEqual({ error: 'flag: got "--labscale", expected one of --runs N, --gateway-runs N, --failover-only, --lab-scale [2,12,20], --help' });
     expect(parseBenchArgs(['--help'])).toMatchObject({ help: true });
   });
 });
