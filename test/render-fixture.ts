@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { Bundle } from '../lib/plan/bundle';
-import { planSynth, SynthPlan } from '../lib/plan/synth-plan';
+import { SynthPlan } from '../lib/plan/synth-plan';
+import { planSynth } from '../lib/site-plan';
 import { formatWarning, loadTopology, LoadTopologyOptions, Topology, topologyWarnings } from '../lib/topology';
 
 /**

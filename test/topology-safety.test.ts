@@ -13,7 +13,7 @@ import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { buildStacksApp } from '../constructs/tf/stacks-app';
 import { renderKeepalivedConf } from '../lib/load-balancer/keepalived';
 import { STAGING_GUARD } from '../lib/plan/bundle';
-import { planSynth } from '../lib/plan/synth-plan';
+import { planSynth } from '../lib/site-plan';
 import { loadTopology, TopologyError, topologyWarnings } from '../lib/topology';
 import { listFiles } from '../lib/kernel/files';
 import { configFiles } from './trees';

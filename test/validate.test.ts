@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { synthWorkloadManifest } from '../constructs/k8s/workload-app';
 import { listFiles } from '../lib/kernel/files';
 import { synthStacks } from '../constructs/tf/stacks-app';
-import { planSynth } from '../lib/plan/synth-plan';
+import { planSynth } from '../lib/site-plan';
 import { renderFirewall6Rules, renderFirewallRules } from '../lib/gateway/firewall';
 import { renderCheckNginx, renderKeepalivedConf } from '../lib/load-balancer/keepalived';
 import { renderSetupLb } from '../lib/load-balancer/setup-lb';
