@@ -376,7 +376,7 @@ describe('Kubernetes hosts', () => {
     expect(byKind.ClusterConfiguration.networking).toMatchObject({ podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' });
     // Not stable-1.36 (resolved online at init, whatever kubeadm is installed): init-master.sh fills in the installed kubeadm's version.
     expect(byKind.ClusterConfiguration.kubernetesVersion).toBe('@KUBEADM_VERSION@');
-    expect(byKind.ClusterConfiguration.controlPlaneEndpoint).toBe('192.168.10.10:6443');
+    expect(byKind.ClusterConfiguration.controlPlaneEndpoint).toBe(`${seed.topology.loadBalancer.vip}:6443`);
     expect(byKind.KubeletConfiguration.cgroupDriver).toBe('systemd');
     expect(byKind.KubeProxyConfiguration.mode).toBe('nftables');
   });
@@ -488,14 +488,25 @@ describe('Kubernetes hosts', () => {
     expect(fileOf(custom.bundles, 'cp1', 'setup.sh')).toMatch(/bash \.\/init-master\.sh\nbash \.\/apply-flannel\.sh\n$/);
   });
 
-  test('controlPlaneEndpoint: the master\'s address by default, or a DNS name for a control plane that may grow', () => {
+  test('controlPlaneEndpoint: the load balancers\' VIP by default, also for one control-plane node, and in the API server\'s certificate', () => {
+    // GIVEN the default topology (one control-plane node) WHEN its kubeadm config is rendered
+    const t = seed.topology;
+    // THEN nodes and kubeconfigs reach the API through the VIP, and the certificate names it (kubeadm adds the master's own address itself)
+    expect(t.kubernetes.controlPlaneEndpoint).toBe(t.loadBalancer.vip);
+    expect(byKind.ClusterConfiguration.controlPlaneEndpoint).toBe(`${t.loadBalancer.vip}:${t.kubernetes.apiServerPort}`);
+    expect(byKind.ClusterConfiguration.apiServer).toEqual({ certSANs: [t.loadBalancer.vip] });
+    expect(paramsOf(fileOf(seed.bundles, 'master', 'check-cluster.sh')).CONTROL_PLANE_ENDPOINT).toBe(`${t.loadBalancer.vip}:6443`);
+    expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe(custom.topology.loadBalancer.vip);
+  });
+
+  test('controlPlaneEndpoint: a DNS name the operator gives is the endpoint, and both it and the VIP are in the certificate', () => {
     const named = renderFixture({ overrides: { kubernetes: { controlPlaneEndpoint: 'k8s-api.example.internal' } } });
     const cluster = parseAllDocuments(fileOf(named.bundles, 'master', 'kubeadm-config.yaml')).map((d) => d.toJS()).find((d) => d.kind === 'ClusterConfiguration');
     expect(cluster.controlPlaneEndpoint).toBe('k8s-api.example.internal:6443');
+    expect(cluster.apiServer.certSANs).toEqual([named.topology.loadBalancer.vip, 'k8s-api.example.internal']);
     const check = fileOf(named.bundles, 'master', 'check-cluster.sh');
     expect(paramsOf(check).CONTROL_PLANE_ENDPOINT).toBe('k8s-api.example.internal:6443');
     expect(check).toContain('expect_value kubernetes.controlPlaneEndpoint "$CONTROL_PLANE_ENDPOINT" ');
-    expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe('10.20.0.11');
   });
 
   test('flannel (bundled, the default): the vendored v0.28.9 manifest is shipped with the pod CIDR, checked by its digest, nothing downloaded', () => {

@@ -54,10 +54,12 @@ function bash(path: string, options: { input?: string; path?: string; env?: Node
 }
 
 const t = loadTopology();
-const JOIN = 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-ca-cert-hash sha256:' + 'ab'.repeat(32);
+/** What `kubeadm token create --print-join-command` prints on the master: the endpoint is the VIP by default. */
+const ENDPOINT = `${t.loadBalancer.vip}:${t.kubernetes.apiServerPort}`;
+const JOIN = `kubeadm join ${ENDPOINT} --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-ca-cert-hash sha256:${'ab'.repeat(32)}`;
 
 describe('join-worker.sh', () => {
-  const path = script(renderJoinWorker());
+  const path = script(renderJoinWorker(t));
   const fake = () => fakeBin({ kubeadm: 'echo "kubeadm $*" >> "$LOG"' });
 
   test('joins with the command from stdin, verifying the CA hash, under the node name it is given', () => {
@@ -68,16 +70,25 @@ describe('join-worker.sh', () => {
   });
 
   test.each([
-    ['no CA hash', 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-unsafe-skip-ca-verification', ['node01']],
+    ['no CA hash', `kubeadm join ${ENDPOINT} --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-unsafe-skip-ca-verification`, ['node01']],
+    // A master whose kubeconfig still names its own address (a site not moved to the VIP): the worker would depend on that one node.
+    ['a join through one control-plane node, not the endpoint', JOIN.replace(ENDPOINT, `${t.controlPlane.address}:${t.kubernetes.apiServerPort}`), ['node01']],
     ['an injected command', `${JOIN}; rm -rf /`, ['node01']],
     ['nothing', '', ['node01']],
     ['no node name', JOIN, []],
     ['a node name that is not a DNS label', JOIN, ['Node01;id']],
   ])('refuses %s and runs nothing', (_name, input, args) => {
     const { bin, log } = fake();
-    const run = bash(path, { input, path: bin, args });
+    // A whole line, as ssh delivers it: without the newline `read` alone would fail the script.
+    const run = bash(path, { input: `${input}\n`, path: bin, args });
     expect(run.code).not.toBe(0);
     expect(existsSync(log)).toBe(false);
+  });
+
+  test('names the endpoint it expected when a join command goes through another address', () => {
+    const { bin } = fake();
+    const run = bash(path, { input: `${JOIN.replace(ENDPOINT, 'api.elsewhere:6443')}\n`, path: bin, args: ['node01'] });
+    expect(run.stderr).toContain(`got a join command through api.elsewhere:6443, expected one through the control-plane endpoint ${ENDPOINT}`);
   });
 });
 
@@ -611,7 +622,7 @@ const sha256 = (text: string) => require('node:crypto').createHash('sha256').upd
 
 describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming the field and the remedy', () => {
   const CLUSTER = {
-    kubernetesVersion: 'v1.36.3', controlPlaneEndpoint: '192.168.10.10:6443', podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12',
+    kubernetesVersion: 'v1.36.3', controlPlaneEndpoint: ENDPOINT, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12',
   };
   /** The ConfigMaps and nodes of a running cluster, as kubectl prints them. */
   function cluster(over: Partial<typeof CLUSTER> & { mode?: string; nodes?: string } = {}) {
@@ -647,6 +658,8 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
     ['kubernetes.podCidr', { podSubnet: '10.32.0.0/16' }, 'rebuild the cluster'],
     ['kubernetes.podCidr', { nodes: 'master 10.244.0.0/24\nnode01 10.32.1.0/24\n' }, 'on node node01'],
     ['kubernetes.controlPlaneEndpoint', { controlPlaneEndpoint: 'old-api:6443' }, 'certificates'],
+    // A site built when the endpoint was the master's own address: told how to move, or how to keep it.
+    ['kubernetes.controlPlaneEndpoint', { controlPlaneEndpoint: `${t.controlPlane.address}:6443` }, 'docs/runbook.md, "Moving a site to the VIP endpoint"'],
     ['kubernetes.kubeProxyMode', { mode: 'ipvs' }, 'rollout restart daemonset kube-proxy'],
     ['kubernetes.kubeProxyMode', { mode: '""' }, 'has iptables'],
   ])('%s (%j)', (field, over, remedy) => {
@@ -1102,7 +1115,7 @@ describe('a failed kubeadm step can be retried: init-master.sh and join-worker.s
 
   describe('join-worker.sh', () => {
     function worker(...state: string[]) {
-      const { host, path } = onHost(renderJoinWorker(), 'join-worker.sh');
+      const { host, path } = onHost(renderJoinWorker(t), 'join-worker.sh');
       mkdirSync(join(host, 'pki'));
       for (const file of state) writeFileSync(join(host, file), '');
       const { bin, log } = standIns(host);
