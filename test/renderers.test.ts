@@ -6,7 +6,7 @@ import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, print
 import { gatewayRuleset, gatewayRuleset6 } from '../lib/gateway/firewall';
 import { emptiedRuleset } from '../lib/gateway/teardown-gateway';
 import { DRAIN_FILE, DRAINED_VALUE, keepalivedConf, NGINX_STATE_FILE, NGINX_STOPPING_SCRIPT, renderNginxStateUnit, renderNginxStopping } from '../lib/load-balancer/keepalived';
-import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
+import { API_UPSTREAM, nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
 import { chainOf, printIptablesRestore } from '../lib/formats/ruleset';
 import { LoadBalancerHost, OsFamily, topologyWarnings } from '../lib/topology';
@@ -329,6 +329,26 @@ describe('load balancers', () => {
       expect(argsOf(directiveAt(conf, 'stream', 'server', 'proxy_connect_timeout'))).toEqual([`${lb.upstream.connectTimeoutMs}ms`]);
       expect(argsOf(directiveAt(conf, 'stream', 'server', 'proxy_next_upstream_tries'))).toEqual([String(topology.workers.length)]);
       expect(directiveAt(conf, 'http')).toBeUndefined();
+    }
+  });
+
+  test('nginx: the API port proxied to the control plane\'s API servers, with the data path\'s passive health and connect timeout', () => {
+    for (const { topology } of [seed, custom]) {
+      const lb = topology.loadBalancer;
+      const conf = nginxConf(topology, osProfile(lb.hosts[0]).nginx);
+      const stream = directiveAt(conf, 'stream')!.children!;
+      const apiUpstream = directivesNamed(stream, 'upstream').find((u) => argsOf(u)[0] === API_UPSTREAM)!;
+      expect(directivesNamed(apiUpstream.children!, 'server').map(argsOf)).toEqual([[
+        `${topology.controlPlane.address}:${topology.kubernetes.apiServerPort}`, `max_fails=${lb.upstream.maxFails}`, `fail_timeout=${lb.upstream.failTimeoutSeconds}s`,
+      ]]);
+      // GIVEN the server that listens on the API port THEN it passes TLS through to that upstream, trying the next API server after the same timeout
+      const api = directivesNamed(stream, 'server').find((b) => argsOf(directivesNamed(b.children!, 'listen')[0])[0] === String(topology.kubernetes.apiServerPort))!;
+      const arg = (name: string) => argsOf(directivesNamed(api.children!, name)[0]);
+      expect(arg('proxy_pass')).toEqual([API_UPSTREAM]);
+      expect(arg('proxy_connect_timeout')).toEqual([`${lb.upstream.connectTimeoutMs}ms`]);
+      expect(arg('proxy_next_upstream')).toEqual(['on']);
+      expect(arg('proxy_next_upstream_tries')).toEqual(['1']);
+      expect(directivesNamed(api.children!, 'ssl_certificate')).toEqual([]);
     }
   });
 

@@ -791,7 +791,7 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
       dnf: 'echo "dnf $*" >> "$LOG"',
       semanage: [
         'echo "semanage $*" >> "$LOG"',
-        `if [ "$1 $2" = "port -l" ]; then echo 'http_port_t                    tcp      80, 81, 443${state.labelled ? ', 3344' : ''}, 8008, 8009'; exit 0; fi`,
+        `if [ "$1 $2" = "port -l" ]; then echo 'http_port_t                    tcp      80, 81, 443${state.labelled ? ', 3344' : ''}, 8008, 8009${state.labelled ? ', 6443' : ''}'; exit 0; fi`,
         `if [ "$2" = -a ] && ${state.portDefinedByPolicy ? 'true' : 'false'}; then echo 'ValueError: Port tcp/3344 already defined' >&2; exit 1; fi`,
       ].join('\n'),
       getsebool: `echo "$1 --> ${state.booleansOn ? 'on' : 'off'}"`,
@@ -803,12 +803,14 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
   const selinuxScript = snippet(renderSelinuxPolicy(rhel, osProfile(lb01)) as ShellPart);
   const calls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
 
-  test('enforcing: labels the LB port http_port_t and sets both booleans persistently, never touching SELinux itself', () => {
+  test('enforcing: labels the LB port and the API port http_port_t and sets both booleans persistently, never touching SELinux itself', () => {
     const { bin, log } = selinuxTools({ labelled: false, booleansOn: false });
     expect(bash(selinuxScript, { path: bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
     expect(calls(log).filter((c) => !c.startsWith('rpm '))).toEqual([
       'semanage port -l',
       'semanage port -a -t http_port_t -p tcp 3344',
+      'semanage port -l',
+      `semanage port -a -t http_port_t -p tcp ${rhel.kubernetes.apiServerPort}`,
       'setsebool -P httpd_can_network_connect on',
       'setsebool -P keepalived_connect_any on',
     ]);
@@ -819,13 +821,14 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
     expect(bash(selinuxScript, { path: bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
     expect(calls(log).filter((c) => c.startsWith('semanage'))).toEqual([
       'semanage port -l', 'semanage port -a -t http_port_t -p tcp 3344', 'semanage port -m -t http_port_t -p tcp 3344',
+      'semanage port -l', 'semanage port -a -t http_port_t -p tcp 6443', 'semanage port -m -t http_port_t -p tcp 6443',
     ]);
   });
 
   test('a second run (port labelled, booleans on) changes nothing; SELinux disabled: nothing at all', () => {
     const done = selinuxTools({ labelled: true, booleansOn: true });
     expect(bash(selinuxScript, { path: done.bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
-    expect(calls(done.log).filter((c) => !c.startsWith('rpm '))).toEqual(['semanage port -l']);
+    expect(calls(done.log).filter((c) => !c.startsWith('rpm '))).toEqual(['semanage port -l', 'semanage port -l']);
     const off = selinuxTools({ labelled: false, booleansOn: false });
     expect(bash(selinuxScript, { path: off.bin, env: { SELINUX_MODE: 'Disabled' } }).code).toBe(0);
     expect(calls(off.log)).toEqual([]);
@@ -852,18 +855,18 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
     });
   }
 
-  test('firewalld running: exactly VRRP from the peer to the VRRP group, and the LB port, runtime and permanent; a re-run adds nothing', () => {
+  test('firewalld running: exactly VRRP from the peer to the VRRP group, the LB port and the API port, runtime and permanent; a re-run adds nothing', () => {
     const path = snippet(renderFirewalldOpenings(rhel, lb01));
     const { bin, log } = firewalld();
     expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
     const vrrp = 'rich-rule=rule family="ipv4" source address="192.168.10.50" destination address="224.0.0.18" protocol value="vrrp" accept';
     expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual([
-      `runtime ${vrrp}`, 'runtime port=3344/tcp', `permanent ${vrrp}`, 'permanent port=3344/tcp',
+      `runtime ${vrrp}`, 'runtime port=3344/tcp', 'runtime port=6443/tcp', `permanent ${vrrp}`, 'permanent port=3344/tcp', 'permanent port=6443/tcp',
     ]);
     expect(calls(log).filter((c) => c.includes('--add-')).every((c) => c.includes('--zone=public'))).toBe(true);
     expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
-    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toHaveLength(4);
-    expect(calls(log).filter((c) => c.includes('--add-'))).toHaveLength(4);
+    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toHaveLength(6);
+    expect(calls(log).filter((c) => c.includes('--add-'))).toHaveLength(6);
   });
 
   test('unicast: VRRP from each peer to this host\'s address; firewalld not running: not called', () => {
@@ -879,11 +882,11 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
     expect(calls(idle.log)).toEqual([]);
   });
 
-  test('a single load balancer (no peer): only the LB port, runtime and permanent', () => {
+  test('a single load balancer (no peer): only the LB port and the API port, runtime and permanent', () => {
     const single = loadTopology({ overrides: { hostDefaults: { osFamily: 'rhel' }, loadBalancer: { hosts: [{ name: 'lb01', address: '192.168.10.40', priority: 100 }] } } });
     const { bin } = firewalld();
     expect(bash(snippet(renderFirewalldOpenings(single, single.loadBalancer.hosts[0])), { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
-    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual(['runtime port=3344/tcp', 'permanent port=3344/tcp']);
+    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual(['runtime port=3344/tcp', 'runtime port=6443/tcp', 'permanent port=3344/tcp', 'permanent port=6443/tcp']);
   });
 });
 
