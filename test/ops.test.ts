@@ -47,6 +47,14 @@ describe('npm run apply / destroy: the order of the stacks', () => {
     expect(Object.fromEntries(prerequisites(stacks, 'destroy'))).toEqual({ client: [], gateway: ['client', 'k8s', 'lb'], k8s: [], lb: [] });
   });
 
+  test('GIVEN the synthesized site THEN the load balancers are up before the cluster (its endpoint is their VIP), and torn down after it', () => {
+    const site = readStacks(seedOut());
+    const order = inDependencyOrder(site).map((s) => s.name);
+    expect(order.indexOf('lb')).toBeLessThan(order.indexOf('k8s'));
+    expect(Object.fromEntries(prerequisites(site, 'apply')).k8s).toEqual(['gateway', 'lb']);
+    expect(Object.fromEntries(prerequisites(site, 'destroy')).lb).toEqual(['k8s']);
+  });
+
   test('GIVEN --stacks THEN only those, and a dependency left out is taken as it is', () => {
     const chosen = selectStacks(stacks, 'lb,client');
     expect(chosen.map((s) => s.name)).toEqual(['client', 'lb']);

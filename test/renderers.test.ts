@@ -6,7 +6,7 @@ import { argsOf, block, ConfFile, directive, directiveAt, directivesNamed, print
 import { gatewayRuleset, gatewayRuleset6 } from '../lib/gateway/firewall';
 import { emptiedRuleset } from '../lib/gateway/teardown-gateway';
 import { DRAIN_FILE, DRAINED_VALUE, keepalivedConf, NGINX_STATE_FILE, NGINX_STOPPING_SCRIPT, renderNginxStateUnit, renderNginxStopping } from '../lib/load-balancer/keepalived';
-import { nginxConf, upstreamName } from '../lib/load-balancer/nginx';
+import { API_UPSTREAM, nginxConf, upstreamName } from '../lib/load-balancer/nginx';
 import { DEBIAN_PROFILE, NginxProfile, osProfile, RHEL_PROFILE } from '../lib/os-profiles';
 import { chainOf, printIptablesRestore } from '../lib/formats/ruleset';
 import { LoadBalancerHost, OsFamily, topologyWarnings } from '../lib/topology';
@@ -332,6 +332,26 @@ describe('load balancers', () => {
     }
   });
 
+  test('nginx: the API port proxied to the control plane\'s API servers, with the data path\'s passive health and connect timeout', () => {
+    for (const { topology } of [seed, custom]) {
+      const lb = topology.loadBalancer;
+      const conf = nginxConf(topology, osProfile(lb.hosts[0]).nginx);
+      const stream = directiveAt(conf, 'stream')!.children!;
+      const apiUpstream = directivesNamed(stream, 'upstream').find((u) => argsOf(u)[0] === API_UPSTREAM)!;
+      expect(directivesNamed(apiUpstream.children!, 'server').map(argsOf)).toEqual([[
+        `${topology.controlPlane.address}:${topology.kubernetes.apiServerPort}`, `max_fails=${lb.upstream.maxFails}`, `fail_timeout=${lb.upstream.failTimeoutSeconds}s`,
+      ]]);
+      // GIVEN the server that listens on the API port THEN it passes TLS through to that upstream, trying the next API server after the same timeout
+      const api = directivesNamed(stream, 'server').find((b) => argsOf(directivesNamed(b.children!, 'listen')[0])[0] === String(topology.kubernetes.apiServerPort))!;
+      const arg = (name: string) => argsOf(directivesNamed(api.children!, name)[0]);
+      expect(arg('proxy_pass')).toEqual([API_UPSTREAM]);
+      expect(arg('proxy_connect_timeout')).toEqual([`${lb.upstream.connectTimeoutMs}ms`]);
+      expect(arg('proxy_next_upstream')).toEqual(['on']);
+      expect(arg('proxy_next_upstream_tries')).toEqual(['1']);
+      expect(directivesNamed(api.children!, 'ssl_certificate')).toEqual([]);
+    }
+  });
+
   test('nginx loads the stream module the way each family builds it', () => {
     const include = (f: Fixture) => argsOf(directiveAt(nginxConf(f.topology, osProfile(f.topology.loadBalancer.hosts[0]).nginx), 'include'));
     expect(include(seed)).toEqual(['/usr/share/nginx/modules/*.conf']);
@@ -376,7 +396,7 @@ describe('Kubernetes hosts', () => {
     expect(byKind.ClusterConfiguration.networking).toMatchObject({ podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' });
     // Not stable-1.36 (resolved online at init, whatever kubeadm is installed): init-master.sh fills in the installed kubeadm's version.
     expect(byKind.ClusterConfiguration.kubernetesVersion).toBe('@KUBEADM_VERSION@');
-    expect(byKind.ClusterConfiguration.controlPlaneEndpoint).toBe('192.168.10.10:6443');
+    expect(byKind.ClusterConfiguration.controlPlaneEndpoint).toBe(`${seed.topology.loadBalancer.vip}:6443`);
     expect(byKind.KubeletConfiguration.cgroupDriver).toBe('systemd');
     expect(byKind.KubeProxyConfiguration.mode).toBe('nftables');
   });
@@ -488,14 +508,25 @@ describe('Kubernetes hosts', () => {
     expect(fileOf(custom.bundles, 'cp1', 'setup.sh')).toMatch(/bash \.\/init-master\.sh\nbash \.\/apply-flannel\.sh\n$/);
   });
 
-  test('controlPlaneEndpoint: the master\'s address by default, or a DNS name for a control plane that may grow', () => {
+  test('controlPlaneEndpoint: the load balancers\' VIP by default, also for one control-plane node, and in the API server\'s certificate', () => {
+    // GIVEN the default topology (one control-plane node) WHEN its kubeadm config is rendered
+    const t = seed.topology;
+    // THEN nodes and kubeconfigs reach the API through the VIP, and the certificate names it (kubeadm adds the master's own address itself)
+    expect(t.kubernetes.controlPlaneEndpoint).toBe(t.loadBalancer.vip);
+    expect(byKind.ClusterConfiguration.controlPlaneEndpoint).toBe(`${t.loadBalancer.vip}:${t.kubernetes.apiServerPort}`);
+    expect(byKind.ClusterConfiguration.apiServer).toEqual({ certSANs: [t.loadBalancer.vip] });
+    expect(paramsOf(fileOf(seed.bundles, 'master', 'check-cluster.sh')).CONTROL_PLANE_ENDPOINT).toBe(`${t.loadBalancer.vip}:6443`);
+    expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe(custom.topology.loadBalancer.vip);
+  });
+
+  test('controlPlaneEndpoint: a DNS name the operator gives is the endpoint, and both it and the VIP are in the certificate', () => {
     const named = renderFixture({ overrides: { kubernetes: { controlPlaneEndpoint: 'k8s-api.example.internal' } } });
     const cluster = parseAllDocuments(fileOf(named.bundles, 'master', 'kubeadm-config.yaml')).map((d) => d.toJS()).find((d) => d.kind === 'ClusterConfiguration');
     expect(cluster.controlPlaneEndpoint).toBe('k8s-api.example.internal:6443');
+    expect(cluster.apiServer.certSANs).toEqual([named.topology.loadBalancer.vip, 'k8s-api.example.internal']);
     const check = fileOf(named.bundles, 'master', 'check-cluster.sh');
     expect(paramsOf(check).CONTROL_PLANE_ENDPOINT).toBe('k8s-api.example.internal:6443');
     expect(check).toContain('expect_value kubernetes.controlPlaneEndpoint "$CONTROL_PLANE_ENDPOINT" ');
-    expect(custom.topology.kubernetes.controlPlaneEndpoint).toBe('10.20.0.11');
   });
 
   test('flannel (bundled, the default): the vendored v0.28.9 manifest is shipped with the pod CIDR, checked by its digest, nothing downloaded', () => {

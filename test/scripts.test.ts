@@ -54,10 +54,12 @@ function bash(path: string, options: { input?: string; path?: string; env?: Node
 }
 
 const t = loadTopology();
-const JOIN = 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-ca-cert-hash sha256:' + 'ab'.repeat(32);
+/** What `kubeadm token create --print-join-command` prints on the master: the endpoint is the VIP by default. */
+const ENDPOINT = `${t.loadBalancer.vip}:${t.kubernetes.apiServerPort}`;
+const JOIN = `kubeadm join ${ENDPOINT} --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-ca-cert-hash sha256:${'ab'.repeat(32)}`;
 
 describe('join-worker.sh', () => {
-  const path = script(renderJoinWorker());
+  const path = script(renderJoinWorker(t));
   const fake = () => fakeBin({ kubeadm: 'echo "kubeadm $*" >> "$LOG"' });
 
   test('joins with the command from stdin, verifying the CA hash, under the node name it is given', () => {
@@ -68,16 +70,25 @@ describe('join-worker.sh', () => {
   });
 
   test.each([
-    ['no CA hash', 'kubeadm join 192.168.10.10:6443 --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-unsafe-skip-ca-verification', ['node01']],
+    ['no CA hash', `kubeadm join ${ENDPOINT} --token 3xk9qa.b2c4d6e8f0g1h2i3 --discovery-token-unsafe-skip-ca-verification`, ['node01']],
+    // A master whose kubeconfig still names its own address (a site not moved to the VIP): the worker would depend on that one node.
+    ['a join through one control-plane node, not the endpoint', JOIN.replace(ENDPOINT, `${t.controlPlane.address}:${t.kubernetes.apiServerPort}`), ['node01']],
     ['an injected command', `${JOIN}; rm -rf /`, ['node01']],
     ['nothing', '', ['node01']],
     ['no node name', JOIN, []],
     ['a node name that is not a DNS label', JOIN, ['Node01;id']],
   ])('refuses %s and runs nothing', (_name, input, args) => {
     const { bin, log } = fake();
-    const run = bash(path, { input, path: bin, args });
+    // A whole line, as ssh delivers it: without the newline `read` alone would fail the script.
+    const run = bash(path, { input: `${input}\n`, path: bin, args });
     expect(run.code).not.toBe(0);
     expect(existsSync(log)).toBe(false);
+  });
+
+  test('names the endpoint it expected when a join command goes through another address', () => {
+    const { bin } = fake();
+    const run = bash(path, { input: `${JOIN.replace(ENDPOINT, 'api.elsewhere:6443')}\n`, path: bin, args: ['node01'] });
+    expect(run.stderr).toContain(`got a join command through api.elsewhere:6443, expected one through the control-plane endpoint ${ENDPOINT}`);
   });
 });
 
@@ -611,7 +622,7 @@ const sha256 = (text: string) => require('node:crypto').createHash('sha256').upd
 
 describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming the field and the remedy', () => {
   const CLUSTER = {
-    kubernetesVersion: 'v1.36.3', controlPlaneEndpoint: '192.168.10.10:6443', podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12',
+    kubernetesVersion: 'v1.36.3', controlPlaneEndpoint: ENDPOINT, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12',
   };
   /** The ConfigMaps and nodes of a running cluster, as kubectl prints them. */
   function cluster(over: Partial<typeof CLUSTER> & { mode?: string; nodes?: string } = {}) {
@@ -647,6 +658,8 @@ describe('check-cluster.sh: a change kubeadm would not make fails loudly, naming
     ['kubernetes.podCidr', { podSubnet: '10.32.0.0/16' }, 'rebuild the cluster'],
     ['kubernetes.podCidr', { nodes: 'master 10.244.0.0/24\nnode01 10.32.1.0/24\n' }, 'on node node01'],
     ['kubernetes.controlPlaneEndpoint', { controlPlaneEndpoint: 'old-api:6443' }, 'certificates'],
+    // A site built when the endpoint was the master's own address: told how to move, or how to keep it.
+    ['kubernetes.controlPlaneEndpoint', { controlPlaneEndpoint: `${t.controlPlane.address}:6443` }, 'docs/runbook.md, "Moving a site to the VIP endpoint"'],
     ['kubernetes.kubeProxyMode', { mode: 'ipvs' }, 'rollout restart daemonset kube-proxy'],
     ['kubernetes.kubeProxyMode', { mode: '""' }, 'has iptables'],
   ])('%s (%j)', (field, over, remedy) => {
@@ -778,7 +791,7 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
       dnf: 'echo "dnf $*" >> "$LOG"',
       semanage: [
         'echo "semanage $*" >> "$LOG"',
-        `if [ "$1 $2" = "port -l" ]; then echo 'http_port_t                    tcp      80, 81, 443${state.labelled ? ', 3344' : ''}, 8008, 8009'; exit 0; fi`,
+        `if [ "$1 $2" = "port -l" ]; then echo 'http_port_t                    tcp      80, 81, 443${state.labelled ? ', 3344' : ''}, 8008, 8009${state.labelled ? ', 6443' : ''}'; exit 0; fi`,
         `if [ "$2" = -a ] && ${state.portDefinedByPolicy ? 'true' : 'false'}; then echo 'ValueError: Port tcp/3344 already defined' >&2; exit 1; fi`,
       ].join('\n'),
       getsebool: `echo "$1 --> ${state.booleansOn ? 'on' : 'off'}"`,
@@ -790,12 +803,14 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
   const selinuxScript = snippet(renderSelinuxPolicy(rhel, osProfile(lb01)) as ShellPart);
   const calls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
 
-  test('enforcing: labels the LB port http_port_t and sets both booleans persistently, never touching SELinux itself', () => {
+  test('enforcing: labels the LB port and the API port http_port_t and sets both booleans persistently, never touching SELinux itself', () => {
     const { bin, log } = selinuxTools({ labelled: false, booleansOn: false });
     expect(bash(selinuxScript, { path: bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
     expect(calls(log).filter((c) => !c.startsWith('rpm '))).toEqual([
       'semanage port -l',
       'semanage port -a -t http_port_t -p tcp 3344',
+      'semanage port -l',
+      `semanage port -a -t http_port_t -p tcp ${rhel.kubernetes.apiServerPort}`,
       'setsebool -P httpd_can_network_connect on',
       'setsebool -P keepalived_connect_any on',
     ]);
@@ -806,13 +821,14 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
     expect(bash(selinuxScript, { path: bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
     expect(calls(log).filter((c) => c.startsWith('semanage'))).toEqual([
       'semanage port -l', 'semanage port -a -t http_port_t -p tcp 3344', 'semanage port -m -t http_port_t -p tcp 3344',
+      'semanage port -l', 'semanage port -a -t http_port_t -p tcp 6443', 'semanage port -m -t http_port_t -p tcp 6443',
     ]);
   });
 
   test('a second run (port labelled, booleans on) changes nothing; SELinux disabled: nothing at all', () => {
     const done = selinuxTools({ labelled: true, booleansOn: true });
     expect(bash(selinuxScript, { path: done.bin, env: { SELINUX_MODE: 'Enforcing' } }).code).toBe(0);
-    expect(calls(done.log).filter((c) => !c.startsWith('rpm '))).toEqual(['semanage port -l']);
+    expect(calls(done.log).filter((c) => !c.startsWith('rpm '))).toEqual(['semanage port -l', 'semanage port -l']);
     const off = selinuxTools({ labelled: false, booleansOn: false });
     expect(bash(selinuxScript, { path: off.bin, env: { SELINUX_MODE: 'Disabled' } }).code).toBe(0);
     expect(calls(off.log)).toEqual([]);
@@ -839,18 +855,18 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
     });
   }
 
-  test('firewalld running: exactly VRRP from the peer to the VRRP group, and the LB port, runtime and permanent; a re-run adds nothing', () => {
+  test('firewalld running: exactly VRRP from the peer to the VRRP group, the LB port and the API port, runtime and permanent; a re-run adds nothing', () => {
     const path = snippet(renderFirewalldOpenings(rhel, lb01));
     const { bin, log } = firewalld();
     expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
     const vrrp = 'rich-rule=rule family="ipv4" source address="192.168.10.50" destination address="224.0.0.18" protocol value="vrrp" accept';
     expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual([
-      `runtime ${vrrp}`, 'runtime port=3344/tcp', `permanent ${vrrp}`, 'permanent port=3344/tcp',
+      `runtime ${vrrp}`, 'runtime port=3344/tcp', 'runtime port=6443/tcp', `permanent ${vrrp}`, 'permanent port=3344/tcp', 'permanent port=6443/tcp',
     ]);
     expect(calls(log).filter((c) => c.includes('--add-')).every((c) => c.includes('--zone=public'))).toBe(true);
     expect(bash(path, { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
-    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toHaveLength(4);
-    expect(calls(log).filter((c) => c.includes('--add-'))).toHaveLength(4);
+    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toHaveLength(6);
+    expect(calls(log).filter((c) => c.includes('--add-'))).toHaveLength(6);
   });
 
   test('unicast: VRRP from each peer to this host\'s address; firewalld not running: not called', () => {
@@ -866,11 +882,11 @@ describe('load balancer host policy, with stand-in SELinux and firewalld tools',
     expect(calls(idle.log)).toEqual([]);
   });
 
-  test('a single load balancer (no peer): only the LB port, runtime and permanent', () => {
+  test('a single load balancer (no peer): only the LB port and the API port, runtime and permanent', () => {
     const single = loadTopology({ overrides: { hostDefaults: { osFamily: 'rhel' }, loadBalancer: { hosts: [{ name: 'lb01', address: '192.168.10.40', priority: 100 }] } } });
     const { bin } = firewalld();
     expect(bash(snippet(renderFirewalldOpenings(single, single.loadBalancer.hosts[0])), { path: bin, env: { FIREWALLD: 'active' } }).code).toBe(0);
-    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual(['runtime port=3344/tcp', 'permanent port=3344/tcp']);
+    expect(readFileSync(join(bin, 'state'), 'utf8').trim().split('\n')).toEqual(['runtime port=3344/tcp', 'runtime port=6443/tcp', 'permanent port=3344/tcp', 'permanent port=6443/tcp']);
   });
 });
 
@@ -1102,7 +1118,7 @@ describe('a failed kubeadm step can be retried: init-master.sh and join-worker.s
 
   describe('join-worker.sh', () => {
     function worker(...state: string[]) {
-      const { host, path } = onHost(renderJoinWorker(), 'join-worker.sh');
+      const { host, path } = onHost(renderJoinWorker(t), 'join-worker.sh');
       mkdirSync(join(host, 'pki'));
       for (const file of state) writeFileSync(join(host, file), '');
       const { bin, log } = standIns(host);

@@ -31,10 +31,10 @@ describe('shellBody', () => {
   });
 
   test('a list that may be empty is declared by its length, `${#NAME[@]}`, and is still required', () => {
-    const params = { LB_INTERFACE: 'eth0', VRRP_RICH_RULES: [], LB_PORT: 80 };
+    const params = { LB_INTERFACE: 'eth0', VRRP_RICH_RULES: [], LB_PORT: 80, API_PORT: 6443 };
     expect(shellBody('load-balancer/firewalld-openings.sh', params).params).toEqual(params);
-    expect(() => shellBody('load-balancer/firewalld-openings.sh', { LB_INTERFACE: 'eth0', LB_PORT: 80 }))
-      .toThrow(/guard declares \[LB_INTERFACE LB_PORT VRRP_RICH_RULES\], got parameters \[LB_INTERFACE LB_PORT\]/);
+    expect(() => shellBody('load-balancer/firewalld-openings.sh', { LB_INTERFACE: 'eth0', LB_PORT: 80, API_PORT: 6443 }))
+      .toThrow(/guard declares \[API_PORT LB_INTERFACE LB_PORT VRRP_RICH_RULES\], got parameters \[API_PORT LB_INTERFACE LB_PORT\]/);
   });
 });
 

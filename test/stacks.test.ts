@@ -44,12 +44,12 @@ describe('the stacks', () => {
     }
   });
 
-  test('GIVEN the stacks WHEN synthesized THEN manifest.json says the gateway comes first, the others depend on it', () => {
+  test('GIVEN the stacks WHEN synthesized THEN manifest.json says the gateway comes first, the others depend on it, the cluster also on the load balancers', () => {
     const outdir = scratchDir('k8s-ha-edge-manifest-');
     buildStacksApp(seed.plan, outdir).synth();
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
     const dependencies = Object.fromEntries(Object.entries(manifest.stacks).map(([name, stack]: [string, any]) => [name, stack.dependencies]));
-    expect(dependencies).toEqual({ gateway: [], lb: ['gateway'], k8s: ['gateway'], client: ['gateway'] });
+    expect(dependencies).toEqual({ gateway: [], lb: ['gateway'], k8s: ['gateway', 'lb'], client: ['gateway'] });
   });
 
   test('GIVEN provisioning.backend http THEN every stack keeps its state at <httpAddress>/<stack>, locked there', () => {

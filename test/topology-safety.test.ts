@@ -90,6 +90,8 @@ const ROWS: readonly Row[] = [
   ['14 apiServerPort 10256', 'kubernetes: {apiServerPort: 10256}\n', 'yaml', /\(10256 is kube-proxy's health port\)/],
   ['14 apiServerPort the NodePort', 'kubernetes: {apiServerPort: 30080}\nworkload: {nodePort: 30080}\n', 'yaml', /\(30080 is workload\.nodePort, served by kube-proxy on every node\)/],
   ['14 apiServerPort in the NodePort range', 'kubernetes: {apiServerPort: 31000}\n', 'yaml', /\(31000 is in the NodePort range 30000-32767\)/],
+  // The load balancers listen on both ports on every address: one port cannot carry the service and the API.
+  ['14 apiServerPort the LB port', 'kubernetes: {apiServerPort: 3344}\n', 'yaml', /kubernetes\.apiServerPort: got 3344, expected a port other than loadBalancer\.listenPort \(3344\)/],
   ['14 NodePort below the range', 'workload: {nodePort: 8080}\n', 'yaml', /workload\.nodePort: got 8080, expected a NodePort in 30000-32767/],
   ['14 NodePort above the range', 'workload: {nodePort: 32768}\n', 'yaml', /workload\.nodePort: got 32768, expected a NodePort in 30000-32767/],
   // No host can serve both the LB port and the NodePort: a load balancer on a node's address is rejected.

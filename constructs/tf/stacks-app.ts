@@ -2,22 +2,10 @@ import { App } from 'cdktf';
 import { mkdirSync } from 'node:fs';
 import { posix, sep } from 'node:path';
 import { listFiles } from '../../lib/kernel/files';
-import { StackName } from '../../lib/plan/bundle';
+import { STACK_DEPENDENCIES, StackName } from '../../lib/plan/bundle';
 import { SynthPlan } from '../../lib/plan/synth-plan';
 import { ProvisioningSpec, StateBackend } from '../../lib/topology';
 import { BundleStack, StackBackend } from './bundle-stack';
-
-/**
- * The order in which stacks are applied, as cdktf's own stack dependencies (manifest.json):
- * the gateway first, because every inside host reaches the internet (packages) through it and
- * the client is reached through it. Destroy runs the other way round.
- */
-const STACK_DEPENDENCIES: Readonly<Record<StackName, readonly StackName[]>> = {
-  [StackName.GATEWAY]: [],
-  [StackName.LB]: [StackName.GATEWAY],
-  [StackName.K8S]: [StackName.GATEWAY],
-  [StackName.CLIENT]: [StackName.GATEWAY],
-};
 
 export interface StacksAppOptions {
   /**

@@ -51,7 +51,7 @@ class SharedFiles {
    * key mode) comes from its resource, in the environment of join-from-master.sh.
    */
   joinScripts(): BundleFile[] {
-    this.joinFiles ??= inSharedSet(JOIN_SET, [file('join-worker.sh', renderJoinWorker()), file('join-from-master.sh', renderJoinFromMaster(this.t))]);
+    this.joinFiles ??= inSharedSet(JOIN_SET, [file('join-worker.sh', renderJoinWorker(this.t)), file('join-from-master.sh', renderJoinFromMaster(this.t))]);
     return this.joinFiles;
   }
 

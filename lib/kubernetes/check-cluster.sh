@@ -10,7 +10,7 @@ export KUBECONFIG=$ADMIN_KUBECONFIG
 # What to do about a setting of a running cluster that kubeadm does not change.
 remedy_version='kubeadm does not upgrade a running cluster: upgrade it with kubeadm upgrade plan / kubeadm upgrade apply on the control plane (one minor at a time, packages first), then kubeadm upgrade node and the packages on every other node; or set kubernetes.version back.'
 remedy_cidr="The network of a running cluster cannot be changed in place (every node's podCIDR, flannel's network and the Service IPs hang on it): rebuild the cluster (kubeadm reset on every node, then apply), or set it back."
-remedy_endpoint="The API server certificates and every kubeconfig name the endpoint: rebuild the cluster, or follow kubeadm's guide to reconfiguring a cluster (new API server certificate, kubeconfigs, kubeadm-config), or set it back."
+remedy_endpoint="The API server certificates and every kubeconfig name the endpoint: move the cluster to it once (docs/runbook.md, \"Moving a site to the VIP endpoint\": new API server certificate, kubeconfigs, kubelet.conf on every node, kubeadm-config), or rebuild the cluster, or set kubernetes.controlPlaneEndpoint to what the cluster has (the master's address for a site built before the VIP was the default)."
 remedy_mode="kubeadm writes the kube-proxy ConfigMap only at init: kubectl -n kube-system edit configmap kube-proxy (mode), kubectl -n kube-system rollout restart daemonset kube-proxy, then reboot every node (or run kube-proxy --cleanup there) to drop the old mode's rules; or set it back."
 problems=0
 # drift FIELD WANTED RUNNING REMEDY

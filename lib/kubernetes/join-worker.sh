@@ -8,7 +8,10 @@
 # 10250, or credentials of a node the cluster does not know) would fail kubeadm's preflight forever: it
 # is removed with kubeadm reset first. When the API server cannot be asked, nothing is changed.
 # `join-worker.sh NODE_NAME --joined` only answers: exit 0 joined, 3 a join is needed, 1 cannot tell.
-: "${KUBELET_KUBECONFIG:?}" "${JOIN_CA_FILE:?}" "${KUBELET_CONFIG:?}"
+# A join command is followed only when it names CONTROL_PLANE_ENDPOINT (host:port): the worker's
+# kubelet then reaches the API through the endpoint (the load balancers' VIP by default), never
+# through one control-plane node's own address, whatever the master's kubeconfig says.
+: "${KUBELET_KUBECONFIG:?}" "${JOIN_CA_FILE:?}" "${KUBELET_CONFIG:?}" "${CONTROL_PLANE_ENDPOINT:?}"
 NODE_NAME=${1:?usage: join-worker.sh NODE_NAME [--joined]}
 if ! [[ $NODE_NAME =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]]; then
   echo "join-worker.sh: got node name '$NODE_NAME', expected a lowercase RFC 1123 label" >&2
@@ -55,9 +58,13 @@ if ! [[ $join_command =~ $pattern ]]; then
   echo 'join-worker.sh: expected a join command that verifies the CA hash on stdin' >&2
   exit 1
 fi
+read -r -a join_args <<<"$join_command"
+if [ "${join_args[2]}" != "$CONTROL_PLANE_ENDPOINT" ]; then
+  echo "join-worker.sh: got a join command through ${join_args[2]}, expected one through the control-plane endpoint $CONTROL_PLANE_ENDPOINT (kubernetes.controlPlaneEndpoint); nothing was changed" >&2
+  exit 1
+fi
 if [ "$state" = unfinished ]; then
   echo "join-worker.sh: an earlier join of $NODE_NAME did not finish; kubeadm reset, then join again" >&2
   kubeadm reset -f
 fi
-read -r -a join_args <<<"$join_command"
 "${join_args[@]}" --node-name "$NODE_NAME"

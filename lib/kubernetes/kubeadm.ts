@@ -37,6 +37,17 @@ export function controlPlaneEndpoint(t: Topology): string {
 }
 
 /**
+ * Extra names of the API server's certificate (ClusterConfiguration apiServer.certSANs): the load
+ * balancers' VIP, where the API is proxied, and the endpoint's own name when it is another one (a
+ * DNS name), in that order. kubeadm adds the endpoint's host itself too; naming the VIP as well means
+ * a site can switch between the VIP and a name resolving to it, and grow to more control-plane
+ * nodes, without a new certificate.
+ */
+export function apiServerCertSans(t: Topology): string[] {
+  return [...new Set([t.loadBalancer.vip, t.kubernetes.controlPlaneEndpoint])];
+}
+
+/**
  * The kubeadm configuration for `kubeadm init`. Its bootstrap token has no value:
  * kubeadm generates a random one on the master, and it expires after the join TTL.
  */
@@ -62,6 +73,7 @@ export function renderKubeadmConfig(t: Topology): string {
       // against kubernetes.version), so nothing is resolved online and kubeadm and cluster agree.
       kubernetesVersion: KUBEADM_VERSION_PLACEHOLDER,
       controlPlaneEndpoint: controlPlaneEndpoint(t),
+      apiServer: { certSANs: apiServerCertSans(t) },
       networking: { podSubnet: k.podCidr, serviceSubnet: k.serviceCidr, dnsDomain: CLUSTER_DNS_DOMAIN },
     },
     {
@@ -144,12 +156,13 @@ export function renderApplyWorkload(t: Topology, manifest: string): string {
 /**
  * join-worker.sh, run on a worker, the same on every worker: reads a join command on stdin (created
  * on the master a moment before, never stored), checks that it verifies the CA, and joins under the
- * node name given as its argument, unless the node has joined already.
+ * node name given as its argument, unless the node has joined already; a join command through any
+ * other address than the control-plane endpoint is refused.
  */
-export function renderJoinWorker(): string {
+export function renderJoinWorker(t: Topology): string {
   return shellScript(
     'Joins this worker to the cluster under the node name given as argument, with a join command read from stdin.',
-    shellBody('kubernetes/join-worker.sh', { KUBELET_KUBECONFIG, JOIN_CA_FILE, KUBELET_CONFIG }),
+    shellBody('kubernetes/join-worker.sh', { KUBELET_KUBECONFIG, JOIN_CA_FILE, KUBELET_CONFIG, CONTROL_PLANE_ENDPOINT: controlPlaneEndpoint(t) }),
   );
 }
 

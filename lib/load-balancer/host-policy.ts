@@ -22,7 +22,7 @@ export function vrrpRichRules(t: Topology, host: LoadBalancerHost): string[] {
 
 /**
  * Shell that opens, where firewalld runs, exactly what the load balancer needs: VRRP from its
- * peers and the LB port, in the zone of its internal NIC, at runtime and permanently. Every
+ * peers, the LB port and the API port (the control-plane endpoint), in the zone of its internal NIC, at runtime and permanently. Every
  * change is preceded by a query, so a re-run changes nothing. Without this a stock RHEL
  * public zone drops VRRP (every load balancer becomes MASTER: split brain) and rejects the port.
  * The logic is lib/load-balancer/firewalld-openings.sh; the rich rules are this host's.
@@ -32,12 +32,13 @@ export function renderFirewalldOpenings(t: Topology, host: LoadBalancerHost): Sh
     LB_INTERFACE: host.interface,
     VRRP_RICH_RULES: vrrpRichRules(t, host),
     LB_PORT: t.loadBalancer.listenPort,
+    API_PORT: t.kubernetes.apiServerPort,
   });
 }
 
 /**
  * Shell that gives nginx and keepalived what SELinux denies them by default, where SELinux is
- * enabled: the LB port labelled http_port_t (nginx, as httpd_t, binds only those), and the
+ * enabled: the LB port and the API port labelled http_port_t (nginx, as httpd_t, binds only those), and the
  * booleans, persistently (-P). It never turns SELinux off or permissive. Nothing (false) for a
  * family that does not ship SELinux. The logic is lib/load-balancer/selinux-policy.sh; before it,
  * the function it calls to install semanage's package, in the family's package manager's commands
@@ -45,7 +46,7 @@ export function renderFirewalldOpenings(t: Topology, host: LoadBalancerHost): Sh
  */
 export function renderSelinuxPolicy(t: Topology, profile: OsProfile): ShellPart | false {
   if (profile.selinuxPolicyPackages.length === 0) return false;
-  const body = shellBody('load-balancer/selinux-policy.sh', { LB_PORT: t.loadBalancer.listenPort, SELINUX_BOOLEANS: LB_SELINUX_BOOLEANS });
+  const body = shellBody('load-balancer/selinux-policy.sh', { LB_PORT: t.loadBalancer.listenPort, API_PORT: t.kubernetes.apiServerPort, SELINUX_BOOLEANS: LB_SELINUX_BOOLEANS });
   return {
     params: body.params,
     // Like the other generated pieces, no final newline: the script's joins place the blank lines.

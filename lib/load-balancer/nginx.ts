@@ -10,14 +10,21 @@ export function upstreamName(t: Topology): string {
   return `${t.workload.name}-nodeports`;
 }
 
+/** The upstream of the control plane's API servers; its servers are the control-plane nodes. */
+export const API_UPSTREAM = 'kube-apiservers';
+
 /**
  * The nginx.conf of a load balancer: an L4 `stream` proxy from the LB port to every
- * worker's NodePort, and no `http` block (the LB serves nothing on port 80).
+ * worker's NodePort and one from the API port (kubernetes.apiServerPort, on the VIP: the
+ * control-plane endpoint) to every control-plane node's API server, and no `http` block
+ * (the LB serves nothing on port 80). Both upstreams use the same passive health check.
  * Only the family's nginx user and module include come from the profile.
  */
 export function nginxConf(t: Topology, nginx: NginxProfile): ConfFile {
   const lb = t.loadBalancer;
   const upstream = upstreamName(t);
+  const apiServers = [t.controlPlane];
+  const passive = [`max_fails=${lb.upstream.maxFails}`, `fail_timeout=${lb.upstream.failTimeoutSeconds}s`];
   return {
     nodes: [
       comment(`${NGINX_CONF_MARKER}. Generated from the topology.`),
@@ -39,7 +46,7 @@ export function nginxConf(t: Topology, nginx: NginxProfile): ConfFile {
         BLANK,
         block('upstream', [upstream], t.workers.map((w) => directive(
           'server',
-          [`${w.address}:${t.workload.nodePort}`, `max_fails=${lb.upstream.maxFails}`, `fail_timeout=${lb.upstream.failTimeoutSeconds}s`],
+          [`${w.address}:${t.workload.nodePort}`, ...passive],
           { trailingComment: w.name },
         ))),
         BLANK,
@@ -56,6 +63,25 @@ export function nginxConf(t: Topology, nginx: NginxProfile): ConfFile {
           }),
           directive('proxy_next_upstream', ['on']),
           directive('proxy_next_upstream_tries', [t.workers.length]),
+        ]),
+        BLANK,
+        block('upstream', [API_UPSTREAM], apiServers.map((h) => directive(
+          'server',
+          [`${h.address}:${t.kubernetes.apiServerPort}`, ...passive],
+          { trailingComment: h.name },
+        ))),
+        BLANK,
+        block('server', [], [
+          directive('listen', [t.kubernetes.apiServerPort], {
+            comment: [
+              'The control-plane endpoint: kubelets, kubeadm and kubeconfigs reach the API here, through the VIP.',
+              'TLS passes through untouched (the API server certificate names the VIP).',
+            ],
+          }),
+          directive('proxy_pass', [API_UPSTREAM]),
+          directive('proxy_connect_timeout', [`${lb.upstream.connectTimeoutMs}ms`]),
+          directive('proxy_next_upstream', ['on']),
+          directive('proxy_next_upstream_tries', [apiServers.length]),
         ]),
       ]),
     ],

@@ -14,13 +14,28 @@ export const REMOTE_STAGING_DIR = '/var/lib/k8s-ha-edge';
  */
 export const UPLOAD_DIR = '.k8s-ha-edge-upload';
 
-/** The stacks a bundle can belong to; each is applied on its own, in parallel. */
+/** The stacks a bundle can belong to; each is applied on its own, after those it depends on (STACK_DEPENDENCIES). */
 export enum StackName {
   K8S = 'k8s',
   LB = 'lb',
   GATEWAY = 'gateway',
   CLIENT = 'client',
 }
+
+/**
+ * The order in which stacks are applied, as cdktf's own stack dependencies (manifest.json, written
+ * by constructs/tf/stacks-app.ts; ops/apply follows it): the gateway first, because every inside host reaches the internet (packages) through it and
+ * the client is reached through it; the load balancers before the cluster, because the
+ * control-plane endpoint is their VIP: kubeadm init waits for the API through it, and joins,
+ * kubectl and the kubelets use it. Destroy runs the other way round (the cluster's teardown
+ * still reaches its API through the load balancers).
+ */
+export const STACK_DEPENDENCIES: Readonly<Record<StackName, readonly StackName[]>> = {
+  [StackName.GATEWAY]: [],
+  [StackName.LB]: [StackName.GATEWAY],
+  [StackName.K8S]: [StackName.GATEWAY, StackName.LB],
+  [StackName.CLIENT]: [StackName.GATEWAY],
+};
 
 export interface BundleFile {
   /** File name inside the bundle. */

@@ -163,7 +163,9 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     flannelManifestSha256: string("sha256 (64 hex digits) of the release's kube-flannel.yml, checked on the master before it is applied; required with flannelManifestSource download, empty with bundled", ''),
     containerRuntime: oneOf(['containerd'], 'container runtime; only containerd is supported (dockershim was removed in 1.24)', 'containerd'),
     apiServerPort: integer('port of the API server on the control plane', 6443),
-    controlPlaneEndpoint: string("DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server (kubeadm's controlPlaneEndpoint, with apiServerPort): its name in certificates, kubeconfigs and joins. A DNS name, resolvable by every node, lets the control plane grow to several masters later; it cannot be changed once the cluster exists", inherit('controlPlane.address')),
+    // The VIP by default, also for one control-plane node: growing to three later then needs no new
+    // certificates or kubeconfigs (the load balancers proxy this port to every control-plane node).
+    controlPlaneEndpoint: string("DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server (kubeadm's controlPlaneEndpoint, with apiServerPort): its name in certificates, kubeconfigs and joins. By default the load balancers' VIP, which proxies apiServerPort to the control plane; a DNS name must resolve, on every node, to the VIP (or to another proxy of the API). The VIP and this name are both in the API server's certificate. It cannot be changed once the cluster exists (docs/runbook.md, \"Moving a site to the VIP endpoint\")", inherit('loadBalancer.vip')),
     joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join: digits and s, m or h, at most 2562047h (a Go duration)', '15m'),
   }),
   workload: object('the nginx Pods and their NodePort Service', {

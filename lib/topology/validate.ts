@@ -393,6 +393,13 @@ const KUBERNETES: RuleTable<Subject> = [
     fails: (s) => apiServerPortClash(s.t) !== undefined,
     expected: (s) => `a port the control plane does not already use (${s.t.kubernetes.apiServerPort} is ${apiServerPortClash(s.t)})`,
   },
+  {
+    // The load balancers listen on both on every address: the service on one, the control-plane endpoint on the other.
+    path: 'kubernetes.apiServerPort',
+    value: (s) => s.t.kubernetes.apiServerPort,
+    fails: (s) => s.t.kubernetes.apiServerPort === s.t.loadBalancer.listenPort,
+    expected: (s) => `a port other than loadBalancer.listenPort (${s.t.loadBalancer.listenPort}): the load balancers serve the service on that one and proxy the API (the control-plane endpoint) on this one`,
+  },
   cidr('kubernetes.podCidr', (s) => s.t.kubernetes.podCidr),
   cidr('kubernetes.serviceCidr', (s) => s.t.kubernetes.serviceCidr),
   {
