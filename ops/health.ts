@@ -40,3 +40,62 @@ export function clockVerdict(output: string): Verdict {
   }
   return { result: 'skipped', detail: 'not checked: neither timedatectl nor chronyc answered' };
 }
+
+/** What verify runs on a control-plane node for its certificates: kubeadm's structured report (output.kubeadm.k8s.io). */
+export const CERTIFICATES_COMMAND = 'kubeadm certs check-expiration -o json';
+
+/** Below this many days left a certificate is a warning, below FAIL_DAYS a failure. */
+export const WARN_DAYS = 30;
+export const FAIL_DAYS = 7;
+
+/** One entry of kubeadm's CertificateExpirationInfo (output.kubeadm.k8s.io/v1alpha3). */
+interface KubeadmCertificate {
+  readonly name: string;
+  readonly expirationDate: string;
+  /** Seconds left when kubeadm ran (negative once expired). */
+  readonly residualTime: number;
+  readonly missing?: boolean;
+}
+
+/** The CertificateExpirationInfo object in kubeadm's output, whatever lines of text come before it; undefined when there is none. */
+function expirationInfo(output: string): { certificates: KubeadmCertificate[]; certificateAuthorities: KubeadmCertificate[] } | undefined {
+  // kubeadm may print "[check-expiration] Reading configuration …" lines before the object.
+  const start = output.search(/^\{/m);
+  if (start < 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(output.slice(start));
+  } catch {
+    return undefined;
+  }
+  const info = parsed as { kind?: unknown; certificates?: unknown; certificateAuthorities?: unknown };
+  if (info.kind !== 'CertificateExpirationInfo' || !Array.isArray(info.certificates) || !Array.isArray(info.certificateAuthorities)) return undefined;
+  const valid = (c: unknown): c is KubeadmCertificate => typeof c === 'object' && c !== null
+    && typeof (c as KubeadmCertificate).name === 'string' && typeof (c as KubeadmCertificate).residualTime === 'number';
+  const certificates = info.certificates as unknown[];
+  const authorities = info.certificateAuthorities as unknown[];
+  if (!certificates.every(valid) || !authorities.every(valid)) return undefined;
+  return { certificates, certificateAuthorities: authorities };
+}
+
+/**
+ * The certificate check's verdict from `kubeadm certs check-expiration -o json`: the certificates and
+ * certificate authorities that are present (a missing one, such as super-admin.conf on a node that
+ * joined, is left out), judged by the days kubeadm says are left: under FAIL_DAYS fails, under
+ * WARN_DAYS warns, each naming the certificates; otherwise a pass naming the first to expire.
+ */
+export function certificatesVerdict(output: string): Verdict {
+  const info = expirationInfo(output);
+  if (!info) return { result: 'FAIL', detail: 'kubeadm certs check-expiration -o json printed no CertificateExpirationInfo' };
+  const present = [...info.certificates, ...info.certificateAuthorities.map((c) => ({ ...c, name: `${c.name} (CA)` }))].filter((c) => !c.missing);
+  if (present.length === 0) return { result: 'FAIL', detail: 'kubeadm found no certificate (is this a control-plane node?)' };
+  const days = (c: KubeadmCertificate) => Math.floor(c.residualTime / 86_400);
+  const sorted = [...present].sort((a, b) => a.residualTime - b.residualTime);
+  const describe = (list: readonly KubeadmCertificate[]) => list.map((c) => (c.residualTime <= 0 ? `${c.name} expired ${c.expirationDate}` : `${c.name} in ${days(c)} d`)).join(', ');
+  const failing = sorted.filter((c) => c.residualTime < FAIL_DAYS * 86_400);
+  const warning = sorted.filter((c) => c.residualTime >= FAIL_DAYS * 86_400 && c.residualTime < WARN_DAYS * 86_400);
+  const renew = 'renew: kubeadm certs renew all on the node, then restart the control-plane Pods';
+  if (failing.length > 0) return { result: 'FAIL', detail: `expire within ${FAIL_DAYS} days: ${describe(failing)}${warning.length ? `; within ${WARN_DAYS}: ${describe(warning)}` : ''}; ${renew}` };
+  if (warning.length > 0) return { result: 'warn', detail: `expire within ${WARN_DAYS} days: ${describe(warning)}; ${renew}` };
+  return { result: 'pass', detail: `${present.length} certificates, the first to expire: ${describe(sorted.slice(0, 1))} (${sorted[0].expirationDate})` };
+}

@@ -1,7 +1,8 @@
 /**
  * npm run verify: read-only checks over SSH that the deployed site works as the topology says.
  * Prints a table (host, check, result, detail), or JSON with --json; exits 1 when any check failed,
- * 2 on bad flags. A warning (a clock not synchronised) is reported and counted, and does not fail. A check that cannot be made where it is asked (no kubectl on the master) is
+ * 2 on bad flags. A warning (a clock not synchronised, a certificate with less than 30 days left) is
+ * reported and counted, and does not fail. A check that cannot be made where it is asked (no kubectl on the master) is
  * "skipped: not checked", never a pass; checks on a host that cannot be reached are "not run".
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { closeShared, ssh, SshOptions } from './ssh';
 import { eachAtMost } from './each-at-most';
 import { CONNTRACKD_CONFIG, GATEWAY_STATE_FILE } from '../lib/gateway/pair';
 import { unsyncedFlows } from '../lib/gateway/conntrack-flows';
-import { CLOCK_COMMAND, clockVerdict } from './health';
+import { CERTIFICATES_COMMAND, certificatesVerdict, CLOCK_COMMAND, clockVerdict, FAIL_DAYS, WARN_DAYS } from './health';
 
 /**
  * How many hosts verify opens SSH sessions to at once. Opening them all at once (25 handshakes in the
@@ -95,7 +96,7 @@ class Verifier {
     await this.clocks(all);
     await Promise.all([
       ...hosts.gateways.map((gateway) => this.gateway(gateway)), this.gatewayPair(hosts.gateways),
-      this.loadBalancers(hosts.lbs), this.kubernetes(hosts.master, hosts.workers),
+      this.loadBalancers(hosts.lbs), this.kubernetes(hosts.master, hosts.workers), this.certificates(hosts.master),
     ]);
     await this.client(hosts.client);
     await Promise.all(all.map((host) => closeShared(this.sshOptions, host.user, host.address)));
@@ -108,6 +109,18 @@ class Verifier {
       const { result, detail } = clockVerdict((await this.on(host, CLOCK_COMMAND)).stdout);
       this.add(host.name, check, result, detail);
     }));
+  }
+
+  /** The control plane's certificates (kubeadm's own report): a warning within 30 days of expiry, a failure within 7. */
+  private async certificates(master: Host): Promise<void> {
+    const check = `certificates: none expires within ${WARN_DAYS} days (fails within ${FAIL_DAYS})`;
+    await this.reached(master, [check], async () => {
+      if ((await this.on(master, 'command -v kubeadm')).code !== 0) return this.add(master.name, check, 'skipped', 'not checked: no kubeadm on this host');
+      const report = await this.on(master, `${master.sudo}${CERTIFICATES_COMMAND}`, 60_000);
+      if (report.code !== 0) return this.add(master.name, check, 'FAIL', `kubeadm certs check-expiration: ${report.stderr.trim().split('\n').pop() || `exit ${report.code}`}`);
+      const { result, detail } = certificatesVerdict(report.stdout);
+      this.add(master.name, check, result, detail);
+    });
   }
 
   /** Runs `body` when the host was reached; otherwise records the checks as not run. */

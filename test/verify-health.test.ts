@@ -4,9 +4,9 @@
  * answers each host's commands (no host is reached; a real clock is checked only in the lab).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CLOCK_COMMAND, clockVerdict } from '../ops/health';
+import { certificatesVerdict, CLOCK_COMMAND, clockVerdict } from '../ops/health';
 import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
@@ -42,13 +42,13 @@ const TRACKING = (leap: string) => [
 
 describe('verify: clock synchronised', () => {
   test.each([
-    ['timedatectl says yes', 'timedatectl yes\nchronyc Normal\nactive chrony\n', 'pass', 'synchronised (timedatectl NTPSynchronized=yes; chrony active)'],
-    ['timedatectl says no, chrony running', 'timedatectl no\nchronyc Not synchronised\nactive chronyd\n', 'warn', 'not synchronised (timedatectl NTPSynchronized=no; chronyd active)'],
-    ['timedatectl says no, no daemon', 'timedatectl no\nchronyc \n', 'warn', 'not synchronised (timedatectl NTPSynchronized=no; no time sync daemon active)'],
-    ['no timedatectl, chronyc synchronised', 'timedatectl \nchronyc Normal\nactive chronyd\n', 'pass', 'synchronised (chronyc leap status Normal; chronyd active)'],
-    ['no timedatectl, chronyc not synchronised', 'timedatectl \nchronyc Not synchronised\nactive chrony\n', 'warn', 'not synchronised (chronyc leap status Not synchronised; chrony active)'],
-    ['neither answers', 'timedatectl \nchronyc \n', 'skipped', 'not checked: neither timedatectl nor chronyc answered'],
-  ])('GIVEN %s THEN %s', (_name, output, result, detail) => {
+    ['timedatectl says yes', 'pass', 'timedatectl yes\nchronyc Normal\nactive chrony\n', 'synchronised (timedatectl NTPSynchronized=yes; chrony active)'],
+    ['timedatectl says no, chrony running', 'warn', 'timedatectl no\nchronyc Not synchronised\nactive chronyd\n', 'not synchronised (timedatectl NTPSynchronized=no; chronyd active)'],
+    ['timedatectl says no, no daemon', 'warn', 'timedatectl no\nchronyc \n', 'not synchronised (timedatectl NTPSynchronized=no; no time sync daemon active)'],
+    ['no timedatectl, chronyc synchronised', 'pass', 'timedatectl \nchronyc Normal\nactive chronyd\n', 'synchronised (chronyc leap status Normal; chronyd active)'],
+    ['no timedatectl, chronyc not synchronised', 'warn', 'timedatectl \nchronyc Not synchronised\nactive chrony\n', 'not synchronised (chronyc leap status Not synchronised; chrony active)'],
+    ['neither answers', 'skipped', 'timedatectl \nchronyc \n', 'not checked: neither timedatectl nor chronyc answered'],
+  ])('GIVEN %s THEN %s', (_name, result, output, detail) => {
     expect(clockVerdict(output)).toEqual({ result, detail });
   });
 
@@ -65,6 +65,36 @@ describe('verify: clock synchronised', () => {
   });
 });
 
+/** The written fixtures of kubeadm's report (test/fixtures/kubeadm/README.md says how they were made). */
+const fixture = (name: string) => join(__dirname, 'fixtures', 'kubeadm', `${name}.json`);
+
+describe('verify: control-plane certificates, from kubeadm certs check-expiration -o json', () => {
+  test.each([
+    ['fresh', 'pass', '14 certificates, the first to expire: admin.conf in 363 d (2027-12-07T18:00:00Z)'],
+    ['joined-control-plane', 'pass', '13 certificates, the first to expire: admin.conf in 363 d (2027-12-07T18:00:00Z)'],
+    ['expiring-in-20-days', 'warn', 'expire within 30 days: apiserver in 19 d, apiserver-kubelet-client in 19 d; renew: kubeadm certs renew all on the node, then restart the control-plane Pods'],
+    ['expired', 'FAIL', 'expire within 7 days: apiserver-etcd-client expired 2026-12-01T18:00:00Z, admin.conf in 4 d; within 30: front-proxy-client in 24 d; '
+      + 'renew: kubeadm certs renew all on the node, then restart the control-plane Pods'],
+  ])('GIVEN %s THEN %s', (name, result, detail) => {
+    expect(certificatesVerdict(readFileSync(fixture(name), 'utf8'))).toEqual({ result, detail });
+  });
+
+  test('a CA near its end counts like a certificate, named as a CA', () => {
+    const info = JSON.parse(readFileSync(fixture('joined-control-plane'), 'utf8'));
+    info.certificateAuthorities[1].residualTime = 10 * 86_400;
+    expect(certificatesVerdict(JSON.stringify(info))).toMatchObject({ result: 'warn', detail: expect.stringMatching(/^expire within 30 days: etcd-ca \(CA\) in 10 d;/) });
+  });
+
+  test.each([
+    ['no JSON at all (a kubeadm without -o)', 'CERTIFICATE   EXPIRES   RESIDUAL TIME\nadmin.conf   Dec 07, 2027 18:00 UTC   364d\n'],
+    ['JSON of another kind', '{"kind":"Images","apiVersion":"output.kubeadm.k8s.io/v1alpha3","images":[]}'],
+    ['an entry without residualTime', '{"kind":"CertificateExpirationInfo","certificates":[{"name":"apiserver"}],"certificateAuthorities":[]}'],
+    ['cut short', readFileSync(fixture('fresh'), 'utf8').slice(0, 700)],
+  ])('GIVEN %s THEN a failure saying kubeadm printed no report, never a pass', (_name, output) => {
+    expect(certificatesVerdict(output)).toEqual({ result: 'FAIL', detail: 'kubeadm certs check-expiration -o json printed no CertificateExpirationInfo' });
+  });
+});
+
 /** A synth's cdktf.out of the built-in topology. */
 const site = scratchDir('k8s-ha-edge-health-site-');
 beforeAll(() => {
@@ -74,9 +104,12 @@ beforeAll(() => {
 
 /**
  * npm run verify --json with an ssh stand-in: every host answers `true` (reachable) and the clock
- * command with `clock[address]`; every other command fails, so only the rows asked about are read.
+ * command with `clock[address]`; a command naming kubeadm is run by bash on the master with a
+ * stand-in kubeadm that prints `certificates` (a fixture; none: no kubeadm there); every other command
+ * fails, so only the rows asked about are read.
  */
-function verify(clock: Record<string, string>) {
+function verify(clock: Record<string, string>, certificates?: string) {
+  const kubeadm = certificates === undefined ? join(dir, 'no-kubeadm') : bin({ kubeadm: `[ "$*" = "certs check-expiration -o json" ] && cat ${JSON.stringify(certificates)}` });
   const ssh = bin({
     ssh: [
       'case "$*" in *" -O exit "*) exit 0 ;; esac',
@@ -84,6 +117,7 @@ function verify(clock: Record<string, string>) {
       'host=""; for a in "$@"; do case "$a" in *@*) host=${a#*@} ;; esac; done',
       'case "$last" in',
       '  true|"sudo -n true") exit 0 ;;',
+      `  *kubeadm*) [ "$host" = 192.168.10.10 ] && PATH=${kubeadm}:/usr/bin:/bin exec bash -c "$last"; exit 1 ;;`,
       '  *"timedatectl show"*) case "$host" in',
       ...Object.entries(clock).map(([address, answer]) => `    ${address}) printf ${JSON.stringify(answer)} ;;`),
       '    *) printf "timedatectl yes\\nchronyc \\n" ;;',
@@ -96,7 +130,10 @@ function verify(clock: Record<string, string>) {
     cwd: repo, encoding: 'utf8', timeout: 120_000, env: { ...process.env, INIT_CWD: site, PATH: `${ssh}:${process.env.PATH}` },
   });
   const report = JSON.parse(run.stdout) as { summary: Record<string, number>; checks: Array<{ host: string; check: string; result: string; detail: string }> };
-  return { status: run.status, report, clocks: report.checks.filter((c) => c.check === 'clock synchronised (NTP)') };
+  return {
+    status: run.status, report, clocks: report.checks.filter((c) => c.check === 'clock synchronised (NTP)'),
+    certificates: report.checks.filter((c) => c.check.startsWith('certificates:')),
+  };
 }
 
 describe('npm run verify: every host\'s clock', () => {
@@ -107,5 +144,20 @@ describe('npm run verify: every host\'s clock', () => {
       { host: 'node02', check: 'clock synchronised (NTP)', result: 'warn', detail: 'not synchronised (timedatectl NTPSynchronized=no; chrony active)' },
     ]);
     expect(report.summary.warned).toBe(1);
+  });
+});
+
+describe('npm run verify: the control plane\'s certificates, with a stand-in kubeadm on the master', () => {
+  test.each([
+    ['fresh', 'pass'],
+    ['expiring-in-20-days', 'warn'],
+    ['expired', 'FAIL'],
+  ])('GIVEN kubeadm reports %s THEN the master\'s row is %s', (name, result) => {
+    const { certificates } = verify({}, fixture(name));
+    expect(certificates).toEqual([{ host: 'master', check: 'certificates: none expires within 30 days (fails within 7)', result, detail: certificatesVerdict(readFileSync(fixture(name), 'utf8')).detail }]);
+  });
+
+  test('GIVEN no kubeadm on the master THEN not checked, never a pass', () => {
+    expect(verify({}).certificates).toEqual([{ host: 'master', check: 'certificates: none expires within 30 days (fails within 7)', result: 'skipped', detail: 'not checked: no kubeadm on this host' }]);
   });
 });
