@@ -213,6 +213,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     return await fetchKubeconfig(job, (line) => (line.startsWith('error: ') ? console.error(line) : console.log(line)));
+  } catch (error) {
+    // Reading or writing --out refused by the system (a read-only directory, a file not ours to read).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    console.error(`error: --out: got ${job.rawOut}, which could not be ${(error as NodeJS.ErrnoException).syscall === 'open' && existsSync(job.out) ? 'read or replaced' : 'written'} (${code}); expected a file this user can write in a directory it can write`);
+    return 2;
   } finally {
     rmSync(controlDir, { recursive: true, force: true });
   }

@@ -170,6 +170,15 @@ describe('npm run kubeconfig', () => {
     expect(run.calls).toEqual([]);
   });
 
+  test('GIVEN --out where the system refuses the write THEN exit 2 naming it, no stack trace, nothing secret printed', () => {
+    // sysfs refuses new files even to root: the same path as a read-only directory for another user.
+    const run = kubeconfig(['--out', '/sys/admin.kubeconfig']);
+    expect(run.stderr).toMatch(/^error: --out: got \/sys\/admin\.kubeconfig, which could not be written \(EACCES\)/m);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.status).toBe(2);
+    expectNoSecret(run);
+  });
+
   test('GIVEN an unreachable control plane THEN exit 1 saying why, no file', () => {
     const out = join(site, 'unreachable.kubeconfig');
     const run = kubeconfig(['--out', out], { SSH_FAIL: '1' });
