@@ -1,7 +1,8 @@
 /**
  * npm run verify: read-only checks over SSH that the deployed site works as the topology says.
  * Prints a table (host, check, result, detail), or JSON with --json; exits 1 when any check failed,
- * 2 on bad flags. A check that cannot be made where it is asked (no kubectl on the master) is
+ * 2 on bad flags. A warning (a clock not synchronised, a certificate with less than 30 days left) is
+ * reported and counted, and does not fail. A check that cannot be made where it is asked (no kubectl on the master) is
  * "skipped: not checked", never a pass; checks on a host that cannot be reached are "not run".
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { eachAtMost } from './each-at-most';
 import { CONNTRACKD_CONFIG, GATEWAY_STATE_FILE } from '../lib/gateway/pair';
 import { HANDOFF_ENTRY_CHAIN, HANDOFF_FROM_PEER_CHAIN } from '../lib/gateway/handoff';
 import { unsyncedFlows } from '../lib/gateway/conntrack-flows';
+import { CERTIFICATES_COMMAND, certificatesVerdict, CLOCK_COMMAND, clockVerdict, FAIL_DAYS, WARN_DAYS } from './health';
 
 /**
  * How many hosts verify opens SSH sessions to at once. Opening them all at once (25 handshakes in the
@@ -37,7 +39,8 @@ const USAGE = `usage: npm run verify -- [--config FILE] [--ssh-key PATH] [--know
   --cdktf-out DIR        the stacks that were applied: their topology and the gateway's ruleset (default cdktf.out)
   --json                 print the results as JSON`;
 
-export type Result = 'pass' | 'FAIL' | 'skipped' | 'not run';
+/** `warn`: reported, and counted, but verify still exits 0 (a clock still synchronising, a certificate with weeks left). */
+export type Result = 'pass' | 'warn' | 'FAIL' | 'skipped' | 'not run';
 
 export interface CheckRow {
   readonly host: string;
@@ -91,12 +94,34 @@ class Verifier {
         this.add(host.name, 'reachable over SSH (root commands work)', 'FAIL', `${host.user}@${host.address}: ${(r.stderr.trim() || `exit ${r.code}`).split('\n').pop()}`);
       }
     });
+    await this.clocks(all);
     await Promise.all([
       ...hosts.gateways.map((gateway) => this.gateway(gateway)), this.gatewayPair(hosts.gateways),
-      this.loadBalancers(hosts.lbs), this.kubernetes(hosts.master, hosts.workers),
+      this.loadBalancers(hosts.lbs), this.kubernetes(hosts.master, hosts.workers), this.certificates(hosts.master),
     ]);
     await this.client(hosts.client);
     await Promise.all(all.map((host) => closeShared(this.sshOptions, host.user, host.address)));
+  }
+
+  /** Every host's clock synchronised: tokens, certificates and etcd depend on agreeing clocks. Not synchronised is a warning. */
+  private async clocks(all: readonly Host[]): Promise<void> {
+    const check = 'clock synchronised (NTP)';
+    await eachAtMost(SSH_SESSIONS_AT_ONCE, all, (host) => this.reached(host, [check], async () => {
+      const { result, detail } = clockVerdict((await this.on(host, CLOCK_COMMAND)).stdout);
+      this.add(host.name, check, result, detail);
+    }));
+  }
+
+  /** The control plane's certificates (kubeadm's own report): a warning within 30 days of expiry, a failure within 7. */
+  private async certificates(master: Host): Promise<void> {
+    const check = `certificates: none expires within ${WARN_DAYS} days (fails within ${FAIL_DAYS})`;
+    await this.reached(master, [check], async () => {
+      if ((await this.on(master, 'command -v kubeadm')).code !== 0) return this.add(master.name, check, 'skipped', 'not checked: no kubeadm on this host');
+      const report = await this.on(master, `${master.sudo}${CERTIFICATES_COMMAND}`, 60_000);
+      if (report.code !== 0) return this.add(master.name, check, 'FAIL', `kubeadm certs check-expiration: ${report.stderr.trim().split('\n').pop() || `exit ${report.code}`}`);
+      const { result, detail } = certificatesVerdict(report.stdout);
+      this.add(master.name, check, result, detail);
+    });
   }
 
   /** Runs `body` when the host was reached; otherwise records the checks as not run. */
@@ -355,11 +380,13 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const rows = verifier.rows;
   const count = (r: Result) => rows.filter((x) => x.result === r).length;
-  const summary = { passed: count('pass'), failed: count('FAIL'), skipped: count('skipped'), notRun: count('not run'), ms: Date.now() - started };
+  const summary = { passed: count('pass'), warned: count('warn'), failed: count('FAIL'), skipped: count('skipped'), notRun: count('not run'), ms: Date.now() - started };
   if (json) console.log(JSON.stringify({ summary, checks: rows }, null, 2));
   else {
     printTable(rows);
-    console.log(`\nverify: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped (not checked), ${summary.notRun} not run, in ${(summary.ms / 1000).toFixed(1)} s`);
+    console.log(`\nverify: ${summary.passed} passed, ${summary.warned} warned, ${summary.failed} failed, ${summary.skipped} skipped (not checked), ${summary.notRun} not run, in ${(summary.ms / 1000).toFixed(1)} s`);
+    const warned = rows.filter((r) => r.result === 'warn');
+    if (warned.length > 0) console.log(`warnings (not failures): ${warned.map((r) => `${r.host}: ${r.check}`).join('; ')}`);
   }
   return summary.failed + summary.notRun === 0 ? 0 : 1;
 }

@@ -3,10 +3,10 @@
  * on PATH where the real ones would change a machine, and only loopback for the network.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { renderCheckNginx } from '../lib/load-balancer/keepalived';
 import { renderApplyWorkload, renderCheckCluster, renderJoinFromMaster, renderJoinWorker } from '../lib/kubernetes/kubeadm';
 import { renderPage, renderPushPage } from '../lib/kubernetes/pages';
@@ -19,6 +19,7 @@ import { renderFirewalldOpenings, renderSelinuxPolicy } from '../lib/load-balanc
 import { loadTopology } from '../lib/topology';
 import { renderFixture } from './render-fixture';
 import { cgroupV2Check, kubeadmVersionCheck } from '../lib/kubernetes/node-prep';
+import { renderChronyConf, timeSyncSetup } from '../lib/kubernetes/time-sync';
 import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
 import { INSTALL_IF_CHANGED, scriptHeader, ShellPart, shellScript } from '../lib/formats/shell';
 import { scratchDir } from './support/scratch';
@@ -465,6 +466,103 @@ describe('prepare-node.sh: containerd\'s config, only what k8s-ha-edge owns', ()
     expect(run.stderr).toContain(remedy);
     expect(host.read('config.toml')).toBe(existing);
     expect(existsSync(join(host.etc, 'conf.d', 'k8s-ha-edge.toml'))).toBe(false);
+  });
+});
+
+describe('prepare-node.sh: time sync (chrony) on every node, at the topology\'s NTP servers', () => {
+  const servers = { servers: [{ address: 'ntp1.example.internal' }, { address: '192.168.10.2' }] };
+  /**
+   * The time sync step with the family's chrony.conf and the restart stamp under a scratch root (the
+   * profile's paths are data), chrony.conf (when there are servers) beside it, and stand-ins for
+   * dpkg-query, apt-get and systemctl; `failRestart`: the next `systemctl restart` fails once.
+   */
+  function setup(timeSync: { servers: Array<{ address: string }> }, existing?: string) {
+    const root = mkdtempSync(join(dir, 'chrony-'));
+    const config = join(root, 'etc', 'chrony', 'chrony.conf');
+    mkdirSync(dirname(config), { recursive: true });
+    if (existing !== undefined) writeFileSync(config, existing);
+    const profile = { ...DEBIAN_PROFILE, timeSync: { ...DEBIAN_PROFILE.timeSync, config } };
+    const fake = fakeBin({
+      'dpkg-query': 'if [ -e "$(dirname "$LOG")/installed-$3" ]; then printf "install ok installed"; fi',
+      'apt-get': 'echo "apt-get $*" >> "$LOG"; for a in "$@"; do case "$a" in -*|install|update) ;; *) touch "$(dirname "$LOG")/installed-$a" ;; esac; done',
+      systemctl: 'echo "systemctl $*" >> "$LOG"; if [ "$1" = restart ] && [ -e "$(dirname "$LOG")/fail-restart" ]; then rm "$(dirname "$LOG")/fail-restart"; exit 1; fi',
+    });
+    const write = (ts: typeof timeSync) => {
+      const chrony = renderChronyConf(ts, profile);
+      if (chrony === undefined) rmSync(join(root, 'chrony.conf'), { force: true });
+      else writeFileSync(join(root, 'chrony.conf'), chrony);
+      writeFileSync(join(root, 'time-sync.sh'), shellScript('test', 'cd "$(dirname "$0")"', INSTALL_IF_CHANGED, ...timeSyncSetup(ts, profile, join(root, 'restarted'))));
+    };
+    write(timeSync);
+    const calls = () => (existsSync(fake.log) ? readFileSync(fake.log, 'utf8') : '');
+    const run = () => {
+      writeFileSync(fake.log, '');
+      const result = bash(join(root, 'time-sync.sh'), { path: fake.bin });
+      return { ...result, calls: calls() };
+    };
+    return { config, run, write, failRestart: () => writeFileSync(join(fake.bin, 'fail-restart'), '') };
+  }
+  const STOCK = '# Use Debian vendor zone.\npool 2.debian.pool.ntp.org iburst\ndriftfile /var/lib/chrony/chrony.drift\n';
+
+  test('GIVEN servers THEN chrony installed, its config replaced (the stock one kept), enabled and restarted; a second run changes nothing', () => {
+    const host = setup(servers, STOCK);
+    const first = host.run();
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.calls).toContain('apt-get install -y -q chrony');
+    const conf = readFileSync(host.config, 'utf8');
+    expect(conf.split('\n').filter((l) => /^(server|pool) /.test(l))).toEqual(['server ntp1.example.internal iburst', 'server 192.168.10.2 iburst']);
+    expect(conf).toContain('driftfile /var/lib/chrony/chrony.drift');
+    expect(readFileSync(`${host.config}.k8s-ha-edge.orig`, 'utf8')).toBe(STOCK);
+    expect(first.calls).toContain('systemctl enable --now chrony');
+    expect(first.calls).toContain('systemctl restart chrony');
+    const second = host.run();
+    expect(second.code).toBe(0);
+    expect(second.calls).not.toContain('apt-get');
+    expect(second.calls).not.toContain('restart');
+    expect(readFileSync(`${host.config}.k8s-ha-edge.orig`, 'utf8')).toBe(STOCK);
+  });
+
+  test('GIVEN the servers removed from the topology THEN the kept file is put back and chrony restarted', () => {
+    const host = setup(servers, STOCK);
+    expect(host.run().code).toBe(0);
+    host.write({ servers: [] });
+    const back = host.run();
+    expect(back.code).toBe(0);
+    expect(readFileSync(host.config, 'utf8')).toBe(STOCK);
+    expect(existsSync(`${host.config}.k8s-ha-edge.orig`)).toBe(false);
+    expect(back.calls).toContain('systemctl restart chrony');
+    expect(host.run().calls).not.toContain('restart');
+  });
+
+  test('GIVEN no servers THEN the distribution\'s chrony.conf is left as it is, chrony enabled', () => {
+    const host = setup({ servers: [] }, STOCK);
+    const run = host.run();
+    expect(run.code).toBe(0);
+    expect(readFileSync(host.config, 'utf8')).toBe(STOCK);
+    expect(existsSync(`${host.config}.k8s-ha-edge.orig`)).toBe(false);
+    expect(run.calls).toContain('systemctl enable --now chrony');
+  });
+
+  test('GIVEN a run stopped after the config changed but before the restart THEN the next run restarts chrony', () => {
+    const host = setup(servers, STOCK);
+    host.failRestart();
+    expect(host.run().code).not.toBe(0);
+    const retry = host.run();
+    expect(retry.code).toBe(0);
+    expect(retry.calls).toContain('systemctl restart chrony');
+  });
+
+  test('each family\'s chrony: Debian\'s unit and paths, RHEL\'s', () => {
+    const params = (profile: typeof DEBIAN_PROFILE) => (timeSyncSetup(servers, profile)[1] as ShellPart).params;
+    expect(params(DEBIAN_PROFILE)).toMatchObject({ CHRONY_SERVICE: 'chrony', CHRONY_CONFIG: '/etc/chrony/chrony.conf', TIME_SERVERS_SET: 'yes' });
+    expect(params(RHEL_PROFILE)).toMatchObject({ CHRONY_SERVICE: 'chronyd', CHRONY_CONFIG: '/etc/chrony.conf' });
+    expect(renderChronyConf(servers, RHEL_PROFILE)).toContain('driftfile /var/lib/chrony/drift\n');
+    expect(timeSyncSetup(servers, RHEL_PROFILE)[0]).toContain('dnf install -y -q');
+    // Both families' node bundles carry chrony.conf only when the topology names servers.
+    const names = (overrides: Record<string, unknown>) => renderFixture({ overrides }).bundles.find((b) => b.id === 'node01')!.files.map((f) => f.name);
+    expect(names({ timeSync: servers })).toContain('chrony.conf');
+    expect(names({})).not.toContain('chrony.conf');
   });
 });
 

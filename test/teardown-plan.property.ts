@@ -121,6 +121,9 @@ const GIVEN: Readonly<Record<string, () => Obj>> = {
   'gateway.vrrp.advertIntervalMs': () => ({ gateway: { ...GATEWAY_PAIR, vrrp: { ...GATEWAY_PAIR.vrrp, advertIntervalMs: 200 } } }),
   'gateway.vrrp.preemptDelaySeconds': () => ({ gateway: { ...GATEWAY_PAIR, vrrp: { ...GATEWAY_PAIR.vrrp, preemptDelaySeconds: 7 } } }),
   'loadBalancer.hosts': () => ({ loadBalancer: { hosts: [...DEFAULTS.loadBalancer.hosts, { name: 'lb03', address: '192.168.10.70', priority: 80 }] } }),
+  // NTP servers given where the default names none: the nodes' preparation changes, no host goes.
+  'timeSync.servers': () => ({ timeSync: { servers: [{ address: 'ntp.example.internal' }] } }),
+  'timeSync.servers[].address': () => ({ timeSync: { servers: [{ address: '192.168.10.2' }] } }),
 };
 
 /** Candidates for a field's new value from its type alone. */

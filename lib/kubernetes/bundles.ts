@@ -8,6 +8,7 @@ import {
 import { FLANNEL_CHECKSUM_FILE, FLANNEL_MANIFEST_FILE, renderApplyFlannel, renderBundledFlannelManifest, renderFlannelChecksum } from './flannel';
 import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep';
 import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd';
+import { renderChronyConf } from './time-sync';
 import { renderPage, renderPushPage } from './pages';
 import { renderTeardownNode, renderTeardownPage, renderTeardownWorkload } from './teardown';
 
@@ -66,7 +67,8 @@ class SharedFiles {
           file('sysctl.conf', renderSysctl()),
           file('containerd-config.toml', renderContainerdMainConfig()),
           file('containerd-k8s.toml', renderContainerdDropIn()),
-          file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host))),
+          ...[renderChronyConf(t.timeSync, osProfile(host))].filter((c) => c !== undefined).map((c) => file('chrony.conf', c)),
+          file('prepare-node.sh', renderPrepareNode(t.kubernetes, osProfile(host), t.timeSync)),
         ]),
         teardown: { ...file('teardown-node.sh', renderTeardownNode()), shared: set },
       };

@@ -1,9 +1,10 @@
-import { KubeProxyMode, KubernetesSpec } from '../topology';
+import { KubeProxyMode, KubernetesSpec, Topology } from '../topology';
 import { KUBE_PACKAGES, kubeadmVersionParams, kubernetesPatch } from './kubernetes-repo';
 import { OsProfile } from '../os-profiles';
 import { DISABLE_FIREWALLD, ensurePackages } from '../os-profiles/packages';
 import { INSTALL_IF_CHANGED, lines, paragraph, shellBody, ShellPart, shellScript } from '../formats/shell';
 import { containerdConfigure, containerdVersionCheck } from './containerd';
+import { timeSyncSetup } from './time-sync';
 
 /** Kernel modules kube-proxy's IPVS mode needs besides the ones every node needs. */
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
@@ -68,12 +69,13 @@ function kubernetesPackages(spec: KubernetesSpec, profile: OsProfile): string | 
 
 /**
  * prepare-node.sh: everything a host needs before `kubeadm init` or `kubeadm join`.
- * Expects modules-load.conf and sysctl.conf beside it. The same bytes on every node of a family
- * (it names no host), so it is written once per synth however many workers there are.
+ * Expects modules-load.conf and sysctl.conf beside it (and chrony.conf when timeSync names servers).
+ * The same bytes on every node of a family (it names no host), so it is written once per synth
+ * however many workers there are.
  */
-export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile): string {
+export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile, timeSync: Topology['timeSync']): string {
   return shellScript(
-    `Prepares this node for kubeadm (${profile.family}): swap, kernel, containerd, kubelet/kubeadm/kubectl ${spec.version}.`,
+    `Prepares this node for kubeadm (${profile.family}): swap, kernel, time sync, containerd, kubelet/kubeadm/kubectl ${spec.version}.`,
     'cd "$(dirname "$0")"',
     cgroupV2Check(profile),
     INSTALL_IF_CHANGED,
@@ -81,6 +83,9 @@ export function renderPrepareNode(spec: KubernetesSpec, profile: OsProfile): str
     profile.selinux && SELINUX_PERMISSIVE,
     paragraph(profile.firewalld && DISABLE_FIREWALLD),
     ensurePackages(profile.packageManager, toolPackages(spec, profile)),
+    '',
+    // Before the kube tools: kubeadm refuses a join whose token or certificates the node's clock makes look not yet valid.
+    ...timeSyncSetup(timeSync, profile),
     '',
     profile.containerdRepository,
     // Held like kubelet, kubeadm and kubectl: an ordinary upgrade of the host must not move the runtime under them.

@@ -80,6 +80,19 @@ export interface OsProfile {
   /** What to do when the host boots with cgroup v1, which kubelet 1.35 and later refuse (failCgroupV1). */
   readonly cgroupV2Remedy: string;
   readonly kubernetes: KubernetesPackaging;
+  readonly timeSync: TimeSyncProfile;
+}
+
+/** How a family runs chrony, the time sync daemon of every Kubernetes node. */
+export interface TimeSyncProfile {
+  /** The package that brings chronyd and chronyc. */
+  readonly packages: readonly string[];
+  /** Its systemd unit. */
+  readonly service: string;
+  /** The chrony.conf chronyd reads. */
+  readonly config: string;
+  /** Where the family's own chrony.conf keeps the clock's drift rate (kept, so a replaced config does not lose it). */
+  readonly driftFile: string;
 }
 
 /** How a family gets kubelet, kubeadm and kubectl from pkgs.k8s.io and keeps them at the chosen minor. */

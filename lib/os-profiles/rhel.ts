@@ -48,4 +48,5 @@ export const RHEL_PROFILE: OsProfile = {
     pinned: (pkg, patch) => `${pkg}-${patch}`,
     installFlags: ['--disableexcludes=kubernetes'],
   },
+  timeSync: { packages: ['chrony'], service: 'chronyd', config: '/etc/chrony.conf', driftFile: '/var/lib/chrony/drift' },
 };

@@ -168,6 +168,11 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     controlPlaneEndpoint: string("DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server (kubeadm's controlPlaneEndpoint, with apiServerPort): its name in certificates, kubeconfigs and joins. By default the load balancers' VIP, which proxies apiServerPort to the control plane; a DNS name must resolve, on every node, to the VIP (or to another proxy of the API). The VIP and this name are both in the API server's certificate. It cannot be changed once the cluster exists (docs/runbook.md, \"Moving a site to the VIP endpoint\")", inherit('loadBalancer.vip')),
     joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join: digits and s, m or h, at most 2562047h (a Go duration)', '15m'),
   }),
+  timeSync: object('time synchronisation of the Kubernetes nodes (chrony, installed and enabled by node preparation): tokens, certificates and etcd depend on agreeing clocks', {
+    servers: list("NTP servers chrony uses, each with iburst. Empty: the distribution's own chrony.conf (its pool) is left as it is", object('an NTP server', {
+      address: string('DNS name or IPv4 address of the server', REQUIRED),
+    }), []),
+  }),
   workload: object('the nginx Pods and their NodePort Service', {
     name: string('name prefix of the Pods ("<name>-<worker>") and of the Service ("<name>-svc")', 'mcl-nginx'),
     namespace: string('namespace of the Pods and the Service; not kube-* (the cluster\'s own: destroy deletes a namespace other than default)', 'default'),

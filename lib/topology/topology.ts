@@ -87,6 +87,7 @@ export interface Topology {
   readonly client: InternalHost;
   readonly kubernetes: ResolvedConfig['kubernetes'];
   readonly workload: ResolvedConfig['workload'];
+  readonly timeSync: ResolvedConfig['timeSync'];
   readonly provisioning: ResolvedConfig['provisioning'];
   /** Where a client reaches the service: `http://<gateway.outside.address>:<loadBalancer.listenPort>/`. */
   readonly serviceUrl: string;
@@ -124,6 +125,7 @@ export function resolveTopology(config: ResolvedConfig): Topology {
     client: withHostFacts(config.client),
     kubernetes: config.kubernetes,
     workload: config.workload,
+    timeSync: config.timeSync,
     provisioning: config.provisioning,
     serviceUrl: `http://${config.gateway.outside.address}:${config.loadBalancer.listenPort}/`,
   };

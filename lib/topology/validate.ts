@@ -664,6 +664,11 @@ function controlCharacters(t: ResolvedConfig): TopologyProblem[] {
   return problems.reverse();
 }
 
+const TIME_SERVER: RuleTable<ResolvedConfig['timeSync']['servers'][number]> = [
+  // One word: it becomes a `server` line of chrony.conf, where a space would start an option.
+  matching('address', (server) => server.address, HOST_NAME_OR_ADDRESS, 'a DNS name or an IPv4 address (no port, no options)'),
+];
+
 /** Every problem in a resolved config, section by section; an empty list means it is valid. */
 export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
   const s: Subject = {
@@ -697,6 +702,7 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
     ...distinct(addresses(t), (first) => `an address not already used by ${first}`),
     ...applyRules('', s, LOAD_BALANCER),
     ...applyRules('', s, KUBERNETES),
+    ...applyToEach('timeSync.servers', t.timeSync.servers, (server) => server, TIME_SERVER),
     ...applyRules('', s, WORKLOAD),
     ...applyRules('', s, PROVISIONING),
     ...controlCharacters(t),

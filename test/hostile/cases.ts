@@ -144,6 +144,8 @@ function ruleCases(): Case[] {
     reject('host key of the wrong type', 'client: {hostKey: "ssh-ed25519 c3NoLXJzYQ=="}\n', 'client.hostKey: got'),
     reject('image with a shell substitution', 'workload: {image: "nginx:$(reboot)"}\n', 'workload.image: got'),
     reject('kubernetes version 2.0', 'kubernetes: {version: "2.0"}\n', 'kubernetes.version: got'),
+    reject('NTP server with a chrony directive after a newline', 'timeSync: {servers: [{address: "ntp.example\\nallow all"}]}\n', 'timeSync.servers[0].address: got'),
+    reject('NTP servers as plain words', 'timeSync: {servers: [ntp.example.internal]}\n', 'timeSync.servers[0]: got'),
     reject('kubernetes version as a float', 'kubernetes: {version: 1.30}\n', 'kubernetes.version: got'),
     reject('page with NUL', 'workers:\n  - {name: a, address: 192.168.10.20, page: "a\\0b"}\n', 'workers[0].page: got'),
     reject('controlPlaneEndpoint with a port', 'kubernetes: {controlPlaneEndpoint: "api.example:6443"}\n', 'kubernetes.controlPlaneEndpoint: got'),
