@@ -162,7 +162,7 @@ test('npm run bench refuses a mistyped flag and a bad --runs with exit 2 (it use
   const out = scratchDir('k8s-ha-edge-bench-');
   const env = { ...process.env, BENCH_MD: join(out, 'BENCHMARKS.md'), BENCH_JSON: join(out, 'BENCHMARKS.json') };
   const cases: Array<[string[], RegExp]> = [
-    [['--run', '3'], /^flag: got "--run", expected one of --runs N, --failover-only, --lab-scale \[2,12,20\], --help$/m],
+    [['--run', '3'], /^flag: got "--run", expected one of --runs N, --gateway-runs N, --failover-only, --lab-scale \[2,12,20\], --help$/m],
     [['--runs', '0'], /^--runs: got "0", expected an integer in 1-100$/m],
   ];
   for (const [args, message] of cases) {
