@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
-import { copiedTo, copyOrigin, forwardsInFlight, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightCounters, InFlightCounters, successorOf } from '../lib/load-balancer/in-flight';
+import { copiedTo, copyOrigin, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightCounters, InFlightCounters, successorOf } from '../lib/load-balancer/in-flight';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { GATEWAY_DRAIN_FILE, TRANSITION_SCRIPT } from '../lib/gateway/pair';
 import { HANDOFF_RULES_FILE, HANDOFF_SYSCTL_FILE } from '../lib/gateway/handoff';
@@ -797,7 +797,7 @@ export class LabChecks {
     const vipMoveMs = moved === undefined ? 'never' as const : Date.now() - causedAt;
     await sleep(2000);
     // In-flight forwarding on the new holder: copying to the old one only while its LB port answers.
-    const passesTo = forwardsInFlight(this.t) ? this.inFlightPeers(backup) : undefined;
+    const passesTo = this.t.loadBalancer.inFlight ? this.inFlightPeers(backup) : undefined;
     const healedAt = Date.now();
     heal();
     // The preferred load balancer takes the VIP back once its preempt delay is over (35 s is what the default 5 s delay was given).

@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { loadTopology, readConfigFile, Topology } from '../lib/topology';
-import { forwardsInFlight } from '../lib/load-balancer/in-flight';
 import { CheckResult, LabChecks } from './checks';
 import { GatewayPairChecks, GatewayRun } from './gateway-pair';
 import { DrainRun, FailoverRun, FaultKind, siteGapBound, summarize } from './failover';
@@ -180,7 +179,7 @@ async function test(configFile: string | undefined, firewalld: boolean, runs: nu
       ['3', 'SNAT and filtering', () => checks.natAndFiltering()],
       ['3b', 'gateway hardening: INVALID first, IPv6 SSH from the inside only', () => checks.gatewayHardening()],
       ...(firewalld ? [['9', 'firewalld on the load balancers', () => checks.firewalldOnLoadBalancers()] as [string, string, () => Promise<CheckResult>]] : []),
-      ...(forwardsInFlight(project.topology) ? [
+      ...(project.topology.loadBalancer.inFlight ? [
         ['10a', 'in-flight: no loop with DSCP rewritten', () => checks.inFlightLoopGuard()],
         ['10b', 'in-flight: no storm in split brain', () => checks.inFlightSplitBrain()],
         ['10c', 'in-flight: a reset for what nobody owns', () => checks.inFlightReset()],

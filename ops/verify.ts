@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { Topology } from '../lib/topology';
-import { copiedTo, forwardsInFlight, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
+import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
 import { normalizeRuleset } from './ruleset';
 import { siteTopology } from './site';
@@ -251,7 +251,7 @@ class Verifier {
         const isActive = active.stdout.trim() === 'active';
         this.add(host.name, checks[2], isActive && (state === undefined || state === expected) ? 'pass' : 'FAIL',
           `${active.stdout.trim() || 'inactive'}, ${state ?? 'state not in the journal'}; expected active, ${expected}`);
-        if (!forwardsInFlight(this.t)) return this.add(host.name, checks[3], 'skipped', 'loadBalancer.forwardInFlight is off (or there is no peer)');
+        if (!this.t.loadBalancer.inFlight) return this.add(host.name, checks[3], 'skipped', 'loadBalancer.forwardInFlight is off (or there is no peer)');
         const hooked = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -C PREROUTING -j ${IN_FLIGHT_ENTRY_CHAIN}`);
         const rules = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${IN_FLIGHT_CHAIN}`);
         const copy = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${IN_FLIGHT_COPY_CHAIN}`);

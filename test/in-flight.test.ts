@@ -87,6 +87,16 @@ function fateOf(t: Topology, opts: { holders: string[]; owner?: string; live?: s
 const rulesOf = (t: Topology, chain: string, host = 0, role: InFlightRole = 'holder'): readonly Rule[] => chainOf(inFlightRuleset(t, t.loadBalancer.hosts[host], role), 'mangle', chain)!.rules;
 const targets = (rules: readonly Rule[]) => rules.map((r) => r.target);
 
+describe('whether the load balancers forward in flight, decided once in the topology', () => {
+  test('on by default with a peer; off when not asked, or with one load balancer (no peer to pass to)', () => {
+    expect(loadTopology().loadBalancer.inFlight).toBe(true);
+    expect(loadTopology({ overrides: { loadBalancer: { forwardInFlight: false } } }).loadBalancer.inFlight).toBe(false);
+    const one = loadTopology({ overrides: { loadBalancer: { hosts: [{ name: 'lb01', address: '192.168.10.40', priority: 100 }] } } });
+    expect(one.loadBalancer.inFlight).toBe(false);
+    expect(renderFixture({ overrides: { loadBalancer: { hosts: [{ name: 'lb01', address: '192.168.10.40', priority: 100 }] } } }).bundles.find((b) => b.id === 'lb01')!.files.map((f) => f.name)).not.toContain('in-flight.rules');
+  });
+});
+
 describe('the in-flight ruleset', () => {
   test('picks only segments to the VIP\'s port that are not a SYN, in its own chains (loaded with --noflush)', () => {
     const t = loadTopology();

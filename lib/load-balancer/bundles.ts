@@ -5,7 +5,7 @@ import { NGINX_STATE_UNIT, renderCheckNginx, renderKeepalivedConf, renderLbSysct
 import { renderNginxConf } from './nginx';
 import { renderSetupLb } from './setup-lb';
 import { renderTeardownLb } from './teardown-lb';
-import { forwardsInFlight, IN_FLIGHT_UNIT, renderInFlightRules, renderInFlightScript, renderInFlightUnit } from './in-flight';
+import { IN_FLIGHT_UNIT, renderInFlightRules, renderInFlightScript, renderInFlightUnit } from './in-flight';
 
 /** The lb stack: one bundle per load balancer (nginx stream proxy, keepalived, its check, setup). */
 export function loadBalancerBundles(t: Topology): Bundle[] {
@@ -23,7 +23,7 @@ export function loadBalancerBundles(t: Topology): Bundle[] {
       file(NGINX_STATE_UNIT, renderNginxStateUnit(t), { runsFromStaging: false }),
       file('lb-sysctl.conf', renderLbSysctl()),
       file('nginx-stopping.sh', renderNginxStopping(t, lb), { runsFromStaging: false }),
-      ...(forwardsInFlight(t)
+      ...(t.loadBalancer.inFlight
         ? [
           file('in-flight.rules', renderInFlightRules(t, lb)),
           // Installed into /etc/keepalived and /etc/systemd/system; run by systemd and by keepalived's notify.

@@ -90,11 +90,6 @@ const SETTLE_SECONDS = 1;
 /** The pid of that watch, so that a later transition (or the unit's stop) ends it. */
 export const IN_FLIGHT_WATCH_PID_FILE = '/run/k8s-ha-edge-in-flight.watch';
 
-/** Whether a load balancer gets in-flight forwarding: the topology asks for it and there is a peer to pass to. */
-export function forwardsInFlight(t: Topology): boolean {
-  return t.loadBalancer.forwardInFlight && t.loadBalancer.hosts.length > 1;
-}
-
 /** The load balancers in the order a copy travels: by falling priority, decided here, so the same on every host. */
 export function copyLine(t: Topology): readonly LoadBalancerHost[] {
   return [t.loadBalancer.master, ...t.loadBalancer.backups];

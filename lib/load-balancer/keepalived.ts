@@ -1,7 +1,7 @@
 import { LoadBalancerHost, Topology } from '../topology';
 import { BLANK, block, comment, ConfFile, directive, printKeepalivedConf, quoted } from '../formats/directive-tree';
 import { lines, shellBody, shellScript } from '../formats/shell';
-import { forwardsInFlight, inFlightNotify } from './in-flight';
+import { inFlightNotify } from './in-flight';
 
 /** The vrrp_script that runs check_nginx.sh, tracked by the VRRP instance. */
 const CHECK_SCRIPT_NAME = 'check_nginx';
@@ -127,7 +127,7 @@ export function keepalivedConf(t: Topology, host: LoadBalancerHost): ConfFile {
         block('virtual_ipaddress', [], [directive(`${lb.vip}/${lb.vipPrefixLength}`, ['dev', host.interface])]),
         block('track_script', [], [directive(CHECK_SCRIPT_NAME)]),
         block('track_file', [], [directive(NGINX_STATE_TRACK), directive(DRAIN_TRACK)]),
-        ...(forwardsInFlight(t) ? inFlightNotifyDirectives() : []),
+        ...(t.loadBalancer.inFlight ? inFlightNotifyDirectives() : []),
       ]),
     ],
   };
@@ -185,7 +185,7 @@ export function renderNginxStateUnit(t: Topology): string {
     'Type=oneshot',
     'RemainAfterExit=yes',
     // With in-flight forwarding the VIP stays on lo (a peer passes this host's connections back to it there).
-    forwardsInFlight(t)
+    t.loadBalancer.inFlight
       ? `ExecStart=/bin/sh -c 'echo 0 > ${NGINX_STATE_FILE}'`
       : `ExecStart=/bin/sh -c 'ip -4 addr del ${vip}/32 dev lo 2>/dev/null; echo 0 > ${NGINX_STATE_FILE}'`,
     `ExecStop=${NGINX_STOPPING_SCRIPT}`,

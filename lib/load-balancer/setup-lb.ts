@@ -4,7 +4,7 @@ import { osProfile } from '../os-profiles';
 import { ensurePackages } from '../os-profiles/packages';
 import { INSTALL_IF_CHANGED, shellBody, shellScript } from '../formats/shell';
 import { renderFirewalldOpenings, renderSelinuxPolicy } from './host-policy';
-import { forwardsInFlight, inFlightSetup } from './in-flight';
+import { inFlightSetup } from './in-flight';
 
 /**
  * setup-lb.sh: installs nginx (with the stream module) and keepalived, gives them what SELinux
@@ -17,13 +17,13 @@ export function renderSetupLb(t: Topology, host: LoadBalancerHost): string {
     `Sets up ${host.name}: nginx stream proxy on port ${t.loadBalancer.listenPort} and keepalived for ${t.loadBalancer.vip}.`,
     'cd "$(dirname "$0")"',
     INSTALL_IF_CHANGED,
-    ensurePackages(profile.packageManager, [...profile.nginx.packages, 'keepalived', ...(forwardsInFlight(t) ? profile.iptablesPackages : [])]),
+    ensurePackages(profile.packageManager, [...profile.nginx.packages, 'keepalived', ...(t.loadBalancer.inFlight ? profile.iptablesPackages : [])]),
     '',
     renderSelinuxPolicy(t, profile),
     '',
     // A static body ends in its newline: the join after it is the blank line.
     renderFirewalldOpenings(t, host),
-    forwardsInFlight(t) && inFlightSetup(),
+    t.loadBalancer.inFlight && inFlightSetup(),
     shellBody('load-balancer/setup-lb.sh', { SCRIPT_USER, CHECK_SCRIPT_PATH, LB_SYSCTL_FILE, NGINX_STOPPING_SCRIPT, NGINX_STATE_UNIT }),
   );
 }

@@ -9,6 +9,7 @@ import { prefixLengthOf } from './ipv4';
  * plus derived facts, computed once here so that no two readers compute them twice:
  * - `loadBalancer.master`, `loadBalancer.backups`: who starts as VRRP MASTER, and the BACKUPs
  * - `loadBalancer.vipPrefixLength`: the prefix the VIP is added with
+ * - `loadBalancer.inFlight`: whether the load balancers forward in flight (asked, and a peer to pass to)
  * - `sudoPrefix` on every host: how a root command is run over SSH
  * - `gateway.hosts`: the gateway machines, one or a pair, in one shape; `gateway.pair`: the pair's facts
  * - `serviceUrl`: where a client reaches the service
@@ -72,6 +73,11 @@ export interface LoadBalancerFacts {
   readonly backups: readonly LoadBalancerHost[];
   /** Prefix length the VIP is added with: that of `networks.internal` (24 for 192.168.10.0/24). */
   readonly vipPrefixLength: number;
+  /**
+   * Whether the load balancers get in-flight forwarding (lib/load-balancer/in-flight.ts): the topology
+   * asks for it (`forwardInFlight`) and there is a peer to pass to. Decided here, read everywhere.
+   */
+  readonly inFlight: boolean;
 }
 
 export type LoadBalancerSpec = Omit<ResolvedConfig['loadBalancer'], 'hosts'> & {
@@ -120,6 +126,7 @@ export function resolveTopology(config: ResolvedConfig): Topology {
       master,
       backups,
       vipPrefixLength: prefixLengthOf(config.networks.internal),
+      inFlight: config.loadBalancer.forwardInFlight && hosts.length > 1,
     },
     gateway: resolveGateway(config),
     client: withHostFacts(config.client),
