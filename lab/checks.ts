@@ -223,7 +223,7 @@ export class LabChecks {
     try {
       if (id === '1') this.startStandIns();
       if (id === '1' && this.project.firewalld) measured.firewalldStartMs = this.startFirewalld();
-      this.log('npm run apply: the gateway first (manifest.json), then lb, client and the node pages side by side');
+      this.log('npm run apply: the gateway first (manifest.json), then lb and client side by side, the node pages after lb');
       const applied = await npmRun(this.project, 'apply', this.applyArgs('--auto-approve'));
       measured.applyMs = applied.ms;
       if (applied.code !== 0) throw new Error(`npm run apply exited ${applied.code}:\n${applied.output.slice(-3000)}`);

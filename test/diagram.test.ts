@@ -102,10 +102,16 @@ describe.each([
 
   test('THEN one line goes from each load balancer to the workers (not one per worker, whose labels sat on crossings)', () => {
     for (const h of t.loadBalancer.hosts) {
-      const toWorkers = svgEdges(svg).filter((e) => e.from === `host:${h.name}`);
+      const toWorkers = svgEdges(svg).filter((e) => e.from === `host:${h.name}` && e.to !== `host:${t.controlPlane.name}`);
       expect(toWorkers).toHaveLength(1);
       expect(toWorkers[0].labels).toEqual([`:${t.workload.nodePort}`]);
     }
+  });
+
+  test('THEN the API is reached through the VIP: its line comes from the load balancer holding the VIP, none from the workers', () => {
+    const toApi = svgEdges(svg).filter((e) => e.to === `host:${t.controlPlane.name}`);
+    expect(toApi).toEqual([{ from: `host:${t.loadBalancer.master.name}`, to: `host:${t.controlPlane.name}`, labels: [`API :${t.kubernetes.apiServerPort}`] }]);
+    expect(svgTexts(svg)).toContain(`port ${t.loadBalancer.listenPort}, API :${t.kubernetes.apiServerPort}`);
   });
 
   test('THEN every line has a label, and a legend says what each line style means', () => {
@@ -116,7 +122,7 @@ describe.each([
     expect(texts).toContain('legend');
     expect(texts).toContain('traffic while the MASTER holds the VIP');
     expect(texts).toContain('traffic after a failover to a BACKUP');
-    expect(texts).toContain(`kubelets to the control plane's API :${t.kubernetes.apiServerPort}`);
+    expect(texts).toContain(`the API :${t.kubernetes.apiServerPort}, reached through the VIP`);
   });
 
   test('THEN the label of each network is no wider than the box around the network', () => {

@@ -90,6 +90,8 @@ const ROWS: readonly Row[] = [
   ['14 apiServerPort 10256', 'kubernetes: {apiServerPort: 10256}\n', 'yaml', /\(10256 is kube-proxy's health port\)/],
   ['14 apiServerPort the NodePort', 'kubernetes: {apiServerPort: 30080}\nworkload: {nodePort: 30080}\n', 'yaml', /\(30080 is workload\.nodePort, served by kube-proxy on every node\)/],
   ['14 apiServerPort in the NodePort range', 'kubernetes: {apiServerPort: 31000}\n', 'yaml', /\(31000 is in the NodePort range 30000-32767\)/],
+  // Only the VIP and the control plane answer on the API port inside: a worker's address as endpoint is a slip.
+  ['14 controlPlaneEndpoint a worker', 'kubernetes: {controlPlaneEndpoint: 192.168.10.20}\n', 'yaml', /kubernetes\.controlPlaneEndpoint: got "192\.168\.10\.20", expected the load balancers' VIP \(192\.168\.10\.100\), a DNS name, or the control plane's own address \(192\.168\.10\.10/],
   // The load balancers listen on both ports on every address: one port cannot carry the service and the API.
   ['14 apiServerPort the LB port', 'kubernetes: {apiServerPort: 3344}\n', 'yaml', /kubernetes\.apiServerPort: got 3344, expected a port other than loadBalancer\.listenPort \(3344\)/],
   ['14 NodePort below the range', 'workload: {nodePort: 8080}\n', 'yaml', /workload\.nodePort: got 8080, expected a NodePort in 30000-32767/],
@@ -115,6 +117,9 @@ describe('GIVEN a config that synth must accept', () => {
     ['13 a hostPath of its own', 'workload: {hostPath: /srv/pages}\n'],
     ['14 an image with registry, port, path, tag and digest', `workload: {image: "registry.example:5000/team/nginx:1.27@sha256:${'a'.repeat(64)}"}\n`],
     ['15 a UTF-8 page', 'workers:\n  - {name: a, address: 192.168.10.20, page: "café ☃"}\n'],
+    // The endpoint of a site built before the VIP was the default: the master's own address is kept.
+    ['14 controlPlaneEndpoint the master\'s address', 'kubernetes: {controlPlaneEndpoint: 192.168.10.10}\n'],
+    ['14 controlPlaneEndpoint an address outside the internal network (a proxy of its own)', 'kubernetes: {controlPlaneEndpoint: 10.0.5.5}\n'],
   ];
   test.each(accepts)('WHEN %s THEN it loads', (_point, config) => {
     expect(problemsOf(configFile(config))).toBe('(accepted)');
@@ -314,6 +319,7 @@ describe('GIVEN synth on the command line', () => {
     ['a __proto__ key', '{"__proto__": {"workload": {}}}', 'json', /__proto__: got an unknown key/],
     ['a JSON syntax error', '{"workload": }', 'json', /got unparsable JSON/],
     ['a weight inside the priority gap', 'loadBalancer:\n  healthCheck: {weight: -5}\n', 'yaml', /loadBalancer\.healthCheck\.weight: got -5/],
+    ['a control-plane endpoint no host serves', 'kubernetes: {controlPlaneEndpoint: 192.168.10.77}\n', 'yaml', /kubernetes\.controlPlaneEndpoint: got "192\.168\.10\.77", expected the load balancers' VIP/],
   ];
   test.each(cliRows)('WHEN the config has %s THEN exit 2, the message, no stack trace, and the earlier output byte-identical', (_name, text, extension, message) => {
     const cwd = scratchDir('k8s-ha-edge-safety-cli-');

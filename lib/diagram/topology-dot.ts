@@ -77,7 +77,7 @@ export function topologyDot(t: Topology): string {
     '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>legend</B></TD></TR>',
     legendRow('———', 'black', 'traffic while the MASTER holds the VIP'),
     legendRow('– – –', 'gray40', 'traffic after a failover to a BACKUP'),
-    legendRow('· · · ·', 'gray40', `kubelets to the control plane&#39;s API :${t.kubernetes.apiServerPort}`),
+    legendRow('· · · ·', 'gray40', `the API :${t.kubernetes.apiServerPort}, reached through the VIP`),
     ...(t.gateway.pair ? [legendRow('· · · ·', 'gray40', 'between the gateways: conntrackd&#39;s state sync')] : []),
   ].join('')}</TABLE>>`;
   const out: string[] = [
@@ -93,11 +93,11 @@ export function topologyDot(t: Topology): string {
     ...gatewayNodes(t).map((line) => line.replace(/^ {4}/, '  ')),
     `  subgraph ${q('cluster_internal')} {`,
     `    label=${q(`internal network ${t.networks.internal}`)}; style="rounded,dashed"; color="gray40"; labeljust="l";`,
-    node(vip, `VIP ${lb.vip}`, [`port ${port}`, `on ${lb.master.name} (MASTER)`], { shape: 'ellipse', fillcolor: 'lightblue' }),
+    node(vip, `VIP ${lb.vip}`, [`port ${port}, API :${t.kubernetes.apiServerPort}`, `on ${lb.master.name} (MASTER)`], { shape: 'ellipse', fillcolor: 'lightblue' }),
     ...lbOrder.map((h) => node(`host:${h.name}`, h.name, [
       `load balancer, ${h.name === lb.master.name ? 'MASTER' : 'BACKUP'} priority ${h.priority}`,
       `${h.interface} ${h.address}`,
-      `nginx stream :${port}, keepalived`,
+      `nginx :${port} :${t.kubernetes.apiServerPort}, keepalived`,
     ])),
     `  subgraph ${q('cluster_workers')} {`,
     `    label=${q(`workers: NodePort ${nodePort}, one Pod each`)}; style="rounded"; color="gray60";`,
@@ -124,7 +124,8 @@ export function topologyDot(t: Topology): string {
     ...wrap,
     // The control plane beside the workers' first row: the picture grows wider rather than taller.
     `  { rank=same; ${q(firstRow[firstRow.length - 1])}; ${q(`host:${t.controlPlane.name}`)}; }`,
-    edge(firstRow[firstRow.length - 1], `host:${t.controlPlane.name}`, `API :${t.kubernetes.apiServerPort}`, { ltail: 'cluster_workers', style: 'dotted', arrowhead: 'none', color: 'gray50' }),
+    // The API's path: the control-plane endpoint is the VIP, so the line comes from the load balancer that holds it.
+    edge(`host:${lb.master.name}`, `host:${t.controlPlane.name}`, `API :${t.kubernetes.apiServerPort}`, { style: 'dotted', color: 'gray50' }),
     // The legend beside the client, in the top row's empty space.
     `  { rank=same; ${q(`host:${t.client.name}`)}; ${q('legend')}; }`,
     '}',

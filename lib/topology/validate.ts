@@ -1,7 +1,7 @@
 import { FlannelManifestSource, ResolvedConfig } from './config-schema';
 import { BUNDLED_FLANNEL_VERSION, CONTROL_PLANE_RESERVED_PORTS, flannelManifestUrlOf, LOAD_BALANCER_RESERVED_PORTS, NODE_PORT_RANGE, SUPPORTED_KUBERNETES_MINORS, SYSTEM_DIRECTORIES } from './defaults';
 import { show, TopologyProblem } from './errors';
-import { formatCidr, Ipv4Network } from './ipv4';
+import { contains, formatCidr, Ipv4Network, parseIpv4 } from './ipv4';
 import { bundleResourceIds, NULL_PROVIDER_ID, pageBundleId, podName, PROTOTYPE_MEMBER_ID, serviceName, WORKLOAD_BUNDLE_ID } from './names';
 import {
   addressIn,
@@ -379,6 +379,15 @@ const KUBERNETES: RuleTable<Subject> = [
   },
   matching('kubernetes.controlPlaneEndpoint', (s) => s.t.kubernetes.controlPlaneEndpoint, HOST_NAME_OR_ADDRESS,
     'a DNS name or an IPv4 address without a port (the port is kubernetes.apiServerPort)'),
+  {
+    // On the internal network only the VIP (the load balancers proxy the API there) and the control plane
+    // itself answer on the API port: any other address there is a slip, and kubeadm would wait on it for minutes.
+    path: 'kubernetes.controlPlaneEndpoint',
+    value: (s) => s.t.kubernetes.controlPlaneEndpoint,
+    fails: (s) => endpointNobodyServes(s),
+    expected: (s) => `the load balancers' VIP (${s.t.loadBalancer.vip}), a DNS name, or the control plane's own address `
+      + `(${s.t.controlPlane.address}, for a site built when that was the default): no other address of networks.internal serves the API`,
+  },
   matching('kubernetes.joinTokenTtl', (s) => s.t.kubernetes.joinTokenTtl, DURATION, 'a positive duration such as 15m, 1h'),
   {
     path: 'kubernetes.joinTokenTtl',
@@ -436,6 +445,14 @@ const KUBERNETES: RuleTable<Subject> = [
   notOverlapping('kubernetes.serviceCidr', (s) => shown(s.services), (s) => s.services,
     'networks.external', (s) => s.external, (s) => s.t.networks.external),
 ];
+
+/** An IPv4 endpoint inside networks.internal that is neither the VIP nor the control plane's address. */
+function endpointNobodyServes(s: Subject): boolean {
+  const endpoint = s.t.kubernetes.controlPlaneEndpoint;
+  const address = parseIpv4(endpoint);
+  return address !== undefined && s.internal !== undefined && contains(s.internal, address)
+    && endpoint !== s.t.loadBalancer.vip && endpoint !== s.t.controlPlane.address;
+}
 
 /** What already uses the API server's port on the control plane, or undefined. */
 function apiServerPortClash(t: ResolvedConfig): string | undefined {
