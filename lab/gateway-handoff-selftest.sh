@@ -17,31 +17,16 @@ DIR="$1"
 P="k8s-ha-edge-gwho-$$-"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY=/usr/bin/python3
-passed=0; failed=0
 
-cleanup() {
-  local n
-  for n in swin swout g1 g2 in out; do
-    ip netns pids "${P}$n" 2>/dev/null | xargs -r kill 2>/dev/null
-    ip netns del "${P}$n" 2>/dev/null
-  done
-  wait 2>/dev/null
-  return 0
-}
-trap cleanup EXIT
-
-check() { # check NAME CONDITION-EXIT-CODE DETAIL
-  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "pass  $1: $3"; else failed=$((failed + 1)); echo "FAIL  $1: $3"; fi
-}
-
-inns() { local n="$1"; shift; ip netns exec "${P}$n" "$@"; }
+# shellcheck source=lab/netns-selftest.sh
+. "$HERE/netns-selftest.sh"
 
 # The transition scripts log with logger: here into the scratch directory, not the machine's journal.
 mkdir -p "$DIR/bin"
 printf '#!/bin/sh\necho "$*" >> %s/logger.log\n' "$DIR" > "$DIR/bin/logger"
 chmod 0755 "$DIR/bin/logger"
 
-for n in swin swout g1 g2 in out; do ip netns add "${P}$n"; ip -n "${P}$n" link set lo up; done
+make_namespaces swin swout g1 g2 in out
 for sw in swin swout; do
   ip -n "${P}$sw" link add br0 type bridge stp_state 0 forward_delay 0
   ip -n "${P}$sw" link set br0 up

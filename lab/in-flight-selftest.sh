@@ -14,26 +14,11 @@ N="${#ADDRESSES[@]}"
 P="k8s-ha-edge-ifst-$$-"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY=/usr/bin/python3
-passed=0; failed=0
 
-cleanup() {
-  local n
-  for n in sw m $(seq 1 "$N"); do
-    ip netns pids "${P}$n" 2>/dev/null | xargs -r kill 2>/dev/null
-    ip netns del "${P}$n" 2>/dev/null
-  done
-  wait 2>/dev/null
-  return 0
-}
-trap cleanup EXIT
-
-check() { # check NAME CONDITION-EXIT-CODE DETAIL
-  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "pass  $1: $3"; else failed=$((failed + 1)); echo "FAIL  $1: $3"; fi
-}
-
-inns() { local n="$1"; shift; ip netns exec "${P}$n" "$@"; }
-
-for n in sw m $(seq 1 "$N"); do ip netns add "${P}$n"; ip -n "${P}$n" link set lo up; done
+# shellcheck source=lab/netns-selftest.sh
+. "$HERE/netns-selftest.sh"
+# shellcheck disable=SC2046 # one namespace per load balancer, numbered
+make_namespaces sw m $(seq 1 "$N")
 ip -n "${P}sw" link add br0 type bridge stp_state 0 forward_delay 0
 ip -n "${P}sw" link set br0 up
 # The switch rewrites DSCP to 0 on every segment to the LB port (bridged IPv4 through iptables).

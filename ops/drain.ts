@@ -11,15 +11,13 @@
  * gateway takes both VIPs (conntrackd has its connections already), and drain returns once it holds them.
  * Exit codes: 0 done, 1 the VIP did not move in time (or a host could not be reached), 2 bad flags.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
 import { DRAIN_FILE, DRAINED_VALUE } from '../lib/load-balancer/keepalived';
 import { Topology } from '../lib/topology';
 import { GATEWAY_DRAIN_FILE } from '../lib/gateway/pair';
 import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
 import { siteTopology } from './site';
-import { closeShared, ssh, SshOptions } from './ssh';
+import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
 const USAGE = `usage: npm run drain -- HOST [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE]
                         [--connect-timeout SECONDS] [--timeout SECONDS]
@@ -140,18 +138,10 @@ async function main(argv: readonly string[]): Promise<number> {
     const names = [...t.loadBalancer.hosts.map((h) => h.name), ...(t.gateway.pair ? t.gateway.hosts.map((h) => h.name) : [])];
     const target = drainableOf(t, positional);
     if (!target) throw new UsageError(`HOST: got ${positional === undefined ? 'nothing' : JSON.stringify(positional)}, expected one of ${names.join(', ')}`);
-    const keyFlag = valueOf(flags, '--ssh-key');
-    const key = keyFlag !== undefined ? userPath(keyFlag) : process.env.TF_VAR_ssh_private_key_path;
-    if (key === undefined) throw new UsageError('--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_ssh_private_key_path)');
-    if (!existsSync(key)) throw new UsageError(`--ssh-key: got ${key}, expected an existing private key file`);
-    const knownHosts = valueOf(flags, '--known-hosts');
+    const options = sshOptionsOf(flags);
+    controlDir = options.controlDir;
     const preemptDelay = target.what === 'gateway' ? t.gateway.pair?.vrrp.preemptDelaySeconds ?? 0 : t.loadBalancer.vrrp.preemptDelaySeconds;
     const timeout = integerOf(flags, '--timeout', preemptDelay + 30, 1, 3600);
-    controlDir = mkdtempSync(join(tmpdir(), 'khe-'));
-    const options: SshOptions = {
-      key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts), controlDir,
-      connectTimeoutSeconds: integerOf(flags, '--connect-timeout', 10, 1, 300),
-    };
     run = async () => {
       const code = await drain(target, flags.switches.has('--undo'), options, timeout, (line) => console.log(line));
       await Promise.all(target.tier.map((h) => closeShared(options, h.sshUser, h.address)));

@@ -12,15 +12,14 @@
  * kubeconfig, 2 bad flags (or --out refused).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { controlPlaneEndpoint } from '../lib/kubernetes/kubeadm';
 import { Topology } from '../lib/topology';
-import { integerOf, parseFlags, UsageError, userDir, userPath, valueOf } from './args';
+import { parseFlags, UsageError, userDir, userPath, valueOf } from './args';
 import { siteTopology } from './site';
-import { closeShared, ssh, SshOptions } from './ssh';
+import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
 /** Where kubeadm init writes the admin kubeconfig on a control-plane node. */
 const ADMIN_CONF = '/etc/kubernetes/admin.conf';
@@ -193,17 +192,11 @@ async function main(argv: readonly string[]): Promise<number> {
     const cdktfOut = userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out');
     const t = siteTopology({ cdktfOut, configPath: config === undefined ? undefined : userPath(config) });
     const out = checkedOut(rawOut, t, cdktfOut);
-    const keyFlag = valueOf(flags, '--ssh-key');
-    const key = keyFlag !== undefined ? userPath(keyFlag) : process.env.TF_VAR_ssh_private_key_path;
-    if (key === undefined) throw new UsageError('--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_ssh_private_key_path)');
-    if (!existsSync(key)) throw new UsageError(`--ssh-key: got ${key}, expected an existing private key file`);
-    const knownHosts = valueOf(flags, '--known-hosts');
-    const connectTimeoutSeconds = integerOf(flags, '--connect-timeout', 10, 1, 300);
-    // Short: a control socket path must fit in 104 bytes.
-    controlDir = mkdtempSync(join(tmpdir(), 'khe-'));
+    const options = sshOptionsOf(flags);
+    controlDir = options.controlDir;
     job = {
       t, out, rawOut, force: flags.switches.has('--force'),
-      options: { key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts), controlDir, connectTimeoutSeconds },
+      options,
     };
   } catch (error) {
     if (controlDir) rmSync(controlDir, { recursive: true, force: true });

@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { integerOf, ParsedFlags, UsageError, userPath, valueOf } from './args';
 
 export interface SshOptions {
   readonly key: string;
@@ -11,6 +15,23 @@ export interface SshOptions {
    * starved keepalived's 1 s health check in the lab. @default no sharing
    */
   readonly controlDir?: string;
+}
+
+/**
+ * The SSH options of an operator command from its flags: `--ssh-key` (else TF_VAR_ssh_private_key_path),
+ * `--known-hosts`, `--connect-timeout`, and a fresh private directory for connection sharing, made last
+ * (after every check) and removed by the caller (`controlDir`). A missing key is a UsageError.
+ */
+export function sshOptionsOf(flags: ParsedFlags): SshOptions & { readonly controlDir: string } {
+  const keyFlag = valueOf(flags, '--ssh-key');
+  const key = keyFlag !== undefined ? userPath(keyFlag) : process.env.TF_VAR_ssh_private_key_path;
+  if (key === undefined) throw new UsageError('--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_ssh_private_key_path)');
+  if (!existsSync(key)) throw new UsageError(`--ssh-key: got ${key}, expected an existing private key file`);
+  const knownHosts = valueOf(flags, '--known-hosts');
+  const connectTimeoutSeconds = integerOf(flags, '--connect-timeout', 10, 1, 300);
+  // Short: a control socket path must fit in 104 bytes.
+  const controlDir = mkdtempSync(join(tmpdir(), 'khe-'));
+  return { key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts), controlDir, connectTimeoutSeconds };
 }
 
 export interface SshResult {

@@ -5,16 +5,15 @@
  * reported and counted, and does not fail. A check that cannot be made where it is asked (no kubectl on the master) is
  * "skipped: not checked", never a pass; checks on a host that cannot be reached are "not run".
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { Topology } from '../lib/topology';
 import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
-import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
+import { parseFlags, UsageError, userPath, valueOf } from './args';
 import { normalizeRuleset } from './ruleset';
 import { siteTopology } from './site';
-import { closeShared, ssh, SshOptions } from './ssh';
+import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 import { eachAtMost } from './each-at-most';
 import { CONNTRACKD_CONFIG, GATEWAY_STATE_FILE } from '../lib/gateway/pair';
 import { HANDOFF_ENTRY_CHAIN, HANDOFF_FROM_PEER_CHAIN } from '../lib/gateway/handoff';
@@ -356,17 +355,9 @@ async function main(argv: readonly string[]): Promise<number> {
     if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
     const cdktfOut = userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out');
     const topology = siteTopology({ cdktfOut, configPath: config === undefined ? undefined : userPath(config) });
-    const keyFlag = valueOf(flags, '--ssh-key');
-    const key = keyFlag !== undefined ? userPath(keyFlag) : process.env.TF_VAR_ssh_private_key_path;
-    if (key === undefined) throw new UsageError('--ssh-key: got nothing, expected the path of the SSH private key (or TF_VAR_ssh_private_key_path)');
-    if (!existsSync(key)) throw new UsageError(`--ssh-key: got ${key}, expected an existing private key file`);
-    const knownHosts = valueOf(flags, '--known-hosts');
-    // Short: a control socket path must fit in 104 bytes.
-    controlDir = mkdtempSync(join(tmpdir(), 'khe-'));
-    verifier = new Verifier(topology, {
-      key, knownHosts: knownHosts === undefined ? undefined : userPath(knownHosts), controlDir,
-      connectTimeoutSeconds: integerOf(flags, '--connect-timeout', 10, 1, 300),
-    }, cdktfOut);
+    const options = sshOptionsOf(flags);
+    controlDir = options.controlDir;
+    verifier = new Verifier(topology, options, cdktfOut);
   } catch (error) {
     if (!(error instanceof UsageError) && (error as Error).constructor.name !== 'TopologyError') throw error;
     console.error(`error: ${(error as Error).message}`);
