@@ -4,6 +4,13 @@ import { parseArgs, ParseArgsConfig } from 'node:util';
 /** A command-line mistake: printed as "flag: got X, expected Y", exit code 2. */
 export class UsageError extends Error {}
 
+/** A bad flag or config (UsageError, TopologyError): said on stderr, exit 2; anything else is rethrown. */
+export function usageExit(error: unknown): 2 {
+  if (!(error instanceof UsageError) && (error as Error).constructor.name !== 'TopologyError') throw error;
+  console.error(`error: ${(error as Error).message}`);
+  return 2;
+}
+
 /** The directory the user ran `npm run …` in (npm itself runs scripts in the package directory). */
 export function userDir(): string {
   return process.env.INIT_CWD ?? process.cwd();

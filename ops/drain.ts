@@ -15,7 +15,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { DRAIN_FILE, DRAINED_VALUE } from '../lib/load-balancer/keepalived';
 import { Topology } from '../lib/topology';
 import { GATEWAY_DRAIN_FILE } from '../lib/gateway/pair';
-import { integerOf, parseFlags, UsageError, userPath, valueOf } from './args';
+import { integerOf, parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
 import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
@@ -149,9 +149,7 @@ async function main(argv: readonly string[]): Promise<number> {
     };
   } catch (error) {
     if (controlDir) rmSync(controlDir, { recursive: true, force: true });
-    if (!(error instanceof UsageError) && (error as Error).constructor.name !== 'TopologyError') throw error;
-    console.error(`error: ${(error as Error).message}`);
-    return 2;
+    return usageExit(error);
   }
   try {
     return await run();

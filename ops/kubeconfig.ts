@@ -17,7 +17,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { controlPlaneEndpoint } from '../lib/kubernetes/kubeadm';
 import { Topology } from '../lib/topology';
-import { parseFlags, UsageError, userDir, userPath, valueOf } from './args';
+import { parseFlags, usageExit, UsageError, userDir, userPath, valueOf } from './args';
 import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
@@ -200,9 +200,7 @@ async function main(argv: readonly string[]): Promise<number> {
     };
   } catch (error) {
     if (controlDir) rmSync(controlDir, { recursive: true, force: true });
-    if (!(error instanceof UsageError) && (error as Error).constructor.name !== 'TopologyError') throw error;
-    console.error(`error: ${(error as Error).message}`);
-    return 2;
+    return usageExit(error);
   }
   try {
     return await fetchKubeconfig(job, (line) => (line.startsWith('error: ') ? console.error(line) : console.log(line)));

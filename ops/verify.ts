@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { Topology } from '../lib/topology';
 import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
-import { parseFlags, UsageError, userPath, valueOf } from './args';
+import { parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
 import { normalizeRuleset } from './ruleset';
 import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
@@ -359,9 +359,7 @@ async function main(argv: readonly string[]): Promise<number> {
     controlDir = options.controlDir;
     verifier = new Verifier(topology, options, cdktfOut);
   } catch (error) {
-    if (!(error instanceof UsageError) && (error as Error).constructor.name !== 'TopologyError') throw error;
-    console.error(`error: ${(error as Error).message}`);
-    return 2;
+    return usageExit(error);
   }
   const started = Date.now();
   try {
