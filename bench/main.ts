@@ -22,7 +22,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { cdk8sTemplateCommand, prepareCdk8sTemplate } from './cdk8s-template';
-import { DrainRun, FAILOVER_GOAL, FailoverRun, FAULT_LABELS, GAP_GOAL_KINDS, KindSummary, summarize } from '../lab/failover';
+import { DrainRun, FAILOVER_GOAL, FailoverRun, FAULT_LABELS, FaultKind, GAP_GOAL_KINDS, KindSummary, medianGapHeld, summarize } from '../lab/failover';
 import { BENCH_USAGE, parseBenchArgs } from './args';
 import { LAB_SCALE_BOUNDS, LAB_SCALE_SITES, LabScaleRun, labScaleChecks, mergeLabScale, runLabScale } from './lab-scale';
 import { GatewayBenchPart, gatewayChecks, gatewayMarkdown, runGatewayBench } from './gateway-pair';
@@ -324,6 +324,12 @@ interface FailoverPart {
   readonly vrrpCost: { masterCpuPct: number; backupCpuPct: number; advertsPerSecond: number };
   readonly vipMoveMs: Record<string, number>;
   readonly labExit: number | null;
+  /**
+   * How the lab made a power loss in these runs: 'cables-first' since the lab cuts a host's cables before it
+   * kills its processes. Runs kept from before that have no mark: their host's kernel went on forwarding
+   * (and answering a SYN with a reset) until it removed the host's namespace, so their gaps are optimistic.
+   */
+  readonly powerLoss?: 'cables-first';
 }
 
 /**
@@ -368,7 +374,7 @@ function failoverBench(runs: number): FailoverPart {
   for (const kind of kinds) vipMoveMs[kind] = median(failovers.filter((r) => r.kind === kind && typeof r.vipMoveMs === 'number').map((r) => r.vipMoveMs as number));
   return {
     date: first.when, runs, settings: first.settings, summaries: kinds.map((k) => summarize(k, failovers.filter((r) => r.kind === k))), drains,
-    dataPlane: first.dataPlane, vrrpCost: first.vrrpCost, vipMoveMs, labExit,
+    dataPlane: first.dataPlane, vrrpCost: first.vrrpCost, vipMoveMs, labExit, powerLoss: 'cables-first',
   };
 }
 
@@ -385,6 +391,10 @@ if (FAILOVER_ONLY) {
   };
 } else synthPart = synthBench();
 const failoverPart: FailoverPart | undefined = FAILOVER_RUNS !== undefined ? failoverBench(FAILOVER_RUNS) : previous?.failover;
+/** A fault's label; a power loss measured before the lab cut the cables first says so. */
+const faultLabel = (kind: FaultKind): string => (kind === 'power-loss' && failoverPart?.powerLoss !== 'cables-first'
+  ? 'loses power (measured before the lab cut the cables first: optimistic, see below)'
+  : FAULT_LABELS[kind]);
 /** Each size's latest lab run: measured now, or kept from the previous BENCHMARKS.json. */
 const labScaleRuns: LabScaleRun[] = mergeLabScale(previous?.labScale, LAB_SCALE
   ? runLabScale(repo, LAB_SCALE, npmCli ? [node, [npmCli]] : ['npm', []], process.env.BENCH_LAB_LOCK)
@@ -397,10 +407,10 @@ const { results, scale } = synthPart;
 const byKey = new Map(results.map((r) => [r.key, r]));
 const failoverChecks = failoverPart ? [
   ...failoverPart.summaries.filter((k) => GAP_GOAL_KINDS.includes(k.kind)).flatMap((k) => [
-    { what: `${FAULT_LABELS[k.kind]}: median gap ms (${k.runs} runs)`, value: k.gap.median, max: FAILOVER_GOAL.medianGapMs, failover: true },
-    { what: `${FAULT_LABELS[k.kind]}: worst gap ms (${k.runs} runs)`, value: k.gap.max, max: FAILOVER_GOAL.maxGapMs, failover: true },
+    ...(medianGapHeld(k.kind) ? [{ what: `${faultLabel(k.kind)}: median gap ms (${k.runs} runs)`, value: k.gap.median, max: FAILOVER_GOAL.medianGapMs, failover: true }] : []),
+    { what: `${faultLabel(k.kind)}: worst gap ms (${k.runs} runs)`, value: k.gap.max, max: FAILOVER_GOAL.maxGapMs, failover: true },
   ]),
-  ...failoverPart.summaries.map((k) => ({ what: `${FAULT_LABELS[k.kind]}: failed requests in failback (${k.runs} runs)`, value: k.failbackFailed, max: FAILOVER_GOAL.failbackFailed, failover: true })),
+  ...failoverPart.summaries.map((k) => ({ what: `${faultLabel(k.kind)}: failed requests in failback (${k.runs} runs)`, value: k.failbackFailed, max: FAILOVER_GOAL.failbackFailed, failover: true })),
   { what: `drain, maintenance, undrain: failed requests (${failoverPart.drains.length} runs)`, value: failoverPart.drains.reduce((n, d) => n + d.failed, 0), max: FAILOVER_GOAL.drainFailed, failover: true },
   {
     what: `runs missing (${failoverPart.runs} of every fault kind and of the drain asked)`,
@@ -452,7 +462,13 @@ code says how: 56 or 18, the connection was reset; 28, it stalled under 1 KiB/s 
 
 | fault on the MASTER | runs | gap min / median / p95 / max ms | failed per run min / median / max | failback: failed (all runs), worst gap ms | VIP moved, median ms | long download |
 |---|---|---|---|---|---|---|
-${failoverPart.summaries.map((k) => `| ${FAULT_LABELS[k.kind]}${GAP_GOAL_KINDS.includes(k.kind) ? '' : ' (reported, no gap goal)'} | ${k.runs} | ${ms(k.gap.min)} / ${ms(k.gap.median)} / ${ms(k.gap.p95)} / ${ms(k.gap.max)} | ${k.failed.min} / ${k.failed.median} / ${k.failed.max} | ${k.failbackFailed}, ${ms(k.failbackGap.max)} | ${ms(failoverPart.vipMoveMs[k.kind])} | ${Object.entries(k.downloads).map(([o, n]) => `${o} ×${n}`).join(', ')} |`).join('\n')}
+${failoverPart.summaries.map((k) => `| ${faultLabel(k.kind)}${GAP_GOAL_KINDS.includes(k.kind) ? (medianGapHeld(k.kind) ? '' : ' (worst gap held, median reported)') : ' (reported, no gap goal)'} | ${k.runs} | ${ms(k.gap.min)} / ${ms(k.gap.median)} / ${ms(k.gap.p95)} / ${ms(k.gap.max)} | ${k.failed.min} / ${k.failed.median} / ${k.failed.max} | ${k.failbackFailed}, ${ms(k.failbackGap.max)} | ${ms(failoverPart.vipMoveMs[k.kind])} | ${Object.entries(k.downloads).map(([o, n]) => `${o} ×${n}`).join(', ')} |`).join('\n')}
+${failoverPart.powerLoss === 'cables-first' ? '' : `
+These power-loss runs were measured before the lab cut a host's cables first: the host's kernel went on forwarding, and
+answering a SYN with a reset, until it removed the host's namespace, after the VIP had moved, so their gaps are optimistic.
+A power loss now cuts the cables, then kills every process: the lab measures 1.2–1.4 s, one request lost each time (a SYN
+the client's TCP resends after 1 s; docs/hosts.md). \`npm run bench -- --runs 10\` measures them again.
+`}
 
 Planned maintenance, ${failoverPart.drains.length} runs of: \`npm run drain -- lb01\` (returns once lb02 holds the VIP), \`systemctl stop nginx\` on lb01, 2 s,
 \`systemctl start nginx\`, \`npm run drain -- lb01 --undo\` (returns once lb01 holds the VIP again), 1.5 s; the probe and a long download running throughout.

@@ -10,7 +10,7 @@
 #   bash lab/hosts.sh ssh <host> [cmd..]  ssh from the management namespace (uses the lab ssh_config)
 #   bash lab/hosts.sh switch <cmd..>      run a shell command in the switch namespace (the bridges)
 #   bash lab/hosts.sh stop-host <host>    power a container off (its network namespace goes away too)
-#   bash lab/hosts.sh kill-host <host>    power loss: SIGKILL every process of the host, then remove its netns
+#   bash lab/hosts.sh kill-host <host>    power loss: its cables cut, every process SIGKILLed, its netns removed
 #   bash lab/hosts.sh start-host <host>   boot it again on the same overlay
 #   bash lab/hosts.sh env                 print LAB_* paths (key, ssh_config, known_hosts) as shell vars
 #   bash lab/hosts.sh deps                install the host tools (mmdebstrap, pinned systemd-container, ...)
@@ -670,12 +670,26 @@ cmd_stop_host() {
   local t0; t0="$(now)"; stop_hosts "$h"; log "$h stopped in $(elapsed "$t0")s"
 }
 
+cut_cables() { # every link of host $1 down at the switch side: its peers see the carrier go, nothing more passes
+  local h="$1" host sw
+  while IFS=$'\t' read -r host _ _ _ _ sw; do
+    [ "$host" = "$h" ] || continue
+    ip -n "$SW_NS" link set "$sw" down
+    # Checked, not assumed: a link still up would let the host forward after its "power loss".
+    ip -n "$SW_NS" -o link show "$sw" | grep -q 'state DOWN' || die "$h: link $sw still up after cutting it"
+  done <"$LAB_WORK/ifaces.tsv"
+}
+
 cmd_kill_host() { # power loss: every process of the host SIGKILLed at once: no shutdown, no goodbye advert
   local h="${1:-}"; require_host "$h"; [ "$(host_kind "$h")" = container ] || die "$h is not a container"
   take_lock
   local p; p="$(nspawn_pid "$h")"
   [ -n "$p" ] || { log "$h already stopped"; ns_del "${LAB_PREFIX}$h"; return 0; }
   local pids; pids="$(cg_pids "$LAB_WORK/hosts/$h/cgroups")"
+  # The cables first: a host that loses power stops forwarding at that instant. Its kernel would otherwise
+  # go on forwarding (and answering with resets) after its processes die, until the kernel gets round to
+  # removing its namespace, which on a busy machine is long after the VIP has moved.
+  cut_cables "$h"
   # shellcheck disable=SC2086
   kill -KILL "$p" $pids 2>/dev/null || true
   stop_hosts "$h"   # reaps what is left, clears the cgroups, removes the netns (the cable)
