@@ -198,6 +198,8 @@ describe('what the model has no words for is an error naming the line, never a s
     ['-A INPUT -p sctp -j ACCEPT', '-p sctp: expected one of tcp, udp, icmp, ipv6-icmp, vrrp (112)'],
     ['-A INPUT -p tcp -j ACCEPT', '-p tcp without --dport or ! --tcp-flags'],
     ['-A OUTPUT -j ACCEPT', 'chain OUTPUT is not declared in filter'],
+    ['-A INPUT -p icmp -m icmp --icmp-type 8 -m tcp --dport 22 -j ACCEPT', '--dport with -p icmp: the model has no such rule'],
+    ['-A INPUT -m icmp6 --icmpv6-type 128 -j ACCEPT', '--icmpv6-type with -p all: the model has no such rule'],
   ])('%s', (rule, message) => {
     expect(() => parseIptablesSave(filter(rule))).toThrow(IptablesSaveError);
     expect(() => parseIptablesSave(filter(rule))).toThrow(`line 3 (${rule}): ${message}`);

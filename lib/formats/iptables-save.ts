@@ -160,6 +160,14 @@ function parseRule(args: readonly string[], chains: ReadonlySet<string>): Rule {
     if (icmpv6Type === undefined) throw needs('--icmpv6-type');
     rule.icmpv6Type = icmpv6Type;
   } else if (protocol === 'vrrp') rule.vrrp = true;
+  // An option of another protocol's match would otherwise be dropped unseen, and two different rules compare equal.
+  const stray = [
+    dport !== undefined && protocol !== 'tcp' && protocol !== 'udp' && '--dport',
+    rule.tcpNotSyn && protocol !== 'tcp' && '--tcp-flags',
+    icmpType !== undefined && protocol !== 'icmp' && '--icmp-type',
+    icmpv6Type !== undefined && protocol !== 'ipv6-icmp' && '--icmpv6-type',
+  ].filter(Boolean);
+  if (stray.length > 0) throw new IptablesSaveError(`${stray.join(', ')} with -p ${protocol ?? 'all'}: the model has no such rule`);
   if (ttl.length > 0) rule.ttl = ttl.length === 1 ? ttl[0] : ttl;
   if (Object.keys(hashlimit).length > 0) {
     const { perSecond, burst, mode, name } = hashlimit;
@@ -198,7 +206,7 @@ function parseTarget(args: readonly string[], chains: ReadonlySet<string>): Targ
  * generated `#` lines), hosts without /32 or /128, a MAC in lower case, conntrack states and
  * hashlimit modes in the kernel's order, a single TTL comparison not in a list.
  */
-export function canonicalRule(rule: Rule): Rule {
+function canonicalRule(rule: Rule): Rule {
   const { comment: _comment, ...rest } = rule;
   const out: { -readonly [K in keyof Rule]?: Rule[K] } = { ...rest };
   if (rule.source !== undefined) out.source = bareHost(rule.source);
