@@ -11,7 +11,9 @@ import { listFiles } from '../lib/kernel/files';
 import { Topology } from '../lib/topology';
 import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
 import { parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
-import { normalizeRuleset } from './ruleset';
+import { describeDifference, rulesetDifferences } from './ruleset';
+import { parseIptablesSave } from '../lib/formats/iptables-save';
+import { Ruleset } from '../lib/formats/ruleset';
 import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 import { eachAtMost } from './each-at-most';
@@ -140,6 +142,30 @@ class Verifier {
     return file && readFileSync(join(stackDir, file), 'utf8');
   }
 
+  /**
+   * The host's iptables-save and the generated file, both read into the Ruleset model and compared as
+   * models in the tables the file names; a failure names each difference (a rule by its chain and place).
+   */
+  private compareRuleset(host: string, check: string, generated: string, saved: string): void {
+    let want: Ruleset;
+    let got: Ruleset;
+    try {
+      want = parseIptablesSave(generated);
+    } catch (error) {
+      return this.add(host, check, 'FAIL', `the generated ruleset cannot be read: ${(error as Error).message}`);
+    }
+    const tables = want.tables.map((t) => t.name);
+    try {
+      got = parseIptablesSave(saved, new Set(tables));
+    } catch (error) {
+      return this.add(host, check, 'FAIL', `iptables-save, a rule the generated ruleset could not have: ${(error as Error).message}`);
+    }
+    const differences = rulesetDifferences(want, got);
+    const rules = want.tables.flatMap((t) => t.chains).reduce((n, c) => n + c.rules.length, 0);
+    if (differences.length === 0) this.add(host, check, 'pass', `${rules} rules in ${tables.join(', ')}`);
+    else this.add(host, check, 'FAIL', `${differences.slice(0, 5).map(describeDifference).join('; ')}${differences.length > 5 ? `; and ${differences.length - 5} more` : ''}`);
+  }
+
   private async gateway(gw: Host): Promise<void> {
     const checks = ['ruleset equals the generated one (counters stripped)', 'IPv4 forwarding on'];
     await this.reached(gw, checks, async () => {
@@ -147,18 +173,7 @@ class Verifier {
       const saved = await this.on(gw, `${gw.sudo}iptables-save`);
       if (generated === undefined) this.add(gw.name, checks[0], 'FAIL', `no assets/${gw.name}/firewall.rules under ${this.cdktfOut}/stacks/gateway: synthesize first`);
       else if (saved.code !== 0) this.add(gw.name, checks[0], 'FAIL', `iptables-save: ${saved.stderr.trim()}`);
-      else {
-        const tables = new Set([...generated.matchAll(/^\*(\w+)/gm)].map((m) => m[1]));
-        const want = normalizeRuleset(generated, tables);
-        const got = normalizeRuleset(saved.stdout, tables);
-        const rules = want.split('\n').filter((l) => l.startsWith('-A')).length;
-        if (want === got) this.add(gw.name, checks[0], 'pass', `${rules} rules in ${[...tables].join(', ')}`);
-        else {
-          const missing = want.split('\n').filter((l) => !got.split('\n').includes(l));
-          const extra = got.split('\n').filter((l) => !want.split('\n').includes(l));
-          this.add(gw.name, checks[0], 'FAIL', `missing: ${JSON.stringify(missing.slice(0, 3))}${missing.length > 3 ? '…' : ''}; not generated: ${JSON.stringify(extra.slice(0, 3))}${extra.length > 3 ? '…' : ''}`);
-        }
-      }
+      else this.compareRuleset(gw.name, checks[0], generated, saved.stdout);
       const forward = await this.on(gw, 'cat /proc/sys/net/ipv4/ip_forward');
       this.add(gw.name, checks[1], forward.stdout.trim() === '1' ? 'pass' : 'FAIL', `net.ipv4.ip_forward = ${forward.stdout.trim() || '?'}`);
     });
