@@ -99,3 +99,45 @@ export function certificatesVerdict(output: string): Verdict {
   if (warning.length > 0) return { result: 'warn', detail: `expire within ${WARN_DAYS} days: ${describe(warning)}; ${renew}` };
   return { result: 'pass', detail: `${present.length} certificates, the first to expire: ${describe(sorted.slice(0, 1))} (${sorted[0].expirationDate})` };
 }
+
+/** One Node of `kubectl get nodes -o json`, as far as verify reads it. */
+interface KubeNode {
+  readonly metadata: { readonly name: string };
+  readonly spec?: { readonly unschedulable?: boolean };
+  readonly status?: { readonly conditions?: ReadonlyArray<{ readonly type: string; readonly status: string }> };
+}
+
+/** The Nodes of `kubectl get nodes -o json`; undefined when the output is not a list of Nodes. */
+export function nodesOf(output: string): readonly KubeNode[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(output);
+  } catch {
+    return undefined;
+  }
+  const items = (parsed as { items?: unknown }).items;
+  if (!Array.isArray(items) || !items.every((n) => typeof (n as KubeNode)?.metadata?.name === 'string')) return undefined;
+  return items as KubeNode[];
+}
+
+/** The names of the Nodes whose Ready condition is True. */
+export function readyNodes(nodes: readonly KubeNode[]): ReadonlySet<string> {
+  return new Set(nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
+}
+
+/**
+ * Nodes the cluster has that the topology does not (`expected`: the control plane and the workers).
+ * A failure, not a warning: such a Node is a worker removed from the topology without its removal
+ * (its Node left behind, Ready with its kubelet still running, or NotReady for ever, Pods still bound
+ * to it) or a machine joined by hand that this tool neither set up nor checks; neither goes away by
+ * itself, and the cluster is not the site the topology describes. Each is named with its state.
+ */
+export function unknownNodesVerdict(nodes: readonly KubeNode[], expected: readonly string[]): Verdict {
+  const known = new Set(expected);
+  const ready = readyNodes(nodes);
+  const unknown = nodes.filter((n) => !known.has(n.metadata.name));
+  if (unknown.length === 0) return { result: 'pass', detail: `${nodes.length} Nodes, each a host of the topology` };
+  const state = (n: KubeNode) => [ready.has(n.metadata.name) ? 'Ready' : 'NotReady', ...(n.spec?.unschedulable ? ['cordoned'] : [])].join(', ');
+  const names = unknown.map((n) => `${n.metadata.name} (${state(n)})`).sort().join(', ');
+  return { result: 'FAIL', detail: `not in the topology: ${names}; remove it as docs/runbook.md says (Removing a worker), or add it to the topology` };
+}

@@ -20,7 +20,7 @@ import { eachAtMost } from './each-at-most';
 import { CONNTRACKD_CONFIG, GATEWAY_STATE_FILE } from '../lib/gateway/pair';
 import { HANDOFF_ENTRY_CHAIN, HANDOFF_FROM_PEER_CHAIN } from '../lib/gateway/handoff';
 import { unsyncedFlows } from '../lib/gateway/conntrack-flows';
-import { CERTIFICATES_COMMAND, certificatesVerdict, CLOCK_COMMAND, clockVerdict, FAIL_DAYS, WARN_DAYS } from './health';
+import { CERTIFICATES_COMMAND, certificatesVerdict, CLOCK_COMMAND, clockVerdict, FAIL_DAYS, nodesOf, readyNodes, unknownNodesVerdict, WARN_DAYS } from './health';
 
 /**
  * How many hosts verify opens SSH sessions to at once. Opening them all at once (25 handshakes in the
@@ -287,7 +287,7 @@ class Verifier {
 
   private async kubernetes(master: Host, workers: readonly Host[]): Promise<void> {
     const nodes = [master.name, ...workers.map((w) => w.name)];
-    const checks = [`nodes Ready (${nodes.join(', ')})`, 'Pods Running, one on each worker'];
+    const checks = [`nodes Ready (${nodes.join(', ')})`, 'no Nodes the topology does not have', 'Pods Running, one on each worker'];
     await this.reached(master, checks, async () => {
       const has = await this.on(master, 'command -v kubectl');
       if (has.code !== 0) {
@@ -296,21 +296,25 @@ class Verifier {
       }
       const kubectl = `${master.sudo}kubectl --kubeconfig /etc/kubernetes/admin.conf`;
       const got = await this.on(master, `${kubectl} get nodes -o json`);
-      if (got.code !== 0) this.add(master.name, checks[0], 'FAIL', got.stderr.trim().split('\n').pop() ?? '');
-      else {
-        const items = (JSON.parse(got.stdout) as { items?: Array<{ metadata: { name: string }; status: { conditions?: Array<{ type: string; status: string }> } }> }).items ?? [];
-        const ready = new Set(items.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
+      const nodeItems = got.code === 0 ? nodesOf(got.stdout) : undefined;
+      if (nodeItems === undefined) {
+        const why = got.code !== 0 ? got.stderr.trim().split('\n').pop() ?? '' : 'kubectl get nodes -o json printed no list of Nodes';
+        for (const check of checks.slice(0, 2)) this.add(master.name, check, 'FAIL', why);
+      } else {
+        const ready = readyNodes(nodeItems);
         const notReady = nodes.filter((n) => !ready.has(n));
         this.add(master.name, checks[0], notReady.length === 0 ? 'pass' : 'FAIL', notReady.length === 0 ? `${nodes.length} Ready` : `not Ready: ${notReady.join(', ')}`);
+        const { result, detail } = unknownNodesVerdict(nodeItems, nodes);
+        this.add(master.name, checks[1], result, detail);
       }
       const w = this.t.workload;
       const pods = await this.on(master, `${kubectl} get pods -n ${w.namespace} -l app=${w.appLabel} -o json`);
-      if (pods.code !== 0) return this.add(master.name, checks[1], 'FAIL', pods.stderr.trim().split('\n').pop() ?? '');
+      if (pods.code !== 0) return this.add(master.name, checks[2], 'FAIL', pods.stderr.trim().split('\n').pop() ?? '');
       const items = (JSON.parse(pods.stdout) as { items?: Array<{ metadata: { name: string }; spec: { nodeName?: string }; status: { phase: string } }> }).items ?? [];
       const wrong = workers.map((wk) => ({ wk, pod: items.find((p) => p.metadata.name === `${w.name}-${wk.name}`) }))
         .filter(({ wk, pod }) => !pod || pod.status.phase !== 'Running' || pod.spec.nodeName !== wk.name)
         .map(({ wk, pod }) => `${w.name}-${wk.name}: ${pod ? `${pod.status.phase} on ${pod.spec.nodeName ?? 'no node'}` : 'missing'}`);
-      this.add(master.name, checks[1], wrong.length === 0 ? 'pass' : 'FAIL', wrong.join('; '));
+      this.add(master.name, checks[2], wrong.length === 0 ? 'pass' : 'FAIL', wrong.join('; '));
     });
     await eachAtMost(SSH_SESSIONS_AT_ONCE, workers, (host) => {
       const worker = this.t.workers.find((x) => x.name === host.name)!;

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { certificatesVerdict, CLOCK_COMMAND, clockVerdict } from '../ops/health';
+import { certificatesVerdict, CLOCK_COMMAND, clockVerdict, nodesOf, unknownNodesVerdict } from '../ops/health';
 import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
@@ -108,7 +108,7 @@ beforeAll(() => {
  * stand-in kubeadm that prints `certificates` (a fixture; none: no kubeadm there); every other command
  * fails, so only the rows asked about are read.
  */
-function verify(clock: Record<string, string>, certificates?: string) {
+function verify(clock: Record<string, string>, certificates?: string, nodes?: string) {
   const kubeadm = certificates === undefined ? join(dir, 'no-kubeadm') : bin({ kubeadm: `[ "$*" = "certs check-expiration -o json" ] && cat ${JSON.stringify(certificates)}` });
   const ssh = bin({
     ssh: [
@@ -118,6 +118,11 @@ function verify(clock: Record<string, string>, certificates?: string) {
       'case "$last" in',
       '  true|"sudo -n true") exit 0 ;;',
       `  *kubeadm*) [ "$host" = 192.168.10.10 ] && PATH=${kubeadm}:/usr/bin:/bin exec bash -c "$last"; exit 1 ;;`,
+      // `nodes`: the master has kubectl, and `kubectl get nodes -o json` prints that fixture.
+      ...(nodes === undefined ? [] : [
+        '  "command -v kubectl") [ "$host" = 192.168.10.10 ] ;;',
+        `  *"kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o json") [ "$host" = 192.168.10.10 ] && cat ${JSON.stringify(nodes)} ;;`,
+      ]),
       '  *"timedatectl show"*) case "$host" in',
       ...Object.entries(clock).map(([address, answer]) => `    ${address}) printf ${JSON.stringify(answer)} ;;`),
       '    *) printf "timedatectl yes\\nchronyc \\n" ;;',
@@ -133,6 +138,7 @@ function verify(clock: Record<string, string>, certificates?: string) {
   return {
     status: run.status, report, clocks: report.checks.filter((c) => c.check === 'clock synchronised (NTP)'),
     certificates: report.checks.filter((c) => c.check.startsWith('certificates:')),
+    nodes: report.checks.filter((c) => c.check.startsWith('nodes Ready') || c.check === 'no Nodes the topology does not have'),
   };
 }
 
@@ -159,5 +165,42 @@ describe('npm run verify: the control plane\'s certificates, with a stand-in kub
 
   test('GIVEN no kubeadm on the master THEN not checked, never a pass', () => {
     expect(verify({}).certificates).toEqual([{ host: 'master', check: 'certificates: none expires within 30 days (fails within 7)', result: 'skipped', detail: 'not checked: no kubeadm on this host' }]);
+  });
+});
+
+/** The written fixtures of kubectl's Node list (test/fixtures/kubectl/README.md says how they were made). */
+const nodesFixture = (name: string) => join(__dirname, 'fixtures', 'kubectl', `${name}.json`);
+
+describe('verify: Nodes the cluster has that the topology does not, from kubectl get nodes -o json', () => {
+  const nodes = (name: string) => nodesOf(readFileSync(nodesFixture(name), 'utf8'))!;
+
+  test('GIVEN the default site\'s Nodes and its topology THEN pass', () => {
+    expect(unknownNodesVerdict(nodes('get-nodes-site'), ['master', 'node01', 'node02'])).toEqual({ result: 'pass', detail: '3 Nodes, each a host of the topology' });
+  });
+
+  test('GIVEN node02 removed from the topology but its Node left behind, and a Node joined by hand THEN FAIL, naming each with its state', () => {
+    expect(unknownNodesVerdict(nodes('get-nodes-left-behind'), ['master', 'node01'])).toEqual({
+      result: 'FAIL',
+      detail: 'not in the topology: node02 (NotReady), node03 (Ready, cordoned); remove it as docs/runbook.md says (Removing a worker), or add it to the topology',
+    });
+  });
+
+  test('GIVEN an answer that is not a list of Nodes THEN nodesOf says so (verify fails the row, never passes it)', () => {
+    expect(nodesOf('error: You must be logged in to the server (Unauthorized)')).toBeUndefined();
+    expect(nodesOf('{"kind":"Status"}')).toBeUndefined();
+  });
+});
+
+describe('npm run verify: the Nodes, with a stand-in kubectl answer on the master', () => {
+  test('GIVEN the site\'s own Nodes THEN both rows pass', () => {
+    expect(verify({}, undefined, nodesFixture('get-nodes-site')).nodes.map((c) => [c.check, c.result])).toEqual([
+      ['nodes Ready (master, node01, node02)', 'pass'],
+      ['no Nodes the topology does not have', 'pass'],
+    ]);
+  });
+
+  test('GIVEN Nodes the topology does not have THEN that row fails, naming them', () => {
+    const { nodes } = verify({}, undefined, nodesFixture('get-nodes-left-behind'));
+    expect(nodes.find((c) => c.check === 'no Nodes the topology does not have')).toMatchObject({ host: 'master', result: 'FAIL', detail: expect.stringContaining('not in the topology: node03 (Ready, cordoned)') });
   });
 });

@@ -1,4 +1,5 @@
-import { Bundle, bundleParts, remoteBundleDir, stagingCommands } from '../../lib/plan/bundle';
+import { shq } from '../../lib/formats/shell';
+import { Bundle, bundleParts, REMOTE_STAGING_DIR, remoteBundleDir, stagingCommands } from '../../lib/plan/bundle';
 import { bundleResourceIds, ProvisionerResource, TEARDOWN_STORED_ONLY } from '../../lib/topology';
 import { assetDirs, bundleContentHash, localPath, terraformLiteral } from './bundle-asset';
 
@@ -122,13 +123,19 @@ function teardownResource(props: HostResourcesProps, keyPath: string, timeout: s
   connection.type = 'ssh';
   connection.user = `\${${stored}.user}`;
   const inline = bundle.teardown ? [`${sudo}bash ${remoteDir}/${bundle.teardown}`, `${sudo}rm -rf ${remoteDir}`] : [`${sudo}rm -rf ${remoteDir}`];
-  const provisioner: JsonObject[] = [{ 'remote-exec': { connection, inline, when: 'destroy' } }];
+  // Provisioners run in order, and a failed one stops the destroy: the step on the other host first.
+  const provisioner: JsonObject[] = [];
+  if (bundle.beforeTeardown) provisioner.push(beforeTeardownStep(bundle.beforeTeardown, stored, timeout));
+  provisioner.push({ 'remote-exec': { connection, inline, when: 'destroy' } });
   const where: JsonObject = { address: bundle.target.address };
   if (hasHostKey) where.host_key = bundle.target.hostKey;
   where.ssh_private_key_path = keyPath;
   where.user = bundle.target.user;
   const comment = metadata(props.stack, bundle.id, 'teardown', bundleResourceIds(bundle.id).teardown);
   const dependsOn = [`${resource}.${bundleResourceIds(bundle.id).setup}`];
+  // Destroyed before the other host's teardown: in a whole destroy the control plane is still there
+  // (its API answers, its script is in place) while each worker's Node is drained.
+  if (bundle.beforeTeardown) dependsOn.push(`${resource}.${bundleResourceIds(bundle.beforeTeardown.bundle).teardown}`);
   if (!terraformData) {
     // Every change of null_resource's triggers replaces it, but for the keys ignored here: those
     // keep the value stored at creation (the address alone replaces it). The same keys as before
@@ -146,6 +153,28 @@ function teardownResource(props: HostResourcesProps, keyPath: string, timeout: s
     lifecycle: { ignore_changes: ['triggers_replace'], replace_triggered_by: [`${resource}.${bundleResourceIds(bundle.id).address}`] },
     provisioner,
   };
+}
+
+/**
+ * The destroy-time step on another host (Bundle.beforeTeardown): its connection is written here as
+ * literals, read from the configuration at destroy, not stored in the resource, so adding or changing
+ * it replaces nothing (a destroy-time provisioner may reference only `self`, and literals). The key's
+ * path is the stored one, as for the host's own step. Where the other host's bundle directory is gone
+ * already (that host torn down by hand), there is nothing to do there, and it says so.
+ */
+function beforeTeardownStep(step: NonNullable<Bundle['beforeTeardown']>, stored: string, timeout: string): JsonObject {
+  const { target } = step;
+  const connection: JsonObject = { host: target.address };
+  if (target.hostKey !== '') connection.host_key = target.hostKey;
+  connection.private_key = `\${file(${stored}.ssh_private_key_path)}`;
+  connection.timeout = timeout;
+  connection.type = 'ssh';
+  connection.user = target.user;
+  const script = `${REMOTE_STAGING_DIR}/${step.bundle}/${step.script}`;
+  const sudo = target.sudoPrefix;
+  const command = `if ${sudo}test -f ${script}; then ${sudo}bash ${script} ${step.args.map(shq).join(' ')}; `
+    + `else echo '${script} is not on ${target.hostName} (torn down already): nothing to do there'; fi`;
+  return { 'remote-exec': { connection, inline: [command], when: 'destroy' } };
 }
 
 /**

@@ -10,7 +10,7 @@ import { renderModulesLoad, renderPrepareNode, renderSysctl } from './node-prep'
 import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd';
 import { renderChronyConf } from './time-sync';
 import { renderPage, renderPushPage } from './pages';
-import { renderTeardownNode, renderTeardownPage, renderTeardownWorkload } from './teardown';
+import { REMOVE_WORKER_SCRIPT, renderRemoveWorker, renderTeardownNode, renderTeardownPage, renderTeardownWorkload } from './teardown';
 
 /**
  * The shared set of what every Kubernetes node of one OS family gets, byte for byte the same on the
@@ -120,6 +120,8 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       file(FLANNEL_CHECKSUM_FILE, renderFlannelChecksum(t)),
       file('apply-flannel.sh', renderApplyFlannel(t)),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh', 'apply-flannel.sh')),
+      // Run by each worker's teardown (beforeTeardown below), here because kubectl has the admin credentials here.
+      file(REMOVE_WORKER_SCRIPT, renderRemoveWorker()),
       shared.nodeTeardown(master),
     ],
     run: 'setup.sh',
@@ -143,6 +145,8 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       ],
       run: 'prepare-node.sh',
       teardown: 'teardown-node.sh',
+      // The Node cordoned, drained and deleted on the control plane before the worker's kubeadm reset.
+      beforeTeardown: { bundle: master.name, target: masterTarget, script: REMOVE_WORKER_SCRIPT, args: [worker.name] },
       runLocally: 'join-from-master.sh',
       localEnvironment: joinEnvironment(worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`, knownHosts !== undefined),
       dependsOn: [master.name],

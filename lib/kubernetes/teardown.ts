@@ -24,3 +24,23 @@ export function renderTeardownWorkload(manifest: string): string {
     shellBody('kubernetes/teardown-workload.sh', { ADMIN_KUBECONFIG, WORKLOAD_MANIFEST: manifest }),
   );
 }
+
+/** How long the drain of a removed worker may wait for its Pods' evictions (PodDisruptionBudgets) before it fails. */
+export const DRAIN_TIMEOUT_SECONDS = 300;
+
+/** How long each other kubectl request of the removal waits for the API server. */
+const REQUEST_TIMEOUT_SECONDS = 30;
+
+/** The file name of remove-worker.sh in the control plane's bundle. */
+export const REMOVE_WORKER_SCRIPT = 'remove-worker.sh';
+
+/**
+ * remove-worker.sh, run on the control plane at a worker's destroy, before the worker's own teardown:
+ * the worker's Node cordoned, drained and deleted. The same for every worker (the node name is its argument).
+ */
+export function renderRemoveWorker(): string {
+  return shellScript(
+    'Cordons, drains and deletes a worker\'s Node before the worker leaves the cluster.',
+    shellBody('kubernetes/remove-worker.sh', { ADMIN_KUBECONFIG, DRAIN_TIMEOUT_SECONDS: String(DRAIN_TIMEOUT_SECONDS), REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_SECONDS) }),
+  );
+}

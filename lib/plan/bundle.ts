@@ -87,6 +87,12 @@ export interface Bundle {
   readonly run?: string;
   /** File in the bundle run on the host (as root) when the bundle is destroyed: undoes `run`. undefined: nothing to undo. */
   readonly teardown?: string;
+  /**
+   * A step on another host that must come right before `teardown` (a worker's Node drained and
+   * deleted on the control plane before the worker's reset): `script` of that host's bundle `bundle`,
+   * run there as root with `args`. The other bundle's own teardown comes after this one's. undefined: none.
+   */
+  readonly beforeTeardown?: { readonly bundle: string; readonly target: SshTarget; readonly script: string; readonly args: readonly string[] };
   /** File in the bundle run where terraform runs, after `run` (for the worker join). */
   readonly runLocally?: string;
   /**
