@@ -42,12 +42,13 @@ const CONTAINERD_ENDPOINT = 'unix:///run/containerd/containerd.sock';
 /**
  * etcd-snapshot.sh DEST KEEP: one verified snapshot of the control plane's etcd into DEST, the newest
  * KEEP of them kept. The timer's service runs it, and `npm run backup` sends it over SSH.
+ * `etcdDataDir`: where etcd's container writes the snapshot first (a test gives its own directory).
  */
-export function renderEtcdSnapshot(): string {
+export function renderEtcdSnapshot(etcdDataDir: string = KUBEADM_ETCD.dataDir): string {
   return shellScript(
     'Takes a verified snapshot of the control plane\'s etcd (etcdctl in the etcd container) into DEST; keeps the newest KEEP.',
     shellBody('kubernetes/etcd-snapshot.sh', {
-      ETCD_DATA_DIR: KUBEADM_ETCD.dataDir, ETCD_PKI_DIR: KUBEADM_ETCD.pkiDir, ETCD_ENDPOINT: KUBEADM_ETCD.endpoint, CRI_ENDPOINT: CONTAINERD_ENDPOINT,
+      ETCD_DATA_DIR: etcdDataDir, ETCD_PKI_DIR: KUBEADM_ETCD.pkiDir, ETCD_ENDPOINT: KUBEADM_ETCD.endpoint, CRI_ENDPOINT: CONTAINERD_ENDPOINT,
     }),
   );
 }
