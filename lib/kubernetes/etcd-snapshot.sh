@@ -18,7 +18,9 @@ install -d -m 0700 "$dest"
 # One snapshot at a time (the timer and npm run backup share the temporary path in the data directory).
 exec 9>"$dest/.etcd-snapshot.lock"
 if ! flock -w 600 9; then echo "etcd-snapshot: another snapshot still holds $dest/.etcd-snapshot.lock after 600 s" >&2; exit 1; fi
-container="$(cri ps --label io.kubernetes.container.name=etcd --label io.kubernetes.pod.namespace=kube-system --state running -q | head -n 1)"
+# The first id, taken without `head` (which, closing the pipe early, could fail the pipeline under pipefail).
+container="$(cri ps --label io.kubernetes.container.name=etcd --label io.kubernetes.pod.namespace=kube-system --state running -q)"
+container="${container%%$'\n'*}"
 if [ -z "$container" ]; then
   echo "etcd-snapshot: no running etcd container in kube-system (crictl ps); is this a kubeadm control-plane node with etcd up?" >&2
   exit 1
