@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ETCD_BACKUP_UNIT, EtcdBackupPaths, renderEtcdBackupService, renderEtcdBackupTimer, renderEtcdSnapshot, renderSetupEtcdBackup, renderTeardownEtcdBackup,
+  ETCD_BACKUP_UNIT, EtcdBackupPaths, EtcdRestorePaths, renderEtcdBackupService, renderEtcdBackupTimer, renderEtcdRestore, renderEtcdSnapshot, renderSetupEtcdBackup,
+  renderTeardownEtcdBackup,
 } from '../lib/kubernetes/etcd-backup';
 import { kubernetesBundles } from '../lib/kubernetes/bundles';
 import { loadTopology } from '../lib/topology';
@@ -313,5 +314,129 @@ describe('kubernetes.etcdBackup in the topology and the master\'s bundle', () =>
     ['enabled as text', { enabled: 'no' }, /kubernetes\.etcdBackup\.enabled/],
   ])('%s is refused, naming the field, the value and what is expected', (_, etcdBackup, message) => {
     expect(errorFor({ kubernetes: { etcdBackup } })).toMatch(message);
+  });
+});
+
+/** kubeadm's etcd manifest, the lines etcd-restore.sh reads (the rest as kubeadm writes it, shortened). */
+const ETCD_MANIFEST = `apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+  namespace: kube-system
+spec:
+  containers:
+  - command:
+    - etcd
+    - --advertise-client-urls=https://192.168.10.10:2379
+    - --data-dir=/var/lib/etcd
+    - --initial-advertise-peer-urls=https://192.168.10.10:2380
+    - --initial-cluster=master=https://192.168.10.10:2380
+    - --name=master
+    image: registry.k8s.io/etcd:3.6.5-0
+    name: etcd
+`;
+
+describe('etcd-restore.sh: the control plane put back to a snapshot', () => {
+  /**
+   * A control-plane node in a scratch directory. crictl lists etcd while its manifest is in manifests/;
+   * ctr has the image and its `run … etcdutl snapshot restore` makes the data directory (or fails with
+   * $RESTORE_FAILS); systemctl records.
+   */
+  function controlPlane() {
+    const root = mkdtempSync(join(dir, 'cp-'));
+    const paths: EtcdRestorePaths = {
+      kubernetesDir: join(root, 'etc-kubernetes'), manifestsDir: join(root, 'etc-kubernetes', 'manifests'),
+      stoppedDir: join(root, 'etc-kubernetes', 'manifests.k8s-ha-edge-stopped'), etcdDataDir: join(root, 'var-lib', 'etcd'),
+    };
+    mkdirSync(paths.manifestsDir, { recursive: true });
+    for (const m of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+      writeFileSync(join(paths.manifestsDir, `${m}.yaml`), m === 'etcd' ? ETCD_MANIFEST : `kind: Pod # ${m}\n`);
+    }
+    mkdirSync(join(paths.etcdDataDir, 'member'), { recursive: true });
+    writeFileSync(join(paths.etcdDataDir, 'member', 'db'), 'the data before\n');
+    const snapshot = join(root, 'snapshot.db');
+    writeFileSync(snapshot, 'snapshot\n');
+    const script = join(root, 'etcd-restore.sh');
+    writeFileSync(script, renderEtcdRestore(paths), { mode: 0o755 });
+    const { bin, log } = fakeBin({
+      crictl: `echo "crictl $*" >> "$LOG"\nif [ -e ${paths.manifestsDir}/etcd.yaml ]; then echo 0f1e2d3c4b5a; fi`,
+      ctr: `echo "ctr $*" >> "$LOG"
+case "$*" in
+  *' image ls -q') echo registry.k8s.io/etcd:3.6.5-0 ;;
+  *' run '*)
+    if [ -n "\${RESTORE_FAILS:-}" ]; then mkdir -p ${paths.etcdDataDir}/member; echo "Error: half-way" >&2; exit 1; fi
+    mkdir -p ${paths.etcdDataDir}/member; echo "restored from $(grep -o 'src=[^,]*snapshot.db' <<< "$*")" > ${paths.etcdDataDir}/member/db ;;
+esac`,
+      systemctl: 'echo "systemctl $*" >> "$LOG"',
+    });
+    const run = (args: string[], env: NodeJS.ProcessEnv = {}) => bash(script, { bin, args, env });
+    return { root, paths, snapshot, log, run };
+  }
+
+  test('stops the control plane, keeps the old data, restores in the manifest\'s etcd image with its name and peers, then starts it again', () => {
+    const cp = controlPlane();
+    const run = cp.run([cp.snapshot]);
+    expect(run.stderr).not.toContain('unexpected');
+    expect(run.code).toBe(0);
+    const log = calls(cp.log);
+    // The control plane was gone before the restore, and the kubelet restarted after it.
+    expect(log[0]).toBe("crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps --name ^(etcd|kube-apiserver)$ -q");
+    const restore = log.find((c) => c.includes(' run '))!;
+    expect(restore).toBe(`ctr --address /run/containerd/containerd.sock --namespace k8s.io run --rm --mount type=bind,src=${join(cp.root, 'var-lib')},dst=${join(cp.root, 'var-lib')},options=rbind:rw `
+      + `--mount type=bind,src=${cp.snapshot},dst=/restore/snapshot.db,options=rbind:ro registry.k8s.io/etcd:3.6.5-0 k8s-ha-edge-etcd-restore `
+      + `/usr/local/bin/etcdutl snapshot restore /restore/snapshot.db --data-dir ${cp.paths.etcdDataDir} --name master `
+      + '--initial-cluster master=https://192.168.10.10:2380 --initial-advertise-peer-urls https://192.168.10.10:2380');
+    expect(log.indexOf(restore)).toBeLessThan(log.indexOf('systemctl restart kubelet'));
+    expect(log).not.toContain('ctr --address /run/containerd/containerd.sock --namespace k8s.io image pull registry.k8s.io/etcd:3.6.5-0');
+    expect(readdirSync(cp.paths.manifestsDir).sort()).toEqual(['etcd.yaml', 'kube-apiserver.yaml', 'kube-controller-manager.yaml', 'kube-scheduler.yaml']);
+    expect(existsSync(cp.paths.stoppedDir)).toBe(false);
+    expect(readFileSync(join(cp.paths.etcdDataDir, 'member', 'db'), 'utf8')).toContain('snapshot.db');
+    expect(mode(cp.paths.etcdDataDir)).toBe(0o700);
+    const kept = readdirSync(join(cp.root, 'var-lib')).filter((d) => d.startsWith('etcd.before-restore-'));
+    expect(kept).toHaveLength(1);
+    expect(readFileSync(join(cp.root, 'var-lib', kept[0], 'member', 'db'), 'utf8')).toBe('the data before\n');
+  });
+
+  test('a restore that fails half-way leaves the control plane stopped; the retry drops only its own half-restored directory', () => {
+    const cp = controlPlane();
+    expect(cp.run([cp.snapshot], { RESTORE_FAILS: '1' }).code).not.toBe(0);
+    expect(readdirSync(cp.paths.manifestsDir)).toEqual([]);
+    expect(calls(cp.log)).not.toContain('systemctl restart kubelet');
+    const retry = cp.run([cp.snapshot]);
+    expect(retry.code).toBe(0);
+    // The data from before the first run is kept once, not replaced by the half-restored directory.
+    const kept = readdirSync(join(cp.root, 'var-lib')).filter((d) => d.startsWith('etcd.before-restore-'));
+    expect(kept).toHaveLength(1);
+    expect(readFileSync(join(cp.root, 'var-lib', kept[0], 'member', 'db'), 'utf8')).toBe('the data before\n');
+    expect(readdirSync(cp.paths.manifestsDir)).toHaveLength(4);
+  });
+
+  test('the backup\'s PKI is extracted only on a node without one; the node\'s own is never written over', () => {
+    const cp = controlPlane();
+    const src = join(cp.root, 'backup');
+    mkdirSync(join(src, 'pki', 'etcd'), { recursive: true });
+    writeFileSync(join(src, 'pki', 'ca.crt'), 'backup CA\n');
+    const tar = join(cp.root, 'pki.tar');
+    expect(spawnSync('tar', ['-C', src, '-cf', tar, 'pki']).status).toBe(0);
+    expect(cp.run([cp.snapshot, tar]).code).toBe(0);
+    expect(readFileSync(join(cp.paths.kubernetesDir, 'pki', 'ca.crt'), 'utf8')).toBe('backup CA\n');
+
+    const own = controlPlane();
+    mkdirSync(join(own.paths.kubernetesDir, 'pki'));
+    writeFileSync(join(own.paths.kubernetesDir, 'pki', 'ca.crt'), 'the node\'s CA\n');
+    const run = own.run([own.snapshot, tar]);
+    expect(run.code).toBe(0);
+    expect(readFileSync(join(own.paths.kubernetesDir, 'pki', 'ca.crt'), 'utf8')).toBe('the node\'s CA\n');
+    expect(run.stderr).toContain('the node\'s own PKI is kept');
+  });
+
+  test.each([
+    ['no snapshot', []],
+    ['a snapshot that is not there', ['/nonexistent/snapshot.db']],
+  ])('%s: exit 2, the control plane untouched', (_, args) => {
+    const cp = controlPlane();
+    expect(cp.run(args).code).toBe(2);
+    expect(readdirSync(cp.paths.manifestsDir)).toHaveLength(4);
+    expect(calls(cp.log)).toEqual([]);
   });
 });

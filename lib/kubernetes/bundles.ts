@@ -11,7 +11,9 @@ import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd
 import { renderChronyConf } from './time-sync';
 import { renderPage, renderPushPage } from './pages';
 import { renderTeardownNode, renderTeardownPage, renderTeardownWorkload } from './teardown';
-import { ETCD_BACKUP_UNIT, renderEtcdBackupService, renderEtcdBackupTimer, renderEtcdSnapshot, renderSetupEtcdBackup, renderTeardownEtcdBackup } from './etcd-backup';
+import {
+  ETCD_BACKUP_UNIT, renderEtcdBackupService, renderEtcdBackupTimer, renderEtcdRestore, renderEtcdSnapshot, renderSetupEtcdBackup, renderTeardownEtcdBackup,
+} from './etcd-backup';
 
 /**
  * The shared set of what every Kubernetes node of one OS family gets, byte for byte the same on the
@@ -127,6 +129,8 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
         file(`${ETCD_BACKUP_UNIT}.timer`, renderEtcdBackupTimer(t)),
       ] : []),
       file('setup-etcd-backup.sh', renderSetupEtcdBackup(t)),
+      // For an operator to run by hand (docs/runbook.md), also copied from dist/ to a rebuilt node: no staging guard.
+      file('etcd-restore.sh', renderEtcdRestore(), { runsFromStaging: false }),
       file('setup.sh', sequence('prepare-node.sh', 'init-master.sh', 'apply-flannel.sh', 'setup-etcd-backup.sh')),
       // Run by teardown-node.sh, which every node shares, when it finds it beside itself.
       file('teardown-etcd-backup.sh', renderTeardownEtcdBackup()),

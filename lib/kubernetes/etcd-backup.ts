@@ -116,3 +116,34 @@ export function renderTeardownEtcdBackup(paths = ETCD_BACKUP_PATHS): string {
     }),
   );
 }
+
+/** Where etcd-restore.sh works on the node; a test gives its own directories. */
+export interface EtcdRestorePaths {
+  readonly kubernetesDir: string;
+  readonly manifestsDir: string;
+  readonly stoppedDir: string;
+  readonly etcdDataDir: string;
+}
+
+export const ETCD_RESTORE_PATHS: EtcdRestorePaths = {
+  kubernetesDir: '/etc/kubernetes',
+  manifestsDir: '/etc/kubernetes/manifests',
+  // Beside manifests/, not in it: the kubelet reads every file there as a static Pod.
+  stoppedDir: '/etc/kubernetes/manifests.k8s-ha-edge-stopped',
+  etcdDataDir: KUBEADM_ETCD.dataDir,
+};
+
+/**
+ * etcd-restore.sh SNAPSHOT [PKI_TAR]: the control-plane node's etcd put back to a backup (the runbook's
+ * procedure as one retryable script). In the master's bundle, and so in dist/, for an operator to run by
+ * hand: never run by apply.
+ */
+export function renderEtcdRestore(paths = ETCD_RESTORE_PATHS): string {
+  return shellScript(
+    'Restores the control plane\'s etcd from a snapshot (npm run backup\'s snapshot.db, and its pki.tar on a node without PKI). Run by hand only.',
+    shellBody('kubernetes/etcd-restore.sh', {
+      KUBERNETES_DIR: paths.kubernetesDir, MANIFESTS_DIR: paths.manifestsDir, STOPPED_DIR: paths.stoppedDir, ETCD_DATA_DIR: paths.etcdDataDir,
+      CRI_ENDPOINT: CONTAINERD_ENDPOINT, CONTAINERD_ADDRESS: CONTAINERD_ENDPOINT.replace(/^unix:\/\//, ''),
+    }),
+  );
+}
