@@ -286,7 +286,7 @@ describe('kubernetes.etcdBackup in the topology and the master\'s bundle', () =>
   test('on: the master\'s setup installs the timer after flannel, and its teardown finds the timer\'s own', () => {
     const master = masterOf({});
     const names = master.files.map((f) => f.name);
-    expect(names).toEqual(expect.arrayContaining(['etcd-snapshot.sh', `${ETCD_BACKUP_UNIT}.service`, `${ETCD_BACKUP_UNIT}.timer`, 'setup-etcd-backup.sh', 'teardown-etcd-backup.sh']));
+    expect(names).toEqual(expect.arrayContaining(['etcd-snapshot.sh', `${ETCD_BACKUP_UNIT}.service`, `${ETCD_BACKUP_UNIT}.timer`, 'setup-etcd-backup.sh', 'teardown-etcd-backup.sh', 'etcd-restore.sh']));
     const setup = master.files.find((f) => f.name === 'setup.sh')!.content;
     expect(setup.split('\n').filter((l) => l.startsWith('bash ./'))).toEqual(['bash ./prepare-node.sh', 'bash ./init-master.sh', 'bash ./apply-flannel.sh', 'bash ./setup-etcd-backup.sh']);
     expect(master.teardown).toBe('teardown-node.sh');
