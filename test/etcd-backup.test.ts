@@ -380,7 +380,7 @@ esac`,
     expect(run.code).toBe(0);
     const log = calls(cp.log);
     // The control plane was gone before the restore, and the kubelet restarted after it.
-    expect(log[0]).toBe("crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps --name ^(etcd|kube-apiserver)$ -q");
+    expect(log[0]).toBe('crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps --name ^(etcd|kube-apiserver)$ -q');
     const restore = log.find((c) => c.includes(' run '))!;
     expect(restore).toBe(`ctr --address /run/containerd/containerd.sock --namespace k8s.io run --rm --mount type=bind,src=${join(cp.root, 'var-lib')},dst=${join(cp.root, 'var-lib')},options=rbind:rw `
       + `--mount type=bind,src=${cp.snapshot},dst=/restore/snapshot.db,options=rbind:ro registry.k8s.io/etcd:3.6.5-0 k8s-ha-edge-etcd-restore `
