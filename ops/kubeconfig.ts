@@ -12,12 +12,13 @@
  * kubeconfig, 2 bad flags (or --out refused).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { controlPlaneEndpoint } from '../lib/kubernetes/kubeadm';
 import { Topology } from '../lib/topology';
-import { parseFlags, usageExit, UsageError, userDir, userPath, valueOf } from './args';
+import { parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
+import { refuseSecretPath } from './secret-paths';
 import { siteTopology } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
@@ -59,43 +60,10 @@ function pointedAt(text: string, server: string): string {
   return doc.toString();
 }
 
-/**
- * The directories a kubeconfig must never be written into: the synthesized output (dist/ and
- * cdktf.out/, reviewed and shared) and the local Terraform state directory (kept, often committed or
- * uploaded). stateDir and dist/ are relative to the directory synth ran in, cdktf.out's parent.
- */
-function forbiddenDirs(t: Topology, cdktfOut: string): Array<{ dir: string; what: string }> {
-  const synthDir = dirname(cdktfOut);
-  return [
-    { dir: cdktfOut, what: 'the synthesized stacks (cdktf.out)' },
-    { dir: join(synthDir, 'dist'), what: 'the synthesized files (dist)' },
-    { dir: join(userDir(), 'dist'), what: 'the synthesized files (dist)' },
-    { dir: resolve(synthDir, t.provisioning.stateDir), what: 'the Terraform state directory (provisioning.stateDir)' },
-  ];
-}
-
-/** The path with every existing ancestor's symbolic links resolved: where a write would really land. */
-function realTarget(path: string): string {
-  let dir = resolve(path);
-  const rest: string[] = [];
-  while (!existsSync(dir) && dirname(dir) !== dir) {
-    rest.unshift(basename(dir));
-    dir = dirname(dir);
-  }
-  return join(realpathSync(dir), ...rest);
-}
-
-function inside(path: string, dir: string): boolean {
-  const r = relative(realTarget(dir), realTarget(path));
-  return r === '' || (!r.startsWith('..') && !r.startsWith('/'));
-}
-
 /** --out checked: a regular file (or nothing yet) in an existing directory, outside the forbidden ones. */
 function checkedOut(raw: string, t: Topology, cdktfOut: string): string {
   const out = userPath(raw);
-  for (const { dir, what } of forbiddenDirs(t, cdktfOut)) {
-    if (inside(out, dir)) throw new UsageError(`--out: got ${raw}, which is inside ${what} at ${dir}; expected a path outside it (the kubeconfig holds the cluster's admin credentials)`);
-  }
+  refuseSecretPath(raw, out, t, cdktfOut, 'the kubeconfig holds the cluster\'s admin credentials');
   if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new UsageError(`--out: got ${raw}, whose directory ${dirname(out)} does not exist; expected a file in an existing directory`);
   // lstat: a symbolic link would be replaced by the rename, not the file it points to.
   if (existsSync(out) || isDanglingLink(out)) {

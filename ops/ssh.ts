@@ -40,15 +40,19 @@ export interface SshResult {
   readonly stderr: string;
 }
 
-/** Runs a shell command on user@address over SSH, read-only by the caller's word; never prompts. */
-export function ssh(options: SshOptions, user: string, address: string, command: string, timeoutMs = 60_000): Promise<SshResult> {
-  const args = [
+function sshArgs(options: SshOptions, user: string, address: string): string[] {
+  return [
     '-i', options.key, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', `ConnectTimeout=${options.connectTimeoutSeconds}`,
     '-o', 'StrictHostKeyChecking=accept-new', '-o', 'LogLevel=ERROR',
     ...(options.knownHosts ? ['-o', `UserKnownHostsFile=${options.knownHosts}`] : []),
     ...(options.controlDir ? ['-o', 'ControlMaster=auto', '-o', `ControlPath=${options.controlDir}/%C`, '-o', 'ControlPersist=60'] : []),
-    `${user}@${address}`, '--', command,
+    `${user}@${address}`,
   ];
+}
+
+/** Runs a shell command on user@address over SSH, read-only by the caller's word; never prompts. */
+export function ssh(options: SshOptions, user: string, address: string, command: string, timeoutMs = 60_000): Promise<SshResult> {
+  const args = [...sshArgs(options, user, address), '--', command];
   return new Promise((resolve) => {
     const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -71,5 +75,23 @@ export function closeShared(options: SshOptions, user: string, address: string):
     const child = spawn('ssh', ['-o', `ControlPath=${options.controlDir}/%C`, '-O', 'exit', `${user}@${address}`], { stdio: 'ignore' });
     child.on('close', (code) => resolve({ code, stdout: '', stderr: '' }));
     child.on('error', () => resolve({ code: 1, stdout: '', stderr: '' }));
+  });
+}
+
+/**
+ * Runs a shell command on user@address over SSH with its output written to the open file `fd` (a
+ * snapshot, an archive: bytes, never held in memory as text); stderr is collected for the message.
+ */
+export function sshToFile(options: SshOptions, user: string, address: string, command: string, fd: number, timeoutMs = 600_000): Promise<Omit<SshResult, 'stdout'>> {
+  return new Promise((resolve) => {
+    const child = spawn('ssh', [...sshArgs(options, user, address), '--', command], { stdio: ['ignore', fd, 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => { stderr += `${error.message}\n`; });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
   });
 }

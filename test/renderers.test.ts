@@ -505,7 +505,7 @@ describe('Kubernetes hosts', () => {
     });
     expect(init).toContain('install -m 0600 -o "$SSH_USER" "$ADMIN_KUBECONFIG" "/home/$SSH_USER/.kube/config"');
     expect(init).not.toContain('kube-flannel');
-    expect(fileOf(custom.bundles, 'cp1', 'setup.sh')).toMatch(/bash \.\/init-master\.sh\nbash \.\/apply-flannel\.sh\n$/);
+    expect(fileOf(custom.bundles, 'cp1', 'setup.sh')).toMatch(/bash \.\/init-master\.sh\nbash \.\/apply-flannel\.sh\nbash \.\/setup-etcd-backup\.sh\n$/);
   });
 
   test('controlPlaneEndpoint: the load balancers\' VIP by default, also for one control-plane node, and in the API server\'s certificate', () => {

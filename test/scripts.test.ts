@@ -833,8 +833,8 @@ describe('the staging guard', () => {
   test('every script run from the staging directory has it; keepalived\'s check and the local join script do not', () => {
     const scripts = plan.bundles.flatMap((b) => b.files.filter((f) => f.executable).map((f) => ({ b, f })));
     for (const { b, f } of scripts) {
-      // Installed into /etc/keepalived and run there (by keepalived or systemd), or run locally: no guard.
-      const expected = !['check_nginx.sh', 'nginx-stopping.sh', 'in-flight.sh'].includes(f.name) && f.name !== b.runLocally;
+      // Installed into /etc/keepalived or /usr/local/sbin and run there (by keepalived or systemd), run by hand, or run locally: no guard.
+      const expected = !['check_nginx.sh', 'nginx-stopping.sh', 'in-flight.sh', 'etcd-snapshot.sh', 'etcd-restore.sh'].includes(f.name) && f.name !== b.runLocally;
       expect([`${b.id}/${f.name}`, guarded(f.content)]).toEqual([`${b.id}/${f.name}`, expected]);
     }
     for (const b of plan.bundles.filter((b) => b.run)) expect(guarded(b.files.find((f) => f.name === b.run)!.content)).toBe(true);

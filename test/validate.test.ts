@@ -26,6 +26,8 @@ import { GATEWAY_PAIR_CONFIG } from './render-fixture';
 import { checkNginxConf, NGINX_TOOLS } from '../validate/checkers/nginx';
 import { checkShellScript, SHELLCHECK_TOOLS } from '../validate/checkers/shellcheck';
 import { checkTerraformStack, TERRAFORM_TOOLS } from '../validate/checkers/terraform';
+import { checkSystemdUnit, SYSTEMD_TOOLS } from '../validate/checkers/systemd';
+import { ETCD_BACKUP_UNIT, renderEtcdBackupService, renderEtcdBackupTimer } from '../lib/kubernetes/etcd-backup';
 import { scratchDir } from './support/scratch';
 
 const inCI = process.env.CI === 'true';
@@ -165,6 +167,25 @@ describeWithTools('ip6tables checker', IP6TABLES_TOOLS, () => {
     expectFail(checkIp6tablesRules(fixture('ip6t-bad1', 'firewall6.rules', rules.replace('-p ipv6-icmp -m icmp6 --icmpv6-type 128', '-p icmp -m icmp --icmp-type 8'))), /line|icmp/i);
     expectFail(checkIp6tablesRules(fixture('ip6t-bad2', 'firewall6.rules', rules.replace('--icmpv6-type 128', '--icmpv6-type bogus'))), /bogus|line/i);
     expectFail(checkIp6tablesRules(fixture('ip6t-bad3', 'firewall6.rules', rules.replace(/COMMIT\n$/, ''))), /COMMIT|line/i);
+  });
+});
+
+describeWithTools('systemd unit checker', SYSTEMD_TOOLS, () => {
+  test('accepts the etcd backup timer and its service; the command setup installs on the host is named, not failed', () => {
+    expectPass(checkSystemdUnit(fixture('unit-good', `${ETCD_BACKUP_UNIT}.timer`, renderEtcdBackupTimer(topology))));
+    const service = checkSystemdUnit(fixture('unit-good', `${ETCD_BACKUP_UNIT}.service`, renderEtcdBackupService(topology)));
+    expectPass(service);
+    expect(service.detail).toContain('/usr/local/sbin/k8s-ha-edge-etcd-snapshot');
+  });
+
+  test('rejects a timer whose OnCalendar systemd cannot parse, quoting systemd', () => {
+    const broken = renderEtcdBackupTimer(topology).replace('OnCalendar=daily', 'OnCalendar=every day at noon');
+    expectFail(checkSystemdUnit(fixture('unit-bad', `${ETCD_BACKUP_UNIT}.timer`, broken)), /Failed to parse calendar specification/);
+  });
+
+  test('rejects an unknown key', () => {
+    const broken = renderEtcdBackupService(topology).replace('Type=oneshot', 'Type=oneshot\nExecStartt=/bin/true');
+    expectFail(checkSystemdUnit(fixture('unit-bad2', `${ETCD_BACKUP_UNIT}.service`, broken)), /Unknown key/);
   });
 });
 

@@ -4,7 +4,7 @@
  * Synthesizes four variants as a user would (`tsx main.ts --config … --resource terraform_data`
  * into a temporary directory), then runs every artifact through its consumer: nginx -t,
  * keepalived --config-test, iptables-restore --test, shellcheck, the Kubernetes schemas and
- * terraform init + validate; and shellchecks the static shell files the scripts are made of
+ * terraform init + validate, systemd-analyze verify of the units; and shellchecks the static shell files the scripts are made of
  * (lib/**.sh). Prints one table row per check and exits 1 if any check failed.
  * Tools come from Debian packages: `bash validate/install-tools.sh` installs them.
  *
@@ -31,6 +31,7 @@ import { osProfile } from '../lib/os-profiles';
 import { loadTopology, Topology } from '../lib/topology';
 import { CHECKING_NGINX, checkNginxConf } from './checkers/nginx';
 import { checkShellScript } from './checkers/shellcheck';
+import { checkSystemdUnit } from './checkers/systemd';
 import { checkTerraformStack } from './checkers/terraform';
 
 const REPO = resolve(__dirname, '..');
@@ -78,6 +79,7 @@ const FILE_CHECKS: ReadonlyArray<{ readonly kind: string; readonly matches: (rel
   { kind: 'iptables', matches: (rel) => rel.endsWith('/in-flight.rules') || rel.endsWith('/handoff.rules'), check: checkInFlightRules },
   { kind: 'k8s-schema', matches: (rel) => rel.endsWith('.k8s.yaml') || basename(rel) === 'kube-flannel.yml', check: checkK8sManifest },
   { kind: 'shellcheck', matches: (rel) => rel.endsWith('.sh'), check: checkShellScript },
+  { kind: 'systemd', matches: (rel) => rel.endsWith('.service') || rel.endsWith('.timer'), check: (file) => checkSystemdUnit(file) },
 ];
 
 /**

@@ -11,6 +11,9 @@ import { renderContainerdDropIn, renderContainerdMainConfig } from './containerd
 import { renderChronyConf } from './time-sync';
 import { renderPage, renderPushPage } from './pages';
 import { REMOVE_WORKER_SCRIPT, renderRemoveWorker, renderTeardownNode, renderTeardownPage, renderTeardownWorkload } from './teardown';
+import {
+  ETCD_BACKUP_UNIT, renderEtcdBackupService, renderEtcdBackupTimer, renderEtcdRestore, renderEtcdSnapshot, renderSetupEtcdBackup, renderTeardownEtcdBackup,
+} from './etcd-backup';
 
 /**
  * The shared set of what every Kubernetes node of one OS family gets, byte for byte the same on the
@@ -110,7 +113,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
     id: master.name,
     stack: StackName.K8S,
     target: masterTarget,
-    description: 'control plane: node preparation, kubeadm init, flannel',
+    description: 'control plane: node preparation, kubeadm init, flannel, the etcd backup timer',
     files: [
       ...shared.nodePreparation(master),
       file('kubeadm-config.yaml', renderKubeadmConfig(t)),
@@ -119,9 +122,20 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       ...(t.kubernetes.flannelManifestSource === FlannelManifestSource.BUNDLED ? [file(FLANNEL_MANIFEST_FILE, renderBundledFlannelManifest(t))] : []),
       file(FLANNEL_CHECKSUM_FILE, renderFlannelChecksum(t)),
       file('apply-flannel.sh', renderApplyFlannel(t)),
-      file('setup.sh', sequence('prepare-node.sh', 'init-master.sh', 'apply-flannel.sh')),
+      // The timer's files are in the bundle also when it is off: setup-etcd-backup.sh then removes them from the node.
+      ...(t.kubernetes.etcdBackup.enabled ? [
+        file('etcd-snapshot.sh', renderEtcdSnapshot(), { runsFromStaging: false }),
+        file(`${ETCD_BACKUP_UNIT}.service`, renderEtcdBackupService(t)),
+        file(`${ETCD_BACKUP_UNIT}.timer`, renderEtcdBackupTimer(t)),
+      ] : []),
+      file('setup-etcd-backup.sh', renderSetupEtcdBackup(t)),
+      // For an operator to run by hand (docs/runbook.md), also copied from dist/ to a rebuilt node: no staging guard.
+      file('etcd-restore.sh', renderEtcdRestore(), { runsFromStaging: false }),
+      file('setup.sh', sequence('prepare-node.sh', 'init-master.sh', 'apply-flannel.sh', 'setup-etcd-backup.sh')),
       // Run by each worker's teardown (beforeTeardown below), here because kubectl has the admin credentials here.
       file(REMOVE_WORKER_SCRIPT, renderRemoveWorker()),
+      // Run by teardown-node.sh, which every node shares, when it finds it beside itself.
+      file('teardown-etcd-backup.sh', renderTeardownEtcdBackup()),
       shared.nodeTeardown(master),
     ],
     run: 'setup.sh',

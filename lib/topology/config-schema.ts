@@ -167,6 +167,12 @@ export const CONFIG_SCHEMA = object('the config file: the whole system', {
     // certificates or kubeconfigs (the load balancers proxy this port to every control-plane node).
     controlPlaneEndpoint: string("DNS name or IPv4 address (no port) by which nodes and kubeconfigs reach the API server (kubeadm's controlPlaneEndpoint, with apiServerPort): its name in certificates, kubeconfigs and joins. By default the load balancers' VIP, which proxies apiServerPort to the control plane; a DNS name must resolve, on every node, to the VIP (or to another proxy of the API). The VIP and this name are both in the API server's certificate. It cannot be changed once the cluster exists (docs/runbook.md, \"Moving a site to the VIP endpoint\")", inherit('loadBalancer.vip')),
     joinTokenTtl: string('lifetime of the bootstrap token created on the master for each join: digits and s, m or h, at most 2562047h (a Go duration)', '15m'),
+    // Without a snapshot, a lost control-plane node is a lost cluster: on by default.
+    etcdBackup: object('etcd snapshots on the control-plane node by a systemd timer (k8s-ha-edge-etcd-backup.timer), each verified with etcdutl snapshot status, into /var/backups/k8s-ha-edge-etcd (docs/runbook.md, "Restoring the control plane from an etcd backup"); npm run backup takes one at any time and copies it off the node', {
+      enabled: boolean('install the timer; false removes it (the snapshots already taken are kept)', true),
+      schedule: string("when the timer fires: a systemd OnCalendar expression (hourly, daily, weekly, or e.g. '*-*-* 03:00:00'); a run missed while the node was off runs at boot (Persistent=true)", 'daily'),
+      keep: integer('how many of its snapshots the timer keeps on the node, 1-365: older ones are deleted (only files named etcd-<UTC time>.db and their .sha256 and .status.json, never another file)', 7),
+    }),
   }),
   timeSync: object('time synchronisation of the Kubernetes nodes (chrony, installed and enabled by node preparation): tokens, certificates and etcd depend on agreeing clocks', {
     servers: list("NTP servers chrony uses, each with iburst. Empty: the distribution's own chrony.conf (its pool) is left as it is", object('an NTP server', {

@@ -37,6 +37,13 @@ const ABSOLUTE_PATH = /^\/[^\0\s]*$/;
 const KUBERNETES_VERSION = /^1\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$/;
 const SEMVER_TAG = /^v[0-9]+\.[0-9]+\.[0-9]+$/;
 const DURATION = /^[1-9][0-9]*(s|m|h)$/;
+/**
+ * The characters of systemd's calendar events (systemd.time(7): weekdays, dates, times, *, ranges,
+ * lists, repetitions, ~ for the last days of a month, a time zone name): the value goes into a unit
+ * file, so a newline or a quote could add a directive. Whether systemd understands it is its own
+ * check (systemd-analyze calendar), which synth cannot run for every host's systemd.
+ */
+const ON_CALENDAR = /^(?=.{1,100}$)[A-Za-z0-9*][A-Za-z0-9*:,./~ _+-]*$/;
 const SHA256_OR_EMPTY = /^([0-9a-f]{64})?$/;
 /** A DNS name (RFC 1123 labels, dot-separated) or a dotted IPv4 address: both fit this. */
 const HOST_NAME_OR_ADDRESS = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
@@ -395,6 +402,9 @@ const KUBERNETES: RuleTable<Subject> = [
     fails: (s) => DURATION.test(s.t.kubernetes.joinTokenTtl) && !fitsGoDuration(s.t.kubernetes.joinTokenTtl),
     expected: 'a duration of at most 2562047h (the longest Go time.Duration, which kubeadm parses it into)',
   },
+  matching('kubernetes.etcdBackup.schedule', (s) => s.t.kubernetes.etcdBackup.schedule, ON_CALENDAR,
+    "a systemd OnCalendar expression such as daily, hourly, weekly or '*-*-* 03:00:00' (letters, digits, spaces and * : - , . / ~ only; check it with systemd-analyze calendar)"),
+  inRange('kubernetes.etcdBackup.keep', (s) => s.t.kubernetes.etcdBackup.keep, 1, 365, 'a number of snapshots'),
   inRange('kubernetes.apiServerPort', (s) => s.t.kubernetes.apiServerPort, 1, 65535, 'a TCP port'),
   {
     path: 'kubernetes.apiServerPort',
