@@ -31,7 +31,8 @@ export function removedWorkers(current: Topology, previous: PreviousSite | undef
   if (previous === undefined) return [];
   refuseOtherRemovals(current, previous, source);
   const currentWorkers = new Set(current.workers.map((w) => w.name));
-  const kept = (w: RemovedWorker) => !currentWorkers.has(w.name) && w.removed.every((r) => !currentResourceIds.has(r.from.slice(r.from.indexOf('.') + 1)));
+  // A worker added back, or another host with its resource ids: its resources are in the configuration again.
+  const kept = (w: RemovedWorker) => w.removed.every((r) => !currentResourceIds.has(r.from.slice(r.from.indexOf('.') + 1)));
   const found = previous.topology.workers.filter((w) => !currentWorkers.has(w.name)).map((w) => removalOf(current, w));
   const foundNames = new Set(found.map((w) => w.name));
   return [...previous.removedWorkers.filter((w) => !foundNames.has(w.name)), ...found].filter(kept).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
