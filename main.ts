@@ -51,8 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (args.cdktfOutDir !== undefined) {
       // Loaded only when stacks are asked for: cdktf is a third of the load, and `--only k8s`
       // (and `cdk8s synth`) need none of it.
-      const { synthStacks } = require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app');
-      const { removedWorkers } = require('./constructs/tf/removed-workers') as typeof import('./constructs/tf/removed-workers');
+      const { removedWorkers, synthStacks } = require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app');
       const stacksRoot = args.cdktfOutDir;
       checkStateDirOutside(topology.provisioning.stateDir, [args.distDir, stacksRoot]);
       // The state file's path relative to the stack directory where the stack will be (not the staging copy).

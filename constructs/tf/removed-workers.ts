@@ -69,4 +69,3 @@ function refuseOtherRemovals(current: Topology, previous: PreviousSite, source: 
   }
   if (problems.length > 0) throw new TopologyError(source, problems);
 }
-

@@ -8,6 +8,9 @@ import { SynthPlan } from '../../lib/plan/synth-plan';
 import { ProvisioningSpec, StateBackend } from '../../lib/topology';
 import { BundleStack, StackBackend } from './bundle-stack';
 
+// For synth, which loads this module only when it writes stacks.
+export { removedWorkers } from './removed-workers';
+
 export interface StacksAppOptions {
   /**
    * The path of a stack's local state file relative to its directory (cdktf.out/stacks/<stack>/).
