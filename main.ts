@@ -11,9 +11,11 @@ import { OutputTree, synthesize, SynthInterrupted, SynthResult } from './lib/syn
 import { SynthPlan, PlannedFile } from './lib/plan/synth-plan';
 import { planSynth } from './lib/site-plan';
 import { topologyDiagram } from './lib/diagram';
-import { formatWarning, loadConfig, topologyOf, topologyWarnings, TopologyError } from './lib/topology';
-import { writeRecordedTopology } from './lib/output/recorded-topology';
+import { bundleResourceIds, formatWarning, loadConfig, topologyOf, topologyWarnings, TopologyError } from './lib/topology';
+import { readRecordedTopology, RecordedTopologyError, writeRecordedTopology } from './lib/output/recorded-topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
+// A type only: the module itself is loaded when stacks are asked for (see below).
+import type { PreviousSite } from './constructs/tf/removed-workers';
 
 /** The signal that interrupted the synth, if any; checked before anything is committed. */
 let interruptedBy: NodeJS.Signals | undefined;
@@ -49,7 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (args.cdktfOutDir !== undefined) {
       // Loaded only when stacks are asked for: cdktf is a third of the load, and `--only k8s`
       // (and `cdk8s synth`) need none of it.
-      const { synthStacks } = require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app');
+      const { removedWorkers, synthStacks } = require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app');
       const stacksRoot = args.cdktfOutDir;
       checkStateDirOutside(topology.provisioning.stateDir, [args.distDir, stacksRoot]);
       // The state file's path relative to the stack directory where the stack will be (not the staging copy).
@@ -58,13 +60,18 @@ async function main(argv: readonly string[]): Promise<number> {
       const source = args.configPath ?? 'the built-in defaults';
       trees.push({
         target: stacksRoot, flag: '--cdktf-out', keepsTerraformState: true,
-        write: (dir) => [...synthStacks(plan, dir, { localStatePath }), writeRecordedTopology(dir, config, source)].sort(),
+        write: (dir) => {
+          // Read while synth holds the output's lock: the site as the previous synth of this output left it.
+          // A worker it had and this topology has not is removed by the k8s stack, its teardown first.
+          const removed = removedWorkers(topology, previousSite(stacksRoot), new Set(plan.bundles.flatMap((b) => Object.values(bundleResourceIds(b.id)))), source);
+          return [...synthStacks(plan, dir, { localStatePath, removedWorkers: removed }), writeRecordedTopology(dir, config, source, removed)].sort();
+        },
       });
     }
     printSummary(args.configPath, await synthesize(trees, { interrupted: () => interruptedBy !== undefined }));
     return 0;
   } catch (error) {
-    if (error instanceof TopologyError || error instanceof UsageError || error instanceof OutputTargetError) {
+    if (error instanceof TopologyError || error instanceof UsageError || error instanceof OutputTargetError || error instanceof RecordedTopologyError) {
       console.error(`error: ${error.message}`);
       if (error instanceof UsageError) console.error(`\n${USAGE}`);
       console.error(`nothing was written; ${outputs} unchanged`);
@@ -94,6 +101,14 @@ function isSystemError(error: unknown): error is NodeJS.ErrnoException {
 /** The plan with more files at the top of dist/ (the picture, drawn while the rest was synthesized). */
 function withManifests(plan: SynthPlan, files: readonly PlannedFile[]): SynthPlan {
   return { ...plan, manifests: [...plan.manifests, ...files] };
+}
+
+/** The site the previous synth into `cdktfOut` recorded: its topology and the removed workers it carried; undefined when there is none. */
+function previousSite(cdktfOut: string): PreviousSite | undefined {
+  const recorded = readRecordedTopology(cdktfOut);
+  if (recorded === undefined) return undefined;
+  const topology = topologyOf(loadConfig({ overrides: recorded.config, sourceName: recorded.path }));
+  return { path: recorded.path, topology, removedWorkers: recorded.removedWorkers };
 }
 
 /** Synth replaces its output directories whole: state inside one of them would be lost. */

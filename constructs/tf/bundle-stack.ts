@@ -7,6 +7,7 @@ import { FileWriter } from '../../lib/kernel/files';
 import { Bundle, bundleParts, sharedSets, StackName } from '../../lib/plan/bundle';
 import { fileMode } from '../../lib/plan/dist-tree';
 import { NULL_PROVIDER_ID, ProvisionerResource } from '../../lib/topology';
+import type { RemovedWorker } from '../../lib/output/recorded-topology';
 import { assetDirs } from './bundle-asset';
 import { hostResources, TerraformJson } from './host-provisioner';
 import { stableJson } from './stable-json';
@@ -20,6 +21,8 @@ export interface BundleStackProps {
   readonly backend?: StackBackend;
   /** Seconds terraform keeps trying to reach a host over SSH. @default 120 */
   readonly sshTimeoutSeconds?: number;
+  /** Workers removed from the topology whose teardown this stack runs (`removed` blocks). @default none */
+  readonly removedWorkers?: readonly RemovedWorker[];
 }
 
 /**
@@ -32,6 +35,13 @@ export type StackBackend =
 
 /** The oldest terraform the stacks work with: terraform_data came in 1.4. */
 const REQUIRED_TERRAFORM_VERSION = '>= 1.4';
+
+/**
+ * The oldest terraform that runs a `removed` block's destroy-time provisioners (1.9): required only by
+ * a stack that has such blocks, so that an older terraform refuses the stack with its own error
+ * instead of removing the worker without its teardown.
+ */
+const REMOVED_BLOCKS_TERRAFORM_VERSION = '>= 1.9';
 
 /** Name of the Terraform variable with the path of the SSH private key. */
 export const SSH_KEY_VARIABLE = 'ssh_private_key_path';
@@ -51,6 +61,8 @@ export class BundleStack extends TerraformStack {
   /** The bundles' resources, by resource id: `<bundle>` and `<bundle>-teardown`. */
   private readonly bundleResources: Record<string, { [key: string]: TerraformJson }> = {};
   private readonly resourceType: ProvisionerResource;
+  /** The `removed` blocks of the workers removed from the topology. */
+  private readonly removed: Array<{ [key: string]: TerraformJson }>;
   /** The files the stack's synthesis wrote into assets/, relative to the app's outdir. */
   public readonly assetFiles: string[] = [];
 
@@ -66,7 +78,8 @@ export class BundleStack extends TerraformStack {
         lockMethod: 'LOCK', unlockMethod: 'UNLOCK',
       });
     }
-    this.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
+    this.removed = (props.removedWorkers ?? []).flatMap((worker) => worker.removed) as Array<{ [key: string]: TerraformJson }>;
+    this.addOverride('terraform.required_version', this.removed.length > 0 ? REMOVED_BLOCKS_TERRAFORM_VERSION : REQUIRED_TERRAFORM_VERSION);
     if (props.resource === ProvisionerResource.NULL_RESOURCE) new nullProvider.NullProvider(this, NULL_PROVIDER_ID);
 
     const sshPrivateKeyPath = new TerraformVariable(this, SSH_KEY_VARIABLE, {
@@ -108,7 +121,9 @@ export class BundleStack extends TerraformStack {
   public override toTerraform(): StackJson {
     // cdktf types its stack JSON as `any`; this is the part of it used here.
     const tf = super.toTerraform() as StackJson;
-    if (this.withoutBundleResources || Object.keys(this.bundleResources).length === 0) return tf;
+    if (this.withoutBundleResources) return tf;
+    if (this.removed.length > 0) tf.removed = this.removed;
+    if (Object.keys(this.bundleResources).length === 0) return tf;
     const resources = tf.resource ?? (tf.resource = {});
     const ofType = resources[this.resourceType] ?? (resources[this.resourceType] = {});
     for (const [id, body] of Object.entries(this.bundleResources)) {

@@ -3,9 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { posix, sep } from 'node:path';
 import { listFiles } from '../../lib/kernel/files';
 import { STACK_DEPENDENCIES, StackName } from '../../lib/plan/bundle';
+import type { RemovedWorker } from '../../lib/output/recorded-topology';
 import { SynthPlan } from '../../lib/plan/synth-plan';
 import { ProvisioningSpec, StateBackend } from '../../lib/topology';
 import { BundleStack, StackBackend } from './bundle-stack';
+
+// For synth, which loads this module only when it writes stacks.
+export { removedWorkers } from './removed-workers';
 
 export interface StacksAppOptions {
   /**
@@ -13,6 +17,8 @@ export interface StacksAppOptions {
    * @default `<stateDir>/<stack>.tfstate` with cdktf.out in the directory that stateDir is relative to
    */
   readonly localStatePath?: (stack: StackName, stateFile: string) => string;
+  /** Workers removed from the topology whose teardown the k8s stack runs (see removed-workers.ts). @default none */
+  readonly removedWorkers?: readonly RemovedWorker[];
 }
 
 /** Where stack `stack` keeps its state, from the topology's provisioning section. */
@@ -41,6 +47,7 @@ export function buildStacksApp(plan: SynthPlan, outdir: string, options: StacksA
       resource: plan.topology.provisioning.resource,
       backend: stackBackend(plan.topology.provisioning, stack, options),
       sshTimeoutSeconds: plan.topology.provisioning.sshTimeoutSeconds,
+      removedWorkers: stack === StackName.K8S ? options.removedWorkers : undefined,
     }));
   }
   for (const [name, stack] of stacks) {

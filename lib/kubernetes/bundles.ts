@@ -158,9 +158,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
         shared.nodeTeardown(worker),
       ],
       run: 'prepare-node.sh',
-      teardown: 'teardown-node.sh',
-      // The Node cordoned, drained and deleted on the control plane before the worker's kubeadm reset.
-      beforeTeardown: { bundle: master.name, target: masterTarget, script: REMOVE_WORKER_SCRIPT, args: [worker.name] },
+      ...workerTeardown(t, worker),
       runLocally: 'join-from-master.sh',
       localEnvironment: joinEnvironment(worker, `${REMOTE_STAGING_DIR}/${id}/join-worker.sh`, knownHosts !== undefined),
       dependsOn: [master.name],
@@ -173,7 +171,7 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
       // The page is the worker's own and small: carried in its resource, not a file and a directory in cdktf.out.
       files: [file('index.html', renderPage(worker), { inline: true }), ...shared.pageScripts()],
       run: 'push-page.sh',
-      teardown: 'teardown-page.sh',
+      teardown: PAGE_TEARDOWN_SCRIPT,
       dependsOn: [],
     });
   }
@@ -192,4 +190,33 @@ export function kubernetesBundles(t: Topology, workloadManifest: { name: string;
     dependsOn: t.workers.flatMap((w) => [w.name, pageBundleId(w.name)]),
   });
   return bundles;
+}
+
+/** The file the worker's page bundle runs at destroy. */
+const PAGE_TEARDOWN_SCRIPT = 'teardown-page.sh';
+
+/**
+ * What a worker's own bundle does at destroy: the Node cordoned, drained and deleted on the
+ * control plane, then the worker's kubeadm reset.
+ */
+function workerTeardown(t: Topology, worker: InternalHost): Pick<Bundle, 'teardown' | 'beforeTeardown'> {
+  const master = t.controlPlane;
+  return {
+    teardown: 'teardown-node.sh',
+    beforeTeardown: { bundle: master.name, target: sshTarget(master, master.address), script: REMOVE_WORKER_SCRIPT, args: [worker.name] },
+  };
+}
+
+/**
+ * The teardowns of a worker that the site had and the topology `t` no longer has: its bundle's
+ * (the drain on t's control plane, then its reset) and its page's, as kubernetesBundles plans them,
+ * with no file and nothing to run (the files are on the worker already; only their teardown is
+ * left). `worker` is the host as the topology that had it resolved it.
+ */
+export function removedWorkerBundles(t: Topology, worker: InternalHost): Bundle[] {
+  const target = sshTarget(worker, worker.address);
+  return [
+    { id: worker.name, stack: StackName.K8S, target, description: `removed worker ${worker.name}: its teardown`, files: [], dependsOn: [], ...workerTeardown(t, worker) },
+    { id: pageBundleId(worker.name), stack: StackName.K8S, target, description: `removed worker ${worker.name}: its page's teardown`, files: [], teardown: PAGE_TEARDOWN_SCRIPT, dependsOn: [] },
+  ];
 }

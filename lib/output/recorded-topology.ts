@@ -13,8 +13,24 @@ import type { ResolvedConfig } from '../topology/config-schema';
  */
 export const RECORDED_TOPOLOGY_FILE = 'topology.json';
 
-/** Bumped when the file's shape changes: a reader refuses a format it does not know. */
-const RECORDED_TOPOLOGY_FORMAT = 1;
+/**
+ * Bumped when the file's shape changes: a reader refuses a format it does not know. 2 added
+ * `removedWorkers`; a format 1 file reads as one with none.
+ */
+const RECORDED_TOPOLOGY_FORMAT = 2;
+const READABLE_FORMATS: readonly unknown[] = [1, RECORDED_TOPOLOGY_FORMAT];
+
+/**
+ * A worker the site had and the topology no longer has, with the teardown terraform still has to
+ * run for it: `removed` blocks (Terraform's JSON syntax) for its teardown resources, each with the
+ * destroy-time provisioners its resource had (the commands, and connections of fixed addresses, users
+ * and host keys; the key's path is read from the resource's state). No secret: what the stack's own
+ * resources hold.
+ */
+export interface RemovedWorker {
+  readonly name: string;
+  readonly removed: ReadonlyArray<{ readonly from: string; readonly [key: string]: unknown }>;
+}
 
 /** Sections of the resolved config that are never recorded (see above). */
 export const UNRECORDED_SECTIONS = ['provisioning'] as const;
@@ -29,12 +45,14 @@ export function recordedConfig(config: ResolvedConfig): RecordedConfig {
 }
 
 /** Writes cdktf.out's topology.json into `dir`; returns its name (relative to `dir`). */
-export function writeRecordedTopology(dir: string, config: ResolvedConfig, source: string): string {
+export function writeRecordedTopology(dir: string, config: ResolvedConfig, source: string, removedWorkers: readonly RemovedWorker[] = []): string {
   const record = {
-    about: 'The topology this cdktf.out was synthesized from (provisioning left out); npm run verify and npm run drain use it. Written by synth: edit the config and synthesize again instead.',
+    about: 'The topology this cdktf.out was synthesized from (provisioning left out), and the workers removed from it whose teardown the k8s stack still carries; '
+      + 'npm run verify and npm run drain use it, and the next synth reads it. Written by synth: edit the config and synthesize again instead.',
     format: RECORDED_TOPOLOGY_FORMAT,
     synthesizedFrom: source,
     config: recordedConfig(config),
+    removedWorkers,
   };
   writeFileSync(join(dir, RECORDED_TOPOLOGY_FILE), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
   return RECORDED_TOPOLOGY_FILE;
@@ -50,6 +68,8 @@ export interface RecordedTopology {
   readonly source: string;
   /** The recorded config, as the file has it (loadConfig checks it like any config). */
   readonly config: Record<string, unknown>;
+  /** The removed workers whose teardown the stack carries; none in a format 1 file. */
+  readonly removedWorkers: readonly RemovedWorker[];
 }
 
 /** cdktf.out's recorded topology; undefined when there is none (no output, or one synthesized before it was recorded). */
@@ -63,13 +83,23 @@ export function readRecordedTopology(cdktfOut: string): RecordedTopology | undef
   } catch (error) {
     throw new RecordedTopologyError(`${path}: got unparsable JSON (${(error as Error).message.split('\n')[0]}), ${expected}`);
   }
-  const record = parsed as { format?: unknown; synthesizedFrom?: unknown; config?: unknown };
+  const record = parsed as { format?: unknown; synthesizedFrom?: unknown; config?: unknown; removedWorkers?: unknown };
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RecordedTopologyError(`${path}: got ${JSON.stringify(parsed)}, ${expected}`);
-  if (record.format !== RECORDED_TOPOLOGY_FORMAT) throw new RecordedTopologyError(`${path}: format: got ${JSON.stringify(record.format)}, expected ${RECORDED_TOPOLOGY_FORMAT} (${expected})`);
+  if (!READABLE_FORMATS.includes(record.format)) throw new RecordedTopologyError(`${path}: format: got ${JSON.stringify(record.format)}, expected ${READABLE_FORMATS.join(' or ')} (${expected})`);
   if (typeof record.config !== 'object' || record.config === null || Array.isArray(record.config)) {
     throw new RecordedTopologyError(`${path}: config: got ${JSON.stringify(record.config) ?? 'nothing'}, expected a mapping (${expected})`);
   }
-  return { path, source: typeof record.synthesizedFrom === 'string' ? record.synthesizedFrom : 'an unnamed config', config: record.config as Record<string, unknown> };
+  const removedWorkers = record.format === 1 ? [] : record.removedWorkers;
+  const isRemoval = (r: unknown) => typeof r === 'object' && r !== null && typeof (r as { from?: unknown }).from === 'string';
+  const isWorker = (w: unknown) => typeof w === 'object' && w !== null && typeof (w as RemovedWorker).name === 'string'
+    && Array.isArray((w as RemovedWorker).removed) && (w as RemovedWorker).removed.every(isRemoval);
+  if (!Array.isArray(removedWorkers) || !removedWorkers.every(isWorker)) {
+    throw new RecordedTopologyError(`${path}: removedWorkers: got ${JSON.stringify(removedWorkers) ?? 'nothing'}, expected a list of {name, removed: [{from, ...}]} (${expected})`);
+  }
+  return {
+    path, source: typeof record.synthesizedFrom === 'string' ? record.synthesizedFrom : 'an unnamed config', config: record.config as Record<string, unknown>,
+    removedWorkers: removedWorkers as RemovedWorker[],
+  };
 }
 
 /** The first place where two JSON values differ, as a config path with both values; undefined when equal. */
