@@ -51,7 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (args.cdktfOutDir !== undefined) {
       // Loaded only when stacks are asked for: cdktf is a third of the load, and `--only k8s`
       // (and `cdk8s synth`) need none of it.
-      const { removedWorkers, synthStacks } = require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app');
+      const { hostsLeftBehind, removedWorkers, synthStacks } = require('./constructs/tf/stacks-app') as typeof import('./constructs/tf/stacks-app');
       const stacksRoot = args.cdktfOutDir;
       checkStateDirOutside(topology.provisioning.stateDir, [args.distDir, stacksRoot]);
       // The state file's path relative to the stack directory where the stack will be (not the staging copy).
@@ -63,7 +63,9 @@ async function main(argv: readonly string[]): Promise<number> {
         write: (dir) => {
           // Read while synth holds the output's lock: the site as the previous synth of this output left it.
           // A worker it had and this topology has not is removed by the k8s stack, its teardown first.
-          const removed = removedWorkers(topology, previousSite(stacksRoot), new Set(plan.bundles.flatMap((b) => Object.values(bundleResourceIds(b.id)))), source);
+          const previous = previousSite(stacksRoot);
+          for (const warning of hostsLeftBehind(topology, previous)) console.error(formatWarning(warning));
+          const removed = removedWorkers(topology, previous, new Set(plan.bundles.flatMap((b) => Object.values(bundleResourceIds(b.id)))));
           return [...synthStacks(plan, dir, { localStatePath, removedWorkers: removed }), writeRecordedTopology(dir, config, source, removed)].sort();
         },
       });

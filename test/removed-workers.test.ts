@@ -2,7 +2,7 @@
  * A host removed from the topology, as synth sees it: it compares the topology with the one its
  * previous synth into the same cdktf.out recorded (topology.json). A removed worker becomes removed
  * blocks in the k8s stack carrying the teardown its resources had; any other removed host is
- * refused. The real terraform runs these blocks in test/remove-worker.property.ts.
+ * warned about (the next apply forgets it, untorn). The real terraform runs these blocks in test/remove-worker.property.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -75,16 +75,17 @@ describe('GIVEN a site synthesized with workers node01 and node02', () => {
 
 describe('GIVEN a site synthesized WHEN a host other than a worker is gone from the topology', () => {
   test.each([
-    ['a load balancer', 'loadBalancer:\n  hosts:\n    - {name: lb01, address: 192.168.10.40, priority: 110}\n', /loadBalancer\.hosts: got no host "lb02", expected every host of loadBalancer\.hosts the site .*topology\.json records, "lb02" among them \(only a worker .*docs\/runbook\.md/],
-    ['the control plane renamed', 'controlPlane:\n  name: cp\n', /controlPlane\.name: got "cp", expected "master", the control plane of the site .*topology\.json records/],
-  ])('THEN synth refuses %s with exit 2 and writes nothing', (_what, config, message) => {
+    ['a load balancer', 'loadBalancer:\n  hosts:\n    - {name: lb01, address: 192.168.10.40, priority: 110}\n', /warning: loadBalancer\.hosts: "lb02" is in the site .*topology\.json records but not in this topology: the next apply forgets it without tearing it down .*docs\/runbook\.md/],
+    ['the control plane renamed', 'controlPlane:\n  name: cp\n', /warning: controlPlane\.name: "master" is in the site .*topology\.json records but not in this topology/],
+    // The documented move of a running single-gateway site to a pair drops the host "gateway" on purpose.
+    ['the single gateway, for a pair', readFileSync(join(__dirname, '..', 'examples', 'gateway-pair.yaml'), 'utf8'), /warning: gateway\.hosts: "gateway" is in the site .*topology\.json records but not in this topology/],
+  ])('THEN synth warns of %s (the next apply forgets it, untorn), writes no removed block for it, and goes on', (_what, config, message) => {
     const s = site();
     expect(s.synth('').status).toBe(0);
-    const recorded = readFileSync(join(s.dir, 'cdktf.out', 'topology.json'), 'utf8');
     const run = s.synth(config);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(0);
     expect(run.stderr).toMatch(message);
-    expect(run.stderr).not.toMatch(/\n\s+at /);
-    expect(readFileSync(join(s.dir, 'cdktf.out', 'topology.json'), 'utf8')).toBe(recorded);
+    expect(s.stack().removed).toBeUndefined();
+    expect(s.recorded().removedWorkers).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { removedWorkerBundles } from '../../lib/kubernetes/bundles';
 import type { RemovedWorker } from '../../lib/output/recorded-topology';
-import { bundleResourceIds, InternalHost, Topology, TopologyError, TopologyProblem } from '../../lib/topology';
+import { bundleResourceIds, InternalHost, Topology, TopologyWarning } from '../../lib/topology';
 import { StackName } from '../../lib/plan/bundle';
 import { SSH_KEY_VARIABLE } from './bundle-stack';
 import { hostResources } from './host-provisioner';
@@ -23,13 +23,11 @@ export interface PreviousSite {
  * resource and a removed block for one address are an error), or any other host whose resource ids
  * are the same. `currentResourceIds`: every resource id of the current plan's bundles.
  *
- * Only workers leave this way: a control plane, load balancer or gateway missing from `current`
- * is refused (TopologyError: synth exits 2), as their removal has its own order (the cluster, the
- * VRRP pair, the site's way out) that a teardown alone does not keep.
+ * Only workers leave this way: a control plane, load balancer or gateway missing from `current` is
+ * warned about (hostsLeftBehind), not torn down.
  */
-export function removedWorkers(current: Topology, previous: PreviousSite | undefined, currentResourceIds: ReadonlySet<string>, source: string): RemovedWorker[] {
+export function removedWorkers(current: Topology, previous: PreviousSite | undefined, currentResourceIds: ReadonlySet<string>): RemovedWorker[] {
   if (previous === undefined) return [];
-  refuseOtherRemovals(current, previous, source);
   const currentWorkers = new Set(current.workers.map((w) => w.name));
   // A worker added back, or another host with its resource ids: its resources are in the configuration again.
   const kept = (w: RemovedWorker) => w.removed.every((r) => !currentResourceIds.has(r.from.slice(r.from.indexOf('.') + 1)));
@@ -49,23 +47,28 @@ function removalOf(current: Topology, worker: InternalHost): RemovedWorker {
   return { name: worker.name, removed };
 }
 
-function refuseOtherRemovals(current: Topology, previous: PreviousSite, source: string): void {
+/**
+ * Hosts other than workers that the previous synth of this output had and `current` has not: warnings,
+ * not refusals. Their removal has its own order (the cluster, the VRRP pair, the site's way out: moving a
+ * single gateway to a pair drops the host "gateway" on purpose) that a teardown alone does not keep, and a
+ * synth into an output of another, never applied, site must still work: so synth says what the next apply
+ * will do (forget the host without tearing it down) and where the runbook is, and goes on.
+ */
+export function hostsLeftBehind(current: Topology, previous: PreviousSite | undefined): TopologyWarning[] {
+  if (previous === undefined) return [];
   const had = previous.topology;
-  const runbook = 'only a worker leaves the site by its removal from the topology; see docs/runbook.md for the other hosts. '
-    + `If that site was never applied (or is destroyed), synthesize into another --cdktf-out, or delete ${previous.path}`;
-  const problems: TopologyProblem[] = [];
-  if (had.controlPlane.name !== current.controlPlane.name) {
-    problems.push({ path: 'controlPlane.name', got: JSON.stringify(current.controlPlane.name), expected: `"${had.controlPlane.name}", the control plane of the site ${previous.path} records (${runbook})` });
-  }
+  const consequence = (name: string) => `"${name}" is in the site ${previous.path} records but not in this topology: the next apply forgets it without `
+    + 'tearing it down (terraform runs no teardown for a host deleted from the configuration; only a deleted worker gets one). '
+    + 'If it runs, take it out first as docs/runbook.md says for its role; if that site was never applied, this is harmless (or synthesize into another --cdktf-out)';
+  const warnings: TopologyWarning[] = [];
+  if (had.controlPlane.name !== current.controlPlane.name) warnings.push({ path: 'controlPlane.name', message: consequence(had.controlPlane.name) });
   const roles: Array<[string, readonly { name: string }[], readonly { name: string }[]]> = [
     ['loadBalancer.hosts', had.loadBalancer.hosts, current.loadBalancer.hosts],
     ['gateway.hosts', had.gateway.hosts, current.gateway.hosts],
   ];
   for (const [path, before, now] of roles) {
     const names = new Set(now.map((h) => h.name));
-    for (const host of before) {
-      if (!names.has(host.name)) problems.push({ path, got: `no host "${host.name}"`, expected: `every host of ${path} the site ${previous.path} records, "${host.name}" among them (${runbook})` });
-    }
+    for (const host of before) if (!names.has(host.name)) warnings.push({ path, message: consequence(host.name) });
   }
-  if (problems.length > 0) throw new TopologyError(source, problems);
+  return warnings;
 }

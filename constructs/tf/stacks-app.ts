@@ -9,7 +9,7 @@ import { ProvisioningSpec, StateBackend } from '../../lib/topology';
 import { BundleStack, StackBackend } from './bundle-stack';
 
 // For synth, which loads this module only when it writes stacks.
-export { removedWorkers } from './removed-workers';
+export { hostsLeftBehind, removedWorkers } from './removed-workers';
 
 export interface StacksAppOptions {
   /**
