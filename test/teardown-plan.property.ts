@@ -124,6 +124,7 @@ const GIVEN: Readonly<Record<string, () => Obj>> = {
   // NTP servers given where the default names none: the nodes' preparation changes, no host goes.
   'timeSync.servers': () => ({ timeSync: { servers: [{ address: 'ntp.example.internal' }] } }),
   'timeSync.servers[].address': () => ({ timeSync: { servers: [{ address: '192.168.10.2' }] } }),
+  'kubernetes.etcdBackup.schedule': () => ({ kubernetes: { etcdBackup: { schedule: 'hourly' } } }),
 };
 
 /** Candidates for a field's new value from its type alone. */
