@@ -12,7 +12,7 @@ import { SynthPlan, PlannedFile } from './lib/plan/synth-plan';
 import { planSynth } from './lib/site-plan';
 import { topologyDiagram } from './lib/diagram';
 import { bundleResourceIds, formatWarning, loadConfig, topologyOf, topologyWarnings, TopologyError } from './lib/topology';
-import { readRecordedTopology, RecordedTopologyError, writeRecordedTopology } from './lib/output/recorded-topology';
+import { readRecordedTopology, recordedConfigToLoad, RecordedTopologyError, writeRecordedTopology } from './lib/output/recorded-topology';
 import { synthWorkloadManifest } from './constructs/k8s/workload-app';
 // A type only: the module itself is loaded when stacks are asked for (see below).
 import type { PreviousSite } from './constructs/tf/removed-workers';
@@ -109,7 +109,7 @@ function withManifests(plan: SynthPlan, files: readonly PlannedFile[]): SynthPla
 function previousSite(cdktfOut: string): PreviousSite | undefined {
   const recorded = readRecordedTopology(cdktfOut);
   if (recorded === undefined) return undefined;
-  const topology = topologyOf(loadConfig({ overrides: recorded.config, sourceName: recorded.path }));
+  const topology = topologyOf(loadConfig({ overrides: recordedConfigToLoad(recorded), sourceName: recorded.path }));
   return { path: recorded.path, topology, removedWorkers: recorded.removedWorkers };
 }
 

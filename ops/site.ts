@@ -4,7 +4,7 @@
  * must agree with it; with neither there is nothing to act on (exit 2).
  */
 import { join } from 'node:path';
-import { firstDifference, readRecordedTopology, RECORDED_TOPOLOGY_FILE, recordedConfig, RecordedTopologyError } from '../lib/output/recorded-topology';
+import { firstDifference, readRecordedTopology, RECORDED_TOPOLOGY_FILE, recordedConfig, recordedConfigToLoad, RecordedTopologyError } from '../lib/output/recorded-topology';
 import { loadConfig, Topology, topologyOf } from '../lib/topology';
 import { UsageError } from './args';
 
@@ -40,7 +40,7 @@ export function siteTopology({ cdktfOut, configPath }: SiteOptions): Topology {
     }
     return topologyOf(config);
   }
-  if (recorded) return topologyOf(loadConfig({ overrides: recorded.config, sourceName: recorded.path }));
+  if (recorded) return topologyOf(loadConfig({ overrides: recordedConfigToLoad(recorded), sourceName: recorded.path }));
   throw new UsageError(`--config: got nothing, and ${join(cdktfOut, RECORDED_TOPOLOGY_FILE)} does not exist; expected --config FILE `
     + '(the topology that was applied) or --cdktf-out DIR, the output of the synth that produced the site (npm run synth records its topology there). '
     + 'Without either there is no site to act on: the built-in topology\'s addresses may be someone else\'s machines');

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { siteTopology } from '../ops/site';
 import { SYNTH_PROGRAM } from './synth-program';
 import { scratchDir } from './support/scratch';
 
@@ -87,5 +88,26 @@ describe('GIVEN a site synthesized WHEN a host other than a worker is gone from 
     expect(run.stderr).toMatch(message);
     expect(s.stack().removed).toBeUndefined();
     expect(s.recorded().removedWorkers).toEqual([]);
+  });
+});
+
+describe('GIVEN a site with a gateway pair synthesized (its record holds the resolved config, the one gateway\'s defaults included)', () => {
+  const pair = readFileSync(join(__dirname, '..', 'examples', 'gateway-pair.yaml'), 'utf8');
+
+  test('WHEN it is synthesized again with a change THEN the record loads: no refusal, no warning, no removed block', () => {
+    const s = site();
+    expect(s.synth(pair).status).toBe(0);
+    const again = s.synth(`${pair}\nworkload:\n  nodePort: 30123\n`);
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+    expect(s.stack().removed).toBeUndefined();
+  });
+
+  test('WHEN verify or drain read the site from the record (no --config) THEN it is the pair', () => {
+    const s = site();
+    expect(s.synth(pair).status).toBe(0);
+    const t = siteTopology({ cdktfOut: join(s.dir, 'cdktf.out') });
+    expect(t.gateway.hosts.map((h) => h.name)).toEqual(['gw01', 'gw02']);
+    expect(t.gateway.pair?.master.name).toBe('gw01');
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../topology/config-schema';
+import { SINGLE_GATEWAY_FIELDS } from '../topology/validate';
 
 /**
  * The topology a synth's cdktf.out was made from, recorded beside its stacks, so that the operator
@@ -100,6 +101,22 @@ export function readRecordedTopology(cdktfOut: string): RecordedTopology | undef
     path, source: typeof record.synthesizedFrom === 'string' ? record.synthesizedFrom : 'an unnamed config', config: record.config as Record<string, unknown>,
     removedWorkers: removedWorkers as RemovedWorker[],
   };
+}
+
+/**
+ * The recorded config as a config to load again (verify, drain, and synth's comparison with the site it
+ * synthesized before). It is the resolved config, defaults included, and with a gateway pair that means the
+ * one gateway's own fields too (name, OS family, SSH user, host key: their defaults), which a config may not
+ * give beside a pair (each host of the pair has its own): they are left out, so a pair's record loads.
+ */
+export function recordedConfigToLoad(recorded: RecordedTopology): Record<string, unknown> {
+  const gateway = recorded.config.gateway;
+  if (typeof gateway !== 'object' || gateway === null) return recorded.config;
+  const hosts = (gateway as Record<string, unknown>).hosts;
+  if (!Array.isArray(hosts) || hosts.length === 0) return recorded.config;
+  const ownFields = new Set<string>(SINGLE_GATEWAY_FIELDS);
+  const pairGateway = Object.fromEntries(Object.entries(gateway).filter(([field]) => !ownFields.has(field)));
+  return { ...recorded.config, gateway: pairGateway };
 }
 
 /** The first place where two JSON values differ, as a config path with both values; undefined when equal. */

@@ -737,7 +737,7 @@ export function validateConfig(t: ResolvedConfig): TopologyProblem[] {
 }
 
 /** The fields that describe the one gateway: with a pair, each host gives its own instead. */
-const SINGLE_GATEWAY_FIELDS = ['name', 'osFamily', 'sshUser', 'hostKey'] as const;
+export const SINGLE_GATEWAY_FIELDS = ['name', 'osFamily', 'sshUser', 'hostKey'] as const;
 
 /**
  * Fields of the one gateway that a config layer gives beside a pair: each host of a pair has its own name,
