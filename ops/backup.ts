@@ -22,7 +22,7 @@ import { shq } from '../lib/formats/shell';
 import { Topology } from '../lib/topology';
 import { parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
 import { refuseSecretPath } from './secret-paths';
-import { siteTopology } from './site';
+import { siteOfFlags } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf, sshToFile } from './ssh';
 
 /** Where backups go without --out: outside any project directory, so they are not committed with it. */
@@ -165,10 +165,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const rawOut = valueOf(flags, '--out') ?? DEFAULT_OUT;
-    const config = valueOf(flags, '--config');
-    if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
-    const cdktfOut = userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out');
-    const t = siteTopology({ cdktfOut, configPath: config === undefined ? undefined : userPath(config) });
+    const { topology: t, cdktfOut } = siteOfFlags(flags);
     const out = checkedOut(rawOut, t, cdktfOut);
     const options = sshOptionsOf(flags);
     controlDir = options.controlDir;

@@ -11,12 +11,12 @@
  * gateway takes both VIPs (conntrackd has its connections already), and drain returns once it holds them.
  * Exit codes: 0 done, 1 the VIP did not move in time (or a host could not be reached), 2 bad flags.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { DRAIN_FILE, DRAINED_VALUE } from '../lib/load-balancer/keepalived';
 import { Topology } from '../lib/topology';
 import { GATEWAY_DRAIN_FILE } from '../lib/gateway/pair';
-import { integerOf, parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
-import { siteTopology } from './site';
+import { integerOf, parseFlags, usageExit, UsageError } from './args';
+import { siteOfFlags } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
 const USAGE = `usage: npm run drain -- HOST [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE]
@@ -132,9 +132,7 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    const config = valueOf(flags, '--config');
-    if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
-    const t = siteTopology({ cdktfOut: userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out'), configPath: config === undefined ? undefined : userPath(config) });
+    const t = siteOfFlags(flags).topology;
     const names = [...t.loadBalancer.hosts.map((h) => h.name), ...(t.gateway.pair ? t.gateway.hosts.map((h) => h.name) : [])];
     const target = drainableOf(t, positional);
     if (!target) throw new UsageError(`HOST: got ${positional === undefined ? 'nothing' : JSON.stringify(positional)}, expected one of ${names.join(', ')}`);

@@ -19,7 +19,7 @@ import { controlPlaneEndpoint } from '../lib/kubernetes/kubeadm';
 import { Topology } from '../lib/topology';
 import { parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
 import { refuseSecretPath } from './secret-paths';
-import { siteTopology } from './site';
+import { siteOfFlags } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
 /** Where kubeadm init writes the admin kubeconfig on a control-plane node. */
@@ -155,10 +155,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const rawOut = valueOf(flags, '--out');
     if (rawOut === undefined) throw new UsageError('--out: got nothing, expected the file to write the kubeconfig to');
-    const config = valueOf(flags, '--config');
-    if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
-    const cdktfOut = userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out');
-    const t = siteTopology({ cdktfOut, configPath: config === undefined ? undefined : userPath(config) });
+    const { topology: t, cdktfOut } = siteOfFlags(flags);
     const out = checkedOut(rawOut, t, cdktfOut);
     const options = sshOptionsOf(flags);
     controlDir = options.controlDir;

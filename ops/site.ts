@@ -3,10 +3,11 @@
  * recorded by the synth that produced cdktf.out (the one apply acts on) is the default; `--config`
  * must agree with it; with neither there is nothing to act on (exit 2).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstDifference, readRecordedTopology, RECORDED_TOPOLOGY_FILE, recordedConfig, recordedConfigToLoad, RecordedTopologyError } from '../lib/output/recorded-topology';
 import { loadConfig, Topology, topologyOf } from '../lib/topology';
-import { UsageError } from './args';
+import { ParsedFlags, UsageError, userPath, valueOf } from './args';
 
 export interface SiteOptions {
   /** The synthesized output (cdktf.out), absolute. */
@@ -44,4 +45,15 @@ export function siteTopology({ cdktfOut, configPath }: SiteOptions): Topology {
   throw new UsageError(`--config: got nothing, and ${join(cdktfOut, RECORDED_TOPOLOGY_FILE)} does not exist; expected --config FILE `
     + '(the topology that was applied) or --cdktf-out DIR, the output of the synth that produced the site (npm run synth records its topology there). '
     + 'Without either there is no site to act on: the built-in topology\'s addresses may be someone else\'s machines');
+}
+
+/**
+ * The site an operator command's flags name: `--config` (an existing file, when given) checked against the
+ * record of `--cdktf-out` (default cdktf.out), as siteTopology does. Returns the topology and cdktf.out.
+ */
+export function siteOfFlags(flags: ParsedFlags): { topology: Topology; cdktfOut: string } {
+  const config = valueOf(flags, '--config');
+  if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
+  const cdktfOut = userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out');
+  return { topology: siteTopology({ cdktfOut, configPath: config === undefined ? undefined : userPath(config) }), cdktfOut };
 }

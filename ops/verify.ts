@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { Topology } from '../lib/topology';
 import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
-import { parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
+import { parseFlags, usageExit } from './args';
 import { describeDifference, rulesetDifferences } from './ruleset';
 import { parseIptablesSave } from '../lib/formats/iptables-save';
 import { Ruleset } from '../lib/formats/ruleset';
-import { siteTopology } from './site';
+import { siteOfFlags } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 import { eachAtMost } from './each-at-most';
 import { CONNTRACKD_CONFIG, GATEWAY_STATE_FILE } from '../lib/gateway/pair';
@@ -370,10 +370,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     json = flags.switches.has('--json');
-    const config = valueOf(flags, '--config');
-    if (config !== undefined && !existsSync(userPath(config))) throw new UsageError(`--config: got ${config}, expected an existing file`);
-    const cdktfOut = userPath(valueOf(flags, '--cdktf-out') ?? 'cdktf.out');
-    const topology = siteTopology({ cdktfOut, configPath: config === undefined ? undefined : userPath(config) });
+    const { topology, cdktfOut } = siteOfFlags(flags);
     const options = sshOptionsOf(flags);
     controlDir = options.controlDir;
     verifier = new Verifier(topology, options, cdktfOut);
