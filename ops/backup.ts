@@ -22,7 +22,7 @@ import { shq } from '../lib/formats/shell';
 import { Topology } from '../lib/topology';
 import { parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
 import { refuseSecretPath } from './secret-paths';
-import { siteOfFlags } from './site';
+import { SITE_FLAGS_USAGE, siteOfFlags } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf, sshToFile } from './ssh';
 
 /** Where backups go without --out: outside any project directory, so they are not committed with it. */
@@ -33,11 +33,7 @@ const USAGE = `usage: npm run backup -- [--out DIR] [--config FILE] [--cdktf-out
 
   --out DIR              where the backup directory is created (default ~/k8s-ha-edge-backups; made mode 0700
                          when missing); not inside dist/, cdktf.out/ or the Terraform state directory
-  --config FILE          the topology that was applied (default: the one recorded in --cdktf-out by its synth;
-                         given, it must be that one)
-  --cdktf-out DIR        the stacks that were applied, whose topology is recorded there (default cdktf.out)
-  --ssh-key PATH         the SSH private key (default: $TF_VAR_ssh_private_key_path)
-  --known-hosts FILE     known_hosts to use (default ~/.ssh/known_hosts)
+${SITE_FLAGS_USAGE}
   --connect-timeout N    seconds to wait for the SSH connection (default 10)`;
 
 /** What etcd-snapshot.sh says of the snapshot it kept, on its last line. */

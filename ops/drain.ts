@@ -16,7 +16,7 @@ import { DRAIN_FILE, DRAINED_VALUE } from '../lib/load-balancer/keepalived';
 import { Topology } from '../lib/topology';
 import { GATEWAY_DRAIN_FILE } from '../lib/gateway/pair';
 import { integerOf, parseFlags, usageExit, UsageError } from './args';
-import { siteOfFlags } from './site';
+import { SITE_FLAGS_USAGE, siteOfFlags } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
 const USAGE = `usage: npm run drain -- HOST [--undo] [--config FILE] [--cdktf-out DIR] [--ssh-key PATH] [--known-hosts FILE]
@@ -25,11 +25,7 @@ const USAGE = `usage: npm run drain -- HOST [--undo] [--config FILE] [--cdktf-ou
   HOST                   the load balancer to drain (a name of loadBalancer.hosts), or a gateway of a pair
                          (a name of gateway.hosts: the other gateway takes both VIPs)
   --undo                 give it back its place (the preferred one takes the VIP(s) back after the preempt delay)
-  --config FILE          the topology that was applied (default: the one recorded in --cdktf-out by its synth;
-                         given, it must be that one)
-  --cdktf-out DIR        the stacks that were applied, whose topology is recorded there (default cdktf.out)
-  --ssh-key PATH         the SSH private key (default: $TF_VAR_ssh_private_key_path)
-  --known-hosts FILE     known_hosts to use (default ~/.ssh/known_hosts)
+${SITE_FLAGS_USAGE}
   --connect-timeout N    seconds to wait for each SSH connection (default 10)
   --timeout N            seconds to wait for the VIP to move (default: the preempt delay + 30)`;
 

@@ -19,7 +19,7 @@ import { controlPlaneEndpoint } from '../lib/kubernetes/kubeadm';
 import { Topology } from '../lib/topology';
 import { parseFlags, usageExit, UsageError, userPath, valueOf } from './args';
 import { refuseSecretPath } from './secret-paths';
-import { siteOfFlags } from './site';
+import { SITE_FLAGS_USAGE, siteOfFlags } from './site';
 import { closeShared, ssh, SshOptions, sshOptionsOf } from './ssh';
 
 /** Where kubeadm init writes the admin kubeconfig on a control-plane node. */
@@ -31,11 +31,7 @@ const USAGE = `usage: npm run kubeconfig -- --out FILE [--force] [--config FILE]
   --out FILE             where to write the admin kubeconfig (mode 0600); not inside dist/, cdktf.out/ or
                          the Terraform state directory
   --force                replace FILE when it exists with other content
-  --config FILE          the topology that was applied (default: the one recorded in --cdktf-out by its synth;
-                         given, it must be that one)
-  --cdktf-out DIR        the stacks that were applied, whose topology is recorded there (default cdktf.out)
-  --ssh-key PATH         the SSH private key (default: $TF_VAR_ssh_private_key_path)
-  --known-hosts FILE     known_hosts to use (default ~/.ssh/known_hosts)
+${SITE_FLAGS_USAGE}
   --connect-timeout N    seconds to wait for the SSH connection (default 10)`;
 
 /** A kubeconfig that cannot be used: said without its content (it holds credentials). */

@@ -9,6 +9,13 @@ import { firstDifference, readRecordedTopology, RECORDED_TOPOLOGY_FILE, recorded
 import { loadConfig, Topology, topologyOf } from '../lib/topology';
 import { ParsedFlags, UsageError, userPath, valueOf } from './args';
 
+/** The usage lines of the flags siteOfFlags and sshOptionsOf read, as the operator commands print them. */
+export const SITE_FLAGS_USAGE = `  --config FILE          the topology that was applied (default: the one recorded in --cdktf-out by its synth;
+                         given, it must be that one)
+  --cdktf-out DIR        the stacks that were applied, whose topology is recorded there (default cdktf.out)
+  --ssh-key PATH         the SSH private key (default: $TF_VAR_ssh_private_key_path)
+  --known-hosts FILE     known_hosts to use (default ~/.ssh/known_hosts)`;
+
 export interface SiteOptions {
   /** The synthesized output (cdktf.out), absolute. */
   readonly cdktfOut: string;

@@ -6,7 +6,7 @@
  * runs here: what is real is the script's order, its checks, its file handling and its retention.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ETCD_BACKUP_UNIT, EtcdBackupPaths, EtcdRestorePaths, renderEtcdBackupService, renderEtcdBackupTimer, renderEtcdRestore, renderEtcdSnapshot, renderSetupEtcdBackup,
@@ -16,19 +16,12 @@ import { kubernetesBundles } from '../lib/kubernetes/bundles';
 import { loadTopology } from '../lib/topology';
 import { errorFor } from './support/topology-errors';
 import { scratchDir } from './support/scratch';
+import { fakeBin as fakeBinIn } from './support/fake-bin';
 
 const dir = scratchDir('k8s-ha-edge-etcd-backup-');
 
-/** A directory of stand-in commands that log their arguments to `log`. */
-function fakeBin(commands: Record<string, string>): { bin: string; log: string } {
-  const bin = mkdtempSync(join(dir, 'bin-'));
-  const log = join(bin, 'calls.log');
-  for (const [name, body] of Object.entries(commands)) {
-    writeFileSync(join(bin, name), `#!/usr/bin/env bash\nLOG=${log}\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  }
-  return { bin, log };
-}
+/** Stand-in commands in this test's scratch directory (test/support/fake-bin.ts). */
+const fakeBin = (commands: Record<string, string>) => fakeBinIn(dir, commands);
 
 function bash(path: string, options: { bin: string; args?: string[]; env?: NodeJS.ProcessEnv }) {
   const result = spawnSync('bash', [path, ...(options.args ?? [])], {

@@ -23,6 +23,7 @@ import { renderChronyConf, timeSyncSetup } from '../lib/kubernetes/time-sync';
 import { containerdConfigure, containerdVersionCheck, renderContainerdDropIn, renderContainerdMainConfig } from '../lib/kubernetes/containerd';
 import { INSTALL_IF_CHANGED, scriptHeader, ShellPart, shellScript } from '../lib/formats/shell';
 import { scratchDir } from './support/scratch';
+import { fakeBin as fakeBinIn } from './support/fake-bin';
 
 const dir = scratchDir('k8s-ha-edge-scripts-');
 let count = 0;
@@ -33,16 +34,8 @@ function script(content: string): string {
   return path;
 }
 
-/** A directory of stand-in commands that log their arguments (and stdin) to `log`. */
-function fakeBin(commands: Record<string, string>): { bin: string; log: string } {
-  const bin = mkdtempSync(join(dir, 'bin-'));
-  const log = join(bin, 'calls.log');
-  for (const [name, body] of Object.entries(commands)) {
-    writeFileSync(join(bin, name), `#!/usr/bin/env bash\nLOG=${log}\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  }
-  return { bin, log };
-}
+/** Stand-in commands in this test's scratch directory (test/support/fake-bin.ts). */
+const fakeBin = (commands: Record<string, string>) => fakeBinIn(dir, commands);
 
 function bash(path: string, options: { input?: string; path?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}) {
   const result = spawnSync('bash', [path, ...(options.args ?? [])], {
