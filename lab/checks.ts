@@ -110,7 +110,7 @@ export class LabChecks {
       `  [ -e ${PROBE_STOP_FILE} ] && break`,
       '  [ "$(date +%s)" -ge "$end" ] && break',
       '  at=$(date +%s%3N)',
-      `  if body=$(curl -fsS --max-time ${PROBE.requestTimeoutSeconds} ${this.url} 2>/dev/null); then echo "$at $(date +%s%3N) ok $body"; else echo "$at $(date +%s%3N) fail"; fi`,
+      `  if body=$(curl -fsS --max-time ${PROBE.requestTimeoutSeconds} ${this.url} 2>/dev/null); then echo "$at $(date +%s%3N) ok $body"; else code=$?; echo "$at $(date +%s%3N) fail $code"; fi`,
       `  sleep ${PROBE.intervalSeconds}`,
       'done',
     ].join('\n');

@@ -55,7 +55,7 @@ export function siteGapBound(k: VrrpKnobs): GapBound & { readonly extraMs: numbe
 /** Which requirement a check applies: the goal (the benchmark), or the lab's gate (npm run lab, CI). */
 export type FailoverBar = 'goal' | 'lab';
 
-/** Parses the probe's lines: `<sent ms> <ended ms> ok <body>` or `<sent ms> <ended ms> fail`. */
+/** Parses the probe's lines: `<sent ms> <ended ms> ok <body>` or `<sent ms> <ended ms> fail [<curl's exit code>]` (the code as the body). */
 export function parseSamples(stdout: string): Sample[] {
   return stdout.split('\n').filter((l) => /^\d+ \d+ (ok|fail)/.test(l)).map((l) => {
     const [at, end, status, ...body] = l.split(' ');
@@ -82,9 +82,14 @@ export function window(samples: readonly Sample[], fromMs: number, toMs: number)
   return { gapMs, failed: inside.filter((s) => !s.ok).length, requests: inside.length };
 }
 
-/** Requests that failed or took at least `slowMs`, as "+<sent, ms after t0>:<took ms>:<ok|fail>": where an outage came from. */
+/**
+ * Requests that failed or took at least `slowMs`, as "+<sent, ms after t0>:<took ms>:<ok|fail>", a
+ * failure with curl's exit code when the probe gave it ("fail/curl56": reset; 7: refused; 28: timed
+ * out; 52: closed without a byte): where an outage came from, and what ended it.
+ */
 export function slowRequests(samples: readonly Sample[], t0: number, slowMs = 500): string {
-  return samples.filter((s) => !s.ok || s.endMs - s.atMs >= slowMs).map((s) => `+${s.atMs - t0}:${s.endMs - s.atMs}:${s.ok ? 'ok' : 'fail'}`).join(' ');
+  const status = (s: Sample) => (s.ok ? 'ok' : /^\d+$/.test(s.body) ? `fail/curl${s.body}` : 'fail');
+  return samples.filter((s) => !s.ok || s.endMs - s.atMs >= slowMs).map((s) => `+${s.atMs - t0}:${s.endMs - s.atMs}:${status(s)}`).join(' ');
 }
 
 export interface Stats { readonly n: number; readonly min: number; readonly median: number; readonly p95: number; readonly max: number }

@@ -133,6 +133,25 @@ switch_ttl() {
   if [ "$1" = on ]; then inns sw iptables -w 5 -t mangle -A FORWARD -p tcp --dport "$PORT" -m physdev ! --physdev-in sw99 -j TTL --ttl-set "$2"; fi
 }
 
+# copies_of HOST: where that load balancer's own copies go now (the TEE gateway of its copy chain), or none.
+copies_of() {
+  inns "$1" iptables -w 5 -t mangle -S K8S_HA_EDGE_COPY 2>/dev/null | awk '/ -j TEE --gateway / { print $NF }' | grep . || echo none
+}
+
+# A peer that answers only after the holder took the VIP (its nginx or firewall came up later, as on a
+# first apply of the load balancers side by side): the holder's watch adds it to the line, at its place.
+inns 2 iptables -w 5 -I INPUT -p tcp -d "${ADDRESSES[1]}" --dport "$PORT" -j DROP
+hold 1
+without="$(copies_of 1)"
+inns 2 iptables -w 5 -D INPUT -p tcp -d "${ADDRESSES[1]}" --dport "$PORT" -j DROP
+joined_ms=never
+started=$(date +%s%N)
+for _ in $(seq 1 50); do
+  if [ "$(copies_of 1)" = "${ADDRESSES[1]}" ]; then joined_ms=$((($(date +%s%N) - started) / 1000000)); break; fi
+  sleep 0.1
+done
+check "lb2 answers only after lb1 took the VIP: joins lb1's line" "$([ "$without" != "${ADDRESSES[1]}" ] && [ "$joined_ms" != never ] && echo 0 || echo 1)" \
+  "copies to $without while lb2 did not answer, to ${ADDRESSES[1]} ${joined_ms} ms after it did"
 hold 1
 strays "one holder (lb1), nobody owns it" one
 for k in $(seq 2 "$N" | head -2); do owned "lb1 holds" "$k" 1; done

@@ -1,4 +1,4 @@
-import { FailoverRun, masterDownIntervalMs, medianGapHeld, parseSamples, siteGapBound, stats, summarize, window } from '../lab/failover';
+import { FailoverRun, masterDownIntervalMs, medianGapHeld, parseSamples, siteGapBound, slowRequests, stats, summarize, window } from '../lab/failover';
 
 describe('the lab failover measure', () => {
   // sent, ended, status: good every 100 ms, a fault at 1000, two failures, a 1 s SYN retransmit, good again.
@@ -20,6 +20,11 @@ describe('the lab failover measure', () => {
     // A window that starts after the outage began still counts it from the good response before it.
     expect(window(samples, 1260, 2450).gapMs).toBe(2420 - 1010);
     expect(window(samples, 2450, Infinity)).toEqual({ gapMs: 495, failed: 0, requests: 2 });
+  });
+
+  test('the slow and failed requests name curl\'s exit code when the probe gave it (what ended the request)', () => {
+    const withCodes = parseSamples(['1000 1010 ok this is node01', '1100 1149 fail 56', '1200 2210 fail 28', '2300 2900 ok this is node02', '3000 3050 fail'].join('\n'));
+    expect(slowRequests(withCodes, 1000)).toBe('+100:49:fail/curl56 +200:1010:fail/curl28 +1300:600:ok +2000:50:fail');
   });
 
   test('min / median / p95 / max', () => {

@@ -319,7 +319,8 @@ describe('in-flight.sh (bash; stand-ins for iptables, ip and the peer probe)', (
     const first = rulesIn(restored[0]);
     const holder = rulesIn(renderInFlightRules(t, t.loadBalancer.hosts[1]));
     expect(first).toEqual([...holder, ...fromPeers(t, 1)]);
-    expect(calls.filter((c) => c.startsWith('probe')).sort()).toEqual(['probe 0.5 192.168.10.40 3344', 'probe 0.5 192.168.10.40 3344', 'probe 0.5 192.168.10.60 3344']);
+    // The first probe and one round of the watch, each of every peer.
+    expect(calls.filter((c) => c.startsWith('probe')).sort()).toEqual(['probe 0.5 192.168.10.40 3344', 'probe 0.5 192.168.10.40 3344', 'probe 0.5 192.168.10.60 3344', 'probe 0.5 192.168.10.60 3344']);
     // lb03, the last of the line, does not answer: the chain ends at lb01 (the same rules as the model's).
     const rebuilt = copyRules(t, t.loadBalancer.hosts[1], ['192.168.10.40']).map((r) => printRule(IN_FLIGHT_COPY_CHAIN, r));
     expect(rebuilt).toContain(`-A ${IN_FLIGHT_COPY_CHAIN} -j TTL --ttl-set ${lastCopyTtl(t) + 1}`);
@@ -362,6 +363,25 @@ describe('in-flight.sh (bash; stand-ins for iptables, ip and the peer probe)', (
     const t = three();
     expect(restored.map(rulesIn)).toContainEqual(copyRules(t, t.loadBalancer.hosts[1], ['192.168.10.40']).map((r) => printRule(IN_FLIGHT_COPY_CHAIN, r)));
     expect(rulesIn(restored[restored.length - 1])).toEqual([`-A ${IN_FLIGHT_COPY_CHAIN} -j ACCEPT`]);
+  });
+
+  test('the watch adds a peer that answers only later (its nginx came up after this host took the VIP), at its place in the line', () => {
+    // lb02 holds; lb01 answers from the start, lb03 (the last of the line) only from its second probe on.
+    const { code, restored } = run(['master'], { answers: 'n=$(cat COUNT.$6 2>/dev/null || echo 0); echo $((n + 1)) > COUNT.$6; [ "$6" = 192.168.10.40 ] || [ "$n" -ge 1 ]' });
+    expect(code).toBe(0);
+    const t = three();
+    const chain = (live: string[]) => copyRules(t, t.loadBalancer.hosts[1], live).map((r) => printRule(IN_FLIGHT_COPY_CHAIN, r));
+    expect(restored.map(rulesIn)).toContainEqual(chain(['192.168.10.40']));
+    expect(rulesIn(restored[restored.length - 1])).toEqual(chain(['192.168.10.40', '192.168.10.60']));
+  });
+
+  test('the watch runs when no peer answered at first: the first peer that answers gets the copies', () => {
+    // lb01 holds; neither peer answers its first probe, lb02 answers from its second on.
+    const { code, restored } = run(['master'], { host: 0, answers: 'n=$(cat COUNT.$6 2>/dev/null || echo 0); echo $((n + 1)) > COUNT.$6; [ "$6" = 192.168.10.50 ] && [ "$n" -ge 1 ]' });
+    expect(code).toBe(0);
+    const t = three();
+    expect(restored.map(rulesIn)).toContainEqual([`-A ${IN_FLIGHT_COPY_CHAIN} -j ACCEPT`]);
+    expect(rulesIn(restored[restored.length - 1])).toEqual(copyRules(t, t.loadBalancer.hosts[0], ['192.168.10.50']).map((r) => printRule(IN_FLIGHT_COPY_CHAIN, r)));
   });
 
   test('when no peer answers: what nobody serves goes on to this host\'s TCP stack (reset at once), not dropped', () => {

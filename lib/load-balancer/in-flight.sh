@@ -140,23 +140,24 @@ holder() {
     log "MASTER: only ${live[*]:-no peer} of ${PEERS[*]} answer on port $LISTEN_PORT within ${PROBE_SECONDS}s"
     copy_to "${live[@]}"
   fi
-  if [ "${#live[@]}" -eq 0 ]; then return; fi
-  log "MASTER: connections in flight on ${live[*]} are passed along to them"
-  # Then once a second, for at most WATCH_SECONDS: a peer that goes down after this host became MASTER
-  # (a drained load balancer powered off, say) is left out of the chain, so its clients are reset, not
-  # left waiting. Every later step stops the watch before it changes anything; the watch does not hold
-  # the lock (fd 9 closed), or it would hold up every step for as long as it runs.
+  if [ "${#live[@]}" -gt 0 ]; then log "MASTER: connections in flight on ${live[*]} are passed along to them"; fi
+  # Then once a second, for at most WATCH_SECONDS, every peer of the line: one that goes down after this
+  # host became MASTER (a drained load balancer powered off, say) is left out of the chain, so its
+  # clients are reset, not left waiting; one that answers only now (its nginx or firewall came up after
+  # this host took the VIP, as on a first apply of the pair side by side) joins it, or in-flight
+  # forwarding would stay off until the next move. Every later step stops the watch before it changes
+  # anything; the watch does not hold the lock (fd 9 closed), or it would hold up every step for as
+  # long as it runs.
   (
     exec 9>&-
     for _ in $(seq 1 "$WATCH_SECONDS"); do
       sleep 1
       was="${live[*]}"
-      mapfile -t live < <(probe "${live[@]}")
+      mapfile -t live < <(probe "${PEERS[@]}")
       if [ "${live[*]}" != "$was" ]; then
-        log "MASTER: ${live[*]:-no peer} of $was still answer on port $LISTEN_PORT"
+        log "MASTER: ${live[*]:-no peer} of ${PEERS[*]} answer on port $LISTEN_PORT (were: ${was:-none})"
         copy_to "${live[@]}"
       fi
-      if [ "${#live[@]}" -eq 0 ]; then break; fi
     done
     if [ "$(cat "$WATCH_PID_FILE" 2>/dev/null)" = "$BASHPID" ]; then rm -f "$WATCH_PID_FILE"; fi
   ) </dev/null >/dev/null 2>&1 &
