@@ -804,6 +804,8 @@ export class LabChecks {
     const returned = await waitFor(() => this.vipHolders().join() === master, 35_000 + this.t.loadBalancer.vrrp.preemptDelaySeconds * 1000, 200);
     const vipReturnMs = returned === undefined ? 'never' as const : Date.now() - healedAt;
     await sleep(1500);
+    // And on the MASTER once it took the VIP back (after a reboot, say): copying to the BACKUP again.
+    const passesBackTo = this.t.loadBalancer.inFlight ? this.inFlightPeers(master) : undefined;
     const samples = await probe.stop();
     const downloaded = await download.stop(causedAt, healedAt);
     const failover = window(samples, causedAt, healedAt);
@@ -812,6 +814,7 @@ export class LabChecks {
       kind, vipMoveMs, vipReturnMs, gapMs: failover.gapMs, failed: failover.failed,
       failbackGapMs: failback.gapMs, failbackFailed: failback.failed, requests: samples.length, download: downloaded,
       slow: slowRequests(samples, causedAt), healAtMs: healedAt - causedAt, inFlightPassesTo: passesTo,
+      inFlightPassesBackTo: passesBackTo,
     };
   }
 
@@ -825,7 +828,7 @@ export class LabChecks {
         const run = await this.failoverRun(kind);
         done.push(run);
         record?.(run);
-        this.log(`${kind} ${i + 1}/${runs}: gap ${run.gapMs} ms, in-flight copies to ${run.inFlightPassesTo ?? 'off'}, failed ${run.failed}, failback failed ${run.failbackFailed}, VIP moved ${run.vipMoveMs} ms, back ${run.vipReturnMs} ms, download ${run.download}; slow/failed requests ${run.slow || 'none'} (heal +${run.healAtMs})`);
+        this.log(`${kind} ${i + 1}/${runs}: gap ${run.gapMs} ms, in-flight copies to ${run.inFlightPassesTo ?? 'off'}, failed ${run.failed}, failback failed ${run.failbackFailed}, VIP moved ${run.vipMoveMs} ms, back ${run.vipReturnMs} ms (then copies to ${run.inFlightPassesBackTo ?? 'off'}), download ${run.download}; slow/failed requests ${run.slow || 'none'} (heal +${run.healAtMs})`);
         if (run.vipMoveMs === 'never' || run.vipReturnMs === 'never') break;
       }
       const bound = siteGapBound(this.vrrpKnobs);

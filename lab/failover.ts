@@ -133,6 +133,8 @@ export interface FailoverRun {
   readonly healAtMs?: number;
   /** In-flight forwarding on the new holder 2 s after the fault: the peers it copies to ('none' once the old holder stopped answering), or 'unarmed'. */
   readonly inFlightPassesTo?: string;
+  /** And on the MASTER 1.5 s after it took the VIP back: the peers it copies to, or 'unarmed' (its rules gone). */
+  readonly inFlightPassesBackTo?: string;
 }
 
 /** One drain, maintenance (nginx stopped and started) and undrain. */
