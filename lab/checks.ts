@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { REMOTE_STAGING_DIR, StackName, UPLOAD_DIR } from '../lib/plan/bundle';
 import { vrrpRichRules } from '../lib/load-balancer/host-policy';
 import { DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT } from '../lib/load-balancer/keepalived';
-import { copiedTo, copyOrigin, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightCounters, InFlightCounters, successorOf } from '../lib/load-balancer/in-flight';
+import { copiedTo, copyOrigin, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN, IN_FLIGHT_REARM_UNIT, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightCounters, InFlightCounters, successorOf } from '../lib/load-balancer/in-flight';
 import { SSH_PORT, Topology } from '../lib/topology';
 import { GATEWAY_DRAIN_FILE, TRANSITION_SCRIPT } from '../lib/gateway/pair';
 import { HANDOFF_RULES_FILE, HANDOFF_SYSCTL_FILE } from '../lib/gateway/handoff';
@@ -361,7 +361,7 @@ export class LabChecks {
       const lb = this.t.loadBalancer;
       for (const h of lb.hosts) {
         if (onHost(h.name, `timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${lb.listenPort}'`, 10_000).code === 0) found.push(`${h.name} still serves on ${lb.listenPort}`);
-        const ours = [`/etc/systemd/system/${NGINX_STATE_UNIT}`, NGINX_STOPPING_SCRIPT, DRAIN_FILE, LB_SYSCTL_FILE, `/etc/systemd/system/${IN_FLIGHT_UNIT}`, IN_FLIGHT_SCRIPT, IN_FLIGHT_RULES_FILE];
+        const ours = [`/etc/systemd/system/${NGINX_STATE_UNIT}`, NGINX_STOPPING_SCRIPT, DRAIN_FILE, LB_SYSCTL_FILE, `/etc/systemd/system/${IN_FLIGHT_UNIT}`, `/etc/systemd/system/${IN_FLIGHT_REARM_UNIT}`, IN_FLIGHT_SCRIPT, IN_FLIGHT_RULES_FILE];
         const files = onHost(h.name, `ls /etc/keepalived/keepalived.conf /etc/nginx/nginx.conf ${ours.join(' ')} 2>/dev/null; systemctl is-active keepalived nginx`, 10_000).stdout.trim();
         if (/\/etc\/keepalived\/keepalived.conf|(^|\n)active/.test(files) || ours.some((f) => files.includes(f))) found.push(`${h.name}: ${files.replace(/\n/g, ' ')}`);
         const mangle = onHost(h.name, 'iptables-save -t mangle 2>/dev/null | grep -E "K8S_HA_EDGE" || true', 10_000).stdout.trim();
@@ -504,7 +504,7 @@ export class LabChecks {
    */
   async firewalldOnLoadBalancers(): Promise<CheckResult> {
     const id = '9';
-    const name = 'firewalld on the LBs: openings present; without them, refused port and split brain';
+    const name = 'firewalld on the LBs: openings present; without them, refused port and split brain; in-flight rules back after its reload and a boot';
     const [masterName, backupName] = this.vrrpPair;
     const lbs = this.t.loadBalancer;
     const master = lbs.hosts.find((h) => h.name === masterName)!;
@@ -541,10 +541,31 @@ export class LabChecks {
       measured.healedMs = healed === undefined ? 'never' : Date.now() - healedAt;
       const after = this.requests(10, 2);
       measured.finalFailed = `${after.failed}/10`;
+
+      // firewalld (1.3) empties every iptables table when it reloads and when it starts: in-flight
+      // forwarding is armed again after a reload (its follower of firewalld) and after a boot (armed after firewalld).
+      let inFlightKept = true;
+      if (lbs.inFlight) {
+        const hooked = (host: string) => onHost(host, `iptables -w 5 -t mangle -C PREROUTING -j ${IN_FLIGHT_ENTRY_CHAIN}`, 10_000).code === 0;
+        const reloadedAt = Date.now();
+        for (const h of lbs.hosts) mustOnHost(h.name, 'firewall-cmd --reload');
+        measured.hookedRightAfterReload = lbs.hosts.filter((h) => hooked(h.name)).length;
+        const rearmed = await waitFor(() => lbs.hosts.every((h) => hooked(h.name)), 20_000, 250);
+        measured.rearmedAfterReloadMs = rearmed === undefined ? 'never' : Date.now() - reloadedAt;
+        measured.holderCopiesTo = this.inFlightPeers(master.name);
+        this.power(['stop-host', backup.name], 60_000);
+        this.power(['start-host', backup.name], 120_000);
+        const booted = await waitFor(() => onHost(backup.name, `systemctl is-active --quiet ${IN_FLIGHT_UNIT} firewalld`, 5_000).code === 0, 60_000, 500);
+        measured.hookedAfterBoot = booted !== undefined && hooked(backup.name) ? 'yes' : 'no';
+        inFlightKept = rearmed !== undefined && copiedTo(onHost(master.name, `iptables -w 5 -t mangle -S ${IN_FLIGHT_COPY_CHAIN}`, 10_000).stdout).includes(backup.address)
+          && measured.hookedAfterBoot === 'yes';
+        // The backup back in the pair before the next check.
+        await waitFor(() => this.vipHolders().join() === master.name, 30_000, 500);
+      }
       return {
         id, name, measured,
         ok: openings.every(Boolean) && measured.vipBefore === master.name && refused.failed === 10 && measured.vipWithoutPort === master.name
-          && measured.afterRerunFailed === '0/10' && split !== undefined && healed !== undefined && after.failed === 0,
+          && measured.afterRerunFailed === '0/10' && split !== undefined && healed !== undefined && after.failed === 0 && inFlightKept,
         detail: JSON.stringify(measured),
       };
     } catch (error) {

@@ -10,8 +10,8 @@ import { argsOf, directiveAt } from '../lib/formats/directive-tree';
 import { chainOf, printIptablesRestore, printRule, Rule, Ruleset } from '../lib/formats/ruleset';
 import {
   COPY_RATE, COPY_TTL, copiedTo, copyLine, copyOrigin, copyRules, fromPeerRule, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN, IN_FLIGHT_FROM_PEER_CHAIN,
-  IN_FLIGHT_HOLDER_RELAY_CHAIN, IN_FLIGHT_RELAY_CHAIN, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightCounters, inFlightRuleset, InFlightRole, lastCopyTtl, renderInFlightRules,
-  renderInFlightScript,
+  IN_FLIGHT_HOLDER_RELAY_CHAIN, IN_FLIGHT_REARM_UNIT, IN_FLIGHT_RELAY_CHAIN, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, inFlightCounters, inFlightRuleset, InFlightRole, lastCopyTtl,
+  renderInFlightRearmUnit, renderInFlightRules, renderInFlightScript, renderInFlightUnit,
 } from '../lib/load-balancer/in-flight';
 import { keepalivedConf, renderNginxStateUnit } from '../lib/load-balancer/keepalived';
 import { loadTopology, Topology } from '../lib/topology';
@@ -232,7 +232,11 @@ describe('the load balancer bundle with and without in-flight forwarding', () =>
   const names = (overrides?: Parameters<typeof loadTopology>[0]) => renderFixture(overrides).bundles.find((b) => b.id === 'lb01')!.files.map((f) => f.name);
 
   test('on by default: the rules, the script and the unit; keepalived runs the script as root on every transition', () => {
-    expect(names()).toEqual(expect.arrayContaining(['in-flight.rules', 'in-flight.sh', IN_FLIGHT_UNIT]));
+    expect(names()).toEqual(expect.arrayContaining(['in-flight.rules', 'in-flight.sh', IN_FLIGHT_UNIT, IN_FLIGHT_REARM_UNIT]));
+    // Armed after firewalld (which empties the iptables tables when it starts), and again after each of its reloads.
+    expect(renderInFlightUnit()).toMatch(/^After=firewalld\.service$/m);
+    expect(renderInFlightRearmUnit()).toContain(`ExecStart=${IN_FLIGHT_SCRIPT} follow-firewalld`);
+    expect(renderInFlightRearmUnit()).toContain(`PartOf=${IN_FLIGHT_UNIT}`);
     const t = loadTopology();
     const conf = keepalivedConf(t, t.loadBalancer.master);
     expect(argsOf(directiveAt(conf, 'vrrp_instance', 'notify_master'))).toEqual([`${IN_FLIGHT_SCRIPT} master`, 'root']);
@@ -265,8 +269,8 @@ describe('in-flight.sh (bash; stand-ins for iptables, ip and the peer probe)', (
    * says whether the stand-in `ip` shows the VIP on the VRRP interface; `slow` makes each iptables call
    * last 0.2 s and note when two calls overlap.
    */
-  function run(steps: string[], opts: { host?: number; answers?: string; holding?: boolean; slow?: boolean } = {}): Run {
-    const { host = 1, answers = ANSWERS_LB01, holding = true, slow = false } = opts;
+  function run(steps: string[], opts: { host?: number; answers?: string; holding?: boolean; slow?: boolean; emptied?: boolean; busctl?: string } = {}): Run {
+    const { host = 1, answers = ANSWERS_LB01, holding = true, slow = false, emptied = false, busctl = 'exit 0' } = opts;
     const t = three();
     const lb = t.loadBalancer.hosts[host];
     const work = mkdtempSync(join(dir, 'run-'));
@@ -277,7 +281,8 @@ describe('in-flight.sh (bash; stand-ins for iptables, ip and the peer probe)', (
       .replace(/^readonly LOCK_FILE=.*$/m, `readonly LOCK_FILE=${join(work, 'lock')}`)
       .replace(/^readonly RULES_FILE=.*$/m, `readonly RULES_FILE=${join(work, 'in-flight.rules')}`)
       .replace(/^readonly SETTLE_SECONDS=.*$/m, 'readonly SETTLE_SECONDS=0.2')
-      .replace(/^readonly WATCH_SECONDS=.*$/m, 'readonly WATCH_SECONDS=1'));
+      .replace(/^readonly WATCH_SECONDS=.*$/m, 'readonly WATCH_SECONDS=1')
+      .replace(/^readonly FIREWALLD_SETTLE_SECONDS=.*$/m, 'readonly FIREWALLD_SETTLE_SECONDS=0.1'));
     writeFileSync(join(work, 'in-flight.rules'), renderInFlightRules(t, lb));
     const bin = join(work, 'bin');
     spawnSync('mkdir', [bin]);
@@ -288,7 +293,10 @@ describe('in-flight.sh (bash; stand-ins for iptables, ip and the peer probe)', (
       chmodSync(join(bin, name), 0o755);
     };
     const busy = slow ? `mkdir ${work}/busy 2>/dev/null || echo OVERLAP >> ${log}; sleep 0.2; rmdir ${work}/busy 2>/dev/null` : ':';
-    stand('iptables', `echo "iptables $*" >> ${log}; ${busy}`);
+    // emptied: the tables were emptied (firewalld): the hook is missing until the script puts it back.
+    const hook = emptied ? `if [ "$*" = "-w 5 -t mangle -C PREROUTING -j ${IN_FLIGHT_ENTRY_CHAIN}" ] && ! grep -q -- '-I PREROUTING' ${log}; then exit 1; fi` : ':';
+    stand('iptables', `echo "iptables $*" >> ${log}; ${busy}; ${hook}`);
+    stand('busctl', `echo "busctl $*" >> ${log}; ${busctl}`);
     stand('iptables-restore', `echo "iptables-restore $*" >> ${log}; { cat; echo ---; } >> ${restored}; ${busy}`);
     stand('ip', [
       `echo "ip $*" >> ${log}`,
@@ -390,6 +398,29 @@ describe('in-flight.sh (bash; stand-ins for iptables, ip and the peer probe)', (
     expect(code).toBe(0);
     expect(restored[restored.length - 1]).toContain(`:${IN_FLIGHT_COPY_CHAIN} - [0:0]`);
     expect(rulesIn(restored[restored.length - 1])).toEqual([`-A ${IN_FLIGHT_COPY_CHAIN} -j ACCEPT`]);
+  });
+
+  test('follow-firewalld: after firewalld\'s signal, the rules emptied by its reload are armed again (the state in force), once', () => {
+    const t = three();
+    // Two signals in one burst (a restart: the bus name lost, then taken), then busctl ends.
+    const signals = 'echo \'{"member":"NameOwnerChanged"}\'; echo \'{"member":"NameOwnerChanged"}\'';
+    const { code, calls, restored } = run(['follow-firewalld'], { holding: false, emptied: true, busctl: signals });
+    expect(code).toBe(0);
+    const monitor = calls.find((c) => c.startsWith('busctl '))!;
+    expect(monitor).toContain('monitor --system');
+    expect(monitor).toContain("member='Reloaded'");
+    expect(monitor).toContain("arg0='org.fedoraproject.FirewallD1'");
+    // One arm for the burst: the standby rules (the VIP is elsewhere), hooked into PREROUTING again.
+    expect(restored).toHaveLength(2);
+    expect(rulesIn(restored[0])).toEqual([...rulesIn(printIptablesRestoreOf(t, 1, 'standby')), ...fromPeers(t, 1, 'standby')]);
+    expect(calls).toContain(`iptables -w 5 -t mangle -I PREROUTING 1 -j ${IN_FLIGHT_ENTRY_CHAIN}`);
+  });
+
+  test('follow-firewalld: a signal that left the rules in place changes nothing', () => {
+    const { code, calls, restored } = run(['follow-firewalld'], { busctl: 'echo \'{"member":"Reloaded"}\'' });
+    expect(code).toBe(0);
+    expect(calls.filter((c) => c.includes('-C PREROUTING'))).toHaveLength(3);
+    expect(restored).toEqual([]);
   });
 
   test('an unknown step is refused with exit 2, before taking the lock', () => {

@@ -95,7 +95,7 @@ describe('the stacks', () => {
           'rm -rf /var/lib/k8s-ha-edge/lb01',
           'install -d -o root -g root -m 0700 /var/lib/k8s-ha-edge/lb01',
           'install -o root -g root -m 0700 -t /var/lib/k8s-ha-edge/lb01 "$HOME"/.k8s-ha-edge-upload/lb01/check_nginx.sh "$HOME"/.k8s-ha-edge-upload/lb01/nginx-stopping.sh "$HOME"/.k8s-ha-edge-upload/lb01/in-flight.sh "$HOME"/.k8s-ha-edge-upload/lb01/setup-lb.sh "$HOME"/.k8s-ha-edge-upload/lb01/teardown-lb.sh',
-          'install -o root -g root -m 0600 -t /var/lib/k8s-ha-edge/lb01 "$HOME"/.k8s-ha-edge-upload/lb01/nginx.conf "$HOME"/.k8s-ha-edge-upload/lb01/keepalived.conf "$HOME"/.k8s-ha-edge-upload/lb01/k8s-ha-edge-nginx-state.service "$HOME"/.k8s-ha-edge-upload/lb01/lb-sysctl.conf "$HOME"/.k8s-ha-edge-upload/lb01/in-flight.rules "$HOME"/.k8s-ha-edge-upload/lb01/k8s-ha-edge-in-flight.service',
+          'install -o root -g root -m 0600 -t /var/lib/k8s-ha-edge/lb01 "$HOME"/.k8s-ha-edge-upload/lb01/nginx.conf "$HOME"/.k8s-ha-edge-upload/lb01/keepalived.conf "$HOME"/.k8s-ha-edge-upload/lb01/k8s-ha-edge-nginx-state.service "$HOME"/.k8s-ha-edge-upload/lb01/lb-sysctl.conf "$HOME"/.k8s-ha-edge-upload/lb01/in-flight.rules "$HOME"/.k8s-ha-edge-upload/lb01/k8s-ha-edge-in-flight.service "$HOME"/.k8s-ha-edge-upload/lb01/k8s-ha-edge-in-flight-rearm.service',
           'rm -rf "$HOME"/.k8s-ha-edge-upload/lb01',
         ] } },
         { 'remote-exec': { inline: [`bash ${REMOTE_STAGING_DIR}/lb01/setup-lb.sh`] } },

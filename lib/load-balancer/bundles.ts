@@ -5,7 +5,7 @@ import { NGINX_STATE_UNIT, renderCheckNginx, renderKeepalivedConf, renderLbSysct
 import { renderNginxConf } from './nginx';
 import { renderSetupLb } from './setup-lb';
 import { renderTeardownLb } from './teardown-lb';
-import { IN_FLIGHT_UNIT, renderInFlightRules, renderInFlightScript, renderInFlightUnit } from './in-flight';
+import { IN_FLIGHT_REARM_UNIT, IN_FLIGHT_UNIT, renderInFlightRearmUnit, renderInFlightRules, renderInFlightScript, renderInFlightUnit } from './in-flight';
 
 /** The lb stack: one bundle per load balancer (nginx stream proxy, keepalived, its check, setup). */
 export function loadBalancerBundles(t: Topology): Bundle[] {
@@ -29,6 +29,7 @@ export function loadBalancerBundles(t: Topology): Bundle[] {
           // Installed into /etc/keepalived and /etc/systemd/system; run by systemd and by keepalived's notify.
           file('in-flight.sh', renderInFlightScript(t, lb), { runsFromStaging: false }),
           file(IN_FLIGHT_UNIT, renderInFlightUnit(), { runsFromStaging: false }),
+          file(IN_FLIGHT_REARM_UNIT, renderInFlightRearmUnit(), { runsFromStaging: false }),
         ]
         : []),
       file('setup-lb.sh', renderSetupLb(t, lb)),

@@ -18,8 +18,13 @@
 #           in line order), then watches them for WATCH_SECONDS; when none answers, segments nobody
 #           serves are reset here.
 #   disarm  unhook and remove the rules, the VIP off lo (stop of the unit, teardown)
-# Every step holds LOCK_FILE, so two of them never interleave.
-: "${ENTRY_CHAIN:?}" "${IN_FLIGHT_CHAIN:?}" "${COPY_CHAIN:?}" "${FROM_PEER_CHAIN:?}" "${RELAY_CHAIN:?}" "${HOLDER_RELAY_CHAIN:?}" "${LAST_TTL:?}" "${RULES_FILE:?}" "${LOCK_FILE:?}" "${VIP:?}" "${VRRP_INTERFACE:?}" "${LISTEN_PORT:?}" "${PEERS[@]:?}" "${SETTLE_SECONDS:?}" "${PROBE_SECONDS:?}" "${WATCH_SECONDS:?}" "${WATCH_PID_FILE:?}"
+#   follow-firewalld
+#           runs for as long as its unit does: firewalld (1.3, Debian 12's, with either backend) empties
+#           every iptables table, these chains included, when it starts, reloads (`firewall-cmd --reload`)
+#           or stops. After each such signal of firewalld, once it is quiet, `arm` runs again when the
+#           hook is gone.
+# Every step but follow-firewalld holds LOCK_FILE, so two of them never interleave.
+: "${ENTRY_CHAIN:?}" "${IN_FLIGHT_CHAIN:?}" "${COPY_CHAIN:?}" "${FROM_PEER_CHAIN:?}" "${RELAY_CHAIN:?}" "${HOLDER_RELAY_CHAIN:?}" "${LAST_TTL:?}" "${RULES_FILE:?}" "${LOCK_FILE:?}" "${VIP:?}" "${VRRP_INTERFACE:?}" "${LISTEN_PORT:?}" "${PEERS[@]:?}" "${SETTLE_SECONDS:?}" "${PROBE_SECONDS:?}" "${WATCH_SECONDS:?}" "${WATCH_PID_FILE:?}" "${FIREWALLD_SETTLE_SECONDS:?}"
 
 log() { logger -t k8s-ha-edge-in-flight -- "$*" 2>/dev/null || true; }
 
@@ -196,9 +201,32 @@ disarm() {
   if ip -o -4 addr show dev lo | grep -q " $VIP/32 "; then ip -4 addr del "$VIP/32" dev lo; fi
 }
 
+# The signals firewalld sends when it has reloaded, and when it takes or gives up its bus name (start,
+# restart, stop): one line each (busctl's JSON). A burst is read until 1 s of quiet; then the hook is
+# looked at FIREWALLD_LOOKS times, FIREWALLD_SETTLE_SECONDS apart (firewalld may still be applying), and
+# the rules armed again (`arm`, under the lock: the state in force) when it is gone.
+readonly FIREWALLD_LOOKS=3
+follow_firewalld() {
+  local look
+  busctl monitor --system --json=short \
+    --match "type='signal',interface='org.fedoraproject.FirewallD1',member='Reloaded'" \
+    --match "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.fedoraproject.FirewallD1'" |
+    while read -r _; do
+      while read -r -t 1 _; do :; done
+      for look in $(seq 1 "$FIREWALLD_LOOKS"); do
+        sleep "$FIREWALLD_SETTLE_SECONDS"
+        if ! hooked; then
+          log "firewalld emptied the iptables tables (look $look): arming in-flight forwarding again"
+          bash "$0" arm || log "arming again after firewalld failed: exit $?"
+        fi
+      done
+    done
+}
+
 case "${1:-}" in
   arm | master | disarm) ;;
-  *) echo "usage: $0 arm|master|disarm" >&2; exit 2 ;;
+  follow-firewalld) follow_firewalld; exit ;;
+  *) echo "usage: $0 arm|master|disarm|follow-firewalld" >&2; exit 2 ;;
 esac
 exec 9>"$LOCK_FILE"
 if ! flock -w 30 9; then

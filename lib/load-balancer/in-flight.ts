@@ -57,6 +57,8 @@ export const IN_FLIGHT_COPY_CHAIN = 'K8S_HA_EDGE_COPY';
 export const IN_FLIGHT_RULES_FILE = '/etc/keepalived/k8s-ha-edge-in-flight.rules';
 export const IN_FLIGHT_SCRIPT = '/etc/keepalived/k8s-ha-edge-in-flight.sh';
 export const IN_FLIGHT_UNIT = 'k8s-ha-edge-in-flight.service';
+/** The unit that arms the forwarding again after firewalld emptied the iptables tables (its start, reload or stop). */
+export const IN_FLIGHT_REARM_UNIT = 'k8s-ha-edge-in-flight-rearm.service';
 /** Every step of the script holds this lock: keepalived's notify forks and the unit never interleave. */
 export const IN_FLIGHT_LOCK_FILE = '/run/k8s-ha-edge-in-flight.lock';
 /**
@@ -87,6 +89,8 @@ const PEER_WATCH_SECONDS = 300;
  * before it applies the state it finds: keepalived's notify and its address change race.
  */
 const SETTLE_SECONDS = 1;
+/** How long the script waits after firewalld's signal before it looks at its hook (and between its looks). */
+const FIREWALLD_SETTLE_SECONDS = 3;
 /** The pid of that watch, so that a later transition (or the unit's stop) ends it. */
 export const IN_FLIGHT_WATCH_PID_FILE = '/run/k8s-ha-edge-in-flight.watch';
 
@@ -291,6 +295,7 @@ export function renderInFlightScript(t: Topology, host: LoadBalancerHost): strin
       PROBE_SECONDS: PEER_PROBE_SECONDS,
       WATCH_SECONDS: PEER_WATCH_SECONDS,
       WATCH_PID_FILE: IN_FLIGHT_WATCH_PID_FILE,
+      FIREWALLD_SETTLE_SECONDS,
     }),
   );
 }
@@ -302,6 +307,9 @@ export function renderInFlightUnit(): string {
     '[Unit]',
     'Description=k8s-ha-edge: pass segments of connections another load balancer serves to it',
     'Before=keepalived.service',
+    // firewalld empties every iptables table when it starts (1.3, Debian 12's): armed after it, or the
+    // rules are gone after each boot. Ordering only: a host without firewalld is not held up.
+    'After=firewalld.service',
     '',
     '[Service]',
     'Type=oneshot',
@@ -315,9 +323,32 @@ export function renderInFlightUnit(): string {
   );
 }
 
+/**
+ * The unit that follows firewalld's signals and arms the forwarding again after firewalld emptied the
+ * iptables tables (`firewall-cmd --reload`, a restart): without it, in-flight forwarding would be off
+ * until the next VRRP transition. Stopped with the forwarding's unit (PartOf).
+ */
+export function renderInFlightRearmUnit(): string {
+  return lines(
+    '# k8s-ha-edge: in-flight forwarding armed again after firewalld emptied the iptables tables. Generated from the topology.',
+    '[Unit]',
+    'Description=k8s-ha-edge: arm in-flight forwarding again after firewalld reloaded or restarted',
+    `After=${IN_FLIGHT_UNIT}`,
+    `PartOf=${IN_FLIGHT_UNIT}`,
+    '',
+    '[Service]',
+    `ExecStart=${IN_FLIGHT_SCRIPT} follow-firewalld`,
+    'Restart=always',
+    'RestartSec=5',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+  );
+}
+
 /** The part of setup-lb.sh that installs and arms it (the files come in the bundle). */
 export function inFlightSetup(): ShellPart {
-  return shellBody('load-balancer/in-flight-setup.sh', { IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT });
+  return shellBody('load-balancer/in-flight-setup.sh', { IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT, IN_FLIGHT_REARM_UNIT });
 }
 
 /** keepalived's notify commands: `master` on becoming MASTER, `arm` on becoming BACKUP or FAULT; as root (iptables). */

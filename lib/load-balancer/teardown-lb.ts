@@ -1,6 +1,6 @@
 import { shellBody, shellScript } from '../formats/shell';
 import { LoadBalancerHost, Topology } from '../topology';
-import { IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT } from './in-flight';
+import { IN_FLIGHT_REARM_UNIT, IN_FLIGHT_RULES_FILE, IN_FLIGHT_SCRIPT, IN_FLIGHT_UNIT } from './in-flight';
 import { CHECK_SCRIPT_PATH, DRAIN_FILE, LB_SYSCTL_FILE, NGINX_STATE_FILE, NGINX_STATE_UNIT, NGINX_STOPPING_SCRIPT, SCRIPT_USER } from './keepalived';
 import { NGINX_CONF_MARKER } from './nginx';
 
@@ -25,6 +25,7 @@ export function renderTeardownLb(t: Topology, host: LoadBalancerHost): string {
       LB_SYSCTL_FILE,
       SCRIPT_USER,
       IN_FLIGHT_UNIT,
+      IN_FLIGHT_REARM_UNIT,
       IN_FLIGHT_SCRIPT,
       IN_FLIGHT_RULES_FILE,
     }),
