@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFiles } from '../lib/kernel/files';
 import { Topology } from '../lib/topology';
-import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN } from '../lib/load-balancer/in-flight';
+import { copiedTo, IN_FLIGHT_CHAIN, IN_FLIGHT_COPY_CHAIN, IN_FLIGHT_ENTRY_CHAIN, IN_FLIGHT_REARM_UNIT } from '../lib/load-balancer/in-flight';
 import { parseFlags, usageExit } from './args';
 import { describeDifference, rulesetDifferences } from './ruleset';
 import { parseIptablesSave } from '../lib/formats/iptables-save';
@@ -249,7 +249,7 @@ class Verifier {
     const states = new Map<string, string>();
     await Promise.all(lbs.map((host) => {
       const spec = lb.hosts.find((h) => h.name === host.name)!;
-      const checks = ['nginx -t', `nginx answers on port ${port}`, 'keepalived active, in its expected state', 'in-flight forwarding armed (rules hooked, VIP on lo)'];
+      const checks = ['nginx -t', `nginx answers on port ${port}`, 'keepalived active, in its expected state', 'in-flight forwarding armed (rules hooked, VIP on lo, armed again after firewalld reloads)'];
       return this.reached(host, checks, async () => {
         const test = await this.on(host, `${host.sudo}nginx -t`);
         const answers = await this.on(host, `timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}'`);
@@ -270,12 +270,14 @@ class Verifier {
         const rules = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${IN_FLIGHT_CHAIN}`);
         const copy = await this.on(host, `${host.sudo}iptables -w 5 -t mangle -S ${IN_FLIGHT_COPY_CHAIN}`);
         const onLo = (await this.on(host, 'ip -o -4 addr show dev lo')).stdout.includes(` ${lb.vip}/32 `);
+        // Its follower of firewalld: without it, a firewall-cmd --reload leaves the forwarding off until the next move.
+        const follower = (await this.on(host, `systemctl is-active ${IN_FLIGHT_REARM_UNIT}`)).stdout.trim() || 'inactive';
         const copiesTo = copiedTo(copy.stdout);
         // Only the VIP holder copies: a load balancer on standby with copy rules is what let copies loop.
         const holds = vip.stdout.includes(` ${lb.vip}/`);
         const copying = holds ? `copies to ${copiesTo.join(', ') || 'no peer (none answered when it became MASTER)'}` : (copiesTo.length > 0 ? `copies to ${copiesTo.join(', ')} without holding the VIP` : 'copies nothing (not the holder)');
-        this.add(host.name, checks[3], hooked.code === 0 && rules.code === 0 && copy.code === 0 && onLo && (holds || copiesTo.length === 0) ? 'pass' : 'FAIL',
-          `${hooked.code === 0 ? 'hooked' : 'not hooked'}, ${onLo ? 'VIP on lo' : 'VIP not on lo'}, ${copying}`);
+        this.add(host.name, checks[3], hooked.code === 0 && rules.code === 0 && copy.code === 0 && onLo && (holds || copiesTo.length === 0) && follower === 'active' ? 'pass' : 'FAIL',
+          `${hooked.code === 0 ? 'hooked' : 'not hooked'}, ${onLo ? 'VIP on lo' : 'VIP not on lo'}, ${copying}, ${IN_FLIGHT_REARM_UNIT} ${follower}`);
       });
     }));
     const reached = lbs.filter((h) => !this.unreachable.has(h.name));
