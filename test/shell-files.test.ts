@@ -8,18 +8,25 @@ import { spawnSync } from 'node:child_process';
 import { listFiles } from '../lib/kernel/files';
 import { shellBody, shellScript } from '../lib/formats/shell';
 import { shellFile } from '../lib/formats/shell-files';
+import { renderUpgradeNode } from '../lib/kubernetes/upgrade';
+import { DEBIAN_PROFILE } from '../lib/os-profiles/debian';
+import { RHEL_PROFILE } from '../lib/os-profiles/rhel';
+import { loadTopology } from '../lib/topology';
 import { GATEWAY_PAIR_CONFIG, renderFixture } from './render-fixture';
 import { scratchDir } from './support/scratch';
 
 const lib = join(__dirname, '..', 'lib');
 const staticFiles = listFiles(lib).filter((f) => f.endsWith('.sh'));
 
-test.each(staticFiles)('lib/%s starts with the shell directive and is in a synthesized script (no unused file)', (file) => {
+// The scripts an operator command renders and sends itself (npm run upgrade), besides the synthesized ones.
+const commandScripts = [renderUpgradeNode(loadTopology().kubernetes, DEBIAN_PROFILE), renderUpgradeNode(loadTopology().kubernetes, RHEL_PROFILE)];
+
+test.each(staticFiles)('lib/%s starts with the shell directive and is in a synthesized or a command\'s script (no unused file)', (file) => {
   const text = shellFile(file);
   expect(text.split('\n')[0]).toBe('# shellcheck shell=bash');
   const body = text.slice(text.indexOf('\n') + 1).trimEnd();
   const outputs = [renderFixture(), renderFixture({ overrides: { hostDefaults: { osFamily: 'rhel' } } }), renderFixture({ configPath: GATEWAY_PAIR_CONFIG })]
-    .flatMap((f) => f.bundles.flatMap((b) => b.files.map((x) => x.content)));
+    .flatMap((f) => f.bundles.flatMap((b) => b.files.map((x) => x.content))).concat(commandScripts);
   expect(outputs.some((content) => content.includes(body))).toBe(true);
 });
 

@@ -7,6 +7,6 @@
 kubeadm_version=$(kubeadm version -o short)
 if ! [[ $kubeadm_version =~ $KUBEADM_VERSION_REGEX ]]; then
   echo "prepare-node.sh: kubeadm $kubeadm_version is installed, but kubernetes.version is $KUBERNETES_VERSION ($KUBEADM_WANTED): this script installs missing packages and never moves installed ones." >&2
-  echo 'Upgrade the cluster with kubeadm upgrade (one minor at a time: kubeadm upgrade plan / apply on the control plane, kubeadm upgrade node on the others, with the packages), or set kubernetes.version back to what runs.' >&2
+  echo 'Upgrade the cluster first: npm run upgrade (one minor at a time; npm run upgrade -- --plan shows the steps), then apply again; or set kubernetes.version back to what runs.' >&2
   exit 1
 fi

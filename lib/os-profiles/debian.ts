@@ -49,6 +49,7 @@ export const DEBIAN_PROFILE: OsProfile = {
     pinned: (pkg, patch) => `${pkg}=${patch}-*`,
     installFlags: ['--allow-change-held-packages'],
     hold: (packages) => `# Held: an unattended upgrade must not move the cluster to another minor.\napt-mark hold ${packages.join(' ')} >/dev/null`,
+    move: shellBody('os-profiles/debian-kubernetes-move.sh').text.trimEnd(),
   },
   // Debian's chrony (it replaces systemd-timesyncd: both provide time-daemon) keeps its files under /etc/chrony/.
   timeSync: { packages: ['chrony'], service: 'chrony', config: '/etc/chrony/chrony.conf', driftFile: '/var/lib/chrony/chrony.drift' },

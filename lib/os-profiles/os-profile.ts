@@ -105,4 +105,9 @@ export interface KubernetesPackaging {
   readonly installFlags: readonly string[];
   /** Shell that holds the installed packages; undefined when the repository definition already holds them. */
   readonly hold?: (packages: readonly string[]) => string;
+  /**
+   * A shell function `move PACKAGE...` (npm run upgrade): moves installed packages past their hold to
+   * "$VERSION" (x.y.z) when it is set, else to the newest of the configured repository, and holds them again.
+   */
+  readonly move: string;
 }

@@ -47,6 +47,7 @@ export const RHEL_PROFILE: OsProfile = {
     repository: (spec) => shellBody('os-profiles/rhel-kubernetes-repository.sh', { KUBERNETES_REPO_URL: kubernetesRepoUrl(spec, 'rpm'), KUBE_PACKAGES }),
     pinned: (pkg, patch) => `${pkg}-${patch}`,
     installFlags: ['--disableexcludes=kubernetes'],
+    move: shellBody('os-profiles/rhel-kubernetes-move.sh').text.trimEnd(),
   },
   timeSync: { packages: ['chrony'], service: 'chronyd', config: '/etc/chrony.conf', driftFile: '/var/lib/chrony/drift' },
 };
