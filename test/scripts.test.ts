@@ -370,11 +370,11 @@ describe('prepare-node.sh: the installed kubeadm must be the topology\'s version
     expect(run.stdout).toBe(`ok ${installed}\n`);
   });
 
-  test.each([['1.37', 'v1.36.3'], ['1.36.3', 'v1.36.2'], ['1.36', 'v1.35.4']])('a changed version (%s, %s installed) stops and names kubeadm upgrade', (k8s, installed) => {
+  test.each([['1.37', 'v1.36.3'], ['1.36.3', 'v1.36.2'], ['1.36', 'v1.35.4']])('a changed version (%s, %s installed) stops and names npm run upgrade', (k8s, installed) => {
     const run = bash(check(k8s), { path: kubeadm(installed).bin });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`kubeadm ${installed} is installed, but kubernetes.version is ${k8s}`);
-    expect(run.stderr).toContain('kubeadm upgrade');
+    expect(run.stderr).toContain('npm run upgrade');
   });
 });
 
