@@ -21,7 +21,6 @@ import { fakeBin } from './support/fake-bin';
 import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');
-const dir = scratchDir('k8s-ha-edge-upgrade-');
 const at = (version: string) => loadTopology({ overrides: { kubernetes: { version } } });
 const node = (name: string, kubelet: string, more: Partial<ClusterNode> = {}): ClusterNode => ({ name, kubelet, ready: true, unschedulable: false, ...more });
 const cluster = (server: string, kubelets: Record<string, string>, more: Record<string, Partial<ClusterNode>> = {}): ClusterState =>
@@ -56,8 +55,8 @@ describe('the plan, from what the cluster reports', () => {
     expect(plan.ok && plan.to).toBe('v1.36.2');
     expect(plan.ok && plan.steps.map((s) => `${s.node}:${s.action}`)).toEqual(['master:none', 'node01:uncordon', 'node02:upgrade']);
     // Stopped between kubeadm upgrade apply and the control-plane node's kubelet: that node again (its apply is then skipped).
-    const applied = cluster('v1.36.2', { master: 'v1.35.4', node01: 'v1.35.4', node02: 'v1.35.4' });
-    expect(planUpgrade(at('1.36'), applied).ok && (planUpgrade(at('1.36'), applied) as { steps: { action: string }[] }).steps.map((s) => s.action)).toEqual(['upgrade', 'upgrade', 'upgrade']);
+    const applied = planUpgrade(at('1.36'), cluster('v1.36.2', { master: 'v1.35.4', node01: 'v1.35.4', node02: 'v1.35.4' }));
+    expect(applied.ok && applied.steps.map((s) => s.action)).toEqual(['upgrade', 'upgrade', 'upgrade']);
     expect(planUpgrade(at('1.36'), allAt('v1.36.2'))).toMatchObject({ ok: true, steps: [{ action: 'none' }, { action: 'none' }, { action: 'none' }] });
   });
 
@@ -92,7 +91,7 @@ describe('the plan, from what the cluster reports', () => {
 
 /** upgrade-node.sh with a stand-in `move` (what the families do is tested below), kubeadm, kubectl, systemctl and kubelet. */
 function runNodeScript(t: Topology, args: string[], env: { server?: string; repositoryHas?: string } = {}) {
-  const state = scratchDir('k8s-ha-edge-upgrade-node-', dir);
+  const state = scratchDir('k8s-ha-edge-upgrade-node-');
   writeFileSync(join(state, 'kubeadm'), 'v1.35.4\n');
   const { bin, log } = fakeBin(state, {
     kubeadm: `echo "kubeadm $*" >> "$LOG"; if [ "$1 $2" = "version -o" ]; then cat ${state}/kubeadm; fi`,
@@ -162,7 +161,7 @@ describe('upgrade-node.sh (bash; stand-ins for move, kubeadm, kubectl, systemctl
 
 describe('move, per family (bash; stand-ins for apt-get, apt-mark and dnf)', () => {
   const family = (profile: typeof DEBIAN_PROFILE, version: string) => {
-    const { bin, log } = fakeBin(scratchDir('k8s-ha-edge-move-', dir), { 'apt-get': 'echo "apt-get $*" >> "$LOG"', 'apt-mark': 'echo "apt-mark $*" >> "$LOG"', dnf: 'echo "dnf $*" >> "$LOG"' });
+    const { bin, log } = fakeBin(scratchDir('k8s-ha-edge-move-'), { 'apt-get': 'echo "apt-get $*" >> "$LOG"', 'apt-mark': 'echo "apt-mark $*" >> "$LOG"', dnf: 'echo "dnf $*" >> "$LOG"' });
     const run = spawnSync('bash', ['-c', `${profile.kubernetes.move}\nVERSION=${version}\nmove kubelet kubectl`], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
     expect(run.status).toBe(0);
     return readFileSync(log, 'utf8').trim().split('\n');
@@ -189,7 +188,7 @@ const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 });
 
 describe('npm run upgrade (under unshare -n; an ssh stand-in plays the cluster)', () => {
-  const site = scratchDir('k8s-ha-edge-upgrade-site-', dir);
+  const site = scratchDir('k8s-ha-edge-upgrade-site-');
   const config = join(site, 'site.yaml');
   writeFileSync(config, 'kubernetes: { version: "1.36" }\n');
   const cdktfOut = join(site, 'cdktf.out');
