@@ -2,6 +2,7 @@
  * What verify makes of a host's answers about its health: pure functions of the text a host printed,
  * so they are tested with recorded answers (no host needed).
  */
+import { isReady, KubeNode } from '../lib/kubernetes/node-list';
 
 /** A verdict of one check; `warn` is reported but does not fail verify. */
 export interface Verdict {
@@ -100,29 +101,9 @@ export function certificatesVerdict(output: string): Verdict {
   return { result: 'pass', detail: `${present.length} certificates, the first to expire: ${describe(sorted.slice(0, 1))} (${sorted[0].expirationDate})` };
 }
 
-/** One Node of `kubectl get nodes -o json`, as far as verify reads it. */
-interface KubeNode {
-  readonly metadata: { readonly name: string };
-  readonly spec?: { readonly unschedulable?: boolean };
-  readonly status?: { readonly conditions?: ReadonlyArray<{ readonly type: string; readonly status: string }> };
-}
-
-/** The Nodes of `kubectl get nodes -o json`; undefined when the output is not a list of Nodes. */
-export function nodesOf(output: string): readonly KubeNode[] | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(output);
-  } catch {
-    return undefined;
-  }
-  const items = (parsed as { items?: unknown }).items;
-  if (!Array.isArray(items) || !items.every((n) => typeof (n as KubeNode)?.metadata?.name === 'string')) return undefined;
-  return items as KubeNode[];
-}
-
 /** The names of the Nodes whose Ready condition is True. */
 export function readyNodes(nodes: readonly KubeNode[]): ReadonlySet<string> {
-  return new Set(nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
+  return new Set(nodes.filter(isReady).map((n) => n.metadata.name));
 }
 
 /**

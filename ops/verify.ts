@@ -20,7 +20,8 @@ import { eachAtMost } from './each-at-most';
 import { CONNTRACKD_CONFIG, GATEWAY_STATE_FILE } from '../lib/gateway/pair';
 import { HANDOFF_ENTRY_CHAIN, HANDOFF_FROM_PEER_CHAIN } from '../lib/gateway/handoff';
 import { unsyncedFlows } from '../lib/gateway/conntrack-flows';
-import { CERTIFICATES_COMMAND, certificatesVerdict, CLOCK_COMMAND, clockVerdict, FAIL_DAYS, nodesOf, readyNodes, unknownNodesVerdict, WARN_DAYS } from './health';
+import { nodesOf } from '../lib/kubernetes/node-list';
+import { CERTIFICATES_COMMAND, certificatesVerdict, CLOCK_COMMAND, clockVerdict, FAIL_DAYS, readyNodes, unknownNodesVerdict, WARN_DAYS } from './health';
 
 /**
  * How many hosts verify opens SSH sessions to at once. Opening them all at once (25 handshakes in the

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { scratchDir } from './support/scratch';
+import { synthSite } from './support/synth-site';
 
 const repo = resolve(__dirname, '..');
 const site = scratchDir('k8s-ha-edge-backup-');
@@ -53,8 +54,7 @@ esac
 `, { mode: 0o755 });
 
 beforeAll(() => {
-  const run = spawnSync('node', [join(repo, 'scripts', 'synth.js'), '--config', config, '--only', 'tf', '--cdktf-out', cdktfOut], { cwd: site, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
+  synthSite(config, cdktfOut, site);
 });
 
 let runs = 0;

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { scratchDir } from './support/scratch';
+import { synthSite } from './support/synth-site';
 
 const repo = resolve(__dirname, '..');
 
@@ -63,8 +64,7 @@ case "$last" in *'cat /etc/kubernetes/admin.conf') cat "$ADMIN_CONF_FILE" ;; *) 
 `, { mode: 0o755 });
 
 beforeAll(() => {
-  const run = spawnSync('node', [join(repo, 'scripts', 'synth.js'), '--config', config, '--only', 'tf', '--cdktf-out', cdktfOut], { cwd: site, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
+  synthSite(config, cdktfOut, site);
 });
 
 let runs = 0;

@@ -19,6 +19,7 @@ import { RHEL_PROFILE } from '../lib/os-profiles/rhel';
 import { loadTopology, Topology } from '../lib/topology';
 import { fakeBin } from './support/fake-bin';
 import { scratchDir } from './support/scratch';
+import { synthSite } from './support/synth-site';
 
 const repo = resolve(__dirname, '..');
 const at = (version: string) => loadTopology({ overrides: { kubernetes: { version } } });
@@ -238,8 +239,7 @@ esac
 `, { mode: 0o755 });
 
   beforeAll(() => {
-    const run = spawnSync('node', [join(repo, 'scripts', 'synth.js'), '--config', config, '--only', 'tf', '--cdktf-out', cdktfOut], { cwd: site, encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`synth failed: ${run.stderr}`);
+    synthSite(config, cdktfOut, site);
   });
 
   let runs = 0;

@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { certificatesVerdict, CLOCK_COMMAND, clockVerdict, nodesOf, unknownNodesVerdict } from '../ops/health';
+import { nodesOf } from '../lib/kubernetes/node-list';
+import { certificatesVerdict, CLOCK_COMMAND, clockVerdict, unknownNodesVerdict } from '../ops/health';
 import { scratchDir } from './support/scratch';
 
 const repo = resolve(__dirname, '..');

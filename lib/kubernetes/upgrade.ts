@@ -3,6 +3,7 @@ import { OsProfile } from '../os-profiles';
 import { KubernetesSpec, Topology } from '../topology';
 import { ADMIN_KUBECONFIG } from './kubeadm';
 import { kubeadmVersionParams, kubernetesMinor, kubernetesPatch } from './kubernetes-repo';
+import { isReady, nodesOf } from './node-list';
 
 /**
  * An orchestrated `kubeadm upgrade` of the cluster to the topology's `kubernetes.version`, one minor at a
@@ -49,25 +50,14 @@ export type UpgradePlan =
   | { readonly ok: true; readonly from: string; readonly to: string; readonly steps: readonly NodeStep[] }
   | { readonly ok: false; readonly field: string; readonly reason: string };
 
-/** Parses `kubectl get nodes -o json`; undefined when it is not a NodeList. */
+/** The Nodes of `kubectl get nodes -o json` as the plan reads them; undefined when it is not a list of Nodes. */
 export function parseNodeList(json: string): ClusterNode[] | undefined {
-  let list: unknown;
-  try {
-    list = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  const items = (list as { items?: unknown }).items;
-  if (!Array.isArray(items)) return undefined;
-  return items.map((item) => {
-    const node = item as { metadata?: { name?: string }; spec?: { unschedulable?: boolean }; status?: { nodeInfo?: { kubeletVersion?: string }; conditions?: { type: string; status: string }[] } };
-    return {
-      name: node.metadata?.name ?? '',
-      kubelet: node.status?.nodeInfo?.kubeletVersion ?? '',
-      ready: (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-      unschedulable: node.spec?.unschedulable === true,
-    };
-  });
+  return nodesOf(json)?.map((node) => ({
+    name: node.metadata.name,
+    kubelet: node.status?.nodeInfo?.kubeletVersion ?? '',
+    ready: isReady(node),
+    unschedulable: node.spec?.unschedulable === true,
+  }));
 }
 
 /** The API server's version from `kubectl get --raw /version`. */
