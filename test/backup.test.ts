@@ -9,23 +9,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { scratchDir } from './support/scratch';
-import { synthSite } from './support/synth-site';
+import { operatorSite, synthSite } from './support/synth-site';
 
 const repo = resolve(__dirname, '..');
-const site = scratchDir('k8s-ha-edge-backup-');
-const config = join(site, 'site.yaml');
 // A non-root SSH user, so sudo is used; keep 5, which the node's run of the script must be given.
-writeFileSync(config, [
+const testSite = operatorSite('k8s-ha-edge-backup-', [
   'controlPlane: { name: cp-a, address: 192.168.10.10, sshUser: ops }',
   'kubernetes: { etcdBackup: { keep: 5 } }',
   '',
 ].join('\n'));
-const cdktfOut = join(site, 'cdktf.out');
-const key = join(site, 'id_test');
-writeFileSync(key, 'not a key: the ssh stand-in never reads it\n', { mode: 0o600 });
-const home = join(site, 'home');
-mkdirSync(home);
+const { site, cdktfOut, key, home, bin } = testSite;
 
 /** The node's snapshot and its PKI (placeholders: no real key material). */
 const snapshotFile = join(site, 'node-snapshot.db');
@@ -35,8 +28,6 @@ mkdirSync(join(pkiRoot, 'pki', 'etcd'), { recursive: true });
 writeFileSync(join(pkiRoot, 'pki', 'ca.crt'), 'placeholder CA\n');
 writeFileSync(join(pkiRoot, 'pki', 'etcd', 'ca.crt'), 'placeholder etcd CA\n');
 
-const bin = join(site, 'bin');
-mkdirSync(bin);
 writeFileSync(join(bin, 'ssh'), `#!/usr/bin/env bash
 for last; do :; done
 case "$*" in *' -O exit '*) exit 0 ;; esac
@@ -54,7 +45,7 @@ esac
 `, { mode: 0o755 });
 
 beforeAll(() => {
-  synthSite(config, cdktfOut, site);
+  synthSite(testSite);
 });
 
 let runs = 0;

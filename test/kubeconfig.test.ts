@@ -9,8 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { scratchDir } from './support/scratch';
-import { synthSite } from './support/synth-site';
+import { operatorSite, synthSite } from './support/synth-site';
 
 const repo = resolve(__dirname, '..');
 
@@ -40,21 +39,15 @@ users:
     client-key-data: ${CLIENT_KEY_DATA}
 `;
 
-const site = scratchDir('k8s-ha-edge-kubeconfig-');
-const config = join(site, 'site.yaml');
 // A non-root SSH user (so sudo is used) and a DNS name as the endpoint (so the rewrite is visible).
-writeFileSync(config, [
+const testSite = operatorSite('k8s-ha-edge-kubeconfig-', [
   'controlPlane: { name: cp-a, address: 192.168.10.10, sshUser: ops }',
   'kubernetes: { controlPlaneEndpoint: api.example.internal }',
   '',
 ].join('\n'));
-const cdktfOut = join(site, 'cdktf.out');
-const key = join(site, 'id_test');
-writeFileSync(key, 'not a key: the ssh stand-in never reads it\n', { mode: 0o600 });
+const { site, cdktfOut, key, bin } = testSite;
 
 /** The ssh stand-in: logs its arguments; answers `cat` of admin.conf with $ADMIN_CONF_FILE, or fails with $SSH_FAIL. */
-const bin = join(site, 'bin');
-mkdirSync(bin);
 writeFileSync(join(bin, 'ssh'), `#!/usr/bin/env bash
 echo "ssh $*" >> "$SSH_LOG"
 for last; do :; done
@@ -64,7 +57,7 @@ case "$last" in *'cat /etc/kubernetes/admin.conf') cat "$ADMIN_CONF_FILE" ;; *) 
 `, { mode: 0o755 });
 
 beforeAll(() => {
-  synthSite(config, cdktfOut, site);
+  synthSite(testSite);
 });
 
 let runs = 0;

@@ -19,7 +19,7 @@ import { RHEL_PROFILE } from '../lib/os-profiles/rhel';
 import { loadTopology, Topology } from '../lib/topology';
 import { fakeBin } from './support/fake-bin';
 import { scratchDir } from './support/scratch';
-import { synthSite } from './support/synth-site';
+import { operatorSite, synthSite } from './support/synth-site';
 
 const repo = resolve(__dirname, '..');
 const at = (version: string) => loadTopology({ overrides: { kubernetes: { version } } });
@@ -189,16 +189,8 @@ const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 });
 
 describe('npm run upgrade (under unshare -n; an ssh stand-in plays the cluster)', () => {
-  const site = scratchDir('k8s-ha-edge-upgrade-site-');
-  const config = join(site, 'site.yaml');
-  writeFileSync(config, 'kubernetes: { version: "1.36" }\n');
-  const cdktfOut = join(site, 'cdktf.out');
-  const key = join(site, 'id_test');
-  writeFileSync(key, 'not a key: the ssh stand-in never reads it\n', { mode: 0o600 });
-  const home = join(site, 'home');
-  mkdirSync(home);
-  const bin = join(site, 'bin');
-  mkdirSync(bin);
+  const testSite = operatorSite('k8s-ha-edge-upgrade-site-', 'kubernetes: { version: "1.36" }\n');
+  const { site, cdktfOut, key, home, bin } = testSite;
   // The cluster in files: server (the API server's version), kubelet-<node>, cordoned-<node>. FAIL_AT: "<node> <step>".
   writeFileSync(join(bin, 'ssh'), `#!/usr/bin/env bash
 for last; do :; done
@@ -239,7 +231,7 @@ esac
 `, { mode: 0o755 });
 
   beforeAll(() => {
-    synthSite(config, cdktfOut, site);
+    synthSite(testSite);
   });
 
   let runs = 0;
